@@ -1,0 +1,32 @@
+// Package store keeps aiflow's state on disk: runs, step results, agent turns,
+// the content-addressed step cache, resource state and the database migrations
+// applied to resources. Everything lives in one directory (by default .aiflow/
+// beside the flow): a SQLite database, state.db, plus a lock file used by Lock.
+//
+// # Concurrency
+//
+// A *Store is safe for concurrent use by many goroutines, and several processes
+// may open the same directory at once. Inside a process all writes go through
+// one connection, so they queue in Go rather than spin on SQLite's lock; reads
+// use a separate pool and never wait for writers (WAL mode). Across processes,
+// write transactions start with BEGIN IMMEDIATE and wait up to
+// Options.BusyTimeout for the other writer.
+//
+// # Durability
+//
+// A method that returns nil has committed its transaction: the change is in the
+// write-ahead log, handed to the operating system. The database runs with
+// synchronous=NORMAL, which means a process crash (kill -9, panic, OOM kill) at
+// any moment never loses an acknowledged write and never corrupts the file;
+// the next Open replays the log. An operating-system crash or power cut can
+// roll back the most recent commits (never past a checkpoint), again without
+// corruption. synchronous=FULL would close that gap at the price of an fsync
+// per commit (milliseconds each, which would make a 1,000-step cached re-run
+// take seconds); Options.Durable turns it on for callers that need it.
+//
+// # Values
+//
+// Maps (Vars, Outputs, Attributes) are stored as JSON, so numbers come back as
+// float64 and nested structs as map[string]any. Times are stored as Unix
+// nanoseconds and come back in UTC; a zero time stays zero.
+package store

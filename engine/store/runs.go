@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Run statuses.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Run is one execution of a flow.
+type Run struct {
+	ID       string
+	Flow     string // path of the flow file
+	FlowName string
+	FlowHash string
+	Status   string // one of the Run* statuses
+	// Vars are the run's variables, already redacted by the caller.
+	Vars       map[string]any
+	Outputs    map[string]any
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time // zero while running
+	Usage      Usage
+	Engine     string // engine version that ran it
+	Seed       int64
+	Labels     map[string]string
+}
+
+// ListRunsOpts filters ListRuns. Zero fields do not filter.
+type ListRunsOpts struct {
+	Flow   string // only runs of this flow path
+	Status string // only runs in this status
+	Limit  int    // at most this many; 0 means all
+}
+
+const runCols = `id, flow, flow_name, flow_hash, status, vars, outputs, error,
+	started_at, finished_at, in_tokens, out_tokens, cached_tokens, neurons, usd, requests,
+	engine, seed, labels`
+
+// CreateRun records a new run. An empty Status means RunRunning and a zero
+// StartedAt means now. A taken ID fails with ErrExists.
+func (s *Store) CreateRun(ctx context.Context, r Run) error {
+	if r.Status == "" {
+		r.Status = RunRunning
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = time.Now()
+	}
+	args, err := runArgs(r)
+	if err != nil {
+		return fmt.Errorf("creating run %q: %w", r.ID, err)
+	}
+	const q = `INSERT INTO runs (` + runCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("creating run %q: %w", r.ID, ErrExists)
+		}
+		return fmt.Errorf("creating run %q: %w", r.ID, err)
+	}
+	return nil
+}
+
+func runArgs(r Run) ([]any, error) {
+	if r.ID == "" {
+		return nil, fmt.Errorf("%w: empty run id", ErrInvalid)
+	}
+	if !validRunStatus(r.Status) {
+		return nil, fmt.Errorf("%w: unknown run status %q", ErrInvalid, r.Status)
+	}
+	vars, err := encodeJSON("vars", r.Vars)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := encodeJSON("outputs", r.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := encodeJSON("labels", r.Labels)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{r.ID, r.Flow, r.FlowName, r.FlowHash, r.Status, vars, outputs, r.Error,
+		unixNano(r.StartedAt), unixNano(r.FinishedAt)}
+	args = append(args, usageArgs(r.Usage)...)
+	return append(args, r.Engine, r.Seed, labels), nil
+}
+
+func validRunStatus(s string) bool {
+	switch s {
+	case RunRunning, RunSucceeded, RunFailed, RunCancelled:
+		return true
+	}
+	return false
+}
+
+// FinishRun marks run id finished now with a terminal status (succeeded,
+// failed or cancelled), its outputs, error message and total usage.
+func (s *Store) FinishRun(ctx context.Context, id, status string, outputs map[string]any, errMsg string, usage Usage) error {
+	if status == RunRunning || !validRunStatus(status) {
+		return fmt.Errorf("finishing run %q: %w: %q is not a final status", id, ErrInvalid, status)
+	}
+	out, err := encodeJSON("outputs", outputs)
+	if err != nil {
+		return fmt.Errorf("finishing run %q: %w", id, err)
+	}
+	const q = `UPDATE runs SET status = ?, outputs = ?, error = ?, finished_at = ?,
+		in_tokens = ?, out_tokens = ?, cached_tokens = ?, neurons = ?, usd = ?, requests = ?
+		WHERE id = ?`
+	args := append([]any{status, out, errMsg, unixNano(time.Now())}, usageArgs(usage)...)
+	return s.execOne(ctx, "finishing run "+quote(id), q, append(args, id)...)
+}
+
+// ReopenRun puts a finished run back into the running state, clearing its
+// finish time and error, so that a resume can continue it under the same ID.
+func (s *Store) ReopenRun(ctx context.Context, id string) error {
+	const q = `UPDATE runs SET status = 'running', error = '', finished_at = 0 WHERE id = ?`
+	return s.execOne(ctx, "reopening run "+quote(id), q, id)
+}
+
+// DeleteRun removes a run with its steps and turns.
+func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	return s.execOne(ctx, "deleting run "+quote(id), `DELETE FROM runs WHERE id = ?`, id)
+}
+
+// execOne runs a write that must touch exactly one row; none is ErrNotFound.
+func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
+	res, err := s.exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
+// GetRun returns run id, or an error wrapping ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
+	runs, err := s.runs(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id)
+	if err != nil {
+		return Run{}, fmt.Errorf("reading run %q: %w", id, err)
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("reading run %q: %w", id, ErrNotFound)
+	}
+	return runs[0], nil
+}
+
+// LastRun returns the newest run of the flow at path flow, or an error
+// wrapping ErrNotFound when it has none.
+func (s *Store) LastRun(ctx context.Context, flow string) (Run, error) {
+	runs, err := s.ListRuns(ctx, ListRunsOpts{Flow: flow, Limit: 1})
+	if err != nil {
+		return Run{}, err
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("reading last run of %s: %w", flow, ErrNotFound)
+	}
+	return runs[0], nil
+}
+
+// ListRuns returns runs newest first (by start time, then ID).
+func (s *Store) ListRuns(ctx context.Context, o ListRunsOpts) ([]Run, error) {
+	var where []string
+	var args []any
+	if o.Flow != "" {
+		where, args = append(where, "flow = ?"), append(args, o.Flow)
+	}
+	if o.Status != "" {
+		where, args = append(where, "status = ?"), append(args, o.Status)
+	}
+	q := `SELECT ` + runCols + ` FROM runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY started_at DESC, id DESC`
+	if o.Limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, o.Limit)
+	}
+	runs, err := s.runs(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	return runs, nil
+}
+
+func (s *Store) runs(ctx context.Context, q string, args ...any) ([]Run, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanRun(rows *sql.Rows) (Run, error) {
+	var r Run
+	var vars, outputs, labels sql.NullString
+	var started, finished int64
+	dest := []any{&r.ID, &r.Flow, &r.FlowName, &r.FlowHash, &r.Status, &vars, &outputs, &r.Error,
+		&started, &finished}
+	dest = append(dest, usageDest(&r.Usage)...)
+	if err := rows.Scan(append(dest, &r.Engine, &r.Seed, &labels)...); err != nil {
+		return Run{}, err
+	}
+	r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)
+	err := errors.Join(
+		decodeJSON("vars", vars, &r.Vars),
+		decodeJSON("outputs", outputs, &r.Outputs),
+		decodeJSON("labels", labels, &r.Labels))
+	if err != nil {
+		return Run{}, fmt.Errorf("run %q: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrations are the schema's forward steps; migrations[i] takes a database
+// from version i to i+1. Append only: never edit a step that has shipped.
+var migrations = []string{
+	// 1: runs, steps, turns, cache, resources, resource migrations, counters.
+	`
+CREATE TABLE runs (
+	id          TEXT PRIMARY KEY,
+	flow        TEXT NOT NULL,
+	flow_name   TEXT NOT NULL,
+	flow_hash   TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	vars        TEXT,
+	outputs     TEXT,
+	error       TEXT NOT NULL DEFAULT '',
+	started_at  INTEGER NOT NULL,
+	finished_at INTEGER NOT NULL DEFAULT 0,
+	in_tokens     INTEGER NOT NULL DEFAULT 0,
+	out_tokens    INTEGER NOT NULL DEFAULT 0,
+	cached_tokens INTEGER NOT NULL DEFAULT 0,
+	neurons       REAL NOT NULL DEFAULT 0,
+	usd           REAL NOT NULL DEFAULT 0,
+	requests      INTEGER NOT NULL DEFAULT 0,
+	engine      TEXT NOT NULL DEFAULT '',
+	seed        INTEGER NOT NULL DEFAULT 0,
+	labels      TEXT
+);
+CREATE INDEX runs_by_start ON runs (started_at DESC, id DESC);
+CREATE INDEX runs_by_flow ON runs (flow, started_at DESC, id DESC);
+
+CREATE TABLE steps (
+	run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	step_id     TEXT NOT NULL,
+	item        INTEGER NOT NULL,
+	status      TEXT NOT NULL,
+	reason      TEXT NOT NULL DEFAULT '',
+	inputs_hash TEXT NOT NULL DEFAULT '',
+	cache_key   TEXT NOT NULL DEFAULT '',
+	output      BLOB,
+	error       TEXT NOT NULL DEFAULT '',
+	model       TEXT NOT NULL DEFAULT '',
+	provider    TEXT NOT NULL DEFAULT '',
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	started_at  INTEGER NOT NULL DEFAULT 0,
+	finished_at INTEGER NOT NULL DEFAULT 0,
+	in_tokens     INTEGER NOT NULL DEFAULT 0,
+	out_tokens    INTEGER NOT NULL DEFAULT 0,
+	cached_tokens INTEGER NOT NULL DEFAULT 0,
+	neurons       REAL NOT NULL DEFAULT 0,
+	usd           REAL NOT NULL DEFAULT 0,
+	requests      INTEGER NOT NULL DEFAULT 0,
+	meta        TEXT,
+	PRIMARY KEY (run_id, step_id, item)
+);
+
+CREATE TABLE turns (
+	run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	step_id      TEXT NOT NULL,
+	item         INTEGER NOT NULL,
+	idx          INTEGER NOT NULL,
+	role         TEXT NOT NULL,
+	content      TEXT NOT NULL DEFAULT '',
+	tool_name    TEXT NOT NULL DEFAULT '',
+	tool_call_id TEXT NOT NULL DEFAULT '',
+	arguments    BLOB,
+	in_tokens     INTEGER NOT NULL DEFAULT 0,
+	out_tokens    INTEGER NOT NULL DEFAULT 0,
+	cached_tokens INTEGER NOT NULL DEFAULT 0,
+	neurons       REAL NOT NULL DEFAULT 0,
+	usd           REAL NOT NULL DEFAULT 0,
+	requests      INTEGER NOT NULL DEFAULT 0,
+	at           INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (run_id, step_id, item, idx)
+);
+
+CREATE TABLE cache (
+	key         TEXT PRIMARY KEY,
+	step_id     TEXT NOT NULL DEFAULT '',
+	kind        TEXT NOT NULL DEFAULT '',
+	model       TEXT NOT NULL DEFAULT '',
+	value       BLOB NOT NULL,
+	sum         BLOB NOT NULL,
+	size        INTEGER NOT NULL,
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER,
+	hits        INTEGER NOT NULL DEFAULT 0,
+	last_hit_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cache_by_step ON cache (step_id, created_at);
+CREATE INDEX cache_by_created ON cache (created_at);
+
+CREATE TABLE resources (
+	name       TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	backend    TEXT NOT NULL DEFAULT '',
+	id         TEXT NOT NULL DEFAULT '',
+	attributes TEXT,
+	updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE resource_migrations (
+	resource   TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	checksum   TEXT NOT NULL,
+	applied_at INTEGER NOT NULL,
+	PRIMARY KEY (resource, name)
+);
+
+CREATE TABLE counters (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+`,
+}
+
+// migrate brings the database to SchemaVersion in one write transaction, so two
+// processes opening a fresh directory at once cannot both apply a step.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning migration: %w", err)
+	}
+	defer tx.Rollback()
+	v, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this aiflow understands (%d); upgrade aiflow", v, len(migrations))
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrating schema to version %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return fmt.Errorf("recording schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing migration: %w", err)
+	}
+	return nil
+}
+
+// schemaVersion reads the version, creating the one-row table at version 0.
+func schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	const create = `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return 0, fmt.Errorf("reading schema version: %w", err)
+	}
+	var v int
+	err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading schema version: %w", err)
+	}
+	return v, nil
+}

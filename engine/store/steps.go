@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Step statuses.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepSucceeded = "succeeded"
+	StepFailed    = "failed"
+	StepSkipped   = "skipped"
+	StepCached    = "cached"
+)
+
+// WholeStep is the Item of a record that covers a whole step rather than one
+// for_each item.
+const WholeStep = -1
+
+// StepRecord is the state of one step, or of one for_each item of a step, in
+// one run. A resume reuses the records that finished.
+type StepRecord struct {
+	RunID      string
+	StepID     string
+	Item       int    // for_each item index, or WholeStep
+	Status     string // one of the Step* statuses
+	Reason     string // why, for skipped or cached: "upstream failed", "cache hit"
+	InputsHash string
+	CacheKey   string
+	Output     json.RawMessage // must be valid JSON when set
+	Error      string
+	Model      string
+	Provider   string
+	Attempts   int
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Usage      Usage
+	Meta       map[string]string
+}
+
+const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, output, error,
+	model, provider, attempts, started_at, finished_at,
+	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
+
+const putStepQuery = `INSERT INTO steps (` + stepCols + `)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	ON CONFLICT (run_id, step_id, item) DO UPDATE SET
+		status = excluded.status, reason = excluded.reason, inputs_hash = excluded.inputs_hash,
+		cache_key = excluded.cache_key, output = excluded.output, error = excluded.error,
+		model = excluded.model, provider = excluded.provider, attempts = excluded.attempts,
+		started_at = excluded.started_at, finished_at = excluded.finished_at,
+		in_tokens = excluded.in_tokens, out_tokens = excluded.out_tokens,
+		cached_tokens = excluded.cached_tokens, neurons = excluded.neurons, usd = excluded.usd,
+		requests = excluded.requests, meta = excluded.meta`
+
+// PutStep inserts or replaces the record keyed by (RunID, StepID, Item). The
+// run must exist (ErrNotFound otherwise).
+func (s *Store) PutStep(ctx context.Context, r StepRecord) error {
+	args, err := stepArgs(r)
+	if err != nil {
+		return fmt.Errorf("recording step %s: %w", r.StepID, err)
+	}
+	if _, err := s.exec(ctx, putStepQuery, args...); err != nil {
+		return stepWriteErr(r, err)
+	}
+	return nil
+}
+
+// PutSteps writes several records in one transaction: all or none. It costs
+// about one PutStep, so the engine can flush many finished items at once.
+func (s *Store) PutSteps(ctx context.Context, recs ...StepRecord) error {
+	all := make([][]any, len(recs))
+	for i, r := range recs {
+		args, err := stepArgs(r)
+		if err != nil {
+			return fmt.Errorf("recording step %s: %w", r.StepID, err)
+		}
+		all[i] = args
+	}
+	return s.update(ctx, func(tx *sql.Tx) error {
+		st, err := s.txStmt(ctx, tx, putStepQuery)
+		if err != nil {
+			return err
+		}
+		for i, args := range all {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return stepWriteErr(recs[i], err)
+			}
+		}
+		return nil
+	})
+}
+
+func stepWriteErr(r StepRecord, err error) error {
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("recording step %s: run %q: %w", r.StepID, r.RunID, ErrNotFound)
+	}
+	return fmt.Errorf("recording step %s: %w", r.StepID, err)
+}
+
+func stepArgs(r StepRecord) ([]any, error) {
+	switch {
+	case r.RunID == "" || r.StepID == "":
+		return nil, fmt.Errorf("%w: empty run or step id", ErrInvalid)
+	case r.Item < WholeStep:
+		return nil, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
+	case !validStepStatus(r.Status):
+		return nil, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
+	}
+	out, err := rawArg("output", r.Output)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := encodeJSON("meta", r.Meta)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, out, r.Error,
+		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}
+	args = append(args, usageArgs(r.Usage)...)
+	return append(args, meta), nil
+}
+
+func validStepStatus(s string) bool {
+	switch s {
+	case StepPending, StepRunning, StepSucceeded, StepFailed, StepSkipped, StepCached:
+		return true
+	}
+	return false
+}
+
+// Steps returns every record of a run: started ones by start time, then the
+// unstarted (pending) ones; ties by step ID, then item.
+func (s *Store) Steps(ctx context.Context, runID string) ([]StepRecord, error) {
+	const q = `SELECT ` + stepCols + ` FROM steps WHERE run_id = ?
+		ORDER BY started_at = 0, started_at, step_id, item`
+	recs, err := s.steps(ctx, q, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	return recs, nil
+}
+
+// GetStep returns one record, or an error wrapping ErrNotFound.
+func (s *Store) GetStep(ctx context.Context, runID, stepID string, item int) (StepRecord, error) {
+	const q = `SELECT ` + stepCols + ` FROM steps WHERE run_id = ? AND step_id = ? AND item = ?`
+	recs, err := s.steps(ctx, q, runID, stepID, item)
+	if err == nil && len(recs) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return StepRecord{}, fmt.Errorf("reading step %s[%d] of run %q: %w", stepID, item, runID, err)
+	}
+	return recs[0], nil
+}
+
+func (s *Store) steps(ctx context.Context, q string, args ...any) ([]StepRecord, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StepRecord
+	for rows.Next() {
+		r, err := scanStep(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanStep(rows *sql.Rows) (StepRecord, error) {
+	var r StepRecord
+	var output []byte
+	var meta sql.NullString
+	var started, finished int64
+	dest := []any{&r.RunID, &r.StepID, &r.Item, &r.Status, &r.Reason, &r.InputsHash, &r.CacheKey,
+		&output, &r.Error, &r.Model, &r.Provider, &r.Attempts, &started, &finished}
+	dest = append(dest, usageDest(&r.Usage)...)
+	if err := rows.Scan(append(dest, &meta)...); err != nil {
+		return StepRecord{}, err
+	}
+	r.Output = rawValue(output)
+	r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)
+	if err := decodeJSON("meta", meta, &r.Meta); err != nil {
+		return StepRecord{}, fmt.Errorf("step %s: %w", r.StepID, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// newStore opens a store in a fresh temporary directory and closes it when
+// the test ends.
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	return openStore(t, t.TempDir())
+}
+
+func openStore(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// pragma reads one PRAGMA value as text.
+func pragma(t testing.TB, s *Store, name string) string {
+	t.Helper()
+	var v string
+	if err := s.w.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return v
+}
+
+func TestOpenCreatesDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", ".aiflow")
+	s := openStore(t, dir)
+	for _, name := range []string{DBFile, ".gitignore"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s not created: %v", name, err)
+		}
+	}
+	if s.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
+	}
+}
+
+func TestOpenSettings(t *testing.T) {
+	s := newStore(t)
+	tests := []struct{ pragma, want string }{
+		{"journal_mode", "wal"},
+		{"foreign_keys", "1"},
+		{"synchronous", "1"}, // NORMAL
+		{"busy_timeout", "10000"},
+		{"auto_vacuum", "2"}, // INCREMENTAL
+	}
+	for _, tt := range tests {
+		t.Run(tt.pragma, func(t *testing.T) {
+			if got := pragma(t, s, tt.pragma); got != tt.want {
+				t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
+			}
+		})
+	}
+	t.Run("durable", func(t *testing.T) {
+		d, err := OpenWith(t.TempDir(), Options{Durable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if got := pragma(t, d, "synchronous"); got != "2" {
+			t.Errorf("synchronous = %s, want 2 (FULL)", got)
+		}
+	})
+	t.Run("readers are read-only", func(t *testing.T) {
+		_, err := s.r.Exec(`DELETE FROM runs`)
+		if err == nil {
+			t.Fatal("write through the reader pool succeeded")
+		}
+	})
+}
+
+func TestSchemaVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	if got := pragmaVersion(t, s); got != len(migrations) {
+		t.Fatalf("schema version = %d, want %d", got, len(migrations))
+	}
+	t.Run("reopen keeps data", func(t *testing.T) {
+		ctx := context.Background()
+		if err := s.CreateRun(ctx, Run{ID: "r1", Flow: "f.yaml"}); err != nil {
+			t.Fatal(err)
+		}
+		again := openStore(t, dir)
+		if _, err := again.GetRun(ctx, "r1"); err != nil {
+			t.Fatalf("run lost on reopen: %v", err)
+		}
+	})
+	t.Run("newer schema is refused", func(t *testing.T) {
+		if _, err := s.w.Exec(`UPDATE schema_version SET version = ?`, len(migrations)+1); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(dir)
+		if err == nil || !strings.Contains(err.Error(), "newer than this aiflow understands") {
+			t.Fatalf("Open on a newer schema: err = %v", err)
+		}
+	})
+}
+
+func pragmaVersion(t *testing.T, s *Store) int {
+	t.Helper()
+	var v int
+	if err := s.r.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestOpenRejectsFileAsDir(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(f); err == nil {
+		s.Close()
+		t.Fatal("Open on a regular file succeeded")
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%chars&x=y")
+	s := openStore(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+		t.Fatalf("database not at %s: %v", dir, err)
+	}
+	if err := s.CreateRun(context.Background(), Run{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+}
