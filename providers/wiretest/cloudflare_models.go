@@ -1,0 +1,40 @@
+package wiretest
+
+import "sort"
+
+// cfModel is what the emulator knows about one Workers AI model.
+type cfModel struct {
+	task       string // generate, embed, summarize, translate, classify, responses
+	dims       int    // embedding size
+	jsonMode   bool
+	penaltyMin float64 // lower bound of frequency/presence penalties
+}
+
+// cfModels is the emulated Workers AI catalogue.
+var cfModels = map[string]cfModel{
+	"@cf/meta/llama-3.1-8b-instruct":           {task: "generate", jsonMode: true},
+	"@cf/meta/llama-3.1-8b-instruct-fast":      {task: "generate", jsonMode: true},
+	"@cf/meta/llama-3.1-8b-instruct-fp8":       {task: "generate"},
+	"@cf/meta/llama-3.1-8b-instruct-fp8-fast":  {task: "generate"},
+	"@cf/meta/llama-3.3-70b-instruct-fp8-fast": {task: "generate", jsonMode: true, penaltyMin: -2},
+	"@cf/meta/llama-3.2-1b-instruct":           {task: "generate"},
+	"@cf/openai/gpt-oss-20b":                   {task: "responses"},
+	"@cf/openai/gpt-oss-120b":                  {task: "responses"},
+	"@cf/baai/bge-small-en-v1.5":               {task: "embed", dims: 384},
+	"@cf/baai/bge-base-en-v1.5":                {task: "embed", dims: 768},
+	"@cf/baai/bge-large-en-v1.5":               {task: "embed", dims: 1024},
+	"@cf/baai/bge-m3":                          {task: "embed", dims: 1024},
+	"@cf/meta/m2m100-1.2b":                     {task: "translate"},
+	"@cf/huggingface/distilbert-sst-2-int8":    {task: "classify"},
+	"@cf/facebook/bart-large-cnn":              {task: "summarize"},
+}
+
+// CFModels lists the model ids the Cloudflare emulator serves, sorted.
+func CFModels() []string {
+	ids := make([]string, 0, len(cfModels))
+	for id := range cfModels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
