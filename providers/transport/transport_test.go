@@ -371,3 +371,54 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestSetGatewayHeaders(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    *providers.GatewayOptions
+		want    map[string]string
+		wantErr bool
+	}{
+		{"nil", nil, map[string]string{}, false},
+		{"all", &providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, CacheKey: "k", RequestTimeout: 1500 * time.Millisecond,
+			MaxAttempts: 3, Metadata: map[string]string{"team": "ai"}},
+			map[string]string{"Cf-Aig-Cache-Ttl": "3600", "Cf-Aig-Skip-Cache": "true", "Cf-Aig-Cache-Key": "k",
+				"Cf-Aig-Request-Timeout": "1500", "Cf-Aig-Max-Attempts": "3", "Cf-Aig-Metadata": `{"team":"ai"}`}, false},
+		{"six metadata entries", &providers.GatewayOptions{Metadata: map[string]string{"a": "", "b": "", "c": "", "d": "", "e": "", "f": ""}}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			err := SetGatewayHeaders(h, tt.opts)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			got := map[string]string{}
+			for k := range h {
+				got[k] = h.Get(k)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMergeGateway(t *testing.T) {
+	base := &providers.GatewayOptions{CacheTTL: time.Hour, Metadata: map[string]string{"a": "1", "b": "2"}}
+	over := &providers.GatewayOptions{SkipCache: true, Metadata: map[string]string{"b": "3"}}
+	got := MergeGateway(base, over)
+	want := &providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, Metadata: map[string]string{"a": "1", "b": "3"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if base.Metadata["b"] != "2" {
+		t.Error("MergeGateway changed its base")
+	}
+	if MergeGateway(nil, nil) != nil {
+		t.Error("MergeGateway(nil, nil) != nil")
+	}
+}
