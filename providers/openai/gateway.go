@@ -1,0 +1,227 @@
+package openai
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aiflow/aiflow/providers"
+)
+
+// DefaultGatewayBaseURL is AI Gateway's root, before /{account_id}/{gateway_id}.
+const DefaultGatewayBaseURL = "https://gateway.ai.cloudflare.com/v1"
+
+// Gateway endpoints (the path segment after the gateway id).
+const (
+	endpointOpenAI    = "openai"         // OpenAI through the gateway
+	endpointCompat    = "compat"         // unified endpoint, provider/model names
+	endpointWorkersAI = "workers-ai/v1" // Workers AI's OpenAI-compatible API through the gateway
+)
+
+// maxMetadata is how many cf-aig-metadata entries AI Gateway keeps.
+const maxMetadata = 5
+
+var gatewaySettings = []string{"id", "account_id", "base_url", "endpoint", "authorization",
+	"cache_ttl", "skip_cache", "cache_key", "metadata", "request_timeout", "max_attempts"}
+
+var gatewayID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// gatewayConfig is the `gateway:` setting.
+type gatewayConfig struct {
+	id, account, base, endpoint string
+	auth                        string // cf-aig-authorization token (secret)
+	opts                        providers.GatewayOptions
+}
+
+// url is the base URL the SDK talks to: {base}/{account}/{id}/{endpoint}.
+func (g *gatewayConfig) url() string {
+	return fmt.Sprintf("%s/%s/%s/%s", strings.TrimSuffix(g.base, "/"), g.account, g.id, g.endpoint)
+}
+
+// parseGateway decodes the gateway object; nil stays nil.
+func parseGateway(v any) (*gatewayConfig, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("setting gateway: want an object with id and account_id, got %T", v)
+	}
+	if err := unknownKeys("gateway.", m, gatewaySettings); err != nil {
+		return nil, err
+	}
+	g := &gatewayConfig{}
+	if err := g.parseStrings(m); err != nil {
+		return nil, err
+	}
+	return g, g.parseOptions(m)
+}
+
+func (g *gatewayConfig) parseStrings(m map[string]any) error {
+	fields := []struct {
+		key string
+		dst *string
+	}{{"id", &g.id}, {"account_id", &g.account}, {"base_url", &g.base}, {"endpoint", &g.endpoint},
+		{"authorization", &g.auth}, {"cache_key", &g.opts.CacheKey}}
+	for _, f := range fields {
+		s, err := stringSetting(m, f.key)
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		*f.dst = s
+	}
+	switch {
+	case !gatewayID.MatchString(g.id):
+		return fmt.Errorf("setting gateway.id: %q is not a gateway name (lowercase letters, digits, - and _, at most 64)", g.id)
+	case g.account == "" || strings.ContainsAny(g.account, "/?#"):
+		return fmt.Errorf("setting gateway.account_id: required, and must be a Cloudflare account id")
+	}
+	if g.base == "" {
+		g.base = DefaultGatewayBaseURL
+	}
+	switch g.endpoint {
+	case "", endpointOpenAI:
+		g.endpoint = endpointOpenAI
+	case endpointCompat, endpointWorkersAI:
+	case "workers-ai":
+		g.endpoint = endpointWorkersAI
+	default:
+		return fmt.Errorf("setting gateway.endpoint: %q is not openai, compat or workers-ai", g.endpoint)
+	}
+	g.auth = strings.TrimPrefix(g.auth, "Bearer ")
+	return nil
+}
+
+func (g *gatewayConfig) parseOptions(m map[string]any) error {
+	var err error
+	if g.opts.CacheTTL, err = durationSetting(m, "cache_ttl"); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.opts.RequestTimeout, err = durationSetting(m, "request_timeout"); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.opts.SkipCache, err = boolSetting(m, "skip_cache"); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.opts.MaxAttempts, err = intSetting(m, "max_attempts"); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.opts.Metadata, err = parseMetadata(m["metadata"])
+	return err
+}
+
+// parseMetadata accepts an object of string, number or boolean values (≤ 5 entries).
+func parseMetadata(v any) (map[string]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("setting gateway.metadata: want an object, got %T", v)
+	}
+	if len(m) > maxMetadata {
+		return nil, fmt.Errorf("setting gateway.metadata: %d entries, AI Gateway keeps at most %d", len(m), maxMetadata)
+	}
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		switch x := val.(type) {
+		case string:
+			out[k] = x
+		case bool:
+			out[k] = strconv.FormatBool(x)
+		default:
+			f, ok := toFloat(val)
+			if !ok {
+				return nil, fmt.Errorf("setting gateway.metadata.%s: want a string, number or boolean, got %T", k, val)
+			}
+			out[k] = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	return out, nil
+}
+
+// mergeGateway overlays the request's options on the provider's.
+func mergeGateway(base providers.GatewayOptions, req *providers.GatewayOptions) providers.GatewayOptions {
+	if req == nil {
+		return base
+	}
+	out := base
+	if req.CacheTTL != 0 {
+		out.CacheTTL = req.CacheTTL
+	}
+	out.SkipCache = out.SkipCache || req.SkipCache
+	if req.CacheKey != "" {
+		out.CacheKey = req.CacheKey
+	}
+	if req.RequestTimeout != 0 {
+		out.RequestTimeout = req.RequestTimeout
+	}
+	if req.MaxAttempts != 0 {
+		out.MaxAttempts = req.MaxAttempts
+	}
+	if len(req.Metadata) > 0 {
+		out.Metadata = make(map[string]string, len(base.Metadata)+len(req.Metadata))
+		for k, v := range base.Metadata {
+			out.Metadata[k] = v
+		}
+		for k, v := range req.Metadata {
+			out.Metadata[k] = v
+		}
+	}
+	return out
+}
+
+// gatewayHeaders renders cf-aig-* request headers.
+func gatewayHeaders(auth string, o providers.GatewayOptions) (http.Header, error) {
+	h := http.Header{}
+	if auth != "" {
+		h.Set("cf-aig-authorization", "Bearer "+auth)
+	}
+	if o.CacheTTL > 0 {
+		h.Set("cf-aig-cache-ttl", strconv.Itoa(int(o.CacheTTL.Seconds())))
+	}
+	if o.SkipCache {
+		h.Set("cf-aig-skip-cache", "true")
+	}
+	if o.CacheKey != "" {
+		h.Set("cf-aig-cache-key", o.CacheKey)
+	}
+	if o.RequestTimeout > 0 {
+		h.Set("cf-aig-request-timeout", strconv.FormatInt(o.RequestTimeout.Milliseconds(), 10))
+	}
+	if o.MaxAttempts > 0 {
+		h.Set("cf-aig-max-attempts", strconv.Itoa(o.MaxAttempts))
+	}
+	if len(o.Metadata) > maxMetadata {
+		return nil, fmt.Errorf("gateway metadata has %d entries, AI Gateway keeps at most %d", len(o.Metadata), maxMetadata)
+	}
+	if len(o.Metadata) > 0 {
+		b, err := json.Marshal(o.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("encoding gateway metadata: %w", err)
+		}
+		h.Set("cf-aig-metadata", string(b))
+	}
+	return h, nil
+}
+
+// responseMeta copies the facts worth keeping from response headers.
+func responseMeta(resp *http.Response, model string) providers.Meta {
+	meta := providers.Meta{}
+	if model != "" {
+		meta["model"] = model
+	}
+	if resp == nil {
+		return meta
+	}
+	for _, h := range []string{"cf-aig-cache-status", "cf-aig-log-id", "cf-aig-step", "cf-aig-model",
+		"cf-aig-provider", "x-request-id", "request-id"} {
+		if v := resp.Header.Get(h); v != "" {
+			meta[h] = v
+		}
+	}
+	return meta
+}
