@@ -1,0 +1,201 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/spec"
+)
+
+// jsonFormatVersion is the version of every -o json document.
+const jsonFormatVersion = "1"
+
+// Error kinds reported in -o json output.
+const (
+	errUsage       = "usage"
+	errInvalidFlow = "invalid_flow"
+	errRunFailed   = "run_failed"
+	errState       = "state"
+	errInput       = "invalid_input"
+)
+
+// view renders results and diagnostics either for people or as JSON.
+type view struct {
+	json   bool
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("aiflow "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func outputFlag(fs *flag.FlagSet) *string {
+	o := fs.String("o", "human", "output format: human or json")
+	return o
+}
+
+func parseView(o string, stdout, stderr io.Writer) (view, error) {
+	switch o {
+	case "human", "table", "text":
+		return view{stdout: stdout, stderr: stderr}, nil
+	case "json":
+		return view{json: true, stdout: stdout, stderr: stderr}, nil
+	}
+	return view{stdout: stdout, stderr: stderr}, fmt.Errorf("-o: unknown format %q (use human or json)", o)
+}
+
+// parseArgs parses flags, allowing the flow path before or after them.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// fail reports an error of kind and returns exit code 1.
+func (v view) fail(kind string, err error, diags spec.Diagnostics) int {
+	if v.json {
+		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "error": map[string]any{"kind": kind, "message": err.Error()}, "diagnostics": diagList(diags)})
+		return exitError
+	}
+	if len(diags) > 0 {
+		v.diags(diags)
+	} else {
+		fmt.Fprintf(v.stderr, "Error: %v\n", err)
+	}
+	return exitError
+}
+
+func (v view) diags(diags spec.Diagnostics) {
+	for _, d := range diags {
+		fmt.Fprintln(v.stderr, d.String())
+	}
+	if n := len(diags.Errors()); n > 0 {
+		fmt.Fprintf(v.stderr, "%d error%s\n", n, plural(n))
+	}
+}
+
+func diagList(diags spec.Diagnostics) []spec.Diagnostic {
+	if diags == nil {
+		return []spec.Diagnostic{}
+	}
+	return diags
+}
+
+func (v view) writeJSON(x any) {
+	enc := json.NewEncoder(v.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(x)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// loadFlow parses and compiles a flow file.
+func loadFlow(path string) (*engine.Flow, spec.Diagnostics) {
+	f, diags := spec.ParseFile(path)
+	if diags.HasErrors() || f == nil {
+		return nil, diags
+	}
+	fl, more := engine.Compile(f, engine.Options{})
+	return fl, append(diags, more...).Sort()
+}
+
+func flowArg(pos []string) (string, error) {
+	switch len(pos) {
+	case 0:
+		return "", errors.New("missing flow file: aiflow <command> flow.yaml")
+	case 1:
+		return pos[0], nil
+	}
+	return "", fmt.Errorf("expected one flow file, got %d arguments: %s", len(pos), strings.Join(pos, " "))
+}
+
+// stateDir is .aiflow beside the flow unless --state-dir says otherwise.
+func stateDir(flag, flowPath string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(filepath.Dir(flowPath), ".aiflow")
+}
+
+func openStore(dir string) (*store.Store, error) {
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// isTerminal reports whether w is an interactive terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// varFlags collects repeated --var k=v flags.
+type varFlags []string
+
+func (v *varFlags) String() string     { return strings.Join(*v, ",") }
+func (v *varFlags) Set(s string) error { *v = append(*v, s); return nil }
+
+// parseVars reads --var k=v, --var k=@file and --vars-file (YAML or JSON mapping).
+func parseVars(pairs []string, varsFile string) (map[string]any, error) {
+	out := map[string]any{}
+	if varsFile != "" {
+		b, err := os.ReadFile(varsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--vars-file: %w", err)
+		}
+		var m map[string]any
+		if err := yamlUnmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("--vars-file %s: expected a mapping of var → value: %w", varsFile, err)
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: expected name=value or name=@file", p)
+		}
+		if strings.HasPrefix(v, "@") {
+			b, err := os.ReadFile(v[1:])
+			if err != nil {
+				return nil, fmt.Errorf("--var %s: %w", k, err)
+			}
+			v = string(b)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

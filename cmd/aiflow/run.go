@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/spec"
+)
+
+func init() {
+	register(command{name: "run", summary: "Run a flow and print its outputs", run: runCmd})
+}
+
+type runArgs struct {
+	flow        string
+	vars        varFlags
+	varsFile    string
+	output      string
+	stateDir    string
+	parallelism int
+	failFast    bool
+	resume      string
+	seed        int64
+	noCache     bool
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	var a runArgs
+	fs := newFlags("run", stderr)
+	fs.Var(&a.vars, "var", "set a var: name=value or name=@file (repeatable)")
+	fs.StringVar(&a.varsFile, "vars-file", "", "YAML or JSON file of var values")
+	fs.StringVar(&a.output, "o", "human", "output format: human (table) or json")
+	fs.StringVar(&a.stateDir, "state-dir", "", "state directory (default .aiflow beside the flow)")
+	fs.IntVar(&a.parallelism, "parallelism", runtime.NumCPU()*4, "steps and items executing at once")
+	fs.BoolVar(&a.failFast, "fail-fast", false, "cancel everything at the first failure")
+	fs.StringVar(&a.resume, "resume", "", "continue a failed or killed run: a run id, or last")
+	fs.Int64Var(&a.seed, "seed", 0, "seed for split routes")
+	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	v, err := parseView(a.output, stdout, stderr)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	if a.flow, err = flowArg(pos); err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return execute(ctx, a, v)
+}
+
+func execute(ctx context.Context, a runArgs, v view) int {
+	fl, diags := loadFlow(a.flow)
+	if fl == nil {
+		return v.fail(errInvalidFlow, errors.New("invalid flow"), diags)
+	}
+	if !v.json {
+		v.diags(diags)
+	}
+	vars, err := parseVars(a.vars, a.varsFile)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	dir := stateDir(a.stateDir, a.flow)
+	st, err := openStore(dir)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	defer st.Close()
+	if a.resume == "last" {
+		abs, _ := filepath.Abs(a.flow)
+		last, err := st.LastRun(ctx, abs)
+		if err != nil {
+			return v.fail(errState, fmt.Errorf("--resume last: %w", err), nil)
+		}
+		a.resume = last.ID
+	}
+	abs, _ := filepath.Abs(a.flow)
+	fl.Spec.File = abs
+	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
+	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
+		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache})
+	prog.finish()
+	if res == nil {
+		var de *spec.DiagnosticsError
+		if errors.As(err, &de) {
+			return v.fail(errInput, err, de.Diags)
+		}
+		return v.fail(errRunFailed, err, nil)
+	}
+	if v.json {
+		out := map[string]any{"format_version": jsonFormatVersion, "run": res, "diagnostics": diagList(diags)}
+		if err != nil {
+			out["error"] = map[string]any{"kind": errRunFailed, "message": fl.Redact(err.Error())}
+		}
+		v.writeJSON(out)
+	} else {
+		printOutputs(v.stdout, res.Outputs, fl, prog.streamed)
+		printSummary(v.stderr, res)
+		if err != nil {
+			fmt.Fprintf(v.stderr, "Error: %s\n", fl.Redact(err.Error()))
+		}
+	}
+	if err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+// printOutputs writes the outputs as a two-column table; multi-line values go below their name.
+func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, streamed map[string]bool) {
+	names := make([]string, 0, len(outs))
+	for _, o := range fl.Outputs {
+		names = append(names, o.Name)
+	}
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		s := render(outs[n])
+		if strings.Contains(s, "\n") || len(s) > 100 {
+			fmt.Fprintf(w, "%s:\n%s\n", n, indent(s, "  "))
+			continue
+		}
+		fmt.Fprintf(w, "%-*s  %s\n", width, n, s)
+	}
+}
+
+func render(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return x
+	}
+	return jsonString(v)
+}
+
+func indent(s, pre string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pre + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+func printSummary(w io.Writer, res *engine.RunResult) {
+	counts := map[string]int{}
+	for _, s := range res.Steps {
+		counts[s.Status]++
+	}
+	var parts []string
+	for _, k := range []string{engine.StatusSucceeded, engine.StatusCached, engine.StatusSkipped, engine.StatusFailed, engine.StatusCancelled} {
+		if counts[k] > 0 {
+			label := k
+			if k == engine.StatusSucceeded {
+				label = "run"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], label))
+		}
+	}
+	sort.SliceStable(parts, func(i, j int) bool { return false })
+	u := res.Usage
+	fmt.Fprintf(w, "\nRun %s %s: %s steps; %d tokens in, %d out; $%.6f; %s\n", res.RunID, res.Status, strings.Join(parts, ", "),
+		u.InputTokens, u.OutputTokens, u.USD, res.Elapsed.Round(1e6))
+}

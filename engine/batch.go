@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// runBatch serves the pending items of a batch in one provider call, after taking what it
+// can from the cache. Items are cached and recorded one by one.
+func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, items []any, idxs, pending []int, outs []any, recs []callRecord) ([]any, []callRecord, error) {
+	start := w.opts.Now()
+	calls := make([]*steps.Call, 0, len(pending))
+	for _, i := range pending {
+		idx := idxs[i]
+		call, err := w.buildCall(n, withEach(scope, map[string]any{"value": items[idx], "index": idx}), idx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("item %d: %w", idx, err)
+		}
+		calls = append(calls, call)
+	}
+	models, err := w.candidates(n, calls[0], scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(models) == 0 {
+		models = []*steps.Model{nil}
+	}
+	var lastErr error
+	for mi, m := range models {
+		todo, keys := w.batchFromCache(n, calls, pending, idxs, m, outs, recs, len(items))
+		if len(todo) == 0 {
+			return outs, recs, nil
+		}
+		batch := make([]*steps.Call, len(todo))
+		for j, t := range todo {
+			batch[j] = calls[t]
+		}
+		results, attempts, err := w.execBatch(n, bs, batch, m)
+		if err == nil {
+			for j, t := range todo {
+				i := pending[t]
+				out, b, err := roundTrip(w, results[j].Output)
+				if err != nil {
+					return nil, nil, err
+				}
+				cr := callRecord{attempts: attempts, usage: results[j].Usage}
+				if m != nil {
+					cr.model = m.Ref()
+				}
+				outs[i], recs[i] = out, cr
+				w.addUsage(results[j].Usage)
+				w.cachePut(n, calls[t], keys[t], b, cr.model)
+				w.recordItem(n, idxs[i], out, cr, start, len(items))
+			}
+			return outs, recs, nil
+		}
+		lastErr = err
+		if mi+1 < len(models) && providers.ShouldFallback(err) {
+			w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: idxs[pending[0]], Model: models[mi+1].Ref(), Reason: w.fl.Redact(err.Error())})
+			continue
+		}
+		break
+	}
+	return nil, nil, fmt.Errorf("batch of items %d–%d: %w", idxs[pending[0]], idxs[pending[len(pending)-1]], lastErr)
+}
+
+// batchFromCache fills cached items and returns the positions (in calls) still to run and
+// the cache key of every call ("" when not cached).
+func (w *walker) batchFromCache(n *Node, calls []*steps.Call, pending, idxs []int, m *steps.Model, outs []any, recs []callRecord, total int) ([]int, []string) {
+	var todo []int
+	keys := make([]string, len(calls))
+	for t, call := range calls {
+		call.Model = m
+		use, _, _ := w.fl.cachePolicy(n, call)
+		if !use || w.opts.NoCache {
+			todo = append(todo, t)
+			continue
+		}
+		keys[t] = w.fl.CacheKey(n, call)
+		if e, ok, err := w.opts.Store.CacheGet(w.ctx, keys[t], w.opts.Now()); err == nil && ok {
+			var out any
+			if json.Unmarshal(e.Value, &out) == nil {
+				i := pending[t]
+				outs[i], recs[i] = out, callRecord{cached: true, model: e.Model}
+				w.recordItem(n, idxs[i], out, recs[i], w.opts.Now(), total)
+				continue
+			}
+		}
+		todo = append(todo, t)
+	}
+	return todo, keys
+}
+
+func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *steps.Model) ([]steps.Result, int, error) {
+	var results []steps.Result
+	release := w.acquire(w.ctx, m)
+	defer release()
+	_, attempts, err := withRetry(w.ctx, w.policy(n), nil, func(ctx context.Context) (steps.Result, error) {
+		var err error
+		results, err = bs.RunBatch(ctx, batch)
+		if err == nil && len(results) != len(batch) {
+			err = fmt.Errorf("step returned %d results for %d items", len(results), len(batch))
+		}
+		return steps.Result{}, err
+	})
+	return results, attempts, err
+}
+
+func roundTrip(w *walker, out map[string]any) (any, []byte, error) {
+	b, err := json.Marshal(w.fl.secrets.redactValue(out))
+	if err != nil {
+		return nil, nil, fmt.Errorf("step output is not JSON-encodable: %w", err)
+	}
+	var v any
+	err = json.Unmarshal(b, &v)
+	return v, b, err
+}
+
+func (w *walker) cachePut(n *Node, call *steps.Call, key string, value []byte, model string) {
+	if key == "" {
+		return
+	}
+	_, ttl, _ := w.fl.cachePolicy(n, call)
+	var exp *time.Time
+	if ttl > 0 {
+		t := w.opts.Now().Add(ttl)
+		exp = &t
+	}
+	_ = w.opts.Store.CachePut(context.WithoutCancel(w.ctx), store.CacheEntry{Key: key, StepID: n.ID, Kind: n.Kind.Name, Model: model, Value: value, ExpiresAt: exp})
+}

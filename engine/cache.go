@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// cacheKeyVersion changes when the key's recipe changes, invalidating every entry.
+const cacheKeyVersion = "aiflow-cache-v1"
+
+// cacheMaterial is everything that decides a step call's result. Secrets and account ids are
+// not part of it: provider settings are left out, and env() values are redacted.
+type cacheMaterial struct {
+	Version      string         `json:"v"`
+	Kind         string         `json:"kind"`
+	KindVersion  string         `json:"kind_version"`
+	ProviderKind string         `json:"provider_kind,omitempty"`
+	Model        string         `json:"model,omitempty"`
+	Inputs       map[string]any `json:"inputs,omitempty"`
+	Prompt       *steps.Prompt  `json:"prompt,omitempty"`
+	Params       map[string]any `json:"params,omitempty"`
+	Schema       map[string]any `json:"schema,omitempty"`
+	PromptFile   string         `json:"prompt_file_sha256,omitempty"`
+}
+
+// CacheKey returns the content hash of a call: same work, same key, in any process.
+func (fl *Flow) CacheKey(n *Node, call *steps.Call) string {
+	m := cacheMaterial{Version: cacheKeyVersion, Kind: n.Kind.Name, KindVersion: n.Kind.Version,
+		Inputs: redactMap(fl.secrets, call.Inputs), Params: redactMap(fl.secrets, call.Params), Schema: call.OutputSchema}
+	if call.Prompt != nil {
+		p := *call.Prompt
+		p.System, p.User = fl.secrets.Redact(p.System), fl.secrets.Redact(p.User)
+		m.Prompt = &p
+	}
+	if call.Model != nil {
+		m.ProviderKind, m.Model = call.Model.ProviderKind, call.Model.ID
+	}
+	if n.Spec.Prompt != nil && n.Spec.Prompt.FileText != "" {
+		sum := sha256.Sum256([]byte(n.Spec.Prompt.FileText))
+		m.PromptFile = hex.EncodeToString(sum[:])
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		b = []byte(err.Error()) // unencodable inputs never hit: the key is unique to the error
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func redactMap(s *secretSet, m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return s.redactValue(m).(map[string]any)
+}
+
+// cachePolicy resolves whether a call is cached and for how long. A step's own cache:
+// always wins; the flow default applies to deterministic steps; without either, model steps
+// that are deterministic are cached forever and the rest are not cached.
+func (fl *Flow) cachePolicy(n *Node, call *steps.Call) (use bool, ttl time.Duration, why string) {
+	if c := n.Spec.Cache; c != nil {
+		return c.Mode != spec.CacheOff, c.TTL, "step cache: " + c.Mode
+	}
+	if !deterministic(n, call) {
+		return false, 0, "not deterministic (sampling); set cache: on the step to cache it"
+	}
+	if c := fl.Spec.Defaults.Cache; c != nil {
+		return c.Mode != spec.CacheOff, c.TTL, "flow default cache: " + c.Mode
+	}
+	if n.Kind.Task == "" {
+		return false, 0, "no model call"
+	}
+	return true, 0, "deterministic model call"
+}
+
+// determinism is implemented by steps whose determinism depends on the call (temperature).
+type determinism interface {
+	Deterministic(call *steps.Call) bool
+}
+
+func deterministic(n *Node, call *steps.Call) bool {
+	if d, ok := n.Impl.(determinism); ok {
+		return d.Deterministic(call)
+	}
+	return n.Kind.Deterministic
+}

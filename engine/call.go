@@ -1,0 +1,532 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// callRecord is how one call was served.
+type callRecord struct {
+	model    string
+	attempts int
+	usage    providers.Usage
+	cached   bool
+	reason   string
+}
+
+// buildCall evaluates a node's inputs, prompt, params and schema in scope.
+func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
+	call := &steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs)), Env: w.env.forStep(n, item)}
+	for _, f := range n.Kind.Inputs {
+		var v any
+		var err error
+		t := n.Inputs[f.Name]
+		if t != nil {
+			if v, err = t.Eval(scope); err != nil {
+				return nil, err
+			}
+		}
+		cv, err := steps.Coerce(f, v)
+		if err != nil {
+			pos, path := n.Spec.Pos, "steps."+n.ID+".with."+f.Name
+			if t != nil {
+				pos = t.Pos
+			}
+			return nil, &ExprError{Pos: pos, Path: path, Src: srcOf(t), Err: err}
+		}
+		if cv != nil {
+			call.Inputs[f.Name] = cv
+		}
+	}
+	if n.System != nil || n.User != nil || n.Msgs != nil {
+		p, err := evalPrompt(n, scope)
+		if err != nil {
+			return nil, err
+		}
+		call.Prompt = p
+	}
+	var err error
+	if call.Params, err = evalMap(n.Params, scope); err != nil {
+		return nil, err
+	}
+	if call.OutputSchema, err = evalMap(n.Schema, scope); err != nil {
+		return nil, err
+	}
+	return call, nil
+}
+
+func srcOf(t *Template) string {
+	if t == nil {
+		return ""
+	}
+	return t.src
+}
+
+func evalMap(t *Template, scope map[string]any) (map[string]any, error) {
+	if t == nil {
+		return nil, nil
+	}
+	v, err := t.Eval(scope)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok && v != nil {
+		return nil, &ExprError{Pos: t.Pos, Path: t.Path, Err: fmt.Errorf("expected a mapping, got %s", spec.DescribeValue(v))}
+	}
+	return m, nil
+}
+
+func evalPrompt(n *Node, scope map[string]any) (*steps.Prompt, error) {
+	p := &steps.Prompt{}
+	for _, x := range []struct {
+		t   *Template
+		dst *string
+	}{{n.System, &p.System}, {n.User, &p.User}} {
+		if x.t == nil {
+			continue
+		}
+		v, err := x.t.Eval(scope)
+		if err != nil {
+			return nil, err
+		}
+		*x.dst = stringify(v)
+	}
+	if n.Msgs != nil {
+		v, err := n.Msgs.Eval(scope)
+		if err != nil {
+			return nil, err
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return nil, &ExprError{Pos: n.Msgs.Pos, Path: n.Msgs.Path, Err: fmt.Errorf("expected a list of messages, got %s", spec.DescribeValue(v))}
+		}
+		for i, e := range list {
+			m, _ := e.(map[string]any)
+			role, _ := m["role"].(string)
+			if role == "" {
+				return nil, &ExprError{Pos: n.Msgs.Pos, Path: fmt.Sprintf("%s[%d]", n.Msgs.Path, i), Err: errors.New("message needs role and content")}
+			}
+			p.Messages = append(p.Messages, providers.Message{Role: role, Content: stringify(m["content"])})
+		}
+	}
+	return p, nil
+}
+
+// callOnce builds and executes one call of n (item ≥ 0 inside for_each), trying route
+// candidates in order, reusing the cache, retrying retryable failures.
+func (w *walker) callOnce(n *Node, scope map[string]any, item int, each map[string]any) (any, callRecord, error) {
+	if each != nil {
+		scope = withEach(scope, each)
+	}
+	call, err := w.buildCall(n, scope, item)
+	if err != nil {
+		return nil, callRecord{}, err
+	}
+	res, cr, err := w.execute(n, call, scope)
+	if err != nil {
+		return nil, cr, err
+	}
+	return res, cr, nil
+}
+
+func withEach(scope, each map[string]any) map[string]any {
+	s := make(map[string]any, len(scope)+1)
+	for k, v := range scope {
+		s[k] = v
+	}
+	s["each"] = each
+	return s
+}
+
+func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, callRecord, error) {
+	models, err := w.candidates(n, call, scope)
+	if err != nil {
+		return nil, callRecord{}, err
+	}
+	if len(models) == 0 {
+		models = []*steps.Model{nil}
+	}
+	var cr callRecord
+	var lastErr error
+	for i, m := range models {
+		call.Model = m
+		out, rec, err := w.executeWith(n, call)
+		cr.attempts += rec.attempts
+		cr.usage = cr.usage.Add(rec.usage)
+		if err == nil {
+			rec.attempts, rec.usage = cr.attempts, cr.usage
+			if i > 0 {
+				rec.reason = fmt.Sprintf("fell back after: %s", w.fl.Redact(lastErr.Error()))
+			}
+			return out, rec, nil
+		}
+		lastErr = err
+		if m != nil {
+			cr.model = m.Ref()
+		}
+		if i+1 < len(models) && providers.ShouldFallback(err) {
+			w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: call.Item, Model: models[i+1].Ref(), Reason: w.fl.Redact(err.Error())})
+			continue
+		}
+		break
+	}
+	return nil, cr, lastErr
+}
+
+// executeWith runs a call on one model: cache lookup, execution with retries, cache fill.
+func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error) {
+	var cr callRecord
+	if call.Model != nil {
+		cr.model = call.Model.Ref()
+	}
+	useCache, _, _ := w.fl.cachePolicy(n, call)
+	useCache = useCache && !w.opts.NoCache
+	var key string
+	ctx := w.ctx
+	if useCache {
+		key = w.fl.CacheKey(n, call)
+		if e, ok, err := w.opts.Store.CacheGet(ctx, key, w.opts.Now()); err == nil && ok {
+			var out any
+			if json.Unmarshal(e.Value, &out) == nil {
+				cr.cached = true
+				return out, cr, nil
+			}
+		}
+	}
+	pol := w.policy(n)
+	release := w.acquire(ctx, call.Model)
+	res, attempts, err := withRetry(ctx, pol, func(a int, err error, wait time.Duration) {
+		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: call.Item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
+	}, func(ctx context.Context) (steps.Result, error) {
+		return w.opts.Executor.Execute(ctx, n.Impl, call)
+	})
+	release()
+	cr.attempts, cr.usage = attempts, res.Usage
+	if res.ModelRef != "" {
+		cr.model = res.ModelRef
+	}
+	if err != nil {
+		return nil, cr, err
+	}
+	w.addUsage(res.Usage)
+	out, b, err := roundTrip(w, res.Output)
+	if err != nil {
+		return nil, cr, err
+	}
+	if useCache {
+		w.cachePut(n, call, key, b, cr.model)
+	}
+	return out, cr, nil
+}
+
+func (w *walker) policy(n *Node) attemptPolicy {
+	p := attemptPolicy{attempts: 1, timeout: n.Spec.Timeout}
+	if p.timeout == 0 {
+		p.timeout = w.fl.Spec.Defaults.Timeout
+	}
+	r := n.Spec.Retry
+	if r == nil {
+		r = w.fl.Spec.Defaults.Retry
+	}
+	if r != nil {
+		p.attempts, p.backoff = max(r.Attempts, 1), r.Backoff
+	}
+	return p
+}
+
+// acquire takes a global execution slot and, for model calls, a slot of the provider's own
+// concurrency limit.
+func (w *walker) acquire(ctx context.Context, m *steps.Model) func() {
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return func() {}
+	}
+	var psem chan struct{}
+	if m != nil {
+		psem = w.env.providerSem(m.ProviderName)
+	}
+	if psem != nil {
+		select {
+		case psem <- struct{}{}:
+		case <-ctx.Done():
+			<-w.sem
+			return func() {}
+		}
+	}
+	return func() {
+		if psem != nil {
+			<-psem
+		}
+		<-w.sem
+	}
+}
+
+// candidates lists the models to try for a call, first choice first.
+func (w *walker) candidates(n *Node, call *steps.Call, scope map[string]any) ([]*steps.Model, error) {
+	if n.Kind.Task == "" {
+		return nil, nil
+	}
+	var refs []string
+	switch {
+	case n.Spec.Model != nil:
+		refs = []string{n.Spec.Model.Name}
+	case n.Spec.Route != nil:
+		r := w.fl.Routes[n.Spec.Route.Name]
+		first, err := w.route(r, call, scope)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, first)
+		for _, f := range r.Spec.Fallback {
+			if !containsString(refs, f.Name) {
+				refs = append(refs, f.Name)
+			}
+		}
+	default:
+		refs = []string{localProvider + ":"}
+	}
+	var out []*steps.Model
+	for _, ref := range refs {
+		m, err := w.env.model(ref)
+		if err != nil {
+			if len(out) > 0 {
+				continue // a fallback that cannot start is skipped
+			}
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// route picks the first choice of a route: a weighted split (deterministic for seed and
+// input) or the first rule whose condition holds.
+func (w *walker) route(r *RouteNode, call *steps.Call, scope map[string]any) (string, error) {
+	input := callInput(call)
+	if len(r.Spec.Split) > 0 {
+		return splitArm(r.Spec.Split, w.opts.Seed, input), nil
+	}
+	rs := map[string]any{"input": input, "vars": scope["vars"], "run": scope["run"],
+		"budget": map[string]any{"spent": w.spent(), "left": nil}}
+	for i, rule := range r.Spec.Rules {
+		cond := r.Conds[i]
+		if cond == nil {
+			return rule.Use.Name, nil
+		}
+		v, err := cond.Eval(rs)
+		if err != nil {
+			return "", err
+		}
+		if b, _ := v.(bool); b {
+			return rule.Use.Name, nil
+		}
+	}
+	return "", fmt.Errorf("route %q: no rule matched and there is no default rule", r.Spec.Name)
+}
+
+func (w *walker) spent() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.usage.USD
+}
+
+// callInput is the text a route condition calls input: the prompt, or the text inputs.
+func callInput(call *steps.Call) string {
+	if p := call.Prompt; p != nil {
+		var parts []string
+		if p.System != "" {
+			parts = append(parts, p.System)
+		}
+		for _, m := range p.Messages {
+			parts = append(parts, m.Content)
+		}
+		if p.User != "" {
+			parts = append(parts, p.User)
+		}
+		return strings.Join(parts, "\n")
+	}
+	if s, ok := call.Inputs["text"].(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(call.Inputs)
+	return string(b)
+}
+
+// splitArm picks an arm with probability proportional to its weight, the same arm for the
+// same seed and input.
+func splitArm(arms []*spec.SplitArm, seed int64, input string) string {
+	sorted := append([]*spec.SplitArm(nil), arms...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Model.Name < sorted[j].Model.Name })
+	total := 0
+	for _, a := range sorted {
+		total += a.Weight
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s", seed, input)
+	x := int(mix64(h.Sum64()) % uint64(total))
+	for _, a := range sorted {
+		if x < a.Weight {
+			return a.Model.Name
+		}
+		x -= a.Weight
+	}
+	return sorted[len(sorted)-1].Model.Name
+}
+
+// mix64 is the splitmix64 finaliser: it spreads FNV's low-entropy high bits evenly.
+func mix64(z uint64) uint64 {
+	z ^= z >> 30
+	z *= 0xbf58476d1ce4e5b9
+	z ^= z >> 27
+	z *= 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// fanOut runs a for_each step: one call per item (or per batch), results in input order.
+func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time.Time) {
+	v, err := n.ForEach.Eval(scope)
+	if err != nil {
+		w.fail(n, st, err, start)
+		return
+	}
+	items, ok := v.([]any)
+	if !ok {
+		if v != nil {
+			w.fail(n, st, &ExprError{Pos: n.ForEach.Pos, Path: n.ForEach.Path, Src: n.ForEach.src, Err: fmt.Errorf("for_each needs a list, got %s", spec.DescribeValue(v))}, start)
+			return
+		}
+		items = nil
+	}
+	outs := make([]any, len(items))
+	limit := n.Spec.Parallelism
+	if limit <= 0 {
+		limit = w.opts.Parallelism
+	}
+	itemSem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	var usage providers.Usage
+	cached, attempts := 0, 0
+	model := ""
+	groups := batches(len(items), n.Spec.Batch)
+	for _, g := range groups {
+		mu.Lock()
+		stop := firstErr != nil && !n.Spec.ContinueOnError
+		mu.Unlock()
+		if stop || w.ctx.Err() != nil {
+			break
+		}
+		itemSem <- struct{}{}
+		wg.Add(1)
+		go func(g []int) {
+			defer wg.Done()
+			defer func() { <-itemSem }()
+			results, recs, err := w.runItems(n, scope, items, g)
+			mu.Lock()
+			defer mu.Unlock()
+			for i, idx := range g {
+				if i < len(results) {
+					outs[idx] = results[i]
+					usage = usage.Add(recs[i].usage)
+					attempts += recs[i].attempts
+					if recs[i].cached {
+						cached++
+					}
+					if recs[i].model != "" {
+						model = recs[i].model
+					}
+				}
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}(g)
+	}
+	wg.Wait()
+	st.result.Items, st.result.Cached, st.result.Usage, st.result.Attempts, st.result.Model = len(items), cached, usage, attempts, model
+	if firstErr == nil && w.ctx.Err() != nil {
+		firstErr = w.ctx.Err()
+	}
+	if firstErr != nil {
+		w.fail(n, st, firstErr, start)
+		return
+	}
+	st.output = outs
+	w.succeed(n, st, len(items) > 0 && cached == len(items), start)
+}
+
+func batches(n, size int) [][]int {
+	if size <= 1 {
+		size = 1
+	}
+	var out [][]int
+	for i := 0; i < n; i += size {
+		g := make([]int, 0, size)
+		for j := i; j < n && j < i+size; j++ {
+			g = append(g, j)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// runItems executes the items idxs of a for_each step, in one batch call when the step
+// supports it. Finished items are recorded one by one so a resume reuses them.
+func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int) ([]any, []callRecord, error) {
+	outs := make([]any, len(idxs))
+	recs := make([]callRecord, len(idxs))
+	var pending []int // positions in idxs still to execute
+	for i, idx := range idxs {
+		if rec, ok := w.prev[n.ID][idx]; ok {
+			var out any
+			if json.Unmarshal(rec.Output, &out) == nil {
+				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model}
+				w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
+				continue
+			}
+		}
+		pending = append(pending, i)
+	}
+	bs, isBatch := n.Impl.(steps.BatchStep)
+	if isBatch && len(pending) > 1 {
+		return w.runBatch(n, bs, scope, items, idxs, pending, outs, recs)
+	}
+	for _, i := range pending {
+		idx := idxs[i]
+		start := w.opts.Now()
+		each := map[string]any{"value": items[idx], "index": idx}
+		out, cr, err := w.callOnce(n, scope, idx, each)
+		if err != nil {
+			return outs[:i], recs[:i], fmt.Errorf("item %d: %w", idx, err)
+		}
+		outs[i], recs[i] = out, cr
+		w.recordItem(n, idx, out, cr, start, len(items))
+	}
+	return outs, recs, nil
+}
+
+func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {
+	b, _ := json.Marshal(out)
+	status := StatusSucceeded
+	if cr.cached {
+		status = StatusCached
+	}
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Output: b, Model: cr.model, Attempts: cr.attempts,
+		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason})
+	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
+}

@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// generalKeys are step keys every kind accepts.
+var generalKeys = map[string]bool{"uses": true, "description": true, "with": true, "when": true, "for_each": true,
+	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true}
+
+func (c *checker) step(s *spec.Step) {
+	path := "steps." + s.ID
+	kind, ok := c.opts.Steps.Lookup(s.Uses)
+	if !ok {
+		if s.Uses != "" {
+			c.errf(s.UsesPos, path+".uses", "known kinds: "+strings.Join(c.opts.Steps.Names(), ", "),
+				"unknown step kind %q%s", s.Uses, spec.DidYouMean(s.Uses, c.opts.Steps.Names()))
+		}
+		return
+	}
+	n := &Node{ID: s.ID, Spec: s, Kind: kind, Inputs: map[string]*Template{}}
+	c.flow.Nodes[s.ID] = n
+	all := newRefs()
+	for key, pos := range s.Keys {
+		if !generalKeys[key] && !kind.Accepts(key) {
+			c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+		}
+	}
+	c.inputs(n, kind, all)
+	compile := func(v *spec.Value) *Template {
+		if v == nil {
+			return nil
+		}
+		t, refs, d := c.compiler.Compile(v)
+		c.diags.Add(d)
+		all.merge(refs)
+		c.checkRefs(refs, n, v.Path)
+		return t
+	}
+	if s.Prompt != nil {
+		n.System, n.User, n.Msgs = compile(s.Prompt.System), compile(s.Prompt.User), compile(s.Prompt.Messages)
+		if s.Prompt.FileText != "" {
+			v := &spec.Value{Node: scalarNode(s.Prompt.FileText), Path: path + ".prompt.file", Pos: s.Prompt.FilePos}
+			n.User = compile(v)
+		}
+	}
+	n.Params, n.Schema = compile(s.Params), nil
+	if s.Output != nil && s.Output.Schema != nil {
+		n.Schema = compile(s.Output.Schema)
+	}
+	if s.ForEach != nil {
+		t, refs, d := c.compiler.Compile(s.ForEach)
+		c.diags.Add(d)
+		all.merge(refs)
+		c.checkRefs(refs, n, s.ForEach.Path)
+		n.ForEach = t
+		if t.IsLiteral() {
+			if v, _ := t.Eval(nil); v != nil {
+				if _, isList := v.([]any); !isList {
+					c.errf(s.ForEach.Pos, s.ForEach.Path, "write a list, or ${ expr } that gives one (e.g. ${ steps.chunks.output.items })",
+						"for_each needs a list, got %s", spec.DescribeValue(v))
+				}
+			}
+		}
+	}
+	if s.When != nil {
+		t, refs, d := c.compiler.CompileCondition(s.When)
+		c.diags.Add(d)
+		all.merge(refs)
+		c.checkRefs(refs, n, s.When.Path)
+		n.When = t
+	}
+	for _, r := range s.Needs {
+		if c.flow.Spec.StepByID(r.Name) == nil {
+			var ids []string
+			for _, x := range c.flow.Spec.Steps {
+				ids = append(ids, x.ID)
+			}
+			c.errf(r.Pos, path+".needs", "", "unknown step %q%s", r.Name, spec.DidYouMean(r.Name, ids))
+		} else if r.Name == s.ID {
+			c.errf(r.Pos, path+".needs", "", "step %q needs itself", s.ID)
+		}
+	}
+	n.Refs = all
+	c.noteEnv(all)
+	c.models(n)
+	impl, d := kind.New(s)
+	c.diags.Add(d)
+	n.Impl = impl
+}
+
+func acceptedKeys(k steps.Kind) string {
+	keys := []string{}
+	for key := range generalKeys {
+		keys = append(keys, key)
+	}
+	keys = append(keys, k.Keys...)
+	sort.Strings(keys)
+	return k.Name + " steps take: " + strings.Join(keys, ", ")
+}
+
+func (c *checker) inputs(n *Node, kind steps.Kind, all *Refs) {
+	s := n.Spec
+	path := "steps." + s.ID + ".with"
+	for _, in := range s.With {
+		field, ok := kind.Input(in.Key)
+		if !ok {
+			c.errf(in.KeyPos, path+"."+in.Key, inputsDetail(kind), "unknown input %q for %s%s", in.Key, kind.Name, spec.DidYouMean(in.Key, kind.InputNames()))
+			continue
+		}
+		t, refs, d := c.compiler.Compile(in.Value)
+		c.diags.Add(d)
+		all.merge(refs)
+		c.checkRefs(refs, n, in.Value.Path)
+		if t.IsLiteral() {
+			v, _ := t.Eval(nil)
+			if _, err := steps.Coerce(field, v); err != nil {
+				c.errf(in.Value.Pos, in.Value.Path, fieldDetail(field), "%v", err)
+			}
+		}
+		n.Inputs[in.Key] = t
+	}
+	for _, f := range kind.Inputs {
+		if f.Required && s.Input(f.Name) == nil {
+			pos := s.WithPos
+			if pos.Line == 0 {
+				pos = s.Pos
+			}
+			c.errf(pos, path+"."+f.Name, f.Doc, "missing required input %q for %s", f.Name, kind.Name)
+		}
+	}
+}
+
+func inputsDetail(k steps.Kind) string {
+	if len(k.Inputs) == 0 {
+		return k.Name + " takes no inputs under with:"
+	}
+	return k.Name + " takes: " + strings.Join(k.InputNames(), ", ")
+}
+
+func fieldDetail(f steps.Field) string {
+	if len(f.Enum) > 0 {
+		return "allowed: " + strings.Join(f.Enum, ", ")
+	}
+	return f.Doc
+}
+
+// models resolves the step's model or route and checks every candidate can serve its task.
+func (c *checker) models(n *Node) {
+	s, task := n.Spec, n.Kind.Task
+	path := "steps." + s.ID
+	if task == "" {
+		if s.Model != nil {
+			c.errf(s.Model.Pos, path+".model", "", "step kind %s calls no model", n.Kind.Name)
+		}
+		return
+	}
+	switch {
+	case s.Model != nil:
+		if ref, ok := c.resolveModel(s.Model, path+".model"); ok {
+			n.Candidates = []string{ref}
+			c.checkServes(ref, task, s.Model.Pos, path+".model", n)
+		}
+	case s.Route != nil:
+		r, ok := c.flow.Routes[s.Route.Name]
+		if !ok {
+			var names []string
+			for k := range c.flow.Routes {
+				names = append(names, k)
+			}
+			c.errf(s.Route.Pos, path+".route", declared("routes", names), "unknown route %q%s", s.Route.Name, spec.DidYouMean(s.Route.Name, names))
+			return
+		}
+		for _, ref := range routeTargets(r.Spec) {
+			m, ok := c.resolveModel(&ref, "routes."+r.Spec.Name)
+			if !ok {
+				continue
+			}
+			if !containsString(n.Candidates, m) {
+				n.Candidates = append(n.Candidates, m)
+			}
+			c.checkServes(m, task, ref.Pos, "routes."+r.Spec.Name, n)
+		}
+	default:
+		if task == providers.TaskGenerate {
+			c.errf(s.Pos, path+".model", "the local provider has no text-generation model; "+c.servers(task),
+				"step %q needs a model or route", s.ID)
+			return
+		}
+		n.Candidates = []string{localProvider + ":"}
+		c.checkServes(n.Candidates[0], task, s.Pos, path, n)
+	}
+}
+
+func routeTargets(r *spec.Route) []spec.Ref {
+	var out []spec.Ref
+	for _, rule := range r.Rules {
+		out = append(out, rule.Use)
+	}
+	for _, a := range r.Split {
+		out = append(out, a.Model)
+	}
+	return append(out, r.Fallback...)
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveModel turns an alias or provider:id into provider:id.
+func (c *checker) resolveModel(ref *spec.Ref, path string) (string, bool) {
+	if m, ok := c.flow.Models[ref.Name]; ok {
+		return m.Provider + ":" + m.ID, true
+	}
+	if prov, id, found := strings.Cut(ref.Name, ":"); found {
+		if _, ok := c.flow.Providers[prov]; ok {
+			return prov + ":" + id, true
+		}
+		c.errf(ref.Pos, path, "declared providers: "+strings.Join(c.providerNames(), ", "),
+			"unknown provider %q in model %q%s", prov, ref.Name, spec.DidYouMean(prov, c.providerNames()))
+		return "", false
+	}
+	if _, ok := c.flow.Providers[ref.Name]; ok {
+		return ref.Name + ":", true // a provider's default model
+	}
+	var aliases []string
+	for k := range c.flow.Models {
+		aliases = append(aliases, k)
+	}
+	c.errf(ref.Pos, path, declared("models", aliases)+`; or write provider:model-id`, "unknown model %q%s", ref.Name, spec.DidYouMean(ref.Name, aliases))
+	return "", false
+}
+
+func (c *checker) checkServes(ref string, task providers.Task, pos spec.Pos, path string, n *Node) {
+	prov, _, _ := strings.Cut(ref, ":")
+	pn, ok := c.flow.Providers[prov]
+	if !ok {
+		return
+	}
+	if !pn.Info.Serves(task) {
+		c.errf(pos, path, c.servers(task), "%s step %q cannot run on provider %q (kind %s): it does not serve %s",
+			n.Kind.Name, n.ID, prov, pn.Info.Name, task)
+	}
+}
+
+// servers says which provider kinds can serve task.
+func (c *checker) servers(task providers.Task) string {
+	var kinds []string
+	for _, name := range c.opts.Providers.Names() {
+		if info, _ := c.opts.Providers.Lookup(name); info.Serves(task) {
+			kinds = append(kinds, name)
+		}
+	}
+	if len(kinds) == 0 {
+		return fmt.Sprintf("no registered provider serves %s", task)
+	}
+	return fmt.Sprintf("providers that serve %s: %s", task, strings.Join(kinds, ", "))
+}
+
+func (c *checker) routes(f *spec.Flow) {
+	for _, r := range f.Routes {
+		rn := &RouteNode{Spec: r}
+		for i, rule := range r.Rules {
+			var t *Template
+			if rule.When != nil {
+				var refs *Refs
+				var d spec.Diagnostics
+				t, refs, d = c.compiler.CompileCondition(rule.When)
+				c.diags.Add(d)
+				if len(refs.Steps) > 0 {
+					c.errf(rule.When.Pos, rule.When.Path, "route conditions see input, vars, run and budget", "a route condition cannot refer to steps")
+				}
+				c.checkRefs(refs, nil, rule.When.Path)
+			} else if i != len(r.Rules)-1 {
+				c.errf(rule.Pos, fmt.Sprintf("routes.%s.rules[%d]", r.Name, i), "rules after it can never match; put the rule without when: last",
+					"rule without when must be last")
+			}
+			rn.Conds = append(rn.Conds, t)
+		}
+		total := 0
+		for _, a := range r.Split {
+			total += a.Weight
+		}
+		if len(r.Split) > 0 && total == 0 {
+			c.errf(r.Pos, "routes."+r.Name+".split", "give at least one arm a positive weight", "split weights sum to zero")
+		}
+		c.flow.Routes[r.Name] = rn
+	}
+}
+
+// Resource kinds and their settings.
+var resourceSettings = map[string][]string{
+	"vector-index": {"backend", "dimensions", "metric", "metadata_indexes", "model", "ann", "provider", "description"},
+	"database":     {"backend", "migrations", "provider", "description"},
+	"ai-gateway":   {"provider", "cache_ttl", "rate_limit", "logging", "description"},
+	"prompt":       {"database", "name", "description"},
+}
+
+func (c *checker) resources(f *spec.Flow) {
+	var kinds []string
+	for k := range resourceSettings {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, r := range f.Resources {
+		path := "resources." + r.Name
+		allowed, ok := resourceSettings[r.Kind]
+		if !ok {
+			if r.Kind != "" {
+				c.errf(r.KindPos, path+".kind", "known kinds: "+strings.Join(kinds, ", "), "unknown resource kind %q%s", r.Kind, spec.DidYouMean(r.Kind, kinds))
+			}
+			continue
+		}
+		rn := &ResourceNode{Spec: r, Settings: map[string]*Template{}}
+		for _, s := range r.Settings {
+			if !containsString(allowed, s.Key) {
+				c.errf(s.KeyPos, path+"."+s.Key, r.Kind+" settings: "+strings.Join(allowed, ", "), "unknown setting %q%s", s.Key, spec.DidYouMean(s.Key, allowed))
+				continue
+			}
+			t, refs, d := c.compiler.Compile(s.Value)
+			c.diags.Add(d)
+			c.checkRefs(refs, nil, path+"."+s.Key)
+			c.noteEnv(refs)
+			rn.Settings[s.Key] = t
+		}
+		if r.Kind == "vector-index" {
+			c.vectorIndex(rn, path)
+		}
+		c.flow.Resources[r.Name] = rn
+	}
+}
+
+func (c *checker) vectorIndex(rn *ResourceNode, path string) {
+	r := rn.Spec
+	lit := func(key string) (any, bool) {
+		t, ok := rn.Settings[key]
+		if !ok || !t.IsLiteral() {
+			return nil, false
+		}
+		v, _ := t.Eval(nil)
+		return v, true
+	}
+	if v, ok := lit("dimensions"); ok {
+		if d, isInt := v.(int); !isInt || d < 1 || d > 4096 {
+			c.errf(r.Setting("dimensions").Value.Pos, path+".dimensions", "an integer from 1 to 4096", "invalid dimensions %v", v)
+		}
+	} else if r.Setting("dimensions") == nil {
+		c.errf(r.Pos, path+".dimensions", "e.g. dimensions: 768 (bge-base), 384 (bge-small) or the local embedder's 768", "missing dimensions")
+	}
+	if v, ok := lit("metric"); ok {
+		if s, _ := v.(string); s != "cosine" && s != "euclidean" && s != "dot-product" {
+			c.errf(r.Setting("metric").Value.Pos, path+".metric", "allowed: cosine, euclidean, dot-product", "unknown metric %v%s", v, spec.DidYouMean(fmt.Sprint(v), []string{"cosine", "euclidean", "dot-product"}))
+		}
+	}
+	if v, ok := lit("backend"); ok {
+		if s, _ := v.(string); s != "local" && s != "vectorize" {
+			c.errf(r.Setting("backend").Value.Pos, path+".backend", "allowed: local, vectorize", "unknown backend %v%s", v, spec.DidYouMean(fmt.Sprint(v), []string{"local", "vectorize"}))
+		}
+	}
+	if v, ok := lit("ann"); ok {
+		if s, _ := v.(string); s != "hnsw" && s != "none" {
+			c.errf(r.Setting("ann").Value.Pos, path+".ann", "allowed: hnsw, none", "unknown ann index %v", v)
+		}
+	}
+	if s := r.Setting("model"); s != nil && s.Value.Node != nil {
+		ref := &spec.Ref{Name: s.Value.Scalar(), Pos: s.Value.Pos}
+		if m, ok := c.resolveModel(ref, path+".model"); ok {
+			c.checkServes(m, providers.TaskEmbed, ref.Pos, path+".model", &Node{ID: r.Name, Kind: steps.Kind{Name: "vector-index"}})
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// runEnv holds what a run opens lazily and shares between steps: provider connections and
+// vector indexes. Only what a step actually uses is opened, so an offline flow never needs
+// a cloud credential.
+type runEnv struct {
+	fl   *Flow
+	opts RunOptions
+	w    *walker
+
+	mu        sync.Mutex
+	provs     map[string]*provSlot
+	indexes   map[string]*indexSlot
+	vars      map[string]any
+	providerR *providers.Registry
+}
+
+type provSlot struct {
+	once sync.Once
+	p    providers.Provider
+	sem  chan struct{}
+	err  error
+}
+
+type indexSlot struct {
+	once sync.Once
+	idx  providers.VectorIndex
+	spec providers.IndexSpec
+	err  error
+}
+
+func newRunEnv(fl *Flow, opts RunOptions, w *walker) *runEnv {
+	return &runEnv{fl: fl, opts: opts, w: w, provs: map[string]*provSlot{}, indexes: map[string]*indexSlot{}, providerR: fl.opts.Providers}
+}
+
+func (e *runEnv) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.indexes {
+		if s.idx != nil {
+			s.idx.Close()
+		}
+	}
+	for _, s := range e.provs {
+		if s.p != nil {
+			s.p.Close()
+		}
+	}
+}
+
+func (e *runEnv) slot(name string) *provSlot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.provs[name]
+	if !ok {
+		s = &provSlot{}
+		e.provs[name] = s
+	}
+	return s
+}
+
+// provider opens the providers: entry name once per run.
+func (e *runEnv) provider(name string) (providers.Provider, error) {
+	pn, ok := e.fl.Providers[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q", name)
+	}
+	s := e.slot(name)
+	s.once.Do(func() {
+		cfg, err := e.providerConfig(pn)
+		if err != nil {
+			s.err = fmt.Errorf("provider %q: %w", name, err)
+			return
+		}
+		s.p, s.err = pn.Info.New(cfg)
+		if s.err != nil {
+			s.err = fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(s.err.Error()))
+			return
+		}
+		if l, ok := s.p.(providers.Limiter); ok && l.Limits().Concurrency > 0 {
+			s.sem = make(chan struct{}, l.Limits().Concurrency)
+		}
+	})
+	return s.p, s.err
+}
+
+func (e *runEnv) providerConfig(pn *ProviderNode) (providers.Config, error) {
+	scope := map[string]any{"vars": e.w.vars, "run": e.w.runInfo}
+	cfg := providers.Config{Name: pn.Spec.Name, Kind: pn.Info.Name, Settings: map[string]any{}, HTTPClient: e.opts.HTTPClient, StateDir: e.opts.StateDir}
+	for k, t := range pn.Settings {
+		v, err := t.Eval(scope)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Settings[k] = v
+	}
+	return cfg, nil
+}
+
+func (e *runEnv) providerSem(name string) chan struct{} {
+	return e.slot(name).sem
+}
+
+// model resolves an alias, provider:id or bare provider name to a bound model.
+func (e *runEnv) model(ref string) (*steps.Model, error) {
+	m := &steps.Model{}
+	if a, ok := e.fl.Models[ref]; ok {
+		m.Alias, m.ProviderName, m.ID = a.Name, a.Provider, a.ID
+	} else if prov, id, found := strings.Cut(ref, ":"); found {
+		m.ProviderName, m.ID = prov, id
+	} else {
+		m.ProviderName = ref
+	}
+	p, err := e.provider(m.ProviderName)
+	if err != nil {
+		return nil, err
+	}
+	m.Provider, m.ProviderKind = p, e.fl.Providers[m.ProviderName].Info.Name
+	return m, nil
+}
+
+// stepEnv is the steps.Env one call sees.
+type stepEnv struct {
+	e      *runEnv
+	n      *Node
+	item   int
+	stream bool
+}
+
+func (e *runEnv) forStep(n *Node, item int) steps.Env {
+	return &stepEnv{e: e, n: n, item: item, stream: e.w.streams[n.ID]}
+}
+
+func (s *stepEnv) Emit(ev steps.Event) {
+	if ev.Kind == "token" {
+		s.e.w.hooks.emit(Event{Type: EventToken, RunID: s.e.w.runID, StepID: s.n.ID, Item: s.item, Text: ev.Text, Stream: s.stream})
+	}
+}
+
+func (s *stepEnv) VectorIndex(ctx context.Context, name string) (providers.VectorIndex, providers.IndexSpec, error) {
+	return s.e.vectorIndex(ctx, name)
+}
+
+func (s *stepEnv) IndexEmbedder(ctx context.Context, name string) (*steps.Model, error) {
+	rn, ok := s.e.fl.Resources[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown resource %q", name)
+	}
+	if set := rn.Spec.Setting("model"); set != nil {
+		return s.e.model(set.Value.Scalar())
+	}
+	return s.e.model(localProvider + ":")
+}
+
+// vectorIndex opens a vector-index resource once per run. The local backend creates a
+// missing index; other backends need `aiflow apply`.
+func (e *runEnv) vectorIndex(ctx context.Context, name string) (providers.VectorIndex, providers.IndexSpec, error) {
+	rn, ok := e.fl.Resources[name]
+	if !ok || rn.Spec.Kind != "vector-index" {
+		return nil, providers.IndexSpec{}, fmt.Errorf("%q is not a vector-index resource", name)
+	}
+	e.mu.Lock()
+	s, ok := e.indexes[name]
+	if !ok {
+		s = &indexSlot{}
+		e.indexes[name] = s
+	}
+	e.mu.Unlock()
+	s.once.Do(func() {
+		is, settings, err := e.indexSpec(rn)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.spec = is
+		info, ok := providers.LookupIndexBackend(is.Backend)
+		if !ok {
+			s.err = fmt.Errorf("resource %q: vector-index backend %q is not available (known: %s)", name, is.Backend, strings.Join(providers.IndexBackendNames(), ", "))
+			return
+		}
+		cfg := providers.IndexBackendConfig{StateDir: e.opts.StateDir, Settings: settings}
+		if pname, _ := settings["provider"].(string); pname != "" {
+			if cfg.Provider, err = e.provider(pname); err != nil {
+				s.err = err
+				return
+			}
+		}
+		backend, err := info.New(cfg)
+		if err != nil {
+			s.err = fmt.Errorf("resource %q: %w", name, err)
+			return
+		}
+		s.idx, s.err = backend.Open(ctx, is, is.Backend == "local")
+		if s.err != nil {
+			s.err = fmt.Errorf("resource %q: %w", name, s.err)
+		}
+	})
+	return s.idx, s.spec, s.err
+}
+
+// indexSpec evaluates a vector-index resource's settings.
+func (e *runEnv) indexSpec(rn *ResourceNode) (providers.IndexSpec, map[string]any, error) {
+	scope := map[string]any{"vars": e.w.vars, "run": e.w.runInfo}
+	settings := map[string]any{}
+	for k, t := range rn.Settings {
+		v, err := t.Eval(scope)
+		if err != nil {
+			return providers.IndexSpec{}, nil, err
+		}
+		settings[k] = v
+	}
+	return IndexSpecFrom(rn.Spec.Name, settings), settings, nil
+}
+
+// IndexSpecFrom builds an IndexSpec from evaluated resource settings, with defaults
+// (backend local, metric cosine).
+func IndexSpecFrom(name string, settings map[string]any) providers.IndexSpec {
+	is := providers.IndexSpec{Name: name, Backend: "local", Metric: "cosine", Settings: settings}
+	if s, ok := settings["backend"].(string); ok && s != "" {
+		is.Backend = s
+	}
+	if s, ok := settings["metric"].(string); ok && s != "" {
+		is.Metric = s
+	}
+	if d, ok := settings["dimensions"].(int); ok {
+		is.Dimensions = d
+	}
+	if s, ok := settings["ann"].(string); ok && s != "none" {
+		is.ANN = s
+	}
+	if m, ok := settings["metadata_indexes"].(map[string]any); ok {
+		is.MetadataIndexes = map[string]string{}
+		for k, v := range m {
+			is.MetadataIndexes[k] = fmt.Sprint(v)
+		}
+	}
+	return is
+}
+
+// resourceScope is what ${ resources.x } gives: a reference steps open through Env.
+func (fl *Flow) resourceScope() map[string]any {
+	out := map[string]any{}
+	for name, rn := range fl.Resources {
+		ref := map[string]any{"name": name, "kind": rn.Spec.Kind}
+		for k, t := range rn.Settings {
+			if t.IsLiteral() {
+				ref[k], _ = t.Eval(nil)
+			}
+		}
+		out[name] = ref
+	}
+	return out
+}
+
+var _ = spec.Pos{}

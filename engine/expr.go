@@ -1,0 +1,550 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/tokens"
+)
+
+// Scope names available in expressions.
+var scopeNames = []string{"vars", "steps", "each", "resources", "run", "input", "budget"}
+
+// Functions are the flow functions besides expr-lang's builtins.
+var functionNames = []string{"env", "file", "tokens", "join", "json", "sha256"}
+
+// exprEnv is the type-checking environment: every scope is an untyped map.
+func exprEnv() map[string]any {
+	m := map[string]any{}
+	for _, n := range scopeNames {
+		m[n] = map[string]any{}
+	}
+	return m
+}
+
+// Funcs gives expression functions the outside world they need. Env lookups are
+// recorded so their values can be redacted.
+type Funcs struct {
+	Dir       string                          // base directory for file()
+	LookupEnv func(string) (string, bool)     // defaults to os.LookupEnv
+	OnEnv     func(name, value string, ok bool) // called on every env() read
+}
+
+func (fs *Funcs) options() []expr.Option {
+	lookup := fs.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return []expr.Option{
+		expr.Env(exprEnv()),
+		expr.MaxNodes(2000),
+		expr.DisableBuiltin("join"),
+		expr.Function("env", func(args ...any) (any, error) {
+			name, _ := args[0].(string)
+			v, ok := lookup(name)
+			if fs.OnEnv != nil {
+				fs.OnEnv(name, v, ok)
+			}
+			if !ok {
+				return nil, fmt.Errorf("environment variable %s is not set", name)
+			}
+			return v, nil
+		}, new(func(string) string)),
+		expr.Function("file", func(args ...any) (any, error) {
+			name, _ := args[0].(string)
+			p := name
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(fs.Dir, p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
+			}
+			return string(b), nil
+		}, new(func(string) string)),
+		expr.Function("tokens", func(args ...any) (any, error) {
+			return tokens.Count(stringify(args[0])), nil
+		}, new(func(any) int)),
+		expr.Function("join", func(args ...any) (any, error) {
+			sep := ""
+			if len(args) > 1 {
+				sep, _ = args[1].(string)
+			}
+			return joinAny(args[0], sep)
+		}, new(func(any) string), new(func(any, string) string)),
+		expr.Function("json", func(args ...any) (any, error) {
+			b, err := json.Marshal(args[0])
+			return string(b), err
+		}, new(func(any) string)),
+		expr.Function("sha256", func(args ...any) (any, error) {
+			sum := sha256.Sum256([]byte(stringify(args[0])))
+			return hex.EncodeToString(sum[:]), nil
+		}, new(func(any) string)),
+	}
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func joinAny(v any, sep string) (string, error) {
+	rv := reflect.ValueOf(v)
+	if v == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
+		return "", fmt.Errorf("join: expected a list, got %s", spec.DescribeValue(v))
+	}
+	parts := make([]string, rv.Len())
+	for i := range parts {
+		parts[i] = stringify(rv.Index(i).Interface())
+	}
+	return strings.Join(parts, sep), nil
+}
+
+// stringify renders a value for interpolation: strings as is, scalars with fmt, the rest as JSON.
+func stringify(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool, int, int64, float64, float32:
+		return fmt.Sprint(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// Template is a compiled flow value: literals, whole expressions (which keep their type),
+// interpolated strings, and mappings/lists of those.
+type Template struct {
+	Path string
+	Pos  spec.Pos
+	kind tmplKind
+	lit  any
+	prog *vm.Program
+	src  string
+	segs []tmplSeg
+	keys []string
+	kids []*Template
+}
+
+type tmplKind int
+
+const (
+	tLiteral tmplKind = iota
+	tExpr
+	tInterp
+	tMap
+	tList
+)
+
+type tmplSeg struct {
+	lit  string
+	prog *vm.Program
+	src  string
+}
+
+// Refs is what a template refers to, for dependency edges and reference checks.
+type Refs struct {
+	Steps     map[string][]spec.Pos // step id → where it is referenced
+	Outputs   map[string][]string   // step id → output fields read (steps.x.output.f)
+	Vars      map[string][]spec.Pos
+	Resources map[string][]spec.Pos
+	Env       map[string]spec.Pos // env("NAME") with a literal name
+	Each      []spec.Pos
+	Other     map[string]spec.Pos // scopes used besides the above (input, budget, run)
+}
+
+func newRefs() *Refs {
+	return &Refs{Steps: map[string][]spec.Pos{}, Outputs: map[string][]string{}, Vars: map[string][]spec.Pos{},
+		Resources: map[string][]spec.Pos{}, Env: map[string]spec.Pos{}, Other: map[string]spec.Pos{}}
+}
+
+func (r *Refs) merge(o *Refs) {
+	for k, v := range o.Steps {
+		r.Steps[k] = append(r.Steps[k], v...)
+	}
+	for k, v := range o.Outputs {
+		r.Outputs[k] = append(r.Outputs[k], v...)
+	}
+	for k, v := range o.Vars {
+		r.Vars[k] = append(r.Vars[k], v...)
+	}
+	for k, v := range o.Resources {
+		r.Resources[k] = append(r.Resources[k], v...)
+	}
+	for k, v := range o.Env {
+		r.Env[k] = v
+	}
+	for k, v := range o.Other {
+		r.Other[k] = v
+	}
+	r.Each = append(r.Each, o.Each...)
+}
+
+// StepIDs returns the referenced step ids, sorted.
+func (r *Refs) StepIDs() []string {
+	ids := make([]string, 0, len(r.Steps))
+	for id := range r.Steps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Compiler compiles templates for one flow.
+type Compiler struct {
+	opts []expr.Option
+	bool []expr.Option
+}
+
+// NewCompiler prepares the expression options once per flow.
+func NewCompiler(fs *Funcs) *Compiler {
+	o := fs.options()
+	return &Compiler{opts: o, bool: append(append([]expr.Option{}, o...), expr.AsBool())}
+}
+
+// Compile compiles a flow value into a Template and the references it makes.
+func (c *Compiler) Compile(v *spec.Value) (*Template, *Refs, spec.Diagnostics) {
+	refs := newRefs()
+	var diags spec.Diagnostics
+	if v == nil || v.Node == nil {
+		return &Template{kind: tLiteral}, refs, nil
+	}
+	t := c.compileNode(v.Node, v.Path, v.Pos.File, refs, &diags, false)
+	return t, refs, diags
+}
+
+// CompileCondition compiles a when: condition, which must be boolean. A bare string without
+// ${ } is read as an expression too.
+func (c *Compiler) CompileCondition(v *spec.Value) (*Template, *Refs, spec.Diagnostics) {
+	refs := newRefs()
+	var diags spec.Diagnostics
+	src := v.Node.Value
+	if inner, ok := spec.WholeExpr(src); ok {
+		src = inner
+	} else if strings.Contains(src, "${") {
+		diags.Errorf(v.Pos, v.Path, "a condition must be one expression")
+		diags[len(diags)-1].Detail = "write the whole condition inside one ${ … }, or leave out ${ } entirely"
+		return nil, refs, diags
+	} else if v.Node.Tag == "!!bool" {
+		src = strings.ToLower(src)
+	}
+	prog, err := c.compileExpr(src, true)
+	if err != nil {
+		diags.Add(exprDiag(v.Pos, v.Path, src, err))
+		return nil, refs, diags
+	}
+	collectRefs(src, v.Pos, refs)
+	return &Template{kind: tExpr, prog: prog, src: src, Path: v.Path, Pos: v.Pos}, refs, diags
+}
+
+func (c *Compiler) compileExpr(src string, asBool bool) (*vm.Program, error) {
+	if asBool {
+		return expr.Compile(src, c.bool...)
+	}
+	return expr.Compile(src, c.opts...)
+}
+
+func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
+	msg := err.Error()
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	if strings.Contains(msg, "expected bool") {
+		return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "condition is not boolean",
+			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", strings.TrimSpace(src), msg)}
+	}
+	return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "invalid expression",
+		Detail: fmt.Sprintf("${ %s }: %s", strings.TrimSpace(src), msg)}
+}
+
+func nodePos(file string, n *yaml.Node) spec.Pos { return spec.Pos{File: file, Line: n.Line, Col: n.Column} }
+
+func (c *Compiler) compileNode(n *yaml.Node, path, file string, refs *Refs, diags *spec.Diagnostics, _ bool) *Template {
+	t := &Template{Path: path, Pos: nodePos(file, n)}
+	switch n.Kind {
+	case yaml.MappingNode:
+		t.kind = tMap
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			t.keys = append(t.keys, k)
+			t.kids = append(t.kids, c.compileNode(n.Content[i+1], path+"."+k, file, refs, diags, false))
+		}
+		return t
+	case yaml.SequenceNode:
+		t.kind = tList
+		for i, x := range n.Content {
+			t.kids = append(t.kids, c.compileNode(x, fmt.Sprintf("%s[%d]", path, i), file, refs, diags, false))
+		}
+		return t
+	}
+	if n.Tag != "!!str" || !strings.Contains(n.Value, "${") {
+		t.kind, t.lit = tLiteral, spec.NodeToAny(n)
+		return t
+	}
+	if src, ok := spec.WholeExpr(n.Value); ok {
+		prog, err := c.compileExpr(src, false)
+		if err != nil {
+			diags.Add(exprDiag(t.Pos, path, src, err))
+			return t
+		}
+		collectRefs(src, t.Pos, refs)
+		t.kind, t.prog, t.src = tExpr, prog, src
+		return t
+	}
+	segs, err := spec.SplitTemplate(n.Value)
+	if err != nil {
+		diags.Errorf(t.Pos, path, "%v", err)
+		return t
+	}
+	t.kind = tInterp
+	for _, s := range segs {
+		if !s.IsExpr {
+			t.segs = append(t.segs, tmplSeg{lit: s.Literal})
+			continue
+		}
+		prog, err := c.compileExpr(s.Expr, false)
+		if err != nil {
+			diags.Add(exprDiag(t.Pos, path, s.Expr, err))
+			continue
+		}
+		collectRefs(s.Expr, t.Pos, refs)
+		t.segs = append(t.segs, tmplSeg{prog: prog, src: s.Expr})
+	}
+	return t
+}
+
+// IsLiteral reports whether the template holds no expression; Literal returns its value.
+func (t *Template) IsLiteral() bool {
+	switch t.kind {
+	case tLiteral:
+		return true
+	case tMap, tList:
+		for _, k := range t.kids {
+			if !k.IsLiteral() {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// Eval evaluates the template in scope.
+func (t *Template) Eval(scope map[string]any) (any, error) {
+	switch t.kind {
+	case tLiteral:
+		return t.lit, nil
+	case tExpr:
+		v, err := expr.Run(t.prog, scope)
+		if err != nil {
+			return nil, t.evalErr(t.src, err)
+		}
+		return normalize(v), nil
+	case tInterp:
+		var b strings.Builder
+		for _, s := range t.segs {
+			if s.prog == nil {
+				b.WriteString(s.lit)
+				continue
+			}
+			v, err := expr.Run(s.prog, scope)
+			if err != nil {
+				return nil, t.evalErr(s.src, err)
+			}
+			b.WriteString(stringify(v))
+		}
+		return b.String(), nil
+	case tMap:
+		m := make(map[string]any, len(t.keys))
+		for i, k := range t.keys {
+			v, err := t.kids[i].Eval(scope)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+		}
+		return m, nil
+	case tList:
+		l := make([]any, len(t.kids))
+		for i, k := range t.kids {
+			v, err := k.Eval(scope)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = v
+		}
+		return l, nil
+	}
+	return nil, nil
+}
+
+// ExprError is an expression that failed at run time, with where it was written.
+type ExprError struct {
+	Pos  spec.Pos
+	Path string
+	Src  string
+	Err  error
+}
+
+func (e *ExprError) Error() string {
+	msg := e.Err.Error()
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	return fmt.Sprintf("%s: %s: ${ %s }: %s", e.Pos, e.Path, strings.TrimSpace(e.Src), msg)
+}
+
+func (e *ExprError) Unwrap() error { return e.Err }
+
+func (t *Template) evalErr(src string, err error) error {
+	return &ExprError{Pos: t.Pos, Path: t.Path, Src: src, Err: err}
+}
+
+// normalize turns typed Go values from expr (e.g. []string, int64) into flow data types.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, int, float64, map[string]any, []any:
+		return v
+	case int64:
+		return int(x)
+	case int32:
+		return int(x)
+	case float32:
+		return float64(x)
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = normalize(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() == reflect.String {
+			out := make(map[string]any, rv.Len())
+			for _, k := range rv.MapKeys() {
+				out[k.String()] = normalize(rv.MapIndex(k).Interface())
+			}
+			return out
+		}
+	}
+	return v
+}
+
+// collectRefs finds scope references in an expression's AST.
+func collectRefs(src string, pos spec.Pos, refs *Refs) {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return
+	}
+	ast.Walk(&tree.Node, &refVisitor{pos: pos, refs: refs})
+}
+
+type refVisitor struct {
+	pos  spec.Pos
+	refs *Refs
+}
+
+func (v *refVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		chain := memberChain(n)
+		if len(chain) < 2 {
+			return
+		}
+		switch chain[0] {
+		case "steps":
+			id := chain[1]
+			if !containsStr(v.refs.Steps, id, v.pos) {
+				v.refs.Steps[id] = append(v.refs.Steps[id], v.pos)
+			}
+			if len(chain) >= 4 && chain[2] == "output" {
+				v.refs.Outputs[id] = append(v.refs.Outputs[id], chain[3])
+			}
+		case "vars":
+			v.refs.Vars[chain[1]] = append(v.refs.Vars[chain[1]], v.pos)
+		case "resources":
+			v.refs.Resources[chain[1]] = append(v.refs.Resources[chain[1]], v.pos)
+		}
+	case *ast.IdentifierNode:
+		switch n.Value {
+		case "each":
+			v.refs.Each = append(v.refs.Each, v.pos)
+		case "input", "budget", "run":
+			v.refs.Other[n.Value] = v.pos
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "env" && len(n.Arguments) == 1 {
+			if s, ok := n.Arguments[0].(*ast.StringNode); ok {
+				v.refs.Env[s.Value] = v.pos
+			}
+		}
+	}
+}
+
+func containsStr(m map[string][]spec.Pos, id string, p spec.Pos) bool {
+	for _, x := range m[id] {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+// memberChain turns a.b.c (or a["b"].c) into [a b c]; it stops at the first dynamic part.
+func memberChain(n *ast.MemberNode) []string {
+	var rev []string
+	var cur ast.Node = n
+	for {
+		switch x := cur.(type) {
+		case *ast.MemberNode:
+			s, ok := x.Property.(*ast.StringNode)
+			if !ok {
+				rev = rev[:0]
+				cur = x.Node
+				continue
+			}
+			rev = append(rev, s.Value)
+			cur = x.Node
+			continue
+		case *ast.IdentifierNode:
+			rev = append(rev, x.Value)
+		default:
+			return nil
+		}
+		break
+	}
+	out := make([]string, len(rev))
+	for i := range rev {
+		out[i] = rev[len(rev)-1-i]
+	}
+	return out
+}

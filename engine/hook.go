@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/aiflow/aiflow/providers"
+)
+
+// EventType says what happened to a step.
+type EventType string
+
+// Event types, in the order a step usually produces them.
+const (
+	EventRunStart   EventType = "run_start"
+	EventStepStart  EventType = "step_start"
+	EventToken      EventType = "token"
+	EventRetry      EventType = "step_retry"
+	EventFallback   EventType = "step_fallback"
+	EventItemDone   EventType = "item_done"
+	EventStepDone   EventType = "step_done"
+	EventStepCached EventType = "step_cached"
+	EventStepSkip   EventType = "step_skipped"
+	EventStepFail   EventType = "step_failed"
+	EventRunDone    EventType = "run_done"
+)
+
+// Event is one typed report from a run. The engine never prints; views render events.
+type Event struct {
+	Type    EventType
+	RunID   string
+	StepID  string
+	Item    int // for_each index, -1 for the whole step
+	Items   int // number of for_each items, when known
+	Time    time.Time
+	Attempt int
+	Model   string // provider:model-id that served the call
+	Reason  string // skip or fallback reason
+	Text    string // streamed token text
+	Err     error
+	Usage   providers.Usage
+	Elapsed time.Duration
+	// Stream is true for the token events of a step whose text is a flow output.
+	Stream bool
+}
+
+// Hook receives events. Implementations must be safe for concurrent use and fast: they run
+// on the engine's goroutines.
+type Hook interface {
+	OnEvent(Event)
+}
+
+// HookFunc adapts a function to Hook.
+type HookFunc func(Event)
+
+// OnEvent calls f.
+func (f HookFunc) OnEvent(e Event) { f(e) }
+
+type hooks []Hook
+
+func (hs hooks) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	for _, h := range hs {
+		h.OnEvent(e)
+	}
+}

@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+)
+
+// RunOptions configure one run.
+type RunOptions struct {
+	Vars        map[string]any // values given on the command line (strings are coerced to var types)
+	Store       *store.Store   // where the run is recorded; required
+	StateDir    string         // the .aiflow directory (local indexes live there)
+	Hooks       []Hook
+	Parallelism int  // steps (and for_each items) executing at once; default NumCPU × 4
+	FailFast    bool // cancel everything at the first failure
+	Resume      string
+	Executor    Executor
+	HTTPClient  *http.Client // handed to providers (tests point it at emulators)
+	Seed        int64
+	NoCache     bool
+	Engine      string // recorded; "local" by default
+	Now         func() time.Time
+}
+
+// Step statuses recorded in the run store and reported in results.
+const (
+	StatusSucceeded = "succeeded"
+	StatusCached    = "cached"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusRunning   = "running"
+	StatusCancelled = "cancelled"
+)
+
+// StepResult is a step's outcome.
+type StepResult struct {
+	ID       string          `json:"id"`
+	Status   string          `json:"status"`
+	Reason   string          `json:"reason,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Model    string          `json:"model,omitempty"`
+	Attempts int             `json:"attempts,omitempty"`
+	Items    int             `json:"items,omitempty"`
+	Cached   int             `json:"cached_items,omitempty"`
+	Usage    providers.Usage `json:"usage"`
+	Elapsed  time.Duration   `json:"elapsed_ns"`
+}
+
+// RunResult is what a run produced.
+type RunResult struct {
+	RunID   string          `json:"run_id"`
+	Status  string          `json:"status"`
+	Outputs map[string]any  `json:"outputs"`
+	Steps   []StepResult    `json:"steps"`
+	Usage   providers.Usage `json:"usage"`
+	Elapsed time.Duration   `json:"elapsed_ns"`
+}
+
+// StepError is a failed step, with where the step is declared.
+type StepError struct {
+	StepID string
+	Pos    spec.Pos
+	Err    error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("%s: step %q: %v", e.Pos, e.StepID, e.Err) }
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// RunError reports a run whose steps failed; Steps holds one error per failed step
+// (not the ones skipped because of them).
+type RunError struct{ Steps []*StepError }
+
+func (e *RunError) Error() string {
+	msgs := make([]string, len(e.Steps))
+	for i, s := range e.Steps {
+		msgs[i] = s.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap exposes the step errors to errors.Is/As.
+func (e *RunError) Unwrap() []error {
+	out := make([]error, len(e.Steps))
+	for i, s := range e.Steps {
+		out[i] = s
+	}
+	return out
+}
+
+// Run executes the flow and records it. It returns the result (also on failure, with the
+// statuses of every step) and a *RunError when steps failed.
+func (fl *Flow) Run(ctx context.Context, opts RunOptions) (*RunResult, error) {
+	if opts.Store == nil {
+		return nil, errors.New("run: no run store")
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.NumCPU() * 4
+	}
+	if opts.Executor == nil {
+		opts.Executor = InProcess{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Engine == "" {
+		opts.Engine = "local"
+	}
+	w, err := fl.newWalker(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer w.close()
+	return w.run(ctx)
+}
+
+// resolveVars applies given values and defaults and checks types and enums.
+func (fl *Flow) resolveVars(given map[string]any, base map[string]any) (map[string]any, error) {
+	var diags spec.Diagnostics
+	out := map[string]any{}
+	var known []string
+	for _, v := range fl.Spec.Vars {
+		known = append(known, v.Name)
+	}
+	names := make([]string, 0, len(given))
+	for k := range given {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if fl.Spec.VarByName(k) == nil {
+			diags.Errorf(spec.Pos{}, "vars."+k, "unknown var %q%s", k, spec.DidYouMean(k, known))
+			diags[len(diags)-1].Detail = declared("vars", known)
+		}
+	}
+	for _, v := range fl.Spec.Vars {
+		val, ok := given[v.Name]
+		switch {
+		case ok:
+			val = coerceVar(v, val)
+		case v.Default != nil:
+			t, _, d := fl.compiler.Compile(v.Default)
+			if d.HasErrors() {
+				diags.Add(d)
+				continue
+			}
+			dv, err := t.Eval(base)
+			if err != nil {
+				diags.Errorf(v.Default.Pos, v.Default.Path, "%v", err)
+				continue
+			}
+			val = coerceVar(v, dv)
+		default:
+			diags.Errorf(v.Pos, "vars."+v.Name, "missing value for var %q", v.Name)
+			diags[len(diags)-1].Detail = fmt.Sprintf("pass --var %s=… (or --var %s=@file, or --vars-file)", v.Name, v.Name)
+			continue
+		}
+		if err := spec.CheckVarValue(v, val); err != nil {
+			diags.Errorf(v.Pos, "vars."+v.Name, "value %v", err)
+			continue
+		}
+		out[v.Name] = val
+	}
+	return out, diags.Err()
+}
+
+// coerceVar converts command-line strings to the var's declared type when they parse.
+func coerceVar(v *spec.Var, val any) any {
+	s, ok := val.(string)
+	if !ok {
+		return val
+	}
+	switch v.Type {
+	case "integer", "number", "boolean", "list", "object":
+		var x any
+		if err := json.Unmarshal([]byte(s), &x); err == nil {
+			if f, isF := x.(float64); isF && v.Type == "integer" && f == float64(int(f)) {
+				return int(f)
+			}
+			return x
+		}
+	}
+	return val
+}
+
+// redactVars hides secret vars and env() values for the run store.
+func (fl *Flow) redactVars(vars map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range vars {
+		if sv := fl.Spec.VarByName(k); sv != nil && sv.Secret {
+			out[k] = "[REDACTED]"
+			continue
+		}
+		out[k] = fl.secrets.redactValue(v)
+	}
+	return out
+}
+
+// Redact hides every secret this flow has read (env() values) in s.
+func (fl *Flow) Redact(s string) string { return fl.secrets.Redact(s) }
+
+type stepState struct {
+	status   string
+	output   any
+	err      error
+	reason   string
+	done     chan struct{}
+	result   StepResult
+	skippedW bool // skipped by its own when:
+}
+
+var _ = sync.Mutex{}

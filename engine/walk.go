@@ -1,0 +1,339 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+)
+
+// walker executes one run of a flow: one goroutine per step waits for its dependencies;
+// a semaphore bounds the calls executing at once.
+type walker struct {
+	fl      *Flow
+	opts    RunOptions
+	runID   string
+	vars    map[string]any
+	runInfo map[string]any
+	res     map[string]any // resources scope
+	states  map[string]*stepState
+	sem     chan struct{}
+	env     *runEnv
+	hooks   hooks
+	ctx     context.Context
+	cancel  context.CancelFunc
+	prev    map[string]map[int]store.StepRecord // resume: step → item → record
+	started time.Time
+	streams map[string]bool // steps whose text is a flow output
+
+	mu       sync.Mutex
+	usage    providers.Usage
+	failures []*StepError
+}
+
+func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
+	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
+		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	w.runID = store.NewRunID()
+	given := opts.Vars
+	if opts.Resume != "" {
+		if err := w.loadResume(ctx, &given); err != nil {
+			return nil, err
+		}
+	}
+	w.runInfo = map[string]any{"id": w.runID, "started_at": w.started.UTC().Format(time.RFC3339), "seed": opts.Seed}
+	w.res = fl.resourceScope()
+	vars, err := fl.resolveVars(given, map[string]any{"run": w.runInfo, "vars": map[string]any{}})
+	if err != nil {
+		return nil, err
+	}
+	w.vars = vars
+	w.env = newRunEnv(fl, opts, w)
+	for _, id := range fl.Order {
+		w.states[id] = &stepState{done: make(chan struct{})}
+	}
+	for _, o := range fl.Outputs {
+		for id := range o.Refs.Steps {
+			w.streams[id] = true
+		}
+	}
+	return w, nil
+}
+
+func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
+	prev, err := w.opts.Store.GetRun(ctx, w.opts.Resume)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if prev.Status == store.RunSucceeded {
+		return fmt.Errorf("resume: run %s already succeeded; nothing to resume", prev.ID)
+	}
+	w.runID = prev.ID
+	merged := map[string]any{}
+	for k, v := range prev.Vars {
+		if v != "[REDACTED]" {
+			merged[k] = v
+		}
+	}
+	for k, v := range *given {
+		merged[k] = v
+	}
+	*given = merged
+	recs, err := w.opts.Store.Steps(ctx, prev.ID)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	for _, r := range recs {
+		if r.Status != StatusSucceeded && r.Status != StatusCached {
+			continue
+		}
+		if w.prev[r.StepID] == nil {
+			w.prev[r.StepID] = map[int]store.StepRecord{}
+		}
+		w.prev[r.StepID][r.Item] = r
+	}
+	return nil
+}
+
+func (w *walker) close() {
+	w.cancel()
+	w.env.close()
+}
+
+func (w *walker) run(ctx context.Context) (*RunResult, error) {
+	st := w.opts.Store
+	if w.opts.Resume != "" {
+		if err := st.ReopenRun(ctx, w.runID); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	} else {
+		sum := sha256.Sum256(w.fl.Spec.Source)
+		if err := st.CreateRun(ctx, store.Run{ID: w.runID, Flow: w.fl.Spec.File, FlowName: w.fl.Spec.Name, FlowHash: hex.EncodeToString(sum[:]),
+			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed}); err != nil {
+			return nil, fmt.Errorf("recording run: %w", err)
+		}
+	}
+	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
+	var wg sync.WaitGroup
+	for _, id := range w.fl.Order {
+		wg.Add(1)
+		go func(n *Node) {
+			defer wg.Done()
+			w.runNode(n)
+		}(w.fl.Nodes[id])
+	}
+	wg.Wait()
+	return w.finish(ctx)
+}
+
+func (w *walker) finish(ctx context.Context) (*RunResult, error) {
+	res := &RunResult{RunID: w.runID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started)}
+	for _, id := range w.fl.Order {
+		res.Steps = append(res.Steps, w.states[id].result)
+	}
+	scope := w.scope(nil)
+	var outErrs []*StepError
+	for _, o := range w.fl.Outputs {
+		v, err := o.T.Eval(scope)
+		if err != nil {
+			if len(w.failures) == 0 {
+				outErrs = append(outErrs, &StepError{StepID: "outputs." + o.Name, Pos: o.T.Pos, Err: err})
+			}
+			v = nil
+		}
+		res.Outputs[o.Name] = w.fl.secrets.redactValue(v)
+	}
+	status, errMsg := store.RunSucceeded, ""
+	var runErr error
+	failures := append(w.failures, outErrs...)
+	switch {
+	case ctx.Err() != nil:
+		status, errMsg, runErr = store.RunCancelled, ctx.Err().Error(), ctx.Err()
+	case len(failures) > 0:
+		re := &RunError{Steps: failures}
+		status, errMsg, runErr = store.RunFailed, w.fl.Redact(re.Error()), re
+	}
+	res.Status = status
+	u := w.usage
+	fctx := context.WithoutCancel(ctx)
+	if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+		Neurons: u.Neurons, USD: u.USD, Requests: u.Requests}); err != nil && runErr == nil {
+		runErr = fmt.Errorf("recording run: %w", err)
+	}
+	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr})
+	return res, runErr
+}
+
+// scope builds the expression scope for node n (nil: every step, for outputs).
+func (w *walker) scope(n *Node) map[string]any {
+	stepsScope := map[string]any{}
+	add := func(id string) {
+		if st, ok := w.states[id]; ok {
+			stepsScope[id] = map[string]any{"output": st.output, "status": st.status}
+		}
+	}
+	if n == nil {
+		for id := range w.states {
+			add(id)
+		}
+	} else {
+		for _, id := range n.Deps {
+			add(id)
+		}
+	}
+	return map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": stepsScope}
+}
+
+func (w *walker) runNode(n *Node) {
+	st := w.states[n.ID]
+	defer close(st.done)
+	for _, d := range n.Deps {
+		<-w.states[d].done
+	}
+	start := w.opts.Now()
+	st.result = StepResult{ID: n.ID}
+	if reason, skip := w.upstream(n); skip {
+		w.skip(n, st, reason, false)
+		return
+	}
+	if w.ctx.Err() != nil {
+		w.skip(n, st, "run cancelled", false)
+		st.status = StatusCancelled
+		st.result.Status = StatusCancelled
+		return
+	}
+	scope := w.scope(n)
+	if n.When != nil {
+		v, err := n.When.Eval(scope)
+		if err != nil {
+			w.fail(n, st, err, start)
+			return
+		}
+		if b, _ := v.(bool); !b {
+			w.skip(n, st, "when: condition is false", true)
+			return
+		}
+	}
+	w.hooks.emit(Event{Type: EventStepStart, RunID: w.runID, StepID: n.ID, Item: -1})
+	if n.ForEach != nil {
+		w.fanOut(n, st, scope, start)
+		return
+	}
+	if rec, ok := w.prev[n.ID][-1]; ok {
+		w.fromRecord(n, st, rec, start)
+		return
+	}
+	w.recordStart(n, -1)
+	out, cr, err := w.callOnce(n, scope, -1, nil)
+	if err != nil {
+		w.fail(n, st, err, start)
+		return
+	}
+	st.output = out
+	st.result.Model, st.result.Attempts, st.result.Usage = cr.model, cr.attempts, cr.usage
+	w.succeed(n, st, cr.cached, start)
+}
+
+// upstream decides whether a failed or skipped dependency skips n.
+func (w *walker) upstream(n *Node) (string, bool) {
+	for _, d := range n.Deps {
+		ds := w.states[d]
+		dn := w.fl.Nodes[d]
+		switch ds.status {
+		case StatusFailed:
+			if !dn.Spec.ContinueOnError {
+				return fmt.Sprintf("upstream failed: %s", d), true
+			}
+		case StatusCancelled:
+			return fmt.Sprintf("upstream cancelled: %s", d), true
+		case StatusSkipped:
+			if n.When == nil {
+				return fmt.Sprintf("upstream skipped: %s", d), true
+			}
+		}
+	}
+	return "", false
+}
+
+func (w *walker) skip(n *Node, st *stepState, reason string, byWhen bool) {
+	st.status, st.reason, st.skippedW = StatusSkipped, reason, byWhen
+	st.result.Status, st.result.Reason = StatusSkipped, reason
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: StatusSkipped, Reason: reason, StartedAt: w.opts.Now(), FinishedAt: w.opts.Now()})
+	w.hooks.emit(Event{Type: EventStepSkip, RunID: w.runID, StepID: n.ID, Item: -1, Reason: reason})
+}
+
+func (w *walker) fail(n *Node, st *stepState, err error, start time.Time) {
+	var se *StepError
+	if !errors.As(err, &se) || se.StepID != n.ID {
+		se = &StepError{StepID: n.ID, Pos: n.Spec.Pos, Err: err}
+	}
+	msg := w.fl.Redact(err.Error())
+	st.status, st.err = StatusFailed, err
+	st.result.Status, st.result.Error, st.result.Elapsed = StatusFailed, msg, w.opts.Now().Sub(start)
+	w.mu.Lock()
+	w.failures = append(w.failures, se)
+	w.mu.Unlock()
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: StatusFailed, Error: msg, StartedAt: start, FinishedAt: w.opts.Now(),
+		Attempts: st.result.Attempts, Model: st.result.Model})
+	w.hooks.emit(Event{Type: EventStepFail, RunID: w.runID, StepID: n.ID, Item: -1, Err: fmt.Errorf("%s", msg), Elapsed: st.result.Elapsed})
+	if w.opts.FailFast {
+		w.cancel()
+	}
+}
+
+func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
+	st.status = StatusSucceeded
+	if cached {
+		st.status = StatusCached
+	}
+	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
+	out, _ := json.Marshal(st.output)
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
+		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason})
+	typ := EventStepDone
+	if cached {
+		typ = EventStepCached
+	}
+	w.hooks.emit(Event{Type: typ, RunID: w.runID, StepID: n.ID, Item: -1, Model: st.result.Model, Usage: st.result.Usage, Elapsed: st.result.Elapsed, Items: st.result.Items})
+}
+
+func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start time.Time) {
+	var out any
+	if err := json.Unmarshal(rec.Output, &out); err != nil {
+		w.fail(n, st, fmt.Errorf("resume: stored output unreadable: %w", err), start)
+		return
+	}
+	st.output = out
+	st.result.Model, st.result.Reason = rec.Model, "from run store"
+	w.succeed(n, st, true, start)
+}
+
+func (w *walker) recordStart(n *Node, item int) {
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: item, Status: StatusRunning, StartedAt: w.opts.Now()})
+}
+
+func (w *walker) putStep(r store.StepRecord) {
+	if err := w.opts.Store.PutStep(context.WithoutCancel(w.ctx), r); err != nil {
+		w.mu.Lock()
+		w.failures = append(w.failures, &StepError{StepID: r.StepID, Pos: w.fl.Nodes[r.StepID].Spec.Pos, Err: fmt.Errorf("recording step: %w", err)})
+		w.mu.Unlock()
+	}
+}
+
+func (w *walker) addUsage(u providers.Usage) {
+	w.mu.Lock()
+	w.usage = w.usage.Add(u)
+	w.mu.Unlock()
+}
+
+func toStoreUsage(u providers.Usage) store.Usage {
+	return store.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Neurons: u.Neurons, USD: u.USD, Requests: u.Requests}
+}

@@ -1,0 +1,3 @@
+// Package all registers every built-in provider and vector-index backend; only cmd/aiflow
+// imports it.
+package all

@@ -1,0 +1,576 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Keys accepted at each level; they feed unknown-key errors and schema.json.
+var (
+	TopKeys      = []string{"aiflow", "name", "description", "vars", "providers", "models", "routes", "resources", "steps", "outputs", "budget", "defaults"}
+	VarKeys      = []string{"type", "description", "default", "enum", "secret"}
+	VarTypes     = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
+	RouteKeys    = []string{"rules", "fallback", "split"}
+	RuleKeys     = []string{"when", "use"}
+	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "needs", "cache", "retry", "timeout", "continue_on_error"}
+	PromptKeys   = []string{"system", "user", "messages", "file"}
+	OutputKeys   = []string{"schema"}
+	CacheKeys    = []string{"ttl", "mode"}
+	RetryKeys    = []string{"attempts", "backoff"}
+	BudgetKeys   = []string{"usd"}
+	DefaultsKeys = []string{"cache", "retry", "timeout"}
+)
+
+func (p *parser) flow(f *Flow, root *yaml.Node) {
+	if root.Kind != yaml.MappingNode {
+		p.errf(root, "", "a flow file must be a mapping, got %s", kindName(root))
+		return
+	}
+	seen := map[string]bool{}
+	for _, e := range p.fields(root, "", "a mapping", TopKeys) {
+		seen[e.key] = true
+		switch e.key {
+		case "aiflow":
+			if v, ok := p.integer(e.v, e.key, 0); ok {
+				f.Version = v
+				if v != FormatVersion {
+					p.errf(e.v, e.key, "unsupported format version %d", v)
+					p.diags[len(p.diags)-1].Detail = fmt.Sprintf("this aiflow reads format version %d", FormatVersion)
+				}
+			}
+		case "name":
+			f.Name, _ = p.literal(e.v, e.key)
+		case "description":
+			f.Description, _ = p.str(e.v, e.key)
+		case "vars":
+			p.vars(f, e)
+		case "providers":
+			p.providers(f, e)
+		case "models":
+			p.models(f, e)
+		case "routes":
+			p.routes(f, e)
+		case "resources":
+			p.resources(f, e)
+		case "steps":
+			p.steps(f, e)
+		case "outputs":
+			for _, o := range p.namedEntries(e, "output name") {
+				f.Outputs = append(f.Outputs, &Output{Name: o.key, Value: p.value(o.v, o.path), Pos: p.pos(o.k)})
+			}
+		case "budget":
+			f.Budget = p.budget(e)
+		case "defaults":
+			p.defaults(f, e)
+		}
+	}
+	if !seen["aiflow"] {
+		p.errf(root, "aiflow", "missing format version")
+		p.diags[len(p.diags)-1].Detail = `start the file with "aiflow: 1"`
+	}
+	if !seen["steps"] {
+		p.errf(root, "steps", "missing steps")
+		p.diags[len(p.diags)-1].Detail = "a flow needs a steps: mapping of step id → step"
+	}
+}
+
+// namedEntries returns a mapping's pairs whose keys are valid identifiers.
+func (p *parser) namedEntries(e kv, what string) []kv {
+	ps, _ := p.pairs(e.v, e.path, "a mapping of "+what+" → definition")
+	var out []kv
+	for _, x := range ps {
+		if p.ident(x.k, x.path, what) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (p *parser) vars(f *Flow, e kv) {
+	for _, x := range p.namedEntries(e, "var name") {
+		v := &Var{Name: x.key, Type: "any", Pos: p.pos(x.k)}
+		f.Vars = append(f.Vars, v)
+		if x.v.Kind != yaml.MappingNode { // shorthand: name: default
+			if x.v.Tag != "!!null" {
+				v.Default = p.value(x.v, x.path)
+				v.Type = inferType(x.v)
+			}
+			continue
+		}
+		for _, g := range p.fields(x.v, x.path, "a var definition", VarKeys) {
+			switch g.key {
+			case "type":
+				if s, ok := p.literal(g.v, g.path); ok {
+					if !contains(VarTypes, s) {
+						p.errf(g.v, g.path, "unknown type %q%s", s, didYouMean(s, VarTypes))
+						p.diags[len(p.diags)-1].Detail = "allowed types: " + strings.Join(VarTypes, ", ")
+					} else {
+						v.Type = s
+					}
+				}
+			case "description":
+				v.Description, _ = p.str(g.v, g.path)
+			case "default":
+				v.Default = p.value(g.v, g.path)
+			case "enum":
+				if g.v.Kind != yaml.SequenceNode || len(g.v.Content) == 0 {
+					p.errf(g.v, g.path, "expected a non-empty list of allowed values, got %s", kindName(g.v))
+					continue
+				}
+				for _, c := range g.v.Content {
+					v.Enum = append(v.Enum, NodeToAny(c))
+				}
+			case "secret":
+				v.Secret, _ = p.boolean(g.v, g.path)
+			}
+		}
+		p.checkVarDefault(v)
+	}
+}
+
+func inferType(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.MappingNode:
+		return "object"
+	}
+	switch n.Tag {
+	case "!!int":
+		return "integer"
+	case "!!float":
+		return "number"
+	case "!!bool":
+		return "boolean"
+	case "!!str":
+		if strings.Contains(n.Value, "${") {
+			return "any"
+		}
+		return "string"
+	}
+	return "any"
+}
+
+func (p *parser) checkVarDefault(v *Var) {
+	if v.Default == nil || v.Default.HasExpr() {
+		return
+	}
+	val := v.Default.Plain()
+	if err := CheckVarValue(v, val); err != nil {
+		p.diags.Errorf(v.Default.Pos, v.Default.Path, "default %v", err)
+	}
+}
+
+// CheckVarValue checks a concrete value against a var's type and enum.
+func CheckVarValue(v *Var, val any) error {
+	if !TypeAccepts(v.Type, val) {
+		return fmt.Errorf("is %s, but var %q has type %s", DescribeValue(val), v.Name, v.Type)
+	}
+	if len(v.Enum) > 0 {
+		for _, e := range v.Enum {
+			if fmt.Sprint(e) == fmt.Sprint(val) {
+				return nil
+			}
+		}
+		opts := make([]string, len(v.Enum))
+		for i, e := range v.Enum {
+			opts[i] = fmt.Sprint(e)
+		}
+		return fmt.Errorf("%q is not one of %s", fmt.Sprint(val), quoteList(opts))
+	}
+	return nil
+}
+
+// TypeAccepts reports whether val is of the var type name.
+func TypeAccepts(typ string, val any) bool {
+	switch typ {
+	case "string":
+		_, ok := val.(string)
+		return ok
+	case "integer":
+		switch x := val.(type) {
+		case int, int64:
+			return true
+		case float64:
+			return x == float64(int64(x))
+		}
+		return false
+	case "number":
+		switch val.(type) {
+		case int, int64, float64, float32:
+			return true
+		}
+		return false
+	case "boolean":
+		_, ok := val.(bool)
+		return ok
+	case "list":
+		_, ok := val.([]any)
+		return ok
+	case "object":
+		_, ok := val.(map[string]any)
+		return ok
+	}
+	return true
+}
+
+// DescribeValue names a value's type for messages ("a string", "a list", …).
+func DescribeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("the string %q", abbreviate(x, 40))
+	case bool:
+		return "a boolean"
+	case int, int64:
+		return "an integer"
+	case float64, float32:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+func (p *parser) providers(f *Flow, e kv) {
+	for _, x := range p.namedEntries(e, "provider name") {
+		pr := &Provider{Name: x.key, Pos: p.pos(x.k)}
+		ps, ok := p.pairs(x.v, x.path, "a provider definition (kind: …)")
+		if !ok {
+			continue
+		}
+		for _, g := range ps {
+			if g.key == "kind" {
+				pr.Kind, _ = p.literal(g.v, g.path)
+				pr.KindPos = p.pos(g.v)
+			}
+		}
+		if pr.Kind == "" && pr.KindPos.Line == 0 {
+			p.errf(x.k, x.path+".kind", "missing kind")
+			p.diags[len(p.diags)-1].Detail = "say which provider this is, e.g. kind: workers-ai, openai, anthropic or local"
+		}
+		pr.Settings = p.settings(ps, "kind")
+		f.Providers = append(f.Providers, pr)
+	}
+}
+
+func (p *parser) models(f *Flow, e kv) {
+	for _, x := range p.namedEntries(e, "model alias") {
+		s, ok := p.literal(x.v, x.path)
+		if !ok {
+			continue
+		}
+		m := &Model{Name: x.key, Pos: p.pos(x.v)}
+		prov, id, found := strings.Cut(s, ":")
+		if !found || prov == "" || id == "" {
+			p.errf(x.v, x.path, "model %q must be written provider:model-id", s)
+			p.diags[len(p.diags)-1].Detail = `e.g. cf:@cf/meta/llama-3.1-8b-instruct, where "cf" is a name under providers:`
+			continue
+		}
+		m.Provider, m.ID = prov, id
+		f.Models = append(f.Models, m)
+	}
+}
+
+func (p *parser) routes(f *Flow, e kv) {
+	for _, x := range p.namedEntries(e, "route name") {
+		r := &Route{Name: x.key, Pos: p.pos(x.k)}
+		f.Routes = append(f.Routes, r)
+		for _, g := range p.fields(x.v, x.path, "a route definition", RouteKeys) {
+			switch g.key {
+			case "rules":
+				p.rules(r, g)
+			case "fallback":
+				r.Fallback = p.refList(g.v, g.path)
+			case "split":
+				ps, _ := p.pairs(g.v, g.path, "a mapping of model → weight")
+				for _, s := range ps {
+					if w, ok := p.integer(s.v, s.path, 0); ok {
+						r.Split = append(r.Split, &SplitArm{Model: Ref{Name: s.key, Pos: p.pos(s.k)}, Weight: w})
+					}
+				}
+			}
+		}
+		if len(r.Rules) == 0 && len(r.Split) == 0 {
+			p.errf(x.k, x.path, "route has neither rules nor split")
+			p.diags[len(p.diags)-1].Detail = "give rules: [{when: …, use: model}, {use: model}] or split: {model: weight}"
+		}
+	}
+}
+
+func (p *parser) rules(r *Route, g kv) {
+	if g.v.Kind != yaml.SequenceNode {
+		p.errf(g.v, g.path, "expected a list of rules, got %s", kindName(g.v))
+		return
+	}
+	for i, c := range g.v.Content {
+		path := fmt.Sprintf("%s[%d]", g.path, i)
+		rule := &RouteRule{Pos: p.pos(c)}
+		hasUse := false
+		for _, h := range p.fields(c, path, "a rule (when: …, use: …)", RuleKeys) {
+			switch h.key {
+			case "when":
+				rule.When = p.exprValue(h.v, h.path)
+			case "use":
+				if s, ok := p.literal(h.v, h.path); ok {
+					rule.Use, hasUse = Ref{Name: s, Pos: p.pos(h.v)}, true
+				}
+			}
+		}
+		if !hasUse && c.Kind == yaml.MappingNode {
+			p.errf(c, path+".use", "rule has no use:")
+			p.diags[len(p.diags)-1].Detail = "say which model alias the rule selects"
+		}
+		r.Rules = append(r.Rules, rule)
+	}
+}
+
+// exprValue reads a condition: either "${ expr }" or a bare expression string.
+func (p *parser) exprValue(n *yaml.Node, path string) *Value {
+	if n.Kind != yaml.ScalarNode {
+		p.errf(n, path, "expected an expression, got %s", kindName(n))
+		return nil
+	}
+	return p.value(n, path)
+}
+
+func (p *parser) resources(f *Flow, e kv) {
+	for _, x := range p.namedEntries(e, "resource name") {
+		r := &Resource{Name: x.key, Pos: p.pos(x.k)}
+		ps, ok := p.pairs(x.v, x.path, "a resource definition (kind: …)")
+		if !ok {
+			continue
+		}
+		for _, g := range ps {
+			if g.key == "kind" {
+				r.Kind, _ = p.literal(g.v, g.path)
+				r.KindPos = p.pos(g.v)
+			}
+		}
+		if r.KindPos.Line == 0 {
+			p.errf(x.k, x.path+".kind", "missing kind")
+			p.diags[len(p.diags)-1].Detail = "e.g. kind: vector-index"
+		}
+		r.Settings = p.settings(ps, "kind")
+		f.Resources = append(f.Resources, r)
+	}
+}
+
+func (p *parser) steps(f *Flow, e kv) {
+	entries := p.namedEntries(e, "step id")
+	if len(entries) == 0 && e.v.Kind == yaml.MappingNode {
+		p.errf(e.v, e.path, "no steps")
+		p.diags[len(p.diags)-1].Detail = "a flow needs at least one step"
+	}
+	for _, x := range entries {
+		f.Steps = append(f.Steps, p.step(f, x))
+	}
+}
+
+func (p *parser) step(f *Flow, x kv) *Step {
+	s := &Step{ID: x.key, Pos: p.pos(x.k), Keys: map[string]Pos{}}
+	for _, g := range p.fields(x.v, x.path, "a step definition (uses: …)", StepKeys) {
+		s.Keys[g.key] = p.pos(g.k)
+		switch g.key {
+		case "uses":
+			s.Uses, _ = p.literal(g.v, g.path)
+			s.UsesPos = p.pos(g.v)
+		case "description":
+			s.Description, _ = p.str(g.v, g.path)
+		case "with":
+			ps, _ := p.pairs(g.v, g.path, "a mapping of inputs")
+			s.With, s.WithPos = p.settings(ps), p.pos(g.v)
+		case "model":
+			if v, ok := p.literal(g.v, g.path); ok {
+				s.Model = &Ref{Name: v, Pos: p.pos(g.v)}
+			}
+		case "route":
+			if v, ok := p.literal(g.v, g.path); ok {
+				s.Route = &Ref{Name: v, Pos: p.pos(g.v)}
+			}
+		case "prompt":
+			s.Prompt = p.prompt(f, g)
+		case "params":
+			if _, ok := p.pairs(g.v, g.path, "a mapping of model parameters"); ok {
+				s.Params = p.value(g.v, g.path)
+			}
+		case "output":
+			s.Output = &OutputSpec{Pos: p.pos(g.v)}
+			for _, h := range p.fields(g.v, g.path, "an output spec (schema: …)", OutputKeys) {
+				if _, ok := p.pairs(h.v, h.path, "a JSON Schema mapping"); ok {
+					s.Output.Schema = p.value(h.v, h.path)
+				}
+			}
+		case "tools":
+			s.Tools = p.value(g.v, g.path)
+		case "when":
+			s.When = p.exprValue(g.v, g.path)
+		case "for_each":
+			s.ForEach = p.value(g.v, g.path)
+		case "batch":
+			s.Batch, _ = p.integer(g.v, g.path, 1)
+		case "parallelism":
+			s.Parallelism, _ = p.integer(g.v, g.path, 1)
+		case "needs":
+			s.Needs = p.refList(g.v, g.path)
+		case "cache":
+			s.Cache = p.cache(g)
+		case "retry":
+			s.Retry = p.retry(g)
+		case "timeout":
+			s.Timeout, _ = p.duration(g.v, g.path)
+		case "continue_on_error":
+			s.ContinueOnError, _ = p.boolean(g.v, g.path)
+		}
+	}
+	if s.UsesPos.Line == 0 && x.v.Kind == yaml.MappingNode {
+		p.errf(x.k, x.path+".uses", "missing uses")
+		p.diags[len(p.diags)-1].Detail = "say which step kind runs here, e.g. uses: generate"
+	}
+	if s.Model != nil && s.Route != nil {
+		p.diags.Errorf(s.Route.Pos, x.path+".route", "a step takes model or route, not both")
+	}
+	if s.Batch > 0 && s.ForEach == nil {
+		p.diags.Errorf(s.Keys["batch"], x.path+".batch", "batch needs for_each")
+	}
+	return s
+}
+
+func (p *parser) prompt(f *Flow, g kv) *Prompt {
+	pr := &Prompt{Pos: p.pos(g.v)}
+	if g.v.Kind == yaml.ScalarNode {
+		pr.User = p.value(g.v, g.path)
+		return pr
+	}
+	for _, h := range p.fields(g.v, g.path, "a prompt (a string, or system/user/messages/file)", PromptKeys) {
+		switch h.key {
+		case "system":
+			pr.System = p.value(h.v, h.path)
+		case "user":
+			pr.User = p.value(h.v, h.path)
+		case "messages":
+			if h.v.Kind != yaml.SequenceNode && !strings.Contains(h.v.Value, "${") {
+				p.errf(h.v, h.path, "expected a list of {role, content} messages, got %s", kindName(h.v))
+				continue
+			}
+			pr.Messages = p.value(h.v, h.path)
+		case "file":
+			name, ok := p.literal(h.v, h.path)
+			if !ok {
+				continue
+			}
+			pr.File, pr.FilePos = name, p.pos(h.v)
+			b, err := os.ReadFile(filepath.Join(f.Dir, name))
+			if err != nil {
+				p.errf(h.v, h.path, "cannot read prompt file %q", name)
+				p.diags[len(p.diags)-1].Detail = unwrapPathErr(err) + " (paths are relative to the flow file)"
+				continue
+			}
+			pr.FileText = string(b)
+			if _, err := SplitTemplate(pr.FileText); err != nil {
+				p.errf(h.v, h.path, "prompt file %q: %v", name, err)
+			}
+		}
+	}
+	if pr.File != "" && pr.User != nil {
+		p.errf(g.v, g.path, "a prompt takes user or file, not both")
+	}
+	return pr
+}
+
+func (p *parser) cache(g kv) *CachePolicy {
+	c := &CachePolicy{Pos: p.pos(g.v)}
+	if g.v.Kind == yaml.ScalarNode {
+		switch g.v.Value {
+		case "off", "false":
+			c.Mode = CacheOff
+		case "forever", "on", "true":
+			c.Mode = CacheForever
+		default:
+			d, err := ParseDuration(g.v.Value)
+			if err != nil {
+				p.errf(g.v, g.path, "invalid cache policy %q", g.v.Value)
+				p.diags[len(p.diags)-1].Detail = "use off, forever, a duration such as 24h, or {ttl: 24h}"
+				return nil
+			}
+			c.Mode, c.TTL = CacheTTL, d
+		}
+		return c
+	}
+	for _, h := range p.fields(g.v, g.path, "a cache policy (off, forever or {ttl: 24h})", CacheKeys) {
+		switch h.key {
+		case "ttl":
+			if d, ok := p.duration(h.v, h.path); ok {
+				c.Mode, c.TTL = CacheTTL, d
+			}
+		case "mode":
+			m, _ := p.literal(h.v, h.path)
+			if m != CacheOff && m != CacheForever && m != CacheTTL {
+				p.errf(h.v, h.path, "unknown cache mode %q", m)
+				p.diags[len(p.diags)-1].Detail = "use off, ttl or forever"
+				continue
+			}
+			c.Mode = m
+		}
+	}
+	if c.Mode == "" {
+		c.Mode = CacheForever
+	}
+	if c.Mode == CacheTTL && c.TTL == 0 {
+		p.errf(g.v, g.path+".ttl", "cache mode ttl needs a ttl")
+	}
+	return c
+}
+
+func (p *parser) retry(g kv) *RetryPolicy {
+	r := &RetryPolicy{Pos: p.pos(g.v)}
+	for _, h := range p.fields(g.v, g.path, "a retry policy (attempts, backoff)", RetryKeys) {
+		switch h.key {
+		case "attempts":
+			if n, ok := p.integer(h.v, h.path, 1); ok {
+				if n > 20 {
+					p.errf(h.v, h.path, "at most 20 attempts, got %d", n)
+					continue
+				}
+				r.Attempts = n
+			}
+		case "backoff":
+			r.Backoff, _ = p.duration(h.v, h.path)
+		}
+	}
+	return r
+}
+
+func (p *parser) budget(e kv) *Budget {
+	b := &Budget{Pos: p.pos(e.v)}
+	for _, h := range p.fields(e.v, e.path, "a budget (usd: …)", BudgetKeys) {
+		if v, ok := p.number(h.v, h.path); ok {
+			if v < 0 {
+				p.errf(h.v, h.path, "budget must not be negative")
+				continue
+			}
+			b.USD = v
+		}
+	}
+	return b
+}
+
+func (p *parser) defaults(f *Flow, e kv) {
+	for _, h := range p.fields(e.v, e.path, "defaults (cache, retry, timeout)", DefaultsKeys) {
+		switch h.key {
+		case "cache":
+			f.Defaults.Cache = p.cache(h)
+		case "retry":
+			f.Defaults.Retry = p.retry(h)
+		case "timeout":
+			f.Defaults.Timeout, _ = p.duration(h.v, h.path)
+		}
+	}
+}

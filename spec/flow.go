@@ -1,0 +1,272 @@
+// Package spec reads aiflow flow files (format version 1) into Flow values that keep the
+// file position of everything, and checks their structure: known keys, scalar types,
+// required fields, names, duplicate ids. Meaning that needs the step catalogue or the
+// expression language (references, types, cycles) is checked by the engine.
+package spec
+
+import (
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FormatVersion is the only flow file format this build reads.
+const FormatVersion = 1
+
+// Flow is one parsed flow file.
+type Flow struct {
+	File        string // path as given to Parse
+	Dir         string // directory of File, for relative prompt files and file()
+	Source      []byte // the file's bytes, for hashing and fmt
+	Version     int
+	Name        string
+	Description string
+	Vars        []*Var
+	Providers   []*Provider
+	Models      []*Model
+	Routes      []*Route
+	Resources   []*Resource
+	Steps       []*Step
+	Outputs     []*Output
+	Budget      *Budget
+	Defaults    Defaults
+	Pos         Pos
+	Root        *yaml.Node // the document's root mapping, for fmt
+}
+
+// Var is a typed input under `vars:`.
+type Var struct {
+	Name        string
+	Type        string // string, number, integer, boolean, list, object, any
+	Description string
+	Default     *Value // nil when the var is required
+	Enum        []any
+	Secret      bool // redacted from the run store and output
+	Pos         Pos
+}
+
+// Provider is a named connection under `providers:`.
+type Provider struct {
+	Name     string
+	Kind     string
+	KindPos  Pos
+	Settings []*Setting // every key except kind, in file order
+	Pos      Pos
+}
+
+// Setting is one key of a provider or resource block whose meaning belongs to its kind.
+type Setting struct {
+	Key    string
+	Value  *Value
+	KeyPos Pos
+}
+
+// Model is an alias under `models:`: name → provider:model-id.
+type Model struct {
+	Name     string
+	Provider string // the providers: entry
+	ID       string // the provider's model id
+	Pos      Pos
+}
+
+// Route is a routing rule set under `routes:`.
+type Route struct {
+	Name     string
+	Rules    []*RouteRule
+	Fallback []Ref // model aliases (or provider:model refs) tried in order
+	Split    []*SplitArm
+	Pos      Pos
+}
+
+// RouteRule picks a model when its condition holds; a rule without When always matches.
+type RouteRule struct {
+	When *Value // expression, nil for the default rule
+	Use  Ref
+	Pos  Pos
+}
+
+// SplitArm is one weighted arm of an A/B split.
+type SplitArm struct {
+	Model  Ref
+	Weight int
+}
+
+// Ref is a name that refers to something else in the file, with where it was written.
+type Ref struct {
+	Name string
+	Pos  Pos
+}
+
+// Resource is a Terraform-style resource under `resources:`.
+type Resource struct {
+	Name     string
+	Kind     string // vector-index, database, ai-gateway, prompt
+	KindPos  Pos
+	Settings []*Setting // every key except kind, in file order
+	Pos      Pos
+}
+
+// Setting returns the setting named key, or nil.
+func (r *Resource) Setting(key string) *Setting { return findSetting(r.Settings, key) }
+
+// Setting returns the setting named key, or nil.
+func (p *Provider) Setting(key string) *Setting { return findSetting(p.Settings, key) }
+
+func findSetting(ss []*Setting, key string) *Setting {
+	for _, s := range ss {
+		if s.Key == key {
+			return s
+		}
+	}
+	return nil
+}
+
+// Step is one entry under `steps:`.
+type Step struct {
+	ID          string
+	Uses        string
+	UsesPos     Pos
+	Description string
+	With        []*Setting // kind-specific inputs, in file order
+	WithPos     Pos
+	Model       *Ref
+	Route       *Ref
+	Prompt      *Prompt
+	Params      *Value // mapping
+	Output      *OutputSpec
+	Tools       *Value // agent tools, checked by the kind
+	When        *Value
+	ForEach     *Value
+	Batch       int
+	Parallelism int
+	Needs       []Ref
+	Cache       *CachePolicy
+	Retry       *RetryPolicy
+	Timeout     time.Duration
+	// ContinueOnError lets dependents run after this step fails (its output is then null).
+	ContinueOnError bool
+	Pos             Pos
+	// Keys records which top-level step keys were written, with positions (for kind checks).
+	Keys map[string]Pos
+}
+
+// Input returns the `with:` setting named key, or nil.
+func (s *Step) Input(key string) *Setting { return findSetting(s.With, key) }
+
+// Prompt is a step's prompt: inline system/user text, chat messages, or a file.
+type Prompt struct {
+	System   *Value
+	User     *Value
+	Messages *Value // list of {role, content}
+	File     string // path relative to the flow file
+	FileText string // content of File, read at parse time
+	FilePos  Pos
+	Pos      Pos
+}
+
+// OutputSpec asks a step for structured output.
+type OutputSpec struct {
+	Schema *Value // JSON Schema (mapping)
+	Pos    Pos
+}
+
+// Cache modes.
+const (
+	CacheOff     = "off"
+	CacheTTL     = "ttl"
+	CacheForever = "forever"
+)
+
+// CachePolicy says whether and how long a step's result is reused.
+type CachePolicy struct {
+	Mode string // off, ttl, forever
+	TTL  time.Duration
+	Pos  Pos
+}
+
+// RetryPolicy bounds attempts of a step on retryable errors.
+type RetryPolicy struct {
+	Attempts int
+	Backoff  time.Duration
+	Pos      Pos
+}
+
+// Budget caps what a run may spend.
+type Budget struct {
+	USD float64
+	Pos Pos
+}
+
+// Defaults apply to every step that does not set its own.
+type Defaults struct {
+	Cache   *CachePolicy
+	Retry   *RetryPolicy
+	Timeout time.Duration
+}
+
+// Output is one entry under `outputs:`.
+type Output struct {
+	Name  string
+	Value *Value
+	Pos   Pos
+}
+
+// StepByID returns the step with id, or nil.
+func (f *Flow) StepByID(id string) *Step {
+	for _, s := range f.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// ModelByName returns the model alias name, or nil.
+func (f *Flow) ModelByName(name string) *Model {
+	for _, m := range f.Models {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// ProviderByName returns the provider name, or nil.
+func (f *Flow) ProviderByName(name string) *Provider {
+	for _, p := range f.Providers {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// RouteByName returns the route name, or nil.
+func (f *Flow) RouteByName(name string) *Route {
+	for _, r := range f.Routes {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// ResourceByName returns the resource name, or nil.
+func (f *Flow) ResourceByName(name string) *Resource {
+	for _, r := range f.Resources {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// VarByName returns the var name, or nil.
+func (f *Flow) VarByName(name string) *Var {
+	for _, v := range f.Vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}

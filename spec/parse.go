@@ -1,0 +1,251 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Limits that keep a hostile or broken file from exhausting memory or time.
+const (
+	MaxFileBytes  = 8 << 20 // 8 MiB
+	MaxDepth      = 64      // nesting of mappings and sequences
+	MaxNodes      = 200_000 // after alias expansion
+	maxAliasDepth = 16
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ParseFile reads and parses a flow file.
+func ParseFile(path string) (*Flow, Diagnostics) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, Diagnostics{tooBig(path, st.Size())}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+	}
+	return Parse(path, src)
+}
+
+func unwrapPathErr(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func tooBig(file string, n int64) Diagnostic {
+	return Diagnostic{Severity: Error, Pos: Pos{File: file}, Summary: "flow file too large",
+		Detail: fmt.Sprintf("it has %d bytes; the limit is %d bytes (8 MiB). Keep large data in files read with file() or a --vars-file", n, MaxFileBytes)}
+}
+
+// Parse parses src as the flow file named file. It returns every structural problem found,
+// sorted by position; the Flow is nil only when the YAML itself cannot be read.
+func Parse(file string, src []byte) (*Flow, Diagnostics) {
+	if len(src) > MaxFileBytes {
+		return nil, Diagnostics{tooBig(file, int64(len(src)))}
+	}
+	if d, ok := checkNesting(file, src); !ok {
+		return nil, Diagnostics{d}
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, Diagnostics{{Severity: Error, Pos: Pos{File: file, Line: 1, Col: 1}, Summary: "empty flow file", Detail: "a flow starts with \"aiflow: 1\" and has a steps: mapping"}}
+		}
+		return nil, Diagnostics{yamlError(file, src, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Summary: "more than one YAML document", Detail: "a flow file holds exactly one document; remove the \"---\" separator"}}
+	}
+	p := &parser{file: file}
+	root := p.expand(&doc, 0, 0)
+	if p.tooMuch {
+		return nil, p.diags.Sort()
+	}
+	f := &Flow{File: file, Dir: filepath.Dir(file), Source: src}
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	f.Root = root
+	f.Pos = p.pos(root)
+	p.flow(f, root)
+	return f, p.diags.Sort()
+}
+
+// checkNesting refuses pathological nesting before yaml.v3 recurses into it.
+func checkNesting(file string, src []byte) (Diagnostic, bool) {
+	depth, line, col := 0, 1, 0
+	var quote byte
+	for _, c := range src {
+		col++
+		switch {
+		case c == '\n':
+			line, col = line+1, 0
+			if quote == '"' || quote == '\'' {
+				continue
+			}
+			quote = 0
+		case quote == '#':
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			quote = '#'
+		case c == '[' || c == '{':
+			depth++
+			if depth > MaxDepth {
+				return Diagnostic{Severity: Error, Pos: Pos{File: file, Line: line, Col: col}, Summary: "nesting too deep",
+					Detail: fmt.Sprintf("flow collections nest more than %d levels", MaxDepth)}, false
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return Diagnostic{}, true
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 error into a positioned diagnostic, explaining the common
+// `${ }` inside `{ }` mistake in plain words.
+func yamlError(file string, src []byte, err error) Diagnostic {
+	msg := err.Error()
+	d := Diagnostic{Severity: Error, Pos: Pos{File: file}, Summary: "invalid YAML", Detail: strings.TrimPrefix(msg, "yaml: ")}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return d
+	}
+	var line int
+	fmt.Sscan(m[1], &line)
+	d.Pos.Line, d.Detail = line, m[2]
+	for _, l := range []int{line, line + 1, line - 1} {
+		text := sourceLine(src, l)
+		if i := strings.Index(text, "${"); i >= 0 && strings.Contains(text[:i], "{") {
+			d.Pos.Line, d.Pos.Col = l, i+1
+			d.Summary = "expression inside a { … } flow mapping must be quoted"
+			d.Detail = "YAML forbids { and } in plain scalars inside flow collections; write the value in block style (key: ${ expr } on its own line) or quote it (\"${ expr }\")"
+			return d
+		}
+	}
+	if text := sourceLine(src, line); text != "" {
+		d.Pos.Col = len(text) - len(strings.TrimLeft(text, " \t")) + 1
+	}
+	return d
+}
+
+func sourceLine(src []byte, line int) string {
+	if line < 1 {
+		return ""
+	}
+	lines := bytes.Split(src, []byte("\n"))
+	if line > len(lines) {
+		return ""
+	}
+	return string(lines[line-1])
+}
+
+type parser struct {
+	file    string
+	diags   Diagnostics
+	nodes   int
+	tooMuch bool
+}
+
+func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
+
+func (p *parser) errf(n *yaml.Node, path, format string, args ...any) {
+	p.diags.Errorf(p.pos(n), path, format, args...)
+}
+
+// expand deep-copies n, resolving aliases and merge keys and checking duplicate keys,
+// within the node, depth and alias budgets.
+func (p *parser) expand(n *yaml.Node, depth, aliasDepth int) *yaml.Node {
+	if p.tooMuch {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	}
+	p.nodes++
+	if p.nodes > MaxNodes {
+		p.tooMuch = true
+		p.errf(n, "", "flow file expands to more than %d YAML nodes", MaxNodes)
+		p.diags[len(p.diags)-1].Detail = "anchors and aliases multiply content (an alias bomb?); write the content out or use fewer nested aliases"
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	}
+	if depth > MaxDepth {
+		p.tooMuch = true
+		p.errf(n, "", "nesting too deep")
+		p.diags[len(p.diags)-1].Detail = fmt.Sprintf("mappings and sequences nest more than %d levels", MaxDepth)
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	}
+	if n.Kind == yaml.AliasNode {
+		if aliasDepth > maxAliasDepth || n.Alias == nil {
+			p.tooMuch = true
+			p.errf(n, "", "aliases nest more than %d levels", maxAliasDepth)
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+		}
+		c := p.expand(n.Alias, depth, aliasDepth+1)
+		cp := *c
+		cp.Line, cp.Column = n.Line, n.Column
+		return &cp
+	}
+	cp := *n
+	cp.Anchor = ""
+	cp.Content = nil
+	if n.Kind == yaml.MappingNode {
+		p.expandMapping(n, &cp, depth, aliasDepth)
+		return &cp
+	}
+	for _, c := range n.Content {
+		cp.Content = append(cp.Content, p.expand(c, depth+1, aliasDepth))
+	}
+	return &cp
+}
+
+func (p *parser) expandMapping(n, cp *yaml.Node, depth, aliasDepth int) {
+	seen := map[string]*yaml.Node{}
+	var merged []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			mv := p.expand(v, depth+1, aliasDepth)
+			srcs := []*yaml.Node{mv}
+			if mv.Kind == yaml.SequenceNode {
+				srcs = mv.Content
+			}
+			for _, s := range srcs {
+				if s.Kind == yaml.MappingNode {
+					merged = append(merged, s.Content...)
+				}
+			}
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup && k.Kind == yaml.ScalarNode {
+			p.errf(k, "", "duplicate key %q", k.Value)
+			p.diags[len(p.diags)-1].Detail = fmt.Sprintf("first defined at line %d", prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		cp.Content = append(cp.Content, p.expand(k, depth+1, aliasDepth), p.expand(v, depth+1, aliasDepth))
+	}
+	for i := 0; i+1 < len(merged); i += 2 {
+		if _, ok := seen[merged[i].Value]; !ok {
+			seen[merged[i].Value] = merged[i]
+			cp.Content = append(cp.Content, merged[i], merged[i+1])
+		}
+	}
+}

@@ -1,0 +1,245 @@
+// Package steps defines what a step kind is (the `uses:` catalogue) and the registry the
+// engine reads it from. Each kind lives in its own package under steps/ and registers a
+// Kind in init; adding a kind never touches the engine.
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+)
+
+// Type is the static type of a step input or output field.
+type Type string
+
+// Field types. The engine checks literal inputs against them at validate time and
+// coerces evaluated inputs at run time.
+const (
+	String   Type = "string"
+	Int      Type = "integer"
+	Number   Type = "number"
+	Bool     Type = "boolean"
+	List     Type = "list"
+	Strings  Type = "list<string>"
+	Object   Type = "object"
+	Any      Type = "any"
+	Duration Type = "duration"
+	Resource Type = "resource" // a ${ resources.x } reference
+)
+
+// Field documents one input (under with:) or output field of a kind.
+type Field struct {
+	Name     string
+	Type     Type
+	Required bool
+	Default  any
+	Enum     []string
+	Doc      string
+}
+
+// Kind describes a step kind to the registry.
+type Kind struct {
+	Name    string
+	Summary string
+	// Task is the model task the kind needs, or "" for kinds that call no model.
+	Task providers.Task
+	// Inputs are the keys accepted under with:.
+	Inputs []Field
+	// Outputs are the fields of steps.<id>.output.
+	Outputs []Field
+	// Keys lists the optional top-level step keys (beyond uses, with, when, for_each, needs,
+	// cache, retry, timeout, description, continue_on_error) that the kind accepts:
+	// model, route, prompt, params, output, tools, batch, parallelism.
+	Keys []string
+	// Version is part of every cache key; bump it when the kind's results change.
+	Version string
+	// Deterministic is false when the same inputs may give different outputs (sampling).
+	// The engine also asks Step.Deterministic when the step implements it.
+	Deterministic bool
+	// New checks the static parts of a step and returns the runnable step. No I/O.
+	New func(*spec.Step) (Step, spec.Diagnostics)
+}
+
+// Step is a configured step of some kind. Run must be safe to call concurrently (for_each
+// items run in parallel) and must depend only on its Call: no hidden state, so that an
+// executor on another machine gets the same result.
+type Step interface {
+	Run(ctx context.Context, call *Call) (Result, error)
+}
+
+// BatchStep is implemented by kinds that can serve several for_each items in one provider
+// call (`batch: N`). Results are in call order.
+type BatchStep interface {
+	RunBatch(ctx context.Context, calls []*Call) ([]Result, error)
+}
+
+// Call is one execution of a step: every input resolved.
+type Call struct {
+	StepID string
+	Item   int // for_each index, -1 when the step does not fan out
+	// Inputs are the with: values, evaluated, with defaults applied.
+	Inputs map[string]any
+	// Prompt is the evaluated prompt, for kinds that take one.
+	Prompt *Prompt
+	// Params are the evaluated params: (model parameters).
+	Params map[string]any
+	// OutputSchema is the evaluated output.schema, when given.
+	OutputSchema map[string]any
+	// Model is the model the engine routed this call to (nil for kinds without a task).
+	Model *Model
+	// Env gives access to the run's resources and event stream.
+	Env Env
+}
+
+// Prompt is an evaluated prompt.
+type Prompt struct {
+	System   string              `json:"system,omitempty"`
+	User     string              `json:"user,omitempty"`
+	Messages []providers.Message `json:"messages,omitempty"`
+}
+
+// Model is a resolved model: which configured provider serves it and the model id.
+type Model struct {
+	Alias        string // flow alias, or "" when written provider:id directly
+	ProviderName string // the providers: entry
+	ProviderKind string
+	ID           string
+	Provider     providers.Provider
+	// Gateway holds per-step AI Gateway options when the provider goes through a gateway.
+	Gateway *providers.GatewayOptions
+}
+
+// Ref renders "provider:model-id".
+func (m *Model) Ref() string { return m.ProviderName + ":" + m.ID }
+
+// Env is what a running step may reach besides its inputs.
+type Env interface {
+	// VectorIndex opens the vector-index resource name.
+	VectorIndex(ctx context.Context, name string) (providers.VectorIndex, providers.IndexSpec, error)
+	// Embedder returns the model that embeds text for the vector-index resource name.
+	IndexEmbedder(ctx context.Context, name string) (*Model, error)
+	// Emit sends an event (streamed tokens, progress) to the run's hooks.
+	Emit(ev Event)
+}
+
+// Event is something a step reports while it runs.
+type Event struct {
+	Kind string // "token"
+	Text string
+}
+
+// Result is what one call produced.
+type Result struct {
+	Output map[string]any
+	Usage  providers.Usage
+	Meta   providers.Meta
+	// ModelRef is "provider:model" of the model that answered, when one did.
+	ModelRef string
+}
+
+// ResourceRef is what `${ resources.name }` evaluates to. Steps with a Resource input
+// receive it and open the resource through Env.
+type ResourceRef struct {
+	Name string `json:"name" expr:"name"`
+	Kind string `json:"kind" expr:"kind"`
+}
+
+// MarshalJSON keeps resource references readable in cache keys and the run store.
+func (r ResourceRef) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"resource": r.Name, "kind": r.Kind})
+}
+
+// Registry maps `uses:` names to kinds. Fill it at init, read it afterwards.
+type Registry struct {
+	mu    sync.RWMutex
+	kinds map[string]Kind
+}
+
+// NewRegistry returns an empty registry; tests register only what they need.
+func NewRegistry() *Registry { return &Registry{kinds: map[string]Kind{}} }
+
+var defaultRegistry = NewRegistry()
+
+// Default is the registry filled by the step packages' init functions.
+func Default() *Registry { return defaultRegistry }
+
+var kindNameRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// Register adds a kind, failing on an empty, malformed or duplicate name.
+func (r *Registry) Register(k Kind) error {
+	if !kindNameRE.MatchString(k.Name) {
+		return fmt.Errorf("step kind %q: name must be lowercase words joined by dashes", k.Name)
+	}
+	if k.New == nil {
+		return fmt.Errorf("step kind %q: no constructor", k.Name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.kinds[k.Name]; dup {
+		return fmt.Errorf("step kind %q registered twice", k.Name)
+	}
+	r.kinds[k.Name] = k
+	return nil
+}
+
+// MustRegister registers k in the default registry; it panics on misuse (init only).
+func MustRegister(k Kind) {
+	if err := defaultRegistry.Register(k); err != nil {
+		panic(err)
+	}
+}
+
+// Lookup returns the kind named name.
+func (r *Registry) Lookup(name string) (Kind, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
+// Names lists registered kinds, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.kinds))
+	for n := range r.kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Input returns the input field named name.
+func (k Kind) Input(name string) (Field, bool) {
+	for _, f := range k.Inputs {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// InputNames lists the names of the kind's inputs.
+func (k Kind) InputNames() []string {
+	out := make([]string, len(k.Inputs))
+	for i, f := range k.Inputs {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// Accepts reports whether the kind takes the optional top-level step key.
+func (k Kind) Accepts(key string) bool {
+	for _, x := range k.Keys {
+		if x == key {
+			return true
+		}
+	}
+	return false
+}
