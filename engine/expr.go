@@ -39,8 +39,8 @@ func exprEnv() map[string]any {
 // Funcs gives expression functions the outside world they need. Env lookups are
 // recorded so their values can be redacted.
 type Funcs struct {
-	Dir       string                          // base directory for file()
-	LookupEnv func(string) (string, bool)     // defaults to os.LookupEnv
+	Dir       string                            // base directory for file()
+	LookupEnv func(string) (string, bool)       // defaults to os.LookupEnv
 	OnEnv     func(name, value string, ok bool) // called on every env() read
 }
 
@@ -278,7 +278,9 @@ func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
 		Detail: fmt.Sprintf("${ %s }: %s", strings.TrimSpace(src), msg)}
 }
 
-func nodePos(file string, n *yaml.Node) spec.Pos { return spec.Pos{File: file, Line: n.Line, Col: n.Column} }
+func nodePos(file string, n *yaml.Node) spec.Pos {
+	return spec.Pos{File: file, Line: n.Line, Col: n.Column}
+}
 
 func (c *Compiler) compileNode(n *yaml.Node, path, file string, refs *Refs, diags *spec.Diagnostics, _ bool) *Template {
 	t := &Template{Path: path, Pos: nodePos(file, n)}

@@ -8,7 +8,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func scalarNode(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+func scalarNode(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+}
 
 // graph fills each node's dependencies, checks for cycles and computes a stable
 // topological order (file order among steps that are ready together).

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // DefaultGatewayBaseURL is AI Gateway's root, before /{account_id}/{gateway_id}.
@@ -16,13 +16,10 @@ const DefaultGatewayBaseURL = "https://gateway.ai.cloudflare.com/v1"
 
 // Gateway endpoints (the path segment after the gateway id).
 const (
-	endpointOpenAI    = "openai"         // OpenAI through the gateway
-	endpointCompat    = "compat"         // unified endpoint, provider/model names
+	endpointOpenAI    = "openai"        // OpenAI through the gateway
+	endpointCompat    = "compat"        // unified endpoint, provider/model names
 	endpointWorkersAI = "workers-ai/v1" // Workers AI's OpenAI-compatible API through the gateway
 )
-
-// maxMetadata is how many cf-aig-metadata entries AI Gateway keeps.
-const maxMetadata = 5
 
 var gatewaySettings = []string{"id", "account_id", "base_url", "endpoint", "authorization",
 	"cache_ttl", "skip_cache", "cache_key", "metadata", "request_timeout", "max_attempts"}
@@ -122,8 +119,8 @@ func parseMetadata(v any) (map[string]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("setting gateway.metadata: want an object, got %T", v)
 	}
-	if len(m) > maxMetadata {
-		return nil, fmt.Errorf("setting gateway.metadata: %d entries, AI Gateway keeps at most %d", len(m), maxMetadata)
+	if len(m) > transport.MaxGatewayMetadata {
+		return nil, fmt.Errorf("setting gateway.metadata: %d entries, AI Gateway keeps at most %d", len(m), transport.MaxGatewayMetadata)
 	}
 	out := make(map[string]string, len(m))
 	for k, val := range m {
@@ -141,71 +138,6 @@ func parseMetadata(v any) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// mergeGateway overlays the request's options on the provider's.
-func mergeGateway(base providers.GatewayOptions, req *providers.GatewayOptions) providers.GatewayOptions {
-	if req == nil {
-		return base
-	}
-	out := base
-	if req.CacheTTL != 0 {
-		out.CacheTTL = req.CacheTTL
-	}
-	out.SkipCache = out.SkipCache || req.SkipCache
-	if req.CacheKey != "" {
-		out.CacheKey = req.CacheKey
-	}
-	if req.RequestTimeout != 0 {
-		out.RequestTimeout = req.RequestTimeout
-	}
-	if req.MaxAttempts != 0 {
-		out.MaxAttempts = req.MaxAttempts
-	}
-	if len(req.Metadata) > 0 {
-		out.Metadata = make(map[string]string, len(base.Metadata)+len(req.Metadata))
-		for k, v := range base.Metadata {
-			out.Metadata[k] = v
-		}
-		for k, v := range req.Metadata {
-			out.Metadata[k] = v
-		}
-	}
-	return out
-}
-
-// gatewayHeaders renders cf-aig-* request headers.
-func gatewayHeaders(auth string, o providers.GatewayOptions) (http.Header, error) {
-	h := http.Header{}
-	if auth != "" {
-		h.Set("cf-aig-authorization", "Bearer "+auth)
-	}
-	if o.CacheTTL > 0 {
-		h.Set("cf-aig-cache-ttl", strconv.Itoa(int(o.CacheTTL.Seconds())))
-	}
-	if o.SkipCache {
-		h.Set("cf-aig-skip-cache", "true")
-	}
-	if o.CacheKey != "" {
-		h.Set("cf-aig-cache-key", o.CacheKey)
-	}
-	if o.RequestTimeout > 0 {
-		h.Set("cf-aig-request-timeout", strconv.FormatInt(o.RequestTimeout.Milliseconds(), 10))
-	}
-	if o.MaxAttempts > 0 {
-		h.Set("cf-aig-max-attempts", strconv.Itoa(o.MaxAttempts))
-	}
-	if len(o.Metadata) > maxMetadata {
-		return nil, fmt.Errorf("gateway metadata has %d entries, AI Gateway keeps at most %d", len(o.Metadata), maxMetadata)
-	}
-	if len(o.Metadata) > 0 {
-		b, err := json.Marshal(o.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("encoding gateway metadata: %w", err)
-		}
-		h.Set("cf-aig-metadata", string(b))
-	}
-	return h, nil
 }
 
 // responseMeta copies the facts worth keeping from response headers.

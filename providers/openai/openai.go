@@ -98,13 +98,15 @@ func (p *Provider) requestOptions(gw *providers.GatewayOptions, resp **http.Resp
 	if !p.cfg.viaGateway() {
 		return opts, nil
 	}
-	var base providers.GatewayOptions
-	auth := ""
-	if p.cfg.gateway != nil {
-		base, auth = p.cfg.gateway.opts, p.cfg.gateway.auth
+	h := http.Header{}
+	var base *providers.GatewayOptions
+	if g := p.cfg.gateway; g != nil {
+		base = &g.opts
+		if g.auth != "" {
+			h.Set("cf-aig-authorization", "Bearer "+g.auth)
+		}
 	}
-	h, err := gatewayHeaders(auth, mergeGateway(base, gw))
-	if err != nil {
+	if err := transport.SetGatewayHeaders(h, transport.MergeGateway(base, gw)); err != nil {
 		return nil, err
 	}
 	for k := range h {
