@@ -215,4 +215,3 @@ func TestClassifyConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
-

@@ -21,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite testdata golden files")
 // embedGolden pins vectors computed by an earlier process: feature hashing must give the
 // same vectors in every process and release, or stored indexes silently go stale.
 type embedGolden struct {
-	Text   string    `json:"text"`
-	Dims   int       `json:"dims"`
+	Text   string      `json:"text"`
+	Dims   int         `json:"dims"`
 	SHA256 string      `json:"sha256"` // of the little-endian float32 bits
 	Head   []component `json:"head"`   // first non-zero components, for a readable diff
 }
