@@ -143,6 +143,12 @@ func yamlError(file string, src []byte, err error) Diagnostic {
 			return d
 		}
 	}
+	if text := sourceLine(src, line); strings.Contains(text, "${") && strings.Contains(m[2], "mapping values are not allowed") {
+		d.Pos.Col = strings.Index(text, "${") + 1
+		d.Summary = "expression containing \": \" must be quoted"
+		d.Detail = "YAML reads \": \" as a key separator; put the value in quotes ('${ a ? \"x\" : \"y\" }')"
+		return d
+	}
 	if text := sourceLine(src, line); text != "" {
 		d.Pos.Col = len(text) - len(strings.TrimLeft(text, " \t")) + 1
 	}
