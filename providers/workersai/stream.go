@@ -1,0 +1,260 @@
+package workersai
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/aiflow/aiflow/providers"
+)
+
+// maxEventLine bounds one SSE line.
+const maxEventLine = 8 << 20
+
+// generateStream runs a streaming generation (wire doc §2.6). Text deltas reach
+// req.Stream as they arrive; the response is returned only once `data: [DONE]` was read.
+// A stream cut before it is an error, retryable only when no delta had been delivered,
+// and the partial text is not returned.
+func (p *Provider) generateStream(ctx context.Context, c call, req providers.GenerateRequest, maxTokens int) (providers.GenerateResponse, error) {
+	resp, err := p.send(ctx, c)
+	if err != nil {
+		return providers.GenerateResponse{}, err
+	}
+	defer resp.Body.Close()
+	meta := p.meta(resp, c.model)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return p.unstreamed(resp, c, req, maxTokens, meta)
+	}
+	acc := &streamAcc{emit: req.Stream}
+	err = readEvents(resp.Body, acc.event)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return providers.GenerateResponse{}, ctxErr
+	}
+	if err == nil && !acc.done {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return providers.GenerateResponse{}, p.cut(c.model, acc.delivered, err)
+	}
+	out, err := acc.result().response(req, maxTokens)
+	if err != nil {
+		return providers.GenerateResponse{}, err
+	}
+	out.Meta = meta
+	return out, nil
+}
+
+// unstreamed handles a JSON answer to a streaming request (some models ignore stream).
+func (p *Provider) unstreamed(resp *http.Response, c call, req providers.GenerateRequest, maxTokens int, meta providers.Meta) (providers.GenerateResponse, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return providers.GenerateResponse{}, p.cut(c.model, 0, err)
+	}
+	var res genResult
+	raw := json.RawMessage(body)
+	if !c.chat {
+		var env envelope
+		if err := json.Unmarshal(body, &env); err != nil {
+			return providers.GenerateResponse{}, p.badResponse(c.model, err, body)
+		}
+		if !env.Success || len(env.Errors) > 0 {
+			return providers.GenerateResponse{}, p.envelopeError(c.model, resp.StatusCode, env.Errors)
+		}
+		raw = env.Result
+	}
+	if err := p.decode(c.model, raw, &res); err != nil {
+		return providers.GenerateResponse{}, err
+	}
+	out, err := res.response(req, maxTokens)
+	if err != nil {
+		return providers.GenerateResponse{}, err
+	}
+	out.Meta = meta
+	if out.Text != "" {
+		req.Stream(out.Text)
+	}
+	return out, nil
+}
+
+// cut is the error for a stream that ended without [DONE].
+func (p *Provider) cut(model string, delivered int, err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	msg := fmt.Sprintf("stream ended before [DONE] after %d text deltas: %v", delivered, err)
+	return &providers.Error{Provider: Kind, Model: model, Message: msg, Retryable: delivered == 0, Err: err}
+}
+
+// readEvents calls fn with the data of each server-sent event. Multi-line data is joined
+// with newlines; comments and other fields are ignored.
+func readEvents(r io.Reader, fn func(data []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxEventLine)
+	var data []byte
+	pending := false
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			if pending {
+				if err := fn(data); err != nil {
+					return err
+				}
+			}
+			data, pending = data[:0], false
+			continue
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			if pending {
+				data = append(data, '\n')
+			}
+			data, pending = append(data, bytes.TrimPrefix(v, []byte(" "))...), true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if pending {
+		return fn(data)
+	}
+	return nil
+}
+
+// streamAcc accumulates a stream in either event shape.
+type streamAcc struct {
+	emit      func(string)
+	text      strings.Builder
+	delivered int
+	calls     []wireToolCall
+	fragments map[int]*wireToolCall // OpenAI tool-call deltas by index
+	usage     *wireUsage
+	finish    string
+	done      bool
+}
+
+// streamEvent is one event: native {"response", "tool_calls", "usage", "p"} or an OpenAI
+// chat.completion.chunk.
+type streamEvent struct {
+	Response  *string        `json:"response"`
+	ToolCalls []wireToolCall `json:"tool_calls"`
+	Usage     *wireUsage     `json:"usage"`
+	Choices   []struct {
+		Delta struct {
+			Content   string `json:"content"`
+			ToolCalls []struct {
+				Index int `json:"index"`
+				wireToolCall
+			} `json:"tool_calls"`
+		} `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Error  json.RawMessage `json:"error"`
+	Errors []envelopeError `json:"errors"`
+}
+
+func (a *streamAcc) event(data []byte) error {
+	if a.done {
+		return nil
+	}
+	if string(bytes.TrimSpace(data)) == "[DONE]" {
+		a.done = true
+		return nil
+	}
+	var ev streamEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return fmt.Errorf("malformed event %.80q: %w", data, err)
+	}
+	if len(ev.Errors) > 0 || (len(ev.Error) > 0 && string(ev.Error) != "null") {
+		return &providers.Error{Provider: Kind, Message: "error event in stream: " + string(data), Retryable: a.delivered == 0}
+	}
+	if ev.Response != nil {
+		a.deliver(*ev.Response)
+	}
+	if len(ev.ToolCalls) > 0 {
+		a.calls = append(a.calls, ev.ToolCalls...)
+	}
+	if ev.Usage != nil {
+		a.usage = ev.Usage
+	}
+	for _, ch := range ev.Choices {
+		a.deliver(ch.Delta.Content)
+		for _, tc := range ch.Delta.ToolCalls {
+			a.fragment(tc.Index, tc.wireToolCall)
+		}
+		if ch.FinishReason != nil {
+			a.finish = *ch.FinishReason
+		}
+	}
+	return nil
+}
+
+func (a *streamAcc) deliver(delta string) {
+	if delta == "" {
+		return
+	}
+	a.text.WriteString(delta)
+	a.delivered++
+	if a.emit != nil {
+		a.emit(delta)
+	}
+}
+
+// fragment joins an OpenAI tool-call delta into the call at index.
+func (a *streamAcc) fragment(index int, tc wireToolCall) {
+	if a.fragments == nil {
+		a.fragments = map[int]*wireToolCall{}
+	}
+	cur, ok := a.fragments[index]
+	if !ok {
+		cur = &wireToolCall{Function: &wireFunction{}}
+		a.fragments[index] = cur
+	}
+	if tc.ID != "" {
+		cur.ID = tc.ID
+	}
+	if tc.Function == nil {
+		return
+	}
+	if tc.Function.Name != "" {
+		cur.Function.Name = tc.Function.Name
+	}
+	var part string
+	if json.Unmarshal(tc.Function.Arguments, &part) == nil {
+		s, _ := json.Marshal(unquoted(cur.Function.Arguments) + part)
+		cur.Function.Arguments = s
+	}
+}
+
+func unquoted(raw json.RawMessage) string {
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
+}
+
+// result assembles the accumulated stream as a genResult.
+func (a *streamAcc) result() genResult {
+	text, _ := json.Marshal(a.text.String())
+	r := genResult{Response: text, ToolCalls: a.calls, Usage: a.usage}
+	idx := make([]int, 0, len(a.fragments))
+	for i := range a.fragments {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		r.ToolCalls = append(r.ToolCalls, *a.fragments[i])
+	}
+	if a.finish != "" {
+		ch := genChoice{FinishReason: a.finish}
+		s := a.text.String()
+		ch.Message.Content = &s
+		r.Choices = []genChoice{ch}
+	}
+	return r
+}

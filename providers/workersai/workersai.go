@@ -1,0 +1,159 @@
+package workersai
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
+	"github.com/aiflow/aiflow/providers/transport"
+)
+
+// Kind is the provider kind name in flow files.
+const Kind = "workers-ai"
+
+func init() { providers.MustRegister(Info) }
+
+// Info describes the workers-ai kind to the registry.
+var Info = providers.Info{
+	Name:    Kind,
+	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
+	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
+		providers.TaskTranslate, providers.TaskClassify},
+	Settings: []providers.SettingField{
+		{Name: "account_id", Type: "string", Required: true, Doc: "Cloudflare account id."},
+		{Name: "api_token", Type: "string", Required: true, Secret: true, Doc: "API token with Workers AI Read and Edit."},
+		{Name: "base_url", Type: "string", Doc: "Cloudflare API root; default " + DefaultBaseURL + "."},
+		{Name: "gateway", Type: "object", Doc: "Route calls through AI Gateway: id (required), base_url (default " +
+			DefaultGatewayBaseURL + "), authorization (secret, for authenticated gateways), cache_ttl, skip_cache, " +
+			"cache_key, request_timeout, metadata (at most 5 entries), max_attempts."},
+		{Name: "rate_limit", Type: "object", Doc: "Requests per minute: a number for every task, an object of " +
+			"task: requests per minute (plus burst), or \"off\". Default: Cloudflare's published per-task limits."},
+		{Name: "max_tokens", Type: "int", Doc: "max_tokens sent when a step sets none (default 1024; Workers AI's own default of 256 cuts long answers)."},
+		{Name: "concurrency", Type: "int", Doc: "Calls in flight the engine may start (default 32)."},
+	},
+	New: New,
+}
+
+// Provider is a configured Workers AI connection. It is safe for concurrent use; its rate
+// limiters are shared by all of its calls.
+type Provider struct {
+	cfg     config
+	name    string
+	secrets []string
+	base    http.RoundTripper
+	retry   providers.RetryPolicy
+	debug   io.Writer
+	onWait  func(int, time.Duration)
+
+	mu      sync.Mutex
+	clients map[string]*http.Client // one per rate-limit bucket
+}
+
+var (
+	_ providers.Generator  = (*Provider)(nil)
+	_ providers.Embedder   = (*Provider)(nil)
+	_ providers.Summarizer = (*Provider)(nil)
+	_ providers.Translator = (*Provider)(nil)
+	_ providers.Classifier = (*Provider)(nil)
+	_ providers.Limiter    = (*Provider)(nil)
+)
+
+// Option tunes Open beyond what a flow file can say.
+type Option func(*Provider)
+
+// WithDebug writes a redacted trace line per HTTP attempt to w.
+func WithDebug(w io.Writer) Option { return func(p *Provider) { p.debug = w } }
+
+// WithBackoffHook calls f with each failed attempt's number and the wait chosen before
+// the next one (tests check waits without timing them).
+func WithBackoffHook(f func(attempt int, wait time.Duration)) Option {
+	return func(p *Provider) { p.onWait = f }
+}
+
+// New is the registry constructor: Open without options.
+func New(cfg providers.Config) (providers.Provider, error) { return Open(cfg) }
+
+// Open builds a provider from a resolved flow entry. Settings are read only from
+// cfg.Settings; cfg.HTTPClient's transport, when set, carries the requests.
+func Open(cfg providers.Config, opts ...Option) (*Provider, error) {
+	c, err := parseSettings(cfg.Settings)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: c, name: cfg.Name, retry: cfg.Retry, clients: map[string]*http.Client{}}
+	p.secrets = []string{c.apiToken}
+	if c.gateway != nil && c.gateway.auth != "" {
+		p.secrets = append(p.secrets, c.gateway.auth)
+	}
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		p.base = cfg.HTTPClient.Transport
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
+}
+
+// Kind returns "workers-ai".
+func (p *Provider) Kind() string { return Kind }
+
+// Close releases idle connections.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.clients {
+		c.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Limits declares how many calls the engine may have in flight.
+func (p *Provider) Limits() providers.Limits {
+	return providers.Limits{Concurrency: p.cfg.concurrency}
+}
+
+// client returns the HTTP client of the rate-limit bucket that serves task on model.
+func (p *Provider) client(task providers.Task, model string) *http.Client {
+	key, perMinute := p.bucket(task, model)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[key]; ok {
+		return c
+	}
+	opts := transport.Options{
+		Provider: Kind, Retry: p.retry, Classify: classify, Secrets: p.secrets,
+		Base: p.base, Debug: p.debug, OnBackoff: p.onWait,
+	}
+	if perMinute > 0 {
+		burst := max(p.cfg.rateLimit.burst, 1)
+		opts.Limiter = rate.NewLimiter(rate.Limit(perMinute/60), burst)
+	}
+	c := transport.New(opts)
+	p.clients[key] = c
+	return c
+}
+
+// bucket names the rate-limit budget of a call and its requests per minute (0: none).
+func (p *Provider) bucket(task providers.Task, model string) (string, float64) {
+	rl := p.cfg.rateLimit
+	switch {
+	case rl.off:
+		return "off", 0
+	case rl.perTask[task] > 0:
+		return string(task), rl.perTask[task]
+	case rl.all > 0:
+		return string(task), rl.all
+	}
+	if n, ok := catalog.RequestsPerMinute(Kind, task, ""); ok {
+		if m, ok := catalog.RequestsPerMinute(Kind, task, model); ok && m != n {
+			return string(task) + " " + model, float64(m)
+		}
+		return string(task), float64(n)
+	}
+	return string(task), 0
+}
