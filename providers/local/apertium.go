@@ -3,7 +3,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -20,9 +19,11 @@ import (
 // region picks a variant mode ("en-US" → "spa-eng_US" when installed). Installed modes are
 // discovered once per provider with `apertium -l`.
 //
-// Unknown words: -u stops Apertium from marking words it does not know with '*' (and makes
-// its generator drop '#' marks); any '*', '#' or '@' marker still found at the start of a word
-// is removed afterwards, so unknown words come back unmarked and untranslated.
+// Unknown words: -u stops Apertium from marking words it does not know with '*' (its
+// generator runs as lt-proc -n, "generation without unknown word marks"). A '#'
+// (generation error) or '@' (no bilingual entry) mark still found at the start of a word is
+// removed afterwards, unless that character occurs in the input, so hashtags, @mentions and
+// Markdown headings survive. Unknown words come back unmarked and untranslated.
 //
 // The whole Apertium pipeline runs in its own process group and is killed when ctx ends.
 
@@ -46,10 +47,13 @@ func (p *Provider) Translate(ctx context.Context, req providers.TranslateRequest
 	if err != nil {
 		return providers.TranslateResponse{}, err
 	}
-	from, errFrom := parseLanguage(req.From)
-	to, errTo := parseLanguage(req.To)
-	if err := errors.Join(errFrom, errTo); err != nil {
-		return providers.TranslateResponse{}, badRequest(model, "%v", err)
+	from, err := parseLanguage(req.From)
+	if err != nil {
+		return providers.TranslateResponse{}, badRequest(model, "from: %v", err)
+	}
+	to, err := parseLanguage(req.To)
+	if err != nil {
+		return providers.TranslateResponse{}, badRequest(model, "to: %v", err)
 	}
 	if strings.TrimSpace(req.Text) == "" || from.code3 == to.code3 && from.variant == to.variant {
 		return providers.TranslateResponse{Text: req.Text, Usage: usage(req.Text, req.Text), Meta: providers.Meta{"model": model}}, nil
@@ -125,7 +129,7 @@ func (a *apertium) run(ctx context.Context, mode, text string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return stripMarkers(out), nil
+	return stripMarkers(out, text), nil
 }
 
 func (a *apertium) args(rest ...string) []string {
@@ -161,8 +165,19 @@ func clip(s string) string {
 	return s
 }
 
-// markers matches Apertium's unknown-word ('*'), generation-error ('#') and untranslated
-// ('@') marks at the start of a word.
-var markers = regexp.MustCompile(`(^|[\s(\[{"'¿¡«“‘])[*#@]+([\pL\pN])`)
+// markers match Apertium's generation-error ('#') and untranslated ('@') marks at the start
+// of a word.
+var markers = map[rune]*regexp.Regexp{
+	'#': regexp.MustCompile(`(^|[\s(\[{"'¿¡«“‘])#+([\pL\pN])`),
+	'@': regexp.MustCompile(`(^|[\s(\[{"'¿¡«“‘])@+([\pL\pN])`),
+}
 
-func stripMarkers(s string) string { return markers.ReplaceAllString(s, "$1$2") }
+// stripMarkers removes marks from out that cannot have come from the input in.
+func stripMarkers(out, in string) string {
+	for _, c := range []rune{'#', '@'} {
+		if !strings.ContainsRune(in, c) {
+			out = markers[c].ReplaceAllString(out, "$1$2")
+		}
+	}
+	return out
+}

@@ -54,6 +54,8 @@ func TestApertiumTranslate(t *testing.T) {
 		{"three-letter codes", "spa", "eng", "La casa es grande.", "The house is big.", "spa-eng"},
 		{"region variant", "es", "en-US", "La casa es grande.", "The house is big.", "spa-eng_US"},
 		{"unknown word unmarked", "en", "es", "I like xyzzyq.", "Me gusta xyzzyq.", "eng-spa"},
+		{"markdown kept", "en", "es", "# The house\n\nThe **big** dog eats @home and #tags.",
+			"# La casa\n\nEl **perro** grande come @casa y #etiquetas.", "eng-spa"},
 		{"lines kept", "en", "es", "The house is big.\n\nThe dog eats.\n", "La casa es grande.\n\nEl perro come.\n", "eng-spa"},
 	}
 	p := newProvider(t, nil)
@@ -118,7 +120,8 @@ func TestApertiumFake(t *testing.T) {
 	}{
 		{name: "three-letter mode", from: "en", to: "es", text: "hi", want: "[eng-spa] hi"},
 		{name: "two-letter mode", from: "en", to: "gl", text: "hi", want: "[en-gl] hi"},
-		{name: "markers stripped", from: "en", to: "es", text: "a secret", want: "[eng-spa] a secret gen bil"},
+		{name: "markers stripped", from: "en", to: "es", text: "a secret", want: "[eng-spa] a *secret gen bil"},
+		{name: "markers in the input kept", from: "en", to: "es", text: "#go @ann secret", want: "[eng-spa] #go @ann *secret #gen @bil"},
 		{name: "same language is identity", from: "en", to: "eng", text: "hi", want: "hi"},
 		{name: "empty text skips apertium", from: "en", to: "de", text: " \n", want: " \n"},
 		{name: "unknown two-letter code", from: "en", to: "xx", text: "hi", wantErr: []string{`unknown language code "xx"`}},

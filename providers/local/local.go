@@ -30,7 +30,6 @@ func init() {
 // Provider is a configured local provider. It holds no connections and is safe for
 // concurrent use.
 type Provider struct {
-	name     string
 	embedder hashEmbedder
 	apertium *apertium
 }
@@ -45,7 +44,7 @@ var (
 
 // New builds a local provider from its settings (see the registered Info for the keys).
 func New(cfg providers.Config) (providers.Provider, error) {
-	p := &Provider{name: cfg.Name, embedder: hashEmbedder{dims: defaultDimensions}, apertium: &apertium{bin: "apertium"}}
+	p := &Provider{embedder: hashEmbedder{dims: defaultDimensions}, apertium: &apertium{bin: "apertium"}}
 	for _, key := range sortedKeys(cfg.Settings) {
 		if err := p.set(key, cfg.Settings[key]); err != nil {
 			return nil, fmt.Errorf("local provider %q: %w", cfg.Name, err)

@@ -16,14 +16,16 @@ import (
 // over its non-stop words (lowercased, plurals folded; tf weighted 1+ln(tf), idf ln(1+N/df)
 // over the N sentences). Sentences are nodes of a graph whose edge weights are the cosine
 // similarities; PageRank by power iteration (damping 0.85) ranks them, as in TextRank and
-// LexRank. With a Focus query the random walk teleports to sentences in proportion to their
-// cosine similarity to the query and follows edges with probability 0.3 only (biased
-// LexRank), so query-relevant sentences that are also central win. A focus that shares no
-// word with the text has no effect.
+// LexRank. Building the graph is quadratic in the number of sentences. With a Focus query
+// the random walk teleports to sentences in proportion to their cosine similarity to the
+// query and follows edges with probability 0.3 only (biased LexRank), so query-relevant
+// sentences that are also central win. A focus that shares no word with the text has no
+// effect.
 //
 // The best-ranked sentences are taken greedily, skipping any whose cosine to an already
 // chosen one exceeds redundancyCut (skipped ones are used last if the budget is not yet met),
-// and returned verbatim in document order, joined by single spaces.
+// and returned verbatim (apart from whitespace and Markdown list markers) in document
+// order, joined by single spaces.
 //
 // MaxLength: 0 means 3 sentences; 1–20 means that many sentences; above 20 it is a word
 // budget, and sentences are added best first while they fit. If no sentence fits the word

@@ -47,6 +47,11 @@ func TestSummarize(t *testing.T) {
 			sColony + " " + sVarroa},
 		{"word budget", providers.SummarizeRequest{Text: beesParagraph, MaxLength: 30},
 			sColony + " " + sVarroa},
+		{"near-duplicate of a chosen sentence is skipped", providers.SummarizeRequest{MaxLength: 2, Text: "Solar panels convert sunlight into electricity for homes. " +
+			"Solar panels convert sunlight into electricity for homes and offices. " +
+			"Batteries store solar electricity for the evening. " +
+			"Inverters turn the panels' direct current into alternating current for homes. Wind also helps."},
+			"Solar panels convert sunlight into electricity for homes. Batteries store solar electricity for the evening."},
 		{"short text is returned whole", providers.SummarizeRequest{Text: "Bees make honey. They live in hives."},
 			"Bees make honey. They live in hives."},
 		{"word budget smaller than any sentence", providers.SummarizeRequest{
