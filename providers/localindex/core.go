@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/aiflow/aiflow/providers/localindex/bm25"
 )
 
 // compactMin is the smallest log that compaction rewrites; below it replay is cheap.
@@ -34,6 +36,7 @@ type core struct {
 	// mu guards the fields below. Writers hold it exclusively only to apply a batch.
 	mu       sync.RWMutex
 	st       *store
+	kw       *bm25.Index
 	log      *wal
 	gen      uint64
 	snapSize int64
@@ -89,6 +92,7 @@ func (c *core) load(create bool) error {
 		if !create {
 			return notFound(c.p.name)
 		}
+		c.kw = bm25.New()
 		return c.initDir()
 	}
 	if err := c.p.checkMeta(m); err != nil {
@@ -107,7 +111,11 @@ func (c *core) load(create bool) error {
 	if err := c.openLog(); err != nil {
 		return err
 	}
-	return c.log.replay(c.replayRecord)
+	if err := c.log.replay(c.replayRecord); err != nil {
+		return err
+	}
+	c.buildKeywords()
+	return nil
 }
 
 // initDir turns dir into an empty index. meta.json is written last: without it the

@@ -82,6 +82,20 @@ func (x *Index) Upsert(ctx context.Context, vectors []providers.Vector) (int, er
 	return x.c.upsert(ctx, vectors)
 }
 
+// Query returns the best matches, best first. Mode vector (the default) ranks by the
+// index metric: Score is the cosine similarity, the dot product, or the euclidean distance
+// (lower is closer). Mode keyword ranks by BM25 over the stored text; mode hybrid fuses
+// both rankings by reciprocal rank fusion and Score is the fused value. Namespace, when set,
+// restricts the search to that namespace; Filter applies Vectorize's metadata operators
+// before scoring. TopK defaults to 5. Matches always carry the namespace and stored text;
+// metadata and values only on request.
+func (x *Index) Query(ctx context.Context, q providers.VectorQuery) ([]providers.Match, error) {
+	if x.closed.Load() {
+		return nil, errClosed
+	}
+	return x.c.query(ctx, q)
+}
+
 // DeleteByIDs deletes the given ids and returns how many of them existed. When it
 // returns a nil error the delete is durable.
 func (x *Index) DeleteByIDs(ctx context.Context, ids []string) (int, error) {

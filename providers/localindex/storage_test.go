@@ -10,16 +10,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/aiflow/aiflow/providers"
 )
 
 // cmpVectors compares vectors, allowing float32 rounding in values.
-var cmpVectors = cmp.Options{
-	cmp.Comparer(func(a, b []float32) bool { return closeTo(a, b) }),
-	cmpopts.EquateEmpty(),
-}
+var cmpVectors = cmp.Comparer(func(a, b []float32) bool { return closeTo(a, b) })
 
 func getAll(t testing.TB, x *Index, vs []providers.Vector) []providers.Vector {
 	t.Helper()

@@ -97,13 +97,25 @@ func (w *wal) replay(fn func(p []byte, end int64) error) error {
 	if err != nil {
 		return fmt.Errorf("log %s: %w", w.path, err)
 	}
-	fileSize, off := st.Size(), w.size
-	r := bufio.NewReaderSize(io.NewSectionReader(w.f, off, fileSize-off), 1<<20)
+	end, err := scanLog(w.f, w.size, st.Size(), fn)
+	if err != nil {
+		return fmt.Errorf("log %s: %w", w.path, err)
+	}
+	w.size = end
+	if end < st.Size() {
+		return w.truncateTail(st.Size())
+	}
+	return nil
+}
+
+// scanLog reads records from off to fileSize and returns where the intact ones end.
+func scanLog(f *os.File, off, fileSize int64, fn func(p []byte, end int64) error) (int64, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, off, fileSize-off), 1<<20)
 	var hdr [frameHeader]byte
 	var buf []byte
 	for off+frameHeader <= fileSize {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return fmt.Errorf("log %s: reading at %d: %w", w.path, off, err)
+			return off, fmt.Errorf("reading at %d: %w", off, err)
 		}
 		n, crc, ok := checkFrame(hdr[:], fileSize-off-frameHeader)
 		if !ok {
@@ -111,33 +123,29 @@ func (w *wal) replay(fn func(p []byte, end int64) error) error {
 		}
 		buf = grow(buf, int(n))
 		if _, err := io.ReadFull(r, buf); err != nil {
-			return fmt.Errorf("log %s: reading at %d: %w", w.path, off, err)
+			return off, fmt.Errorf("reading at %d: %w", off, err)
 		}
 		if crc32.Checksum(buf, castagnoli) != crc {
-			if w.frameAt(off+frameHeader+n, fileSize) {
-				return fmt.Errorf("log %s: corrupt record at offset %d is followed by valid records; refusing to drop acknowledged writes", w.path, off)
+			if frameAt(f, off+frameHeader+n, fileSize) {
+				return off, fmt.Errorf("corrupt record at offset %d is followed by valid records; refusing to drop acknowledged writes", off)
 			}
 			break
 		}
 		if err := fn(buf, off+frameHeader+n); err != nil {
-			return fmt.Errorf("log %s: record at offset %d: %w", w.path, off, err)
+			return off, fmt.Errorf("record at offset %d: %w", off, err)
 		}
 		off += frameHeader + n
 	}
-	w.size = off
-	if off < fileSize {
-		return w.truncateTail(fileSize)
-	}
-	return nil
+	return off, nil
 }
 
 // frameAt reports whether a complete record with a valid checksum starts at off.
-func (w *wal) frameAt(off, fileSize int64) bool {
+func frameAt(f *os.File, off, fileSize int64) bool {
 	var hdr [frameHeader]byte
 	if off+frameHeader > fileSize {
 		return false
 	}
-	if _, err := w.f.ReadAt(hdr[:], off); err != nil {
+	if _, err := f.ReadAt(hdr[:], off); err != nil {
 		return false
 	}
 	n, crc, ok := checkFrame(hdr[:], fileSize-off-frameHeader)
@@ -145,7 +153,7 @@ func (w *wal) frameAt(off, fileSize int64) bool {
 		return false
 	}
 	p := make([]byte, n)
-	if _, err := w.f.ReadAt(p, off+frameHeader); err != nil {
+	if _, err := f.ReadAt(p, off+frameHeader); err != nil {
 		return false
 	}
 	return crc32.Checksum(p, castagnoli) == crc

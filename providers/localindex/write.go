@@ -34,7 +34,9 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 	}
 	c.mu.Lock()
 	for i := range es {
-		c.st.put(&es[i])
+		if slot, _, textChanged := c.st.put(&es[i]); textChanged {
+			c.kw.Set(slot, es[i].text)
+		}
 	}
 	c.mu.Unlock()
 	return len(vs), c.maybeCompact()
@@ -123,7 +125,9 @@ func (c *core) deleteIDs(ctx context.Context, ids []string) (int, error) {
 	}
 	c.mu.Lock()
 	for _, id := range present {
-		c.st.remove(id)
+		if slot, ok := c.st.remove(id); ok {
+			c.kw.Remove(slot)
+		}
 	}
 	c.mu.Unlock()
 	return len(present), c.maybeCompact()
