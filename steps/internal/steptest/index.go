@@ -27,7 +27,9 @@ type Index struct {
 var _ providers.VectorIndex = (*Index)(nil)
 
 // NewIndex returns an empty index of the given dimensions.
-func NewIndex(dims int) *Index { return &Index{Dimensions: dims, vectors: map[string]providers.Vector{}} }
+func NewIndex(dims int) *Index {
+	return &Index{Dimensions: dims, vectors: map[string]providers.Vector{}}
+}
 
 // Upsert stores the vectors by id.
 func (x *Index) Upsert(_ context.Context, vs []providers.Vector) (int, error) {
