@@ -90,7 +90,7 @@ func (p *Provider) send(ctx context.Context, c call) (*http.Response, error) {
 }
 
 // fail turns a client error into a *providers.Error naming the model; context
-// cancellation passes through unchanged.
+// cancellation and deadlines come back as the bare context errors.
 func (p *Provider) fail(model string, err error) error {
 	var pe *providers.Error
 	if errors.As(err, &pe) {
@@ -99,8 +99,11 @@ func (p *Provider) fail(model string, err error) error {
 		}
 		return pe
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
 	}
 	msg := transport.Redact(err.Error(), p.secrets)
 	return &providers.Error{Provider: Kind, Model: model, Message: msg, Retryable: true, Err: errors.New(msg)}
