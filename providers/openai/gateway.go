@@ -24,7 +24,7 @@ const (
 var gatewaySettings = []string{"id", "account_id", "base_url", "endpoint", "authorization",
 	"cache_ttl", "skip_cache", "cache_key", "metadata", "request_timeout", "max_attempts"}
 
-var gatewayID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var gatewayID = regexp.MustCompile(`^[^/?#\s]{1,64}$`)
 
 // gatewayConfig is the `gateway:` setting.
 type gatewayConfig struct {
@@ -72,7 +72,7 @@ func (g *gatewayConfig) parseStrings(m map[string]any) error {
 	}
 	switch {
 	case !gatewayID.MatchString(g.id):
-		return fmt.Errorf("setting gateway.id: %q is not a gateway name (lowercase letters, digits, - and _, at most 64)", g.id)
+		return fmt.Errorf("setting gateway.id: %q is not a gateway name (1 to 64 characters, no slashes or spaces)", g.id)
 	case g.account == "" || strings.ContainsAny(g.account, "/?#"):
 		return fmt.Errorf("setting gateway.account_id: required, and must be a Cloudflare account id")
 	}
