@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/vectors"
 )
 
 // maxIDBytes is Vectorize's id limit.
@@ -38,8 +38,11 @@ func records(call *steps.Call) ([]providers.Vector, error) {
 	}
 	out := make([]providers.Vector, n)
 	for i, r := range raw {
-		vals, err := floats(r)
+		vals, err := vectors.Floats(r)
 		if err != nil {
+			if _, isNum := r.(float64); isNum {
+				err = fmt.Errorf("%w: vectors takes a list of vectors (write [ ${ … } ] for one)", err)
+			}
 			return nil, fmt.Errorf("vectors[%d]: %w", i, err)
 		}
 		v := providers.Vector{Values: vals, Namespace: ns, Metadata: metas[i]}
@@ -93,47 +96,4 @@ func metadata(v any, n int) ([]map[string]any, error) {
 		return nil, fmt.Errorf("metadata: expected an object or a list of objects, got %s", spec.DescribeValue(v))
 	}
 	return out, nil
-}
-
-// floats converts one vector: a list of numbers as decoded from JSON ([]any of float64),
-// or a Go slice.
-func floats(v any) ([]float32, error) {
-	switch x := v.(type) {
-	case []float32:
-		return x, checkFinite(x)
-	case []float64:
-		out := make([]float32, len(x))
-		for i, f := range x {
-			out[i] = float32(f)
-		}
-		return out, checkFinite(out)
-	case []any:
-		out := make([]float32, len(x))
-		for i, e := range x {
-			switch f := e.(type) {
-			case float64:
-				out[i] = float32(f)
-			case int:
-				out[i] = float32(f)
-			default:
-				return nil, fmt.Errorf("expected a list of numbers, element %d is %s", i, spec.DescribeValue(e))
-			}
-		}
-		return out, checkFinite(out)
-	case float64, int:
-		return nil, errors.New("expected a list of numbers, got a number: vectors takes a list of vectors (write [ ${ … } ] for one)")
-	}
-	return nil, fmt.Errorf("expected a list of numbers, got %s", spec.DescribeValue(v))
-}
-
-func checkFinite(v []float32) error {
-	if len(v) == 0 {
-		return errors.New("a vector is empty")
-	}
-	for i, f := range v {
-		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-			return fmt.Errorf("element %d is not a finite number", i)
-		}
-	}
-	return nil
 }
