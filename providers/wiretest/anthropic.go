@@ -20,7 +20,8 @@ const AnthropicKey = "sk-ant-test-0123456789abcdef"
 // ChatScript, and the full streaming event sequence with pings and input_json_delta
 // fragments that parse only when joined.
 //
-// Faults are applied to every request after it is recorded. A non-2xx Status answers
+// Faults are applied to every request after it is recorded. A Body with Status 0 or
+// 200 is replayed verbatim (a recorded response or stream). A non-2xx Status answers
 // with the native error body (Code as error.type; by default the type Anthropic pairs
 // with the status, e.g. 529 overloaded_error). CutStream sends part of the reply and
 // ends without message_stop (a non-streaming reply is cut in half). A fault whose Status
@@ -87,6 +88,10 @@ func (a *Anthropic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if f != nil && f.Body != "" && (f.Status == 0 || f.Status == http.StatusOK) {
+		replayRecorded(w, f.Body)
+		return
 	}
 	if f != nil && f.Status != 0 && (f.Status < 200 || f.Status > 299) {
 		anthropicFault(w, f, reqID)

@@ -19,7 +19,9 @@ const OpenAIKey = "sk-test-openai-0123456789abcdef"
 // It checks the Bearer key, rejects unknown top-level fields and malformed turns, streams
 // with tool-call argument fragments split across chunks, and answers from a ChatScript.
 //
-// Faults are applied to every request after it is recorded. A fault with a non-2xx
+// Faults are applied to every request after it is recorded. A fault with a Body and
+// Status 0 or 200 replays that body verbatim (a recorded response or stream, e.g. from
+// testdata). A fault with a non-2xx
 // Status answers with the native error body ({"error": {message, type, param, code}},
 // Code as the error code). A fault with CutStream sends part of the reply and ends the
 // body without `data: [DONE]` (a non-streaming reply is cut in half). A fault whose
@@ -96,6 +98,10 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if f != nil && f.Body != "" && (f.Status == 0 || f.Status == http.StatusOK) {
+		replayRecorded(w, f.Body)
+		return
 	}
 	if f != nil && (f.Status < 200 || f.Status > 299) && f.Status != 0 {
 		o.fail.fault(w, f)
@@ -201,4 +207,14 @@ func (e *oaiBad) Error() string { return e.msg }
 
 func (fl openAIFailer) bad(w http.ResponseWriter, e *oaiBad) {
 	fl.write(w, http.StatusBadRequest, "invalid_request_error", e.code, e.param, e.msg)
+}
+
+// replayRecorded writes a recorded 200 body: an event stream when it starts like one, else JSON.
+func replayRecorded(w http.ResponseWriter, body string) {
+	ct := "application/json"
+	if strings.HasPrefix(body, "data:") || strings.HasPrefix(body, "event:") {
+		ct = "text/event-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	_, _ = w.Write([]byte(body))
 }
