@@ -1,0 +1,197 @@
+// Package search implements the "search" step kind: nearest neighbours of a vector (or of
+// a text, embedded on the way), keyword (BM25) or hybrid search in a vector-index resource,
+// with a metadata filter and top-k.
+//
+// A text query is embedded with the step's own model when it sets model: or route:, and
+// otherwise with the model the index resource names (its model: setting, or the local
+// embedder). The engine routes a model for every search step because the kind declares the
+// embed task; it is used only to embed a text query.
+//
+// Results depend on what the index holds when the step runs, so the kind is not
+// deterministic and is not cached unless the step sets cache: itself.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/capability"
+	"github.com/aiflow/aiflow/steps/internal/vectors"
+)
+
+func init() { steps.MustRegister(Kind) }
+
+// MaxTopK is the largest top_k a search may ask for (Vectorize's limit without values).
+const MaxTopK = 100
+
+// Kind describes the search step to the registry.
+var Kind = steps.Kind{
+	Name:    "search",
+	Summary: "Find the nearest vectors (or best keyword matches) in a vector index.",
+	Task:    providers.TaskEmbed,
+	Inputs: []steps.Field{
+		{Name: "index", Type: steps.Resource, Required: true, Doc: "The vector index, e.g. ${ resources.kb }."},
+		{Name: "vector", Type: steps.List, Doc: "The query vector, e.g. ${ steps.q.output.vector }."},
+		{Name: "text", Type: steps.String, Doc: "The query text: embedded when no vector is given; the keyword query in keyword and hybrid modes."},
+		{Name: "top_k", Type: steps.Int, Default: 5, Doc: fmt.Sprintf("How many matches to return (1–%d).", MaxTopK)},
+		{Name: "filter", Type: steps.Object, Doc: `Metadata filter with Vectorize operators: {source: "a.md"}, {year: {"$gte": 2020}}; $eq $ne $in $nin $lt $lte $gt $gte.`},
+		{Name: "namespace", Type: steps.String, Doc: "Namespace to search in."},
+		{Name: "mode", Type: steps.String, Default: providers.ModeVector, Enum: []string{providers.ModeVector, providers.ModeKeyword, providers.ModeHybrid},
+			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused by reciprocal rank)."},
+		{Name: "return_metadata", Type: steps.Bool, Default: true, Doc: "Include each match's metadata."},
+	},
+	Outputs: []steps.Field{
+		{Name: "matches", Type: steps.List, Doc: "Best first: {id, score, metadata, text}. Score follows the index metric (higher is closer, except euclidean distance)."},
+		{Name: "texts", Type: steps.Strings, Doc: "The stored text of each match, in match order (empty when none was stored)."},
+		{Name: "count", Type: steps.Int, Doc: "Number of matches."},
+	},
+	Keys:          []string{"model", "route"},
+	Version:       "1",
+	Deterministic: false,
+	New:           newSearcher,
+}
+
+// searcher remembers whether the step chose its own embedding model.
+type searcher struct{ ownModel bool }
+
+var _ steps.Step = searcher{}
+
+func newSearcher(s *spec.Step) (steps.Step, spec.Diagnostics) {
+	var diags spec.Diagnostics
+	if s.Input("vector") == nil && s.Input("text") == nil {
+		pos := s.WithPos
+		if pos.Line == 0 {
+			pos = s.Pos
+		}
+		diags.Errorf(pos, "steps."+s.ID+".with", "search needs vector or text")
+	}
+	return searcher{ownModel: s.Model != nil || s.Route != nil}, diags
+}
+
+// query is a search call's inputs, checked.
+type query struct {
+	index string
+	q     providers.VectorQuery
+	text  string
+}
+
+// Run queries the index, embedding a text query first when it needs a vector.
+func (s searcher) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
+	in, err := parse(call)
+	if err != nil {
+		return steps.Result{}, err
+	}
+	idx, is, err := call.Env.VectorIndex(ctx, in.index)
+	if err != nil {
+		return steps.Result{}, err
+	}
+	var res steps.Result
+	if in.q.Mode != providers.ModeKeyword && in.q.Vector == nil {
+		if res, in.q.Vector, err = s.embed(ctx, call, in); err != nil {
+			return steps.Result{}, err
+		}
+	}
+	if err := checkDims(ctx, idx, is, in, res.ModelRef); err != nil {
+		return steps.Result{}, err
+	}
+	matches, err := idx.Query(ctx, in.q)
+	if err != nil {
+		return steps.Result{}, fmt.Errorf("searching %s: %w", in.index, err)
+	}
+	res.Output = output(matches)
+	return res, nil
+}
+
+// parse reads and checks the inputs.
+func parse(call *steps.Call) (query, error) {
+	ref, _ := call.Inputs["index"].(steps.ResourceRef)
+	in := query{index: ref.Name}
+	in.text, _ = call.Inputs["text"].(string)
+	q := &in.q
+	q.Text = in.text
+	q.Mode, _ = call.Inputs["mode"].(string)
+	if q.Mode == "" {
+		q.Mode = providers.ModeVector
+	}
+	q.TopK, _ = call.Inputs["top_k"].(int)
+	if q.TopK < 1 || q.TopK > MaxTopK {
+		return in, fmt.Errorf("top_k must be from 1 to %d, got %d", MaxTopK, q.TopK)
+	}
+	q.Filter, _ = call.Inputs["filter"].(map[string]any)
+	q.Namespace, _ = call.Inputs["namespace"].(string)
+	q.ReturnMetadata, _ = call.Inputs["return_metadata"].(bool)
+	if v, ok := call.Inputs["vector"]; ok {
+		vals, err := vectors.Floats(v)
+		if err != nil {
+			return in, fmt.Errorf("vector: %w", err)
+		}
+		q.Vector = vals
+	}
+	switch {
+	case q.Mode != providers.ModeVector && in.text == "":
+		return in, fmt.Errorf("%s search needs text", q.Mode)
+	case q.Vector == nil && in.text == "":
+		return in, errors.New("search needs vector or text")
+	}
+	return in, nil
+}
+
+// embed turns the query text into a vector with the step's model or the index's embedder.
+func (s searcher) embed(ctx context.Context, call *steps.Call, in query) (steps.Result, []float32, error) {
+	m := call.Model
+	if !s.ownModel || m == nil {
+		var err error
+		if m, err = call.Env.IndexEmbedder(ctx, in.index); err != nil {
+			return steps.Result{}, nil, fmt.Errorf("finding the embedder of %s: %w", in.index, err)
+		}
+	}
+	e, err := capability.Of[providers.Embedder](m, providers.TaskEmbed)
+	if err != nil {
+		return steps.Result{}, nil, err
+	}
+	resp, err := e.Embed(ctx, providers.EmbedRequest{Model: m.ID, Texts: []string{in.text}, Gateway: m.Gateway})
+	if err != nil {
+		return steps.Result{}, nil, fmt.Errorf("embedding the query with %s: %w", m.Ref(), err)
+	}
+	if len(resp.Vectors) != 1 {
+		return steps.Result{}, nil, fmt.Errorf("embedding the query with %s: got %d vectors for 1 text", m.Ref(), len(resp.Vectors))
+	}
+	return steps.Result{Usage: resp.Usage, Meta: resp.Meta, ModelRef: m.Ref()}, resp.Vectors[0], nil
+}
+
+// checkDims compares the query vector's size with the index's.
+func checkDims(ctx context.Context, idx providers.VectorIndex, is providers.IndexSpec, in query, embedder string) error {
+	if in.q.Vector == nil {
+		return nil
+	}
+	want := is.Dimensions
+	if want == 0 {
+		info, err := idx.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("reading index %s: %w", in.index, err)
+		}
+		want = info.Dimensions
+	}
+	if want == 0 || len(in.q.Vector) == want {
+		return nil
+	}
+	if embedder != "" {
+		return fmt.Errorf("the query embedded with %s has %d dimensions but index %s has %d: embed queries with the model that embedded the documents (set model: on the step or on resources.%s)",
+			embedder, len(in.q.Vector), in.index, want, in.index)
+	}
+	return fmt.Errorf("the query vector has %d dimensions but index %s has %d", len(in.q.Vector), in.index, want)
+}
+
+func output(ms []providers.Match) map[string]any {
+	list := make([]any, len(ms))
+	texts := make([]string, len(ms))
+	for i, m := range ms {
+		list[i] = map[string]any{"id": m.ID, "score": m.Score, "metadata": m.Metadata, "text": m.Text}
+		texts[i] = m.Text
+	}
+	return map[string]any{"matches": list, "texts": texts, "count": len(ms)}
+}
