@@ -24,7 +24,8 @@
 // schema is not an object) and forces it with tool_choice {"type":"tool"} — or "any"
 // when the step has tools of its own. The tool's input is the answer: it lands in
 // GenerateResponse.JSON, and its compact JSON text in Text. Anthropic checks tool input
-// against the schema, which a prompt cannot guarantee.
+// against the schema, which a prompt cannot guarantee. As the answer arrives as tool
+// input, a streamed JSON request sends no text deltas to GenerateRequest.Stream.
 //
 // Streaming reads message_start, content_block_start/_delta/_stop (text_delta goes to
 // GenerateRequest.Stream; input_json_delta fragments are joined per block and parsed
