@@ -127,3 +127,27 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestForeignErrorBodies(t *testing.T) {
+	cases := []struct {
+		name, body string
+		status     int
+		code, msg  string
+	}{
+		{"workers ai envelope", `{"success":false,"errors":[{"code":5006,"message":"Type mismatch of '/messages/0/content'"}],"messages":[],"result":null}`, 400, "5006", "Type mismatch"},
+		{"gateway 2009", `{"success":false,"result":[],"messages":[],"error":[{"code":2009,"message":"Unauthorized"}],"name":"AiGatewayError","httpCode":401,"internalCode":2009}`, 401, "2009", "Unauthorized"},
+		{"html page", `<html><body><h1>502 Bad Gateway</h1></body></html>`, 400, "", "502 Bad Gateway"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			emu := wiretest.NewOpenAI(t)
+			emu.Add(wiretest.Fault{Status: tc.status, Body: tc.body})
+			p := newProvider(t, emu, nil)
+			_, err := p.Generate(context.Background(), providers.GenerateRequest{Model: "@cf/meta/llama-3.1-8b-instruct", Messages: user("hi")})
+			pe := asProviderError(t, err)
+			if pe.Status != tc.status || pe.Code != tc.code || !strings.Contains(pe.Message, tc.msg) || pe.Retryable || emu.Count() != 1 {
+				t.Errorf("error %v: status %d code %q after %d attempts", pe, pe.Status, pe.Code, emu.Count())
+			}
+		})
+	}
+}

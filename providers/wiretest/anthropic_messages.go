@@ -278,11 +278,22 @@ func antBlocks(i int, raw json.RawMessage) ([]antBlock, *antBad) {
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return nil, antBadf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+		}
 		return []antBlock{{Type: "text", Text: s}}, nil
 	}
 	var blocks []antBlock
 	if json.Unmarshal(raw, &blocks) != nil {
 		return nil, antBadf("messages.%d.content: Input should be a valid list", i)
+	}
+	if len(blocks) == 0 {
+		return nil, antBadf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+	}
+	for j, b := range blocks {
+		if b.Type == "text" && b.Text == "" {
+			return nil, antBadf("messages.%d.content.%d.text: text content blocks must be non-empty", i, j)
+		}
 	}
 	return blocks, nil
 }

@@ -36,6 +36,7 @@ func TestAnthropicRejects(t *testing.T) {
 		{"unanswered tool_use", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},` + toolUse + `,{"role":"user","content":"x"}]}`, ok, 400, "invalid_request_error", "without `tool_result`"},
 		{"stray tool_result", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"zz","content":"x"}]}]}`, ok, 400, "invalid_request_error", "unexpected `tool_use_id`"},
 		{"string input", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":"{}"}]}]}`, ok, 400, "invalid_request_error", "valid dictionary"},
+		{"empty text block", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":""}]}]}`, ok, 400, "invalid_request_error", "non-empty"},
 		{"temperature", `{"model":"m","max_tokens":5,` + user + `,"temperature":1.5}`, ok, 400, "invalid_request_error", "temperature"},
 	}
 	for _, tc := range cases {

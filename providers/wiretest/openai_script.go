@@ -72,11 +72,14 @@ func (p ChatPrompt) LastUser() string {
 	return ""
 }
 
-// ToolResults returns the tool-result turns that follow the last assistant turn.
+// ToolResults returns the tool-result turns after the last assistant turn (the answers
+// to its calls), in order.
 func (p ChatPrompt) ToolResults() []ChatPromptMessage {
 	var out []ChatPromptMessage
-	for i := len(p.Messages) - 1; i >= 0 && p.Messages[i].Role == "tool"; i-- {
-		out = append([]ChatPromptMessage{p.Messages[i]}, out...)
+	for i := len(p.Messages) - 1; i >= 0 && p.Messages[i].Role != "assistant"; i-- {
+		if p.Messages[i].Role == "tool" {
+			out = append([]ChatPromptMessage{p.Messages[i]}, out...)
+		}
 	}
 	return out
 }
