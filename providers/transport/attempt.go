@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -20,11 +22,8 @@ func (e *limitError) Unwrap() error { return e.err }
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := attemptNumber(req.Context())
 	if t.c.limiter != nil {
-		if err := t.c.limiter.Wait(req.Context()); err != nil {
-			if ctxErr := req.Context().Err(); ctxErr != nil {
-				return nil, ctxErr
-			}
-			return nil, &limitError{err: err}
+		if err := t.c.wait(req.Context()); err != nil {
+			return nil, err
 		}
 	}
 	start := time.Now()
@@ -45,4 +44,35 @@ func (t *attemptTransport) trace(req *http.Request, resp *http.Response, err err
 	line := fmt.Sprintf("%s: %s %s attempt=%d %s duration=%s\n",
 		t.c.opts.Provider, req.Method, req.URL.String(), n, outcome, d.Round(time.Microsecond))
 	fmt.Fprint(t.c.opts.Debug, t.c.redact(line))
+}
+
+// wait blocks until the limiter admits one attempt, like rate.Limiter.Wait, and reports
+// the scheduled admission time to Options.OnAdmit. It fails at once when the wait would
+// outlast the context's deadline.
+func (c *client) wait(ctx context.Context) error {
+	now := time.Now()
+	r := c.limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return &limitError{err: errors.New("burst is below one request")}
+	}
+	delay := r.DelayFrom(now)
+	if deadline, ok := ctx.Deadline(); ok && now.Add(delay).After(deadline) {
+		r.CancelAt(now)
+		return &limitError{err: fmt.Errorf("a %s wait would exceed the context deadline", delay.Round(time.Millisecond))}
+	}
+	if c.opts.OnAdmit != nil {
+		c.opts.OnAdmit(now.Add(delay))
+	}
+	if delay <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
 }

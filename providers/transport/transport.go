@@ -51,6 +51,9 @@ type Options struct {
 	// OnBackoff, when set, is called with the attempt that just failed (1-based) and the
 	// wait chosen before the next one. Tests use it to check waits without timing them.
 	OnBackoff func(attempt int, wait time.Duration)
+	// OnAdmit, when set, is called with the time the rate limiter schedules each attempt
+	// for (its own arithmetic, free of wake-up jitter), so callers can verify the limit.
+	OnAdmit func(at time.Time)
 }
 
 // New returns an *http.Client backed by hashicorp/go-retryablehttp with aiflow's policy.

@@ -348,7 +348,13 @@ func TestRateLimit(t *testing.T) {
 	s := &script{replies: []reply{{status: 200}}}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	c := New(Options{Provider: "test", RatePerSecond: rps, Burst: burst})
+	var mu sync.Mutex
+	var admitted []time.Time
+	c := New(Options{Provider: "test", RatePerSecond: rps, Burst: burst, OnAdmit: func(at time.Time) {
+		mu.Lock()
+		admitted = append(admitted, at)
+		mu.Unlock()
+	}})
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range n {
@@ -369,6 +375,43 @@ func TestRateLimit(t *testing.T) {
 		if got := at.Sub(start); got < earliest-time.Millisecond {
 			t.Errorf("request %d arrived %s after start, before the limiter allows (%s)", i+1, got, earliest)
 		}
+	}
+	checkAdmissions(t, admitted, rps, burst)
+}
+
+// checkAdmissions verifies the limiter's schedule exactly: any i..j admissions span at
+// least (j-i+1-burst)/rps.
+func checkAdmissions(t *testing.T, at []time.Time, rps float64, burst int) {
+	t.Helper()
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	for i := range at {
+		for j := i + burst; j < len(at); j++ {
+			min := time.Duration(float64(j-i+1-burst) / rps * float64(time.Second))
+			if span := at[j].Sub(at[i]); span < min-time.Microsecond {
+				t.Fatalf("admissions %d..%d span %s, the bucket needs %s", i, j, span, min)
+			}
+		}
+	}
+}
+
+func TestRateLimitWaitBeyondDeadline(t *testing.T) {
+	s := &script{replies: []reply{{status: 200}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := New(Options{Provider: "test", RatePerSecond: 0.01, Burst: 1})
+	if _, err := post(t, c, srv.URL, "{}"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("{}"))
+	_, err := c.Do(req)
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Retryable || !strings.Contains(pe.Message, "exceed the context deadline") {
+		t.Fatalf("err = %v, want a final rate-limit error", err)
+	}
+	if s.attempts() != 1 {
+		t.Errorf("server saw %d requests, want 1", s.attempts())
 	}
 }
 
