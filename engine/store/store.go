@@ -68,7 +68,12 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	if err := s.openPools(opts); err != nil {
 		return nil, err
 	}
-	if err := migrate(context.Background(), s.w); err != nil {
+	ctx := context.Background()
+	if err := migrate(ctx, s.w); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening state %s: %w", s.dbPath(), err)
+	}
+	if err := s.warm(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening state %s: %w", s.dbPath(), err)
 	}
@@ -238,11 +243,32 @@ func (s *Store) update(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// txStmt binds the cached prepared write statement for query to tx.
+// txStmt returns a statement for query bound to tx: the cached prepared one
+// when Open (or an earlier call outside a transaction) prepared it, else one
+// prepared on tx itself. It never asks the pool for a connection, which would
+// deadlock: the transaction holds the only writer connection.
 func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := s.stmt(ctx, true, query)
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	st, ok := s.stmts[stmtKey{true, query}]
+	s.mu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
 	}
-	return tx.StmtContext(ctx, st), nil
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	return st, nil
+}
+
+// warmQueries are prepared at Open so transactions find them cached.
+var warmQueries = []string{putStepQuery}
+
+func (s *Store) warm(ctx context.Context) error {
+	for _, q := range warmQueries {
+		if _, err := s.stmt(ctx, true, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

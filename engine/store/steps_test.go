@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// withRun opens a store holding one run, "r1".
+func withRun(t testing.TB) *Store {
+	t.Helper()
+	s := newStore(t)
+	if err := s.CreateRun(context.Background(), sampleRun("r1", "f.yaml", t0)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStepUpsert(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	rec := StepRecord{RunID: "r1", StepID: "embed", Item: WholeStep, Status: StepRunning, StartedAt: t0,
+		Model: "@cf/baai/bge-base-en-v1.5", Provider: "cf", InputsHash: "ih", CacheKey: "ck"}
+	if err := s.PutStep(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Status, rec.FinishedAt, rec.Attempts = StepSucceeded, t0.Add(time.Second), 2
+	rec.Output = json.RawMessage(`{"vectors":[[0.1,0.2]]}`)
+	rec.Usage = Usage{InputTokens: 7, Requests: 2, Neurons: 0.5}
+	rec.Meta = map[string]string{"gateway_cache": "MISS"}
+	if err := s.PutStep(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]StepRecord{rec}, got); diff != "" {
+		t.Fatalf("Steps after upsert (-want +got):\n%s", diff)
+	}
+	one, err := s.GetStep(ctx, "r1", "embed", WholeStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rec, one); diff != "" {
+		t.Fatalf("GetStep (-want +got):\n%s", diff)
+	}
+}
+
+func TestStepsOrder(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	recs := []StepRecord{
+		{RunID: "r1", StepID: "b", Item: WholeStep, Status: StepPending},
+		{RunID: "r1", StepID: "a", Item: WholeStep, Status: StepPending},
+		{RunID: "r1", StepID: "z", Item: WholeStep, Status: StepSucceeded, StartedAt: t0.Add(2 * time.Second)},
+		{RunID: "r1", StepID: "y", Item: WholeStep, Status: StepSucceeded, StartedAt: t0},
+		{RunID: "r1", StepID: "each", Item: 1, Status: StepSucceeded, StartedAt: t0.Add(time.Second)},
+		{RunID: "r1", StepID: "each", Item: 0, Status: StepCached, Reason: "cache hit", StartedAt: t0.Add(time.Second)},
+		{RunID: "r1", StepID: "each", Item: WholeStep, Status: StepRunning, StartedAt: t0.Add(time.Second)},
+	}
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range got {
+		keys = append(keys, r.StepID+"["+strconv.Itoa(r.Item)+"]")
+	}
+	want := []string{"y[-1]", "each[-1]", "each[0]", "each[1]", "z[-1]", "a[-1]", "b[-1]"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func TestStepErrors(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	ok := StepRecord{RunID: "r1", StepID: "s", Item: WholeStep, Status: StepSucceeded}
+	tests := []struct {
+		name string
+		mod  func(*StepRecord)
+		want error
+	}{
+		{"unknown run", func(r *StepRecord) { r.RunID = "nope" }, ErrNotFound},
+		{"empty step id", func(r *StepRecord) { r.StepID = "" }, ErrInvalid},
+		{"bad item", func(r *StepRecord) { r.Item = -2 }, ErrInvalid},
+		{"bad status", func(r *StepRecord) { r.Status = "done" }, ErrInvalid},
+		{"output not json", func(r *StepRecord) { r.Output = json.RawMessage(`{"a":`) }, ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ok
+			tt.mod(&r)
+			if err := s.PutStep(ctx, r); !errors.Is(err, tt.want) {
+				t.Errorf("PutStep: err = %v, want %v", err, tt.want)
+			}
+			if err := s.PutSteps(ctx, ok, r); !errors.Is(err, tt.want) {
+				t.Errorf("PutSteps: err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("failed batch writes nothing", func(t *testing.T) {
+		bad := ok
+		bad.RunID = "nope"
+		if err := s.PutSteps(ctx, ok, bad); err == nil {
+			t.Fatal("PutSteps with an unknown run succeeded")
+		}
+		if got, _ := s.Steps(ctx, "r1"); len(got) != 0 {
+			t.Fatalf("batch partly committed: %+v", got)
+		}
+	})
+	t.Run("get missing", func(t *testing.T) {
+		if _, err := s.GetStep(ctx, "r1", "nope", WholeStep); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestDeleteRunCascades(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	if err := s.PutStep(ctx, StepRecord{RunID: "r1", StepID: "s", Item: WholeStep, Status: StepRunning}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendTurn(ctx, Turn{RunID: "r1", StepID: "s", Item: WholeStep, Role: "user"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRun(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	steps, _ := s.Steps(ctx, "r1")
+	turns, _ := s.Turns(ctx, "r1", "s")
+	if len(steps) != 0 || len(turns) != 0 {
+		t.Fatalf("left behind: %d steps, %d turns", len(steps), len(turns))
+	}
+}
+
+func TestTurns(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	turns := []Turn{
+		{RunID: "r1", StepID: "agent", Item: WholeStep, Index: 0, Role: "user", Content: "find x", At: t0},
+		{RunID: "r1", StepID: "agent", Item: WholeStep, Index: 1, Role: "assistant", ToolName: "search",
+			ToolCallID: "call_1", Arguments: json.RawMessage(`{"q":"x"}`), Usage: Usage{InputTokens: 12, OutputTokens: 4}, At: t0},
+		{RunID: "r1", StepID: "agent", Item: WholeStep, Index: 2, Role: "tool", ToolCallID: "call_1", Content: "x is 1", At: t0},
+		{RunID: "r1", StepID: "agent", Item: 0, Index: 0, Role: "user", Content: "item 0", At: t0},
+		{RunID: "r1", StepID: "other", Item: WholeStep, Index: 0, Role: "user", At: t0},
+	}
+	// Appended out of order; Turns sorts by item, then index.
+	for _, i := range []int{2, 0, 4, 3, 1} {
+		if err := s.AppendTurn(ctx, turns[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Turns(ctx, "r1", "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Turn{turns[0], turns[1], turns[2], turns[3]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Turns (-want +got):\n%s", diff)
+	}
+
+	errs := []struct {
+		name string
+		turn Turn
+		want error
+	}{
+		{"duplicate index", turns[1], ErrExists},
+		{"unknown run", Turn{RunID: "nope", StepID: "a", Item: WholeStep, Role: "user"}, ErrNotFound},
+		{"empty role", Turn{RunID: "r1", StepID: "a", Item: WholeStep}, ErrInvalid},
+		{"negative index", Turn{RunID: "r1", StepID: "a", Item: WholeStep, Index: -1, Role: "user"}, ErrInvalid},
+		{"arguments not json", Turn{RunID: "r1", StepID: "a", Item: WholeStep, Role: "user", Arguments: json.RawMessage("{")}, ErrInvalid},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.AppendTurn(ctx, tt.turn); !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
