@@ -3,5 +3,12 @@ package all
 
 import (
 	_ "github.com/aiflow/aiflow/steps/chunk"
+	_ "github.com/aiflow/aiflow/steps/classify"
+	_ "github.com/aiflow/aiflow/steps/embed"
+	_ "github.com/aiflow/aiflow/steps/generate"
+	_ "github.com/aiflow/aiflow/steps/search"
+	_ "github.com/aiflow/aiflow/steps/summarize"
 	_ "github.com/aiflow/aiflow/steps/transform"
+	_ "github.com/aiflow/aiflow/steps/translate"
+	_ "github.com/aiflow/aiflow/steps/upsert"
 )
