@@ -100,6 +100,14 @@ const (
 
 // NewCloudflare starts a Cloudflare emulator that is closed when t ends.
 func NewCloudflare(t testing.TB, opts ...CloudflareOption) *Cloudflare {
+	cf := StartCloudflare(opts...)
+	t.Cleanup(cf.Close)
+	return cf
+}
+
+// StartCloudflare starts a Cloudflare emulator outside a test (benchmarks, bench/); the
+// caller must Close it.
+func StartCloudflare(opts ...CloudflareOption) *Cloudflare {
 	cf := &Cloudflare{
 		cfg:     cloudflareConfig{account: CloudflareAccount, token: CloudflareToken},
 		gwCache: map[string]cfCached{},
@@ -108,9 +116,11 @@ func NewCloudflare(t testing.TB, opts ...CloudflareOption) *Cloudflare {
 		opt(&cf.cfg)
 	}
 	cf.Server = httptest.NewServer(cf)
-	t.Cleanup(cf.Server.Close)
 	return cf
 }
+
+// Close stops the server.
+func (cf *Cloudflare) Close() { cf.Server.Close() }
 
 // APIBase is the Cloudflare API base URL a client should use (".../client/v4").
 func (cf *Cloudflare) APIBase() string { return cf.Server.URL + "/client/v4" }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -367,5 +368,33 @@ func TestCloudflareChatCompletions(t *testing.T) {
 	evs := sseEvents(body)
 	if len(evs) < 3 || evs[len(evs)-1] != "[DONE]" || !strings.Contains(evs[len(evs)-2], `"usage"`) {
 		t.Errorf("stream events %s", fmt.Sprint(evs))
+	}
+}
+
+func TestPeakRate(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(ms ...int) []Request {
+		var out []Request
+		for _, m := range ms {
+			out = append(out, Request{Time: t0.Add(time.Duration(m) * time.Millisecond)})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		reqs []Request
+		want int
+	}{
+		{"none", nil, 0},
+		{"spread", at(0, 1000, 2000), 1},
+		{"window is half-open", at(0, 999, 1000), 2},
+		{"unsorted burst", at(1500, 0, 1400, 1600, 3000), 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := PeakRate(Times(tt.reqs), time.Second); got != tt.want {
+				t.Errorf("PeakRate = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -49,6 +49,7 @@ type Provider struct {
 	retry   providers.RetryPolicy
 	debug   io.Writer
 	onWait  func(int, time.Duration)
+	onAdmit func(time.Time)
 
 	mu      sync.Mutex
 	clients map[string]*http.Client // one per rate-limit bucket
@@ -74,6 +75,10 @@ func WithDebug(w io.Writer) Option { return func(p *Provider) { p.debug = w } }
 func WithBackoffHook(f func(attempt int, wait time.Duration)) Option {
 	return func(p *Provider) { p.onWait = f }
 }
+
+// WithAdmitHook calls f with the time the rate limiter schedules each attempt for
+// (benchmarks verify the limit with it).
+func WithAdmitHook(f func(at time.Time)) Option { return func(p *Provider) { p.onAdmit = f } }
 
 // New is the registry constructor: Open without options.
 func New(cfg providers.Config) (providers.Provider, error) { return Open(cfg) }
@@ -127,7 +132,7 @@ func (p *Provider) client(task providers.Task, model string) *http.Client {
 	}
 	opts := transport.Options{
 		Provider: Kind, Retry: p.retry, Classify: classify, Secrets: p.secrets,
-		Base: p.base, Debug: p.debug, OnBackoff: p.onWait,
+		Base: p.base, Debug: p.debug, OnBackoff: p.onWait, OnAdmit: p.onAdmit,
 	}
 	if perMinute > 0 {
 		burst := max(p.cfg.rateLimit.burst, 1)
