@@ -43,7 +43,7 @@ type Options struct {
 	Classify func(resp *http.Response, body []byte) *providers.Error
 	// Secrets are values redacted (replaced by "[REDACTED]") from every error and debug trace.
 	Secrets []string
-	// Base is the underlying transport; default a go-cleanhttp pooled transport.
+	// Base is the underlying transport; default NewBase().
 	Base http.RoundTripper
 	// Debug, when set, receives a redacted one-line trace per attempt (method, URL,
 	// status, duration, attempt).
@@ -97,7 +97,7 @@ func newClient(opts Options) *client {
 		opts.Burst = 1
 	}
 	if opts.Base == nil {
-		opts.Base = cleanhttp.DefaultPooledTransport()
+		opts.Base = NewBase()
 	}
 	if opts.Provider == "" {
 		opts.Provider = "http"
@@ -107,6 +107,18 @@ func newClient(opts Options) *client {
 		c.limiter = rate.NewLimiter(rate.Limit(opts.RatePerSecond), opts.Burst)
 	}
 	return c
+}
+
+// maxIdlePerHost keeps enough idle connections for a provider's fan-out to one host
+// (go-cleanhttp's default keeps GOMAXPROCS+1 and churns connections under load).
+const maxIdlePerHost = 64
+
+// NewBase returns a pooled transport (go-cleanhttp's settings, more idle connections
+// per host). Several clients of one provider should share one, so they share its pool.
+func NewBase() *http.Transport {
+	t := cleanhttp.DefaultPooledTransport()
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	return t
 }
 
 // redact hides the client's secrets in s.

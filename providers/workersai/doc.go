@@ -49,4 +49,7 @@
 // the answer reports neurons. Embeddings, summaries, translations and classifications
 // report no usage, so their tokens are estimated at four bytes each and Meta["usage"] is
 // "estimated". Through AI Gateway, Meta records cf-aig-cache-status and cf-aig-log-id.
+//
+// A request's own GatewayOptions overlay the gateway settings (metadata merged); they are
+// ignored when the provider has no gateway configured.
 package workersai

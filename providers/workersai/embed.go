@@ -123,7 +123,9 @@ func firstError(errs []error) error {
 		if err == nil {
 			continue
 		}
-		err = fmt.Errorf("embedding batch %d of %d: %w", i+1, len(errs), err)
+		if len(errs) > 1 {
+			err = fmt.Errorf("embedding batch %d of %d: %w", i+1, len(errs), err)
+		}
 		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
 			first = err
 		}

@@ -46,6 +46,7 @@ type Provider struct {
 	name    string
 	secrets []string
 	base    http.RoundTripper
+	own     *http.Transport // base, when the provider created it
 	retry   providers.RetryPolicy
 	debug   io.Writer
 	onWait  func(int, time.Duration)
@@ -97,6 +98,9 @@ func Open(cfg providers.Config, opts ...Option) (*Provider, error) {
 	}
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		p.base = cfg.HTTPClient.Transport
+	} else {
+		p.own = transport.NewBase() // shared by every bucket's client
+		p.base = p.own
 	}
 	for _, o := range opts {
 		o(p)
@@ -107,12 +111,11 @@ func Open(cfg providers.Config, opts ...Option) (*Provider, error) {
 // Kind returns "workers-ai".
 func (p *Provider) Kind() string { return Kind }
 
-// Close releases idle connections.
+// Close releases the idle connections of the transport it created (not of one passed in
+// Config.HTTPClient).
 func (p *Provider) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.clients {
-		c.CloseIdleConnections()
+	if p.own != nil {
+		p.own.CloseIdleConnections()
 	}
 	return nil
 }
