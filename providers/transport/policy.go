@@ -195,6 +195,3 @@ func contextError(err error) error {
 	}
 	return nil
 }
-
-// asError is errors.As for *providers.Error.
-func asError(err error, target **providers.Error) bool { return errors.As(err, target) }

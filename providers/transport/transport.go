@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -128,7 +129,7 @@ func (c *client) redact(s string) string { return Redact(s, c.secrets) }
 // *url.Error whose text repeats the URL), or err itself when there is none.
 func Cause(err error) error {
 	var pe *providers.Error
-	if asError(err, &pe) {
+	if errors.As(err, &pe) {
 		return pe
 	}
 	return err
