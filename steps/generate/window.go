@@ -18,13 +18,16 @@ const (
 	tokensPerReply   = 3
 )
 
-// estimate is the prompt's size in tokens (cl100k_base, so approximate for non-OpenAI models).
-func estimate(msgs []providers.Message) int {
+// estimate is the prompt's size in tokens (cl100k_base, so approximate for non-OpenAI
+// models), and each message's content tokens.
+func estimate(msgs []providers.Message) (int, []int) {
 	n := tokensPerReply
-	for _, m := range msgs {
-		n += tokensPerMessage + tokens.Count(m.Content)
+	counts := make([]int, len(msgs))
+	for i, m := range msgs {
+		counts[i] = tokens.Count(m.Content)
+		n += tokensPerMessage + counts[i]
 	}
-	return n
+	return n, counts
 }
 
 // maxTokens reads params.max_tokens (0 when absent or not a number).
@@ -48,7 +51,7 @@ func fitWindow(m *steps.Model, msgs []providers.Message, params map[string]any, 
 		return msgs, nil
 	}
 	window, reserve := info.ContextWindow, maxTokens(params)
-	need := estimate(msgs)
+	need, counts := estimate(msgs)
 	if need+reserve <= window {
 		return msgs, nil
 	}
@@ -58,7 +61,7 @@ func fitWindow(m *steps.Model, msgs []providers.Message, params map[string]any, 
 	}
 	i := longestUser(msgs)
 	excess := need + reserve - window
-	keep := tokens.Count(msgs[i].Content) - excess
+	keep := counts[i] - excess
 	if keep <= 0 {
 		return nil, fmt.Errorf("the prompt is about %d tokens%s but model %s has a context window of %d tokens, and cutting the longest user message cannot make it fit",
 			need, reserved(reserve), m.Ref(), window)
