@@ -270,43 +270,47 @@ func (c *checker) vars(f *spec.Flow) {
 // making them, or nil for flow-level values.
 func (c *checker) checkRefs(refs *Refs, node *Node, path string) {
 	f := c.flow.Spec
-	var ids []string
-	for _, s := range f.Steps {
-		ids = append(ids, s.ID)
-	}
 	for _, id := range refs.StepIDs() {
 		pos := refs.Steps[id][0]
 		target := f.StepByID(id)
 		switch {
 		case target == nil:
-			c.errf(pos, path, "", "unknown step %q%s", id, spec.DidYouMean(id, ids))
+			c.errf(pos, path, "", "unknown step %q%s", id, spec.DidYouMean(id, c.stepIDs()))
 		case node != nil && id == node.ID:
 			c.errf(pos, path, "use each for for_each items, or split the step in two", "step %q refers to its own output", id)
 		default:
 			c.checkOutputFields(target, refs.Outputs[id], pos, path)
 		}
 	}
-	var vars []string
-	for _, v := range f.Vars {
-		vars = append(vars, v.Name)
-	}
 	for name, ps := range refs.Vars {
 		if f.VarByName(name) == nil {
+			var vars []string
+			for _, v := range f.Vars {
+				vars = append(vars, v.Name)
+			}
 			c.errf(ps[0], path, declared("vars", vars), "unknown var %q%s", name, spec.DidYouMean(name, vars))
 		}
 	}
-	var res []string
-	for _, r := range f.Resources {
-		res = append(res, r.Name)
-	}
 	for name, ps := range refs.Resources {
 		if f.ResourceByName(name) == nil {
+			var res []string
+			for _, r := range f.Resources {
+				res = append(res, r.Name)
+			}
 			c.errf(ps[0], path, declared("resources", res), "unknown resource %q%s", name, spec.DidYouMean(name, res))
 		}
 	}
 	if len(refs.Each) > 0 && (node == nil || node.Spec.ForEach == nil || strings.HasSuffix(path, ".for_each")) {
 		c.errf(refs.Each[0], path, "each.value and each.index exist only in a step with for_each", "each used outside for_each")
 	}
+}
+
+func (c *checker) stepIDs() []string {
+	ids := make([]string, 0, len(c.flow.Spec.Steps))
+	for _, s := range c.flow.Spec.Steps {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }
 
 func declared(what string, names []string) string {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/heap"
 	"sort"
 	"strings"
 
@@ -105,40 +106,49 @@ func findCycle(fl *Flow) []string {
 }
 
 func topoOrder(fl *Flow) []string {
+	filePos := map[string]int{}
+	for i, s := range fl.Spec.Steps {
+		filePos[s.ID] = i
+	}
 	indeg := map[string]int{}
 	users := map[string][]string{}
+	ready := &posHeap{pos: filePos}
 	for id, n := range fl.Nodes {
 		indeg[id] = len(n.Deps)
 		for _, d := range n.Deps {
 			users[d] = append(users[d], id)
 		}
-	}
-	filePos := map[string]int{}
-	for i, s := range fl.Spec.Steps {
-		filePos[s.ID] = i
-	}
-	var ready []string
-	for _, s := range fl.Spec.Steps {
-		if _, ok := fl.Nodes[s.ID]; ok && indeg[s.ID] == 0 {
-			ready = append(ready, s.ID)
+		if len(n.Deps) == 0 {
+			heap.Push(ready, id)
 		}
 	}
-	var order []string
-	for len(ready) > 0 {
-		id := ready[0]
-		ready = ready[1:]
+	order := make([]string, 0, len(fl.Nodes))
+	for ready.Len() > 0 {
+		id := heap.Pop(ready).(string)
 		order = append(order, id)
-		var next []string
 		for _, u := range users[id] {
-			indeg[u]--
-			if indeg[u] == 0 {
-				next = append(next, u)
+			if indeg[u]--; indeg[u] == 0 {
+				heap.Push(ready, u)
 			}
 		}
-		ready = append(ready, next...)
-		sort.SliceStable(ready, func(i, j int) bool { return filePos[ready[i]] < filePos[ready[j]] })
 	}
 	return order
+}
+
+// posHeap orders step ids by their position in the file.
+type posHeap struct {
+	ids []string
+	pos map[string]int
+}
+
+func (h *posHeap) Len() int           { return len(h.ids) }
+func (h *posHeap) Less(i, j int) bool { return h.pos[h.ids[i]] < h.pos[h.ids[j]] }
+func (h *posHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
+func (h *posHeap) Push(x any)         { h.ids = append(h.ids, x.(string)) }
+func (h *posHeap) Pop() any {
+	x := h.ids[len(h.ids)-1]
+	h.ids = h.ids[:len(h.ids)-1]
+	return x
 }
 
 // Dependents returns every step that depends on id, directly or not.

@@ -32,6 +32,7 @@ type walker struct {
 	prev    map[string]map[int]store.StepRecord // resume: step → item → record
 	started time.Time
 	streams map[string]bool // steps whose text is a flow output
+	rec     *recorder
 
 	mu       sync.Mutex
 	usage    providers.Usage
@@ -121,6 +122,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 			return nil, fmt.Errorf("recording run: %w", err)
 		}
 	}
+	w.rec = newRecorder(st)
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
 	var wg sync.WaitGroup
 	for _, id := range w.fl.Order {
@@ -131,6 +133,9 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 		}(w.fl.Nodes[id])
 	}
 	wg.Wait()
+	if err := w.rec.close(); err != nil {
+		w.failures = append(w.failures, &StepError{StepID: "(run store)", Err: fmt.Errorf("recording steps: %w", err)})
+	}
 	return w.finish(ctx)
 }
 
@@ -231,7 +236,6 @@ func (w *walker) runNode(n *Node) {
 		w.fromRecord(n, st, rec, start)
 		return
 	}
-	w.recordStart(n, -1)
 	out, cr, err := w.callOnce(n, scope, -1, nil)
 	if err != nil {
 		w.fail(n, st, err, start)
@@ -316,17 +320,7 @@ func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start 
 	w.succeed(n, st, true, start)
 }
 
-func (w *walker) recordStart(n *Node, item int) {
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: item, Status: StatusRunning, StartedAt: w.opts.Now()})
-}
-
-func (w *walker) putStep(r store.StepRecord) {
-	if err := w.opts.Store.PutStep(context.WithoutCancel(w.ctx), r); err != nil {
-		w.mu.Lock()
-		w.failures = append(w.failures, &StepError{StepID: r.StepID, Pos: w.fl.Nodes[r.StepID].Spec.Pos, Err: fmt.Errorf("recording step: %w", err)})
-		w.mu.Unlock()
-	}
-}
+func (w *walker) putStep(r store.StepRecord) { w.rec.put(r) }
 
 func (w *walker) addUsage(u providers.Usage) {
 	w.mu.Lock()

@@ -41,7 +41,7 @@ type Provider interface {
 type Message struct {
 	Role       string     `json:"role"` // system, user, assistant, tool
 	Content    string     `json:"content"`
-	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`  // assistant turns that call tools
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`   // assistant turns that call tools
 	ToolCallID string     `json:"tool_call_id,omitempty"` // tool turns answering a call
 	Name       string     `json:"name,omitempty"`         // tool name on tool turns
 	IsError    bool       `json:"is_error,omitempty"`     // tool turn reports a failure

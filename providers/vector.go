@@ -93,9 +93,9 @@ type IndexBackend interface {
 
 // IndexBackendConfig is what a backend needs to start.
 type IndexBackendConfig struct {
-	StateDir string             // the flow's .aiflow directory
-	Provider Provider           // the connection named by the resource's provider, if any
-	Settings map[string]any     // resource settings beyond IndexSpec
+	StateDir string         // the flow's .aiflow directory
+	Provider Provider       // the connection named by the resource's provider, if any
+	Settings map[string]any // resource settings beyond IndexSpec
 	Retry    RetryPolicy
 }
 

@@ -1,3 +1,10 @@
 // Package all registers every built-in provider and vector-index backend; only cmd/aiflow
-// imports it.
+// (and tests that want the full catalogue) import it.
 package all
+
+import (
+	_ "github.com/aiflow/aiflow/providers/anthropic"
+	_ "github.com/aiflow/aiflow/providers/local"
+	_ "github.com/aiflow/aiflow/providers/openai"
+	_ "github.com/aiflow/aiflow/providers/workersai"
+)

@@ -70,15 +70,15 @@ func (rec *Recorder) Reset() {
 // Fault is a scripted failure: the emulator answers the next Times requests (matching Path
 // prefix when set) with it instead of the normal reply.
 type Fault struct {
-	Path       string        // only requests whose path has this prefix; "" matches all
-	Times      int           // how many requests to fail; 0 means 1
-	Status     int           // HTTP status
-	Header     http.Header   // extra headers (e.g. Retry-After)
-	Body       string        // raw body; when empty the emulator writes its native error body
-	Code       string        // native error code (Cloudflare numeric code, OpenAI/Anthropic type)
-	Message    string        // native error message
-	Delay      time.Duration // wait before answering (timeouts)
-	CutStream  bool          // for streaming requests: send part of the stream, then close without the terminator
+	Path      string        // only requests whose path has this prefix; "" matches all
+	Times     int           // how many requests to fail; 0 means 1
+	Status    int           // HTTP status
+	Header    http.Header   // extra headers (e.g. Retry-After)
+	Body      string        // raw body; when empty the emulator writes its native error body
+	Code      string        // native error code (Cloudflare numeric code, OpenAI/Anthropic type)
+	Message   string        // native error message
+	Delay     time.Duration // wait before answering (timeouts)
+	CutStream bool          // for streaming requests: send part of the stream, then close without the terminator
 }
 
 // Faults is a queue of scripted failures. Safe for concurrent use.
