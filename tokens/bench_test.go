@@ -1,0 +1,47 @@
+package tokens
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// prose returns about n bytes of English-like text with paragraphs.
+func prose(n int) string {
+	words := strings.Fields("the quick brown fox jumps over a lazy dog while seven tired engineers " +
+		"measure throughput, latency and cost of retrieval-augmented generation pipelines in 2024.")
+	rng := rand.New(rand.NewSource(42))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(words[rng.Intn(len(words))])
+		switch rng.Intn(20) {
+		case 0:
+			b.WriteString(".\n\n")
+		case 1:
+			b.WriteString(". ")
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:n]
+}
+
+func BenchmarkCount100KB(b *testing.B) {
+	text := prose(100 << 10)
+	Count(text) // build the vocabulary outside the timer
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		Count(text)
+	}
+}
+
+func BenchmarkSpans100KB(b *testing.B) {
+	text := prose(100 << 10)
+	Spans(text)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		Spans(text)
+	}
+}

@@ -1,0 +1,29 @@
+// Package tokens counts, encodes and locates BPE tokens offline.
+//
+// It wraps github.com/tiktoken-go/tokenizer, whose vocabularies are compiled
+// into the binary as Go source (no download, no cache directory, no network).
+// The package-level functions use cl100k_base, the encoding of gpt-4,
+// gpt-3.5-turbo and text-embedding-3-*; [Get] returns the other OpenAI
+// encodings (o200k_base for gpt-4o, gpt-4.1, o-series and gpt-5; p50k_base,
+// p50k_edit and r50k_base for older models). Each encoding is built on first
+// use, once, and is then safe for concurrent use.
+//
+// Counts are exact for OpenAI models that use the chosen encoding: they match
+// OpenAI's tiktoken encode_ordinary token for token (testdata/golden.json was
+// produced by tiktoken itself). Special tokens such as "<|endoftext|>" are
+// encoded as ordinary text. For other families (Llama, Mistral, Claude, Gemini,
+// Workers AI models) the count is only an approximation: their vocabularies
+// differ, most of all on code and non-Latin scripts, so callers that enforce a
+// hard context limit for those models should keep a margin.
+//
+// The wrapped library splits whitespace runs that hold several line breaks
+// separated by spaces or tabs differently from tiktoken (its generated regex
+// backtracks to the first line break instead of the last), which both changes
+// counts and makes long such runs quadratic. This package cuts those runs out
+// and encodes them itself with the same byte-pair merge and vocabulary, so
+// the results match tiktoken and stay linear in the input.
+//
+// Text that is not valid UTF-8 is tokenized as if each invalid byte were
+// U+FFFD, as the wrapped library does; [Spans] still reports offsets into the
+// original bytes.
+package tokens
