@@ -13,8 +13,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aiflow/aiflow/engine"
+	// providers/all will register every provider; until it does, name them here so
+	// the goldens do not depend on what other test files import.
 	_ "github.com/aiflow/aiflow/providers/all"
+	_ "github.com/aiflow/aiflow/providers/anthropic"
 	_ "github.com/aiflow/aiflow/providers/local"
+	_ "github.com/aiflow/aiflow/providers/openai"
+	_ "github.com/aiflow/aiflow/providers/workersai"
 	"github.com/aiflow/aiflow/spec"
 	_ "github.com/aiflow/aiflow/steps/all"
 )

@@ -1,0 +1,79 @@
+package schemagen
+
+// resourceSetting documents one setting of a resource kind.
+type resourceSetting struct {
+	Name   string
+	Schema obj
+	Doc    string
+}
+
+// resourceKinds mirrors the resource kinds and settings the engine accepts
+// (engine/check_step.go, resourceSettings); TestResourceKindsMatchEngine keeps them equal.
+var resourceKinds = map[string][]resourceSetting{
+	"vector-index": {
+		{"backend", orExpr(obj{"enum": []string{"local", "vectorize"}}), "local (embedded, persistent; the default) or vectorize (Cloudflare Vectorize, through a workers-ai provider)."},
+		{"dimensions", orExpr(obj{"type": "integer", "minimum": 1, "maximum": 4096}), "Vector size, 1–4096: 768 for bge-base, 384 for bge-small, the local embedder's dimensions."},
+		{"metric", orExpr(obj{"enum": []string{"cosine", "euclidean", "dot-product"}}), "Distance metric; default cosine."},
+		{"metadata_indexes", obj{}, "Metadata fields to index for filtering: {field: string | number | boolean}."},
+		{"model", described(ref("literal"), ""), "The embedding model (alias or provider:model-id) that fills and queries the index; default the local embedder."},
+		{"ann", orExpr(obj{"enum": []string{"hnsw", "none"}}), "Approximate nearest-neighbour index for the local backend: hnsw, or none for exact search."},
+		{"provider", obj{}, "The providers: entry (a workers-ai provider) that the vectorize backend calls through."},
+		{"description", ref("text"), "What the index holds."},
+	},
+	"database": {
+		{"backend", obj{}, "Where the database lives."},
+		{"migrations", obj{}, "Schema migrations to apply."},
+		{"provider", obj{}, "The providers: entry the backend calls through."},
+		{"description", ref("text"), "What the database holds."},
+	},
+	"ai-gateway": {
+		{"provider", obj{}, "The providers: entry whose account owns the gateway."},
+		{"cache_ttl", obj{}, "How long the gateway caches responses."},
+		{"rate_limit", obj{}, "Requests the gateway lets through."},
+		{"logging", obj{}, "Whether the gateway logs requests."},
+		{"description", ref("text"), "What the gateway is for."},
+	},
+	"prompt": {
+		{"database", obj{}, "The database resource the prompt is stored in."},
+		{"name", obj{}, "The prompt's name in that database."},
+		{"description", ref("text"), "What the prompt is for."},
+	},
+}
+
+// resourceDocs describes each resource kind.
+var resourceDocs = map[string]string{
+	"vector-index": "A vector index that upsert writes and search reads.",
+	"database":     "A database.",
+	"ai-gateway":   "A Cloudflare AI Gateway.",
+	"prompt":       "A stored prompt.",
+}
+
+// resourceRequired are settings a kind cannot do without.
+var resourceRequired = map[string][]string{"vector-index": {"dimensions"}}
+
+func (g *gen) resources() error {
+	var names []string
+	for name := range resourceKinds {
+		names = append(names, name)
+	}
+	sortStrings(names)
+	var kinds []any
+	for _, name := range names {
+		props := obj{"kind": obj{"const": name, "description": resourceDocs[name]}}
+		for _, s := range resourceKinds[name] {
+			props[s.Name] = described(s.Schema, s.Doc)
+		}
+		def := obj{"type": "object", "additionalProperties": false, "properties": props, "description": resourceDocs[name]}
+		if req := resourceRequired[name]; len(req) > 0 {
+			def["required"] = req
+		}
+		g.defs["resource."+name] = def
+		kinds = append(kinds, kindCase(name, "resource."+name))
+	}
+	g.defs["resource"] = obj{"type": "object", "required": []string{"kind"},
+		"properties":  obj{"kind": obj{"enum": names, "description": "The resource kind."}},
+		"allOf":       kinds,
+		"description": "Infrastructure a flow uses, created by aiflow apply (the local vector index is created on first use)."}
+	g.defs["resources"] = named(ref("resource"))
+	return nil
+}
