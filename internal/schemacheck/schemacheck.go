@@ -39,7 +39,9 @@ func New(schemaJSON []byte) (*Checker, error) {
 // SyntaxError reports YAML that has no JSON form, so the schema cannot judge it.
 type SyntaxError struct{ Err error }
 
-func (e *SyntaxError) Error() string { return "not a single YAML document of plain data: " + e.Err.Error() }
+func (e *SyntaxError) Error() string {
+	return "not a single YAML document of plain data: " + e.Err.Error()
+}
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
