@@ -25,7 +25,7 @@ import (
 var scopeNames = []string{"vars", "steps", "each", "resources", "run", "input", "budget"}
 
 // Functions are the flow functions besides expr-lang's builtins.
-var functionNames = []string{"env", "file", "tokens", "join", "json", "sha256"}
+var functionNames = []string{"env", "file", "glob", "tokens", "join", "json", "sha256"}
 
 // exprEnv is the type-checking environment: every scope is an untyped map.
 func exprEnv() map[string]any {
@@ -76,6 +76,10 @@ func (fs *Funcs) options() []expr.Option {
 			}
 			return string(b), nil
 		}, new(func(string) string)),
+		expr.Function("glob", func(args ...any) (any, error) {
+			pattern, _ := args[0].(string)
+			return globFiles(fs.Dir, pattern)
+		}, new(func(string) []any)),
 		expr.Function("tokens", func(args ...any) (any, error) {
 			return tokens.Count(stringify(args[0])), nil
 		}, new(func(any) int)),
@@ -95,6 +99,33 @@ func (fs *Funcs) options() []expr.Option {
 			return hex.EncodeToString(sum[:]), nil
 		}, new(func(any) string)),
 	}
+}
+
+// globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
+// paths file() accepts.
+func globFiles(dir, pattern string) ([]any, error) {
+	full := pattern
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(dir, pattern)
+	}
+	matches, err := filepath.Glob(full)
+	if err != nil {
+		return nil, fmt.Errorf("glob(%q): %w", pattern, err)
+	}
+	sort.Strings(matches)
+	out := make([]any, 0, len(matches))
+	for _, m := range matches {
+		if st, err := os.Stat(m); err != nil || st.IsDir() {
+			continue
+		}
+		if !filepath.IsAbs(pattern) {
+			if rel, err := filepath.Rel(dir, m); err == nil {
+				m = rel
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func unwrapPath(err error) error {
@@ -409,12 +440,18 @@ type ExprError struct {
 	Err  error
 }
 
-func (e *ExprError) Error() string {
+func (e *ExprError) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.message()) }
+
+// message is the error without its position: path, expression and cause.
+func (e *ExprError) message() string {
 	msg := e.Err.Error()
 	if i := strings.Index(msg, "\n"); i >= 0 {
 		msg = msg[:i]
 	}
-	return fmt.Sprintf("%s: %s: ${ %s }: %s", e.Pos, e.Path, strings.TrimSpace(e.Src), msg)
+	if e.Src == "" {
+		return fmt.Sprintf("%s: %s", e.Path, msg)
+	}
+	return fmt.Sprintf("%s: ${ %s }: %s", e.Path, strings.TrimSpace(e.Src), msg)
 }
 
 func (e *ExprError) Unwrap() error { return e.Err }

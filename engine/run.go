@@ -75,7 +75,13 @@ type StepError struct {
 	Err    error
 }
 
-func (e *StepError) Error() string { return fmt.Sprintf("%s: step %q: %v", e.Pos, e.StepID, e.Err) }
+func (e *StepError) Error() string {
+	var ee *ExprError
+	if errors.As(e.Err, &ee) {
+		return fmt.Sprintf("%s: step %q: %s", ee.Pos, e.StepID, ee.message())
+	}
+	return fmt.Sprintf("%s: step %q: %v", e.Pos, e.StepID, e.Err)
+}
 
 // Unwrap returns the cause.
 func (e *StepError) Unwrap() error { return e.Err }

@@ -143,6 +143,16 @@ func yamlError(file string, src []byte, err error) Diagnostic {
 			return d
 		}
 	}
+	if strings.Contains(m[2], "did not find expected ',' or '}'") {
+		for l := line; l <= line+3; l++ {
+			if text := sourceLine(src, l); strings.Contains(text, "{") {
+				d.Pos.Line, d.Pos.Col = l, strings.Index(text, "{")+1
+				d.Summary = "unterminated or malformed { … } flow mapping"
+				d.Detail = "plain values inside { … } cannot contain ': ', ' #', '?', '{' or '}'; quote such a value, or write the mapping in block style"
+				return d
+			}
+		}
+	}
 	if text := sourceLine(src, line); strings.Contains(text, "${") && strings.Contains(m[2], "mapping values are not allowed") {
 		d.Pos.Col = strings.Index(text, "${") + 1
 		d.Summary = "expression containing \": \" must be quoted"

@@ -115,8 +115,13 @@ type Model struct {
 	Gateway *providers.GatewayOptions
 }
 
-// Ref renders "provider:model-id".
-func (m *Model) Ref() string { return m.ProviderName + ":" + m.ID }
+// Ref renders "provider:model-id", or just the provider when it uses its default model.
+func (m *Model) Ref() string {
+	if m.ID == "" {
+		return m.ProviderName
+	}
+	return m.ProviderName + ":" + m.ID
+}
 
 // Env is what a running step may reach besides its inputs.
 type Env interface {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/spec"
@@ -68,7 +69,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return v.fail(errInvalidFlow, errors.New("invalid flow"), diags)
 	}
 	if !v.json {
-		v.diags(diags)
+		v.diags(runWarnings(diags))
 	}
 	vars, err := parseVars(a.vars, a.varsFile)
 	if err != nil {
@@ -120,6 +121,19 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	return exitOK
 }
 
+// runWarnings drops "environment variable is not set" warnings: at run time a provider
+// that needs the variable fails with an error, and one that is never used does not matter.
+func runWarnings(diags spec.Diagnostics) spec.Diagnostics {
+	var out spec.Diagnostics
+	for _, d := range diags {
+		if d.Severity == spec.Warning && strings.HasPrefix(d.Summary, "environment variable ") {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // printOutputs writes the outputs as a two-column table; multi-line values go below their name.
 func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, streamed map[string]bool) {
 	names := make([]string, 0, len(outs))
@@ -146,6 +160,11 @@ func render(v any) string {
 		return "null"
 	case string:
 		return x
+	case map[string]any, []any:
+		b, err := json.MarshalIndent(x, "", "  ")
+		if err == nil {
+			return string(b)
+		}
 	}
 	return jsonString(v)
 }
@@ -173,8 +192,7 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], label))
 		}
 	}
-	sort.SliceStable(parts, func(i, j int) bool { return false })
 	u := res.Usage
-	fmt.Fprintf(w, "\nRun %s %s: %s steps; %d tokens in, %d out; $%.6f; %s\n", res.RunID, res.Status, strings.Join(parts, ", "),
-		u.InputTokens, u.OutputTokens, u.USD, res.Elapsed.Round(1e6))
+	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: $%.6f.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
+		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, u.USD)
 }

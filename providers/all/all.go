@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/aiflow/aiflow/providers/anthropic"
 	_ "github.com/aiflow/aiflow/providers/local"
+	_ "github.com/aiflow/aiflow/providers/localindex"
 	_ "github.com/aiflow/aiflow/providers/openai"
 	_ "github.com/aiflow/aiflow/providers/workersai"
 )
