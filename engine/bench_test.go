@@ -2,37 +2,16 @@ package engine_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/flowgen"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 	"github.com/aiflow/aiflow/steps/transform"
 )
-
-// WideFlow is n independent transform steps feeding nothing.
-func WideFlow(n int) string {
-	var b strings.Builder
-	b.WriteString("aiflow: 1\nsteps:\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "  s%d:\n    uses: transform\n    with:\n      expr: ${ %d * 2 }\n", i, i)
-	}
-	return b.String()
-}
-
-// ChainFlow is n transform steps, each reading the previous one's output.
-func ChainFlow(n int) string {
-	var b strings.Builder
-	b.WriteString("aiflow: 1\nsteps:\n  s0:\n    uses: transform\n    with:\n      expr: 0\n")
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "  s%d:\n    uses: transform\n    with:\n      expr: ${ steps.s%d.output.value + 1 }\n", i, i-1)
-	}
-	return b.String()
-}
 
 func benchFlow(b *testing.B, src string, n int) {
 	reg := steps.NewRegistry()
@@ -65,6 +44,6 @@ func benchFlow(b *testing.B, src string, n int) {
 // 10,000 transform steps arranged wide and as a chain. Target: under 50 µs per step.
 func BenchmarkEngineOverhead(b *testing.B) {
 	const n = 10000
-	b.Run("wide", func(b *testing.B) { benchFlow(b, WideFlow(n), n) })
-	b.Run("chain", func(b *testing.B) { benchFlow(b, ChainFlow(n), n) })
+	b.Run("wide", func(b *testing.B) { benchFlow(b, flowgen.Wide(n), n) })
+	b.Run("chain", func(b *testing.B) { benchFlow(b, flowgen.Chain(n), n) })
 }
