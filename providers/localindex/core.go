@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/aiflow/aiflow/providers/localindex/bm25"
+	"github.com/aiflow/aiflow/providers/localindex/hnsw"
 )
 
 // compactMin is the smallest log that compaction rewrites; below it replay is cheap.
@@ -34,13 +35,21 @@ type core struct {
 	metaBuf [][]byte
 
 	// mu guards the fields below. Writers hold it exclusively only to apply a batch.
-	mu       sync.RWMutex
-	st       *store
-	kw       *bm25.Index
-	log      *wal
-	gen      uint64
-	snapSize int64
-	closed   bool
+	mu  sync.RWMutex
+	st  *store
+	kw  *bm25.Index
+	log *wal
+
+	// HNSW state, nil graph for exact indexes. graphMark is the log position the saved
+	// graph file reflects; replayDirty collects slots whose vectors changed after it.
+	graph       *hnsw.Graph
+	graphMark   graphMark
+	graphDirty  bool
+	replayDirty []uint32
+	annStats    annStats
+	gen         uint64
+	snapSize    int64
+	closed      bool
 }
 
 var errClosed = errors.New("local index is closed")
@@ -93,6 +102,9 @@ func (c *core) load(create bool) error {
 			return notFound(c.p.name)
 		}
 		c.kw = bm25.New()
+		if c.p.ann {
+			c.graph = c.newGraph()
+		}
 		return c.initDir()
 	}
 	if err := c.p.checkMeta(m); err != nil {
@@ -111,10 +123,16 @@ func (c *core) load(create bool) error {
 	if err := c.openLog(); err != nil {
 		return err
 	}
+	if c.p.ann {
+		c.loadGraph()
+	}
 	if err := c.log.replay(c.replayRecord); err != nil {
 		return err
 	}
 	c.buildKeywords()
+	if c.p.ann {
+		c.attachGraph()
+	}
 	return nil
 }
 
@@ -170,7 +188,9 @@ func (c *core) replayRecord(p []byte, end int64) error {
 			return err
 		}
 		for i := range es {
-			c.st.put(&es[i])
+			if slot, vecChanged, _ := c.st.put(&es[i]); vecChanged && c.graph != nil && end > c.graphMark.off {
+				c.replayDirty = append(c.replayDirty, slot)
+			}
 		}
 	case recDelete:
 		ids, err := getDelete(d)
@@ -204,6 +224,9 @@ func (c *core) compact() error {
 	c.log, c.gen, c.snapSize = log, c.gen+1, size
 	c.mu.Unlock()
 	old.close()
+	if c.graph != nil {
+		return c.saveGraph()
+	}
 	return nil
 }
 
@@ -228,7 +251,13 @@ func (c *core) close() error {
 		return nil
 	}
 	c.closed = true
-	err := c.log.close()
+	var err error
+	if c.graph != nil && c.graphDirty {
+		err = c.saveGraph()
+	}
+	if lerr := c.log.close(); err == nil {
+		err = lerr
+	}
 	if lerr := c.lockFile.Close(); err == nil {
 		err = lerr
 	}

@@ -47,6 +47,6 @@
 // # Settings
 //
 // IndexSpec.Settings (or the backend's settings) may tune HNSW: "hnsw_m" (default 16),
-// "hnsw_ef_construction" (default 200) and "hnsw_ef_search" (default 128, raised to topK
+// "hnsw_ef_construction" (default 200) and "hnsw_ef_search" (default 64, raised to topK
 // when smaller).
 package localindex

@@ -112,8 +112,14 @@ func (c *core) acceptor(ns string, f filter) func(uint32) bool {
 	}
 }
 
-// vectorSearch returns the k nearest live slots that accept admits.
+// vectorSearch returns the k nearest live slots that accept admits: through the HNSW
+// graph when there is one and the slab is big enough for it to pay, else exactly.
 func (c *core) vectorSearch(ctx context.Context, q []float32, k int, accept func(uint32) bool) ([]scored, error) {
+	if c.graph != nil && c.st.slots()*c.p.dim >= parallelMinFloats {
+		if hits, ok := c.annSearch(q, k, accept); ok {
+			return c.toScores(hits), nil
+		}
+	}
 	hits, err := c.exact(ctx, q, k, accept)
 	if err != nil {
 		return nil, err

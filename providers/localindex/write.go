@@ -33,12 +33,27 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 		return 0, fmt.Errorf("index %q: %w", c.name(), err)
 	}
 	c.mu.Lock()
+	var dirty []uint32
 	for i := range es {
-		if slot, _, textChanged := c.st.put(&es[i]); textChanged {
+		slot, vecChanged, textChanged := c.st.put(&es[i])
+		if textChanged {
 			c.kw.Set(slot, es[i].text)
 		}
+		if vecChanged && c.graph != nil {
+			dirty = append(dirty, slot)
+		}
+	}
+	if len(dirty) > 0 {
+		c.graph.Grow(c.st.slots())
 	}
 	c.mu.Unlock()
+	if len(dirty) > 0 {
+		// Readers may search meanwhile; vectors only change under the exclusive lock.
+		c.mu.RLock()
+		c.applyGraph(dedupeSlots(dirty))
+		c.graphDirty = true
+		c.mu.RUnlock()
+	}
 	return len(vs), c.maybeCompact()
 }
 
@@ -126,7 +141,7 @@ func (c *core) deleteIDs(ctx context.Context, ids []string) (int, error) {
 	c.mu.Lock()
 	for _, id := range present {
 		if slot, ok := c.st.remove(id); ok {
-			c.kw.Remove(slot)
+			c.kw.Remove(slot) // the graph keeps the slot as a waypoint until it is reused
 		}
 	}
 	c.mu.Unlock()
