@@ -1,0 +1,547 @@
+package chunk
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aiflow/aiflow/tokens"
+)
+
+// Units that Options.Unit accepts.
+const (
+	UnitTokens = "tokens" // cl100k_base tokens, counted by package tokens
+	UnitChars  = "chars"  // Unicode code points (runes)
+)
+
+// Options configures Split.
+type Options struct {
+	// Size is the most units a chunk may hold; at least 1.
+	Size int
+	// Overlap is the most units of the previous chunk's tail that each chunk
+	// after the first repeats; 0 ≤ Overlap < Size.
+	Overlap int
+	// Unit is UnitTokens (the default when empty) or UnitChars.
+	Unit string
+	// Separators, when set, replace the default levels (paragraphs, lines,
+	// sentences, words) with literal strings tried in order. Each occurrence
+	// ends a piece: a separator that starts with non-space text and holds a
+	// space (". ", ", ") stays with the text before it up to that space;
+	// any other ("\n## ", "---") starts the text after it.
+	Separators []string
+}
+
+// Chunk is one window of the source text.
+type Chunk struct {
+	// Text is exactly text[Start:End]: it starts and ends with non-space.
+	Text string
+	// Index is the chunk's position, from 0.
+	Index int
+	// Start and End are byte offsets into the source text.
+	Start, End int
+	// Tokens is the cl100k_base token count of Text, whatever the unit.
+	Tokens int
+}
+
+// OptionError reports an option, or the text, that Split cannot work with.
+type OptionError struct {
+	Field   string // "size", "overlap", "unit", "separators[2]" or "text"
+	Problem string
+}
+
+// Error returns "field: problem".
+func (e *OptionError) Error() string { return e.Field + ": " + e.Problem }
+
+// Split cuts text into chunks of at most opts.Size units, in order.
+//
+// A piece of text that fits in Size is kept whole. One that doesn't is split
+// at the first level that cuts it: paragraphs (whitespace holding two or more
+// line breaks, or U+2029), then lines, then sentences (after . ! ? or …,
+// with any closing quotes or brackets, when whitespace follows; after 。！？
+// always), then words (whitespace); each part is split again at the next
+// levels if it is still too big. A single word longer than Size is cut at
+// token boundaries (unit tokens) or between characters (unit chars), never
+// inside a UTF-8 sequence and, where the size allows, never before a
+// combining mark, zero-width joiner, emoji modifier or variation selector,
+// nor inside a flag. The pieces are then merged greedily: a chunk takes
+// pieces while the text from its start to the end of the next one fits.
+//
+// With Overlap > 0 a chunk after the first starts at the earliest word or
+// piece boundary inside the previous chunk whose tail from there is at most
+// Overlap units, provided the chunk still fits with the next new piece;
+// otherwise it starts at that piece, without overlap.
+//
+// Chunks never start or end with whitespace; text[c.Start:c.End] == c.Text
+// and every non-space character of text is in some chunk. Text that is empty
+// or only whitespace gives no chunks. Text that is not valid UTF-8 is an
+// error, as are options out of range. Split is deterministic and safe for
+// concurrent use.
+func Split(text string, opts Options) ([]Chunk, error) {
+	s, err := newSplitter(text, opts)
+	if err != nil {
+		return nil, err
+	}
+	a, b := trimSpan(text, 0, len(text))
+	if a == b {
+		return nil, nil
+	}
+	if s.tokens {
+		s.spans = tokens.Spans(text)
+	} else {
+		s.indexRunes()
+	}
+	if err := s.atomize(a, b, 0); err != nil {
+		return nil, err
+	}
+	return s.merge(), nil
+}
+
+// span is a byte range [start, end) of the text.
+type span struct{ start, end int }
+
+// splitter holds one Split call's state. Atoms are the pieces merge packs:
+// trimmed, in order, each fitting in size.
+type splitter struct {
+	text          string
+	size, overlap int
+	tokens        bool
+	levels        []func(a, b int) []span
+	spans         []tokens.Span // tokens of the whole text, for estimates
+	runeIndex     []int         // runes before each runeBlock-byte block
+	atoms         []span
+}
+
+func newSplitter(text string, o Options) (*splitter, error) {
+	if o.Size < 1 {
+		return nil, &OptionError{"size", fmt.Sprintf("must be at least 1, got %d", o.Size)}
+	}
+	if o.Overlap < 0 || o.Overlap >= o.Size {
+		return nil, &OptionError{"overlap", fmt.Sprintf("must be at least 0 and less than size (%d), got %d", o.Size, o.Overlap)}
+	}
+	if o.Unit != "" && o.Unit != UnitTokens && o.Unit != UnitChars {
+		return nil, &OptionError{"unit", fmt.Sprintf("unknown unit %q (allowed: tokens, chars)", o.Unit)}
+	}
+	if !utf8.ValidString(text) {
+		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
+	}
+	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars}
+	if o.Separators == nil {
+		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
+		return s, nil
+	}
+	for i, sep := range o.Separators {
+		if sep == "" {
+			return nil, &OptionError{fmt.Sprintf("separators[%d]", i), "must not be empty"}
+		}
+		s.levels = append(s.levels, s.literal(sep))
+	}
+	return s, nil
+}
+
+func invalidAt(s string) int {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(s)
+}
+
+// atomize appends to s.atoms the pieces of the trimmed range [a, b), split
+// from the given level on until each fits.
+func (s *splitter) atomize(a, b, level int) error {
+	if s.fits(a, b) {
+		s.atoms = append(s.atoms, span{a, b})
+		return nil
+	}
+	for ; level < len(s.levels); level++ {
+		pieces := s.levels[level](a, b)
+		if len(pieces) < 2 {
+			continue
+		}
+		for _, p := range pieces {
+			if err := s.atomize(p.start, p.end, level+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.cutWord(a, b)
+}
+
+// fits reports whether text[a:b] holds at most size units, counting exactly.
+func (s *splitter) fits(a, b int) bool {
+	if b-a <= s.size { // a token or a rune takes at least one byte
+		return true
+	}
+	if !s.tokens {
+		return s.estimate(a, b) <= s.size
+	}
+	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
+		return false
+	}
+	return tokens.Count(s.text[a:b]) <= s.size
+}
+
+// measure returns the exact number of units in text[a:b].
+func (s *splitter) measure(a, b int) int {
+	if s.tokens {
+		return tokens.Count(s.text[a:b])
+	}
+	return s.estimate(a, b)
+}
+
+// estimate returns the units in text[a:b]: exact for chars; for tokens, the
+// tokens of the whole text that start in the range, which differs from
+// counting the range alone only near its ends.
+func (s *splitter) estimate(a, b int) int { return s.unitsBefore(b) - s.unitsBefore(a) }
+
+const runeBlock = 256
+
+func (s *splitter) unitsBefore(x int) int {
+	if s.tokens {
+		return sort.Search(len(s.spans), func(i int) bool { return s.spans[i].Start >= x })
+	}
+	blk := x / runeBlock
+	return s.runeIndex[blk] + runeStarts(s.text[blk*runeBlock:x])
+}
+
+func (s *splitter) indexRunes() {
+	s.runeIndex = make([]int, len(s.text)/runeBlock+1)
+	for blk := 1; blk < len(s.runeIndex); blk++ {
+		s.runeIndex[blk] = s.runeIndex[blk-1] + runeStarts(s.text[(blk-1)*runeBlock:blk*runeBlock])
+	}
+}
+
+// runeStarts counts the bytes of s that start a rune, so it counts the runes
+// of any byte range of valid UTF-8, whether or not the range is aligned.
+func runeStarts(s string) int {
+	n := 0
+	for i := range len(s) {
+		if utf8.RuneStart(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// Levels. Each returns the trimmed, non-empty pieces of the trimmed range
+// [a, b); together they hold all of its non-space text.
+
+func (s *splitter) paragraphs(a, b int) []span {
+	return s.atGaps(a, b, func(gap string) bool { return lineBreaks(gap) >= 2 || strings.Contains(gap, "\u2029") })
+}
+
+// lineBreaks counts \n, \r and \r\n, and U+2028, as one line break each.
+func lineBreaks(gap string) int {
+	return strings.Count(gap, "\n") + strings.Count(gap, "\r") - strings.Count(gap, "\r\n") + strings.Count(gap, "\u2028")
+}
+
+func (s *splitter) lines(a, b int) []span {
+	return s.atGaps(a, b, func(gap string) bool { return strings.ContainsAny(gap, "\n\r\u2028\u2029") })
+}
+
+func (s *splitter) words(a, b int) []span {
+	return s.atGaps(a, b, func(string) bool { return true })
+}
+
+// atGaps cuts [a, b) at each whitespace run that cut accepts.
+func (s *splitter) atGaps(a, b int, cut func(gap string) bool) []span {
+	var pieces []span
+	start := a
+	for i := a; i < b; {
+		r, n := utf8.DecodeRuneInString(s.text[i:])
+		if !unicode.IsSpace(r) {
+			i += n
+			continue
+		}
+		end := spaceEnd(s.text, i, b)
+		if cut(s.text[i:end]) {
+			pieces = append(pieces, span{start, i})
+			start = end
+		}
+		i = end
+	}
+	return append(pieces, span{start, b})
+}
+
+// sentences cuts after terminal punctuation (and closing quotes or brackets)
+// followed by whitespace, and after ideographic terminals followed by
+// anything.
+func (s *splitter) sentences(a, b int) []span {
+	var cuts []int
+	for i := a; i < b; {
+		r, n := utf8.DecodeRuneInString(s.text[i:])
+		i += n
+		if !strings.ContainsRune(".!?…。！？｡", r) {
+			continue
+		}
+		end := i
+		for end < b {
+			c, m := utf8.DecodeRuneInString(s.text[end:])
+			if !strings.ContainsRune(".!?…。！？｡\"')]}”’»」』）", c) {
+				break
+			}
+			end += m
+		}
+		next, _ := utf8.DecodeRuneInString(s.text[end:b])
+		if end < b && (unicode.IsSpace(next) || strings.ContainsRune("。！？｡", r)) {
+			cuts = append(cuts, end)
+		}
+		i = end
+	}
+	return s.atCuts(a, b, cuts)
+}
+
+// literal returns a level that cuts at each occurrence of sep.
+func (s *splitter) literal(sep string) func(a, b int) []span {
+	lead := 0 // bytes of sep that stay with the text before it
+	if sp := strings.IndexFunc(sep, unicode.IsSpace); sp > 0 {
+		lead = sp
+	}
+	return func(a, b int) []span {
+		var cuts []int
+		for i := a; i < b; {
+			j := strings.Index(s.text[i:b], sep)
+			if j < 0 {
+				break
+			}
+			cuts = append(cuts, i+j+lead)
+			i += j + len(sep)
+		}
+		return s.atCuts(a, b, cuts)
+	}
+}
+
+// atCuts splits [a, b) at the given increasing offsets, trimming each piece
+// and dropping empty ones.
+func (s *splitter) atCuts(a, b int, cuts []int) []span {
+	var pieces []span
+	start := a
+	for _, c := range append(cuts, b) {
+		if p, q := trimSpan(s.text, start, c); p < q {
+			pieces = append(pieces, span{p, q})
+		}
+		start = c
+	}
+	return pieces
+}
+
+// cutWord splits a word [a, b) too big for one chunk into atoms: at token
+// boundaries that are also grapheme boundaries (unit tokens) or at grapheme
+// boundaries (unit chars); a part still too big is cut at graphemes, then
+// runes.
+func (s *splitter) cutWord(a, b int) error {
+	cuts := graphemeCuts(s.text, a, b)
+	if s.tokens {
+		cuts = s.tokenCuts(cuts)
+	}
+	for i, start := 0, a; i <= len(cuts); i++ {
+		end := b
+		if i < len(cuts) {
+			end = cuts[i]
+		}
+		if err := s.cutPart(start, end); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// cutPart adds [a, b) as an atom, or its graphemes, or its runes.
+func (s *splitter) cutPart(a, b int) error {
+	if s.fits(a, b) {
+		s.atoms = append(s.atoms, span{a, b})
+		return nil
+	}
+	g := graphemeCuts(s.text, a, b)
+	if len(g) == 0 { // one grapheme: cut between its runes
+		for i := a; i < b; {
+			_, n := utf8.DecodeRuneInString(s.text[i:])
+			if !s.fits(i, i+n) {
+				return &OptionError{"size", fmt.Sprintf("%d tokens cannot hold %q at byte %d, which alone is %d tokens; use a size of at least 4",
+					s.size, s.text[i:i+n], i, s.measure(i, i+n))}
+			}
+			s.atoms = append(s.atoms, span{i, i + n})
+			i += n
+		}
+		return nil
+	}
+	for i, start := 0, a; i <= len(g); i++ {
+		end := b
+		if i < len(g) {
+			end = g[i]
+		}
+		if err := s.cutPart(start, end); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// tokenCuts keeps the cuts at which a token of the whole text starts.
+func (s *splitter) tokenCuts(cuts []int) []int {
+	kept := cuts[:0]
+	for _, c := range cuts {
+		i := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].Start >= c })
+		if i < len(s.spans) && s.spans[i].Start == c {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+// graphemeCuts returns the offsets inside (a, b) between user-perceived
+// characters, approximating Unicode extended grapheme clusters: no cut before
+// a mark, a zero-width joiner, an emoji modifier, a variation selector or a
+// tag, none after a joiner, and regional indicators paired into flags.
+func graphemeCuts(text string, a, b int) []int {
+	var cuts []int
+	prev, flags := rune(-1), 0
+	for i := a; i < b; {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if isRegional(r) {
+			flags++
+		} else {
+			flags = 0
+		}
+		if i > a && !extends(r) && prev != '\u200d' && (!isRegional(r) || flags%2 == 1) {
+			cuts = append(cuts, i)
+		}
+		prev = r
+		i += n
+	}
+	return cuts
+}
+
+func extends(r rune) bool {
+	return unicode.Is(unicode.M, r) || r == '\u200d' || (r >= 0x1f3fb && r <= 0x1f3ff) ||
+		(r >= 0xfe00 && r <= 0xfe0f) || (r >= 0xe0020 && r <= 0xe007f)
+}
+
+func isRegional(r rune) bool { return r >= 0x1f1e6 && r <= 0x1f1ff }
+
+// merge packs the atoms into chunks.
+func (s *splitter) merge() []Chunk {
+	var chunks []Chunk
+	start := s.atoms[0].start
+	for i := 0; i < len(s.atoms); {
+		j, n := s.extend(start, i)
+		end := s.atoms[j].end
+		if !s.tokens {
+			n = tokens.Count(s.text[start:end])
+		}
+		chunks = append(chunks, Chunk{Text: s.text[start:end], Index: len(chunks), Start: start, End: end, Tokens: n})
+		i = j + 1
+		if i < len(s.atoms) {
+			start = s.overlapStart(start, end, i)
+		}
+	}
+	return chunks
+}
+
+// extend returns the last atom j ≥ i such that text[start:atoms[j].end]
+// fits, and for unit tokens its token count. text[start:atoms[i].end] must
+// fit.
+func (s *splitter) extend(start, i int) (j, count int) {
+	j = i
+	for j+1 < len(s.atoms) && s.estimate(start, s.atoms[j+1].end) <= s.size {
+		j++
+	}
+	if !s.tokens {
+		return j, 0
+	}
+	// The estimate can be off by a few tokens near the ends: settle exactly.
+	count = s.measure(start, s.atoms[j].end)
+	for j > i && count > s.size {
+		j--
+		count = s.measure(start, s.atoms[j].end)
+	}
+	for j+1 < len(s.atoms) && count <= s.size {
+		next := s.measure(start, s.atoms[j+1].end)
+		if next > s.size {
+			break
+		}
+		j, count = j+1, next
+	}
+	return j, count
+}
+
+// overlapStart returns where the chunk after [ps, pe) starts, given that its
+// first new atom is i: the earliest candidate p in (ps, pe) — a word start or
+// an atom start — with text[p:pe] at most overlap units and text[p:atoms[i].end]
+// at most size; atoms[i].start if there is none.
+func (s *splitter) overlapStart(ps, pe, i int) int {
+	next := s.atoms[i]
+	if s.overlap == 0 {
+		return next.start
+	}
+	slack := 0
+	if s.tokens {
+		slack = 4 // estimates may be this far off; measure settles it
+	}
+	var cands []int // right to left
+	for p := pe; p > ps; {
+		r, n := utf8.DecodeLastRuneInString(s.text[ps:p])
+		p -= n
+		if p <= ps || s.estimate(p, pe) > s.overlap+slack {
+			break
+		}
+		if prev, _ := utf8.DecodeLastRuneInString(s.text[:p]); !unicode.IsSpace(r) && (unicode.IsSpace(prev) || s.atomStart(p)) {
+			cands = append(cands, p)
+		}
+	}
+	for k := len(cands) - 1; k >= 0; k-- {
+		p := cands[k]
+		if s.estimate(p, next.end) > s.size+slack {
+			continue
+		}
+		if s.measure(p, pe) <= s.overlap && s.measure(p, next.end) <= s.size {
+			return p
+		}
+	}
+	return next.start
+}
+
+// atomStart reports whether an atom starts at p.
+func (s *splitter) atomStart(p int) bool {
+	i := sort.Search(len(s.atoms), func(i int) bool { return s.atoms[i].start >= p })
+	return i < len(s.atoms) && s.atoms[i].start == p
+}
+
+// trimSpan returns [a, b) without leading and trailing whitespace.
+func trimSpan(text string, a, b int) (int, int) {
+	for a < b {
+		r, n := utf8.DecodeRuneInString(text[a:b])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		a += n
+	}
+	for b > a {
+		r, n := utf8.DecodeLastRuneInString(text[a:b])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		b -= n
+	}
+	return a, b
+}
+
+// spaceEnd returns the end of the whitespace run starting at i, at most b.
+func spaceEnd(text string, i, b int) int {
+	for i < b {
+		r, n := utf8.DecodeRuneInString(text[i:b])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		i += n
+	}
+	return i
+}
