@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
@@ -263,4 +265,89 @@ func (fl *Flow) resourceScope() map[string]any {
 	return out
 }
 
-var _ = spec.Pos{}
+
+func (s *stepEnv) Model(_ context.Context, ref string) (*steps.Model, error) { return s.e.model(ref) }
+
+func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
+	w := s.e.w
+	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: t.Index, Role: t.Role,
+		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: t.Arguments, Usage: toStoreUsage(t.Usage)})
+}
+
+// Invoke builds a one-off step of kind uses and runs it with inputs.
+func (s *stepEnv) Invoke(ctx context.Context, uses string, inputs map[string]any, model string) (steps.Result, error) {
+	e := s.e
+	kind, ok := e.fl.opts.Steps.Lookup(uses)
+	if !ok {
+		return steps.Result{}, fmt.Errorf("unknown step kind %q%s", uses, spec.DidYouMean(uses, e.fl.opts.Steps.Names()))
+	}
+	impl, diags := kind.New(&spec.Step{ID: s.n.ID + "." + uses, Uses: uses, Keys: map[string]spec.Pos{}})
+	if diags.HasErrors() {
+		return steps.Result{}, diags.Err()
+	}
+	call := &steps.Call{StepID: s.n.ID, Item: s.item, Inputs: map[string]any{}, Env: s}
+	for _, f := range kind.Inputs {
+		v, err := steps.Coerce(f, inputs[f.Name])
+		if err != nil {
+			return steps.Result{}, err
+		}
+		if v != nil {
+			call.Inputs[f.Name] = v
+		}
+	}
+	for k := range inputs {
+		if _, ok := kind.Input(k); !ok {
+			return steps.Result{}, fmt.Errorf("%s takes no input %q%s", uses, k, spec.DidYouMean(k, kind.InputNames()))
+		}
+	}
+	if kind.Task != "" {
+		if model == "" {
+			model = localProvider
+		}
+		m, err := e.model(model)
+		if err != nil {
+			return steps.Result{}, err
+		}
+		call.Model = m
+	}
+	res, err := e.opts.Executor.Execute(ctx, impl, call)
+	if err == nil {
+		e.w.addUsage(res.Usage)
+	}
+	return res, err
+}
+
+type subflowDepth struct{}
+
+// maxSubflowDepth bounds flows that call themselves, directly or not.
+const maxSubflowDepth = 8
+
+func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any) (map[string]any, error) {
+	e := s.e
+	depth, _ := ctx.Value(subflowDepth{}).(int)
+	if depth >= maxSubflowDepth {
+		return nil, fmt.Errorf("sub-flow %s: more than %d nested sub-flows (a flow that calls itself?)", path, maxSubflowDepth)
+	}
+	full := path
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(e.fl.Spec.Dir, path)
+	}
+	f, diags := spec.ParseFile(full)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
+	}
+	sub, diags := Compile(f, e.fl.opts)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
+	}
+	opts := e.opts
+	opts.Vars, opts.Resume = vars, ""
+	res, err := sub.Run(context.WithValue(ctx, subflowDepth{}, depth+1), opts)
+	if res != nil {
+		e.w.addUsage(res.Usage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sub-flow %s: %w", path, err)
+	}
+	return res.Outputs, nil
+}

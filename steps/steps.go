@@ -131,6 +131,29 @@ type Env interface {
 	IndexEmbedder(ctx context.Context, name string) (*Model, error)
 	// Emit sends an event (streamed tokens, progress) to the run's hooks.
 	Emit(ev Event)
+	// Invoke runs a step of another kind inline, with inputs as under with: and an
+	// optional model reference (alias or provider:id; "" for the kind's default). Agent
+	// tools backed by a step template use it. Its usage is added to the run's.
+	Invoke(ctx context.Context, uses string, inputs map[string]any, model string) (Result, error)
+	// RunFlow runs another flow file (path relative to this flow) as a sub-flow with the
+	// given vars and returns its outputs. Sub-flows share this run's state directory.
+	RunFlow(ctx context.Context, path string, vars map[string]any) (map[string]any, error)
+	// RecordTurn appends one agent turn (message, tool call or tool result) to the run
+	// store; the engine fills the run, step and item.
+	RecordTurn(ctx context.Context, t Turn) error
+	// Model resolves a model reference (alias, provider:id or provider) of this flow.
+	Model(ctx context.Context, ref string) (*Model, error)
+}
+
+// Turn is one agent turn as recorded in the run store.
+type Turn struct {
+	Index      int
+	Role       string // user, assistant, tool
+	Content    string
+	ToolName   string
+	ToolCallID string
+	Arguments  json.RawMessage
+	Usage      providers.Usage
 }
 
 // Event is something a step reports while it runs.
