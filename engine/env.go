@@ -265,7 +265,6 @@ func (fl *Flow) resourceScope() map[string]any {
 	return out
 }
 
-
 func (s *stepEnv) Model(_ context.Context, ref string) (*steps.Model, error) { return s.e.model(ref) }
 
 func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
