@@ -170,6 +170,14 @@ func (s *splitter) atomize(a, b, level int) error {
 		}
 		return nil
 	}
+	if pieces := s.words(a, b); len(pieces) > 1 { // custom separators may leave spaces
+		for _, p := range pieces {
+			if err := s.atomize(p.start, p.end, len(s.levels)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	return s.cutWord(a, b)
 }
 
