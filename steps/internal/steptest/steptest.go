@@ -17,9 +17,14 @@ import (
 type Env struct {
 	Indexes   map[string]*Index
 	Embedders map[string]*steps.Model
+	// Invokers serve Env.Invoke by step kind; Flows serve RunFlow by path; Models serve Model.
+	Invokers map[string]func(ctx context.Context, inputs map[string]any, model string) (steps.Result, error)
+	Flows    map[string]func(ctx context.Context, vars map[string]any) (map[string]any, error)
+	Models   map[string]*steps.Model
 
 	mu     sync.Mutex
 	events []steps.Event
+	turns  []steps.Turn
 }
 
 var _ steps.Env = (*Env)(nil)
@@ -54,6 +59,48 @@ func (e *Env) Events() []steps.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]steps.Event(nil), e.events...)
+}
+
+// Turns returns a copy of the turns recorded so far.
+func (e *Env) Turns() []steps.Turn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]steps.Turn(nil), e.turns...)
+}
+
+// RecordTurn records t.
+func (e *Env) RecordTurn(_ context.Context, t steps.Turn) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.turns = append(e.turns, t)
+	return nil
+}
+
+// Invoke runs the step kind registered in Kinds under uses, with inputs as given.
+func (e *Env) Invoke(ctx context.Context, uses string, inputs map[string]any, model string) (steps.Result, error) {
+	run, ok := e.Invokers[uses]
+	if !ok {
+		return steps.Result{}, fmt.Errorf("steptest: no invoker for step kind %q", uses)
+	}
+	return run(ctx, inputs, model)
+}
+
+// RunFlow runs the sub-flow registered in Flows under path.
+func (e *Env) RunFlow(ctx context.Context, path string, vars map[string]any) (map[string]any, error) {
+	run, ok := e.Flows[path]
+	if !ok {
+		return nil, fmt.Errorf("steptest: no sub-flow %q", path)
+	}
+	return run(ctx, vars)
+}
+
+// Model resolves ref from Models.
+func (e *Env) Model(_ context.Context, ref string) (*steps.Model, error) {
+	m, ok := e.Models[ref]
+	if !ok {
+		return nil, fmt.Errorf("steptest: unknown model %q", ref)
+	}
+	return m, nil
 }
 
 // Model wraps p as a routed model "test:<id>".
