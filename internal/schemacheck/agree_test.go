@@ -100,7 +100,7 @@ func goVerdict(path string) spec.Diagnostics {
 	return append(diags, more...)
 }
 
-func checker(t *testing.T) *schemacheck.Checker {
+func checker(t testing.TB) *schemacheck.Checker {
 	b, err := os.ReadFile(filepath.Join(root, "schema.json"))
 	if err != nil {
 		t.Fatal(err)
