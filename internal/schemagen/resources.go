@@ -1,5 +1,7 @@
 package schemagen
 
+import "sort"
+
 // resourceSetting documents one setting of a resource kind.
 type resourceSetting struct {
 	Name   string
@@ -56,7 +58,7 @@ func (g *gen) resources() error {
 	for name := range resourceKinds {
 		names = append(names, name)
 	}
-	sortStrings(names)
+	sort.Strings(names)
 	var kinds []any
 	for _, name := range names {
 		props := obj{"kind": obj{"const": name, "description": resourceDocs[name]}}

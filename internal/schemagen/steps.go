@@ -1,8 +1,6 @@
 package schemagen
 
 import (
-	"sort"
-
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
@@ -12,8 +10,6 @@ import (
 // them in Kind.Keys. It mirrors engine/check_step.go (generalKeys), and
 // TestGeneralStepKeysMatchEngine keeps the two equal.
 var generalStepKeys = []string{"uses", "description", "with", "when", "for_each", "needs", "cache", "retry", "timeout", "continue_on_error", "parallelism"}
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
