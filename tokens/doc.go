@@ -16,12 +16,13 @@
 // differ, most of all on code and non-Latin scripts, so callers that enforce a
 // hard context limit for those models should keep a margin.
 //
-// The wrapped library splits whitespace runs that hold several line breaks
-// separated by spaces or tabs differently from tiktoken (its generated regex
-// backtracks to the first line break instead of the last), which both changes
-// counts and makes long such runs quadratic. This package cuts those runs out
-// and encodes them itself with the same byte-pair merge and vocabulary, so
-// the results match tiktoken and stay linear in the input.
+// The wrapped library's generated pre-tokenizers differ from tiktoken in two
+// places: whitespace runs that hold several line breaks separated by spaces
+// or tabs (cl100k_base, o200k_base: other counts, and quadratic time on long
+// runs) and U+007F DELETE (all encodings: silently dropped). This package
+// finds those pre-tokens with tiktoken's own pattern, run by regexp2's
+// interpreter, and encodes them itself with the same vocabulary and byte-pair
+// merge; the library handles the text in between. See divergence.go.
 //
 // Text that is not valid UTF-8 is tokenized as if each invalid byte were
 // U+FFFD, as the wrapped library does; [Spans] still reports offsets into the
