@@ -118,7 +118,7 @@ func (c *core) saveGraph() error {
 // attachGraph finishes opening an hnsw index after the log replay: it brings a loaded
 // graph up to date with the records after its mark, or builds one from scratch.
 func (c *core) attachGraph() {
-	if c.graph != nil && c.graphMark.off <= c.log.size && c.graph.Len() <= c.st.slots() {
+	if c.graph != nil && c.graphMark.off <= c.log.size && c.graph.Bound() <= c.st.slots() {
 		c.graph.Grow(c.st.slots())
 		c.applyGraph(dedupeSlots(c.replayDirty))
 		c.graphDirty = len(c.replayDirty) > 0

@@ -87,6 +87,17 @@ func (g *Graph) M() int { return g.m }
 // Len is the number of nodes in the graph.
 func (g *Graph) Len() int { return int(g.count.Load()) }
 
+// Bound is one more than the highest id in the graph (0 when empty). It must not run
+// concurrently with Insert or Update.
+func (g *Graph) Bound() int {
+	for id := g.capacity() - 1; id >= 0; id-- {
+		if p, i := g.node(uint32(id)); p.level[i] >= 0 {
+			return id + 1
+		}
+	}
+	return 0
+}
+
 // Grow makes room for ids below n. It must not run concurrently with other methods.
 func (g *Graph) Grow(n int) {
 	for len(g.pages)*pageSize < n {

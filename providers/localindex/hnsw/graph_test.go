@@ -203,8 +203,8 @@ func TestSearchEdges(t *testing.T) {
 	}
 	g.Update(7)
 	g.Update(8) // not in the graph: inserted
-	if !g.Has(8) || g.Has(9) || g.Len() != 2 {
-		t.Errorf("Has/Len after Update of a new id: Has(8)=%v Has(9)=%v Len=%d", g.Has(8), g.Has(9), g.Len())
+	if !g.Has(8) || g.Has(9) || g.Len() != 2 || g.Bound() != 9 {
+		t.Errorf("after Update of a new id: Has(8)=%v Has(9)=%v Len=%d Bound=%d", g.Has(8), g.Has(9), g.Len(), g.Bound())
 	}
 	for i := uint32(0); i < 300; i++ {
 		if !g.Has(i) {
