@@ -314,7 +314,7 @@ func benchHNSW(n int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("   hnsw top-10 (efSearch 64), %d goroutine(s): %.0f queries/s\n", workers, qps)
+		fmt.Printf("   hnsw top-10 (efSearch 128), %d goroutine(s): %.0f queries/s\n", workers, qps)
 	}
 	qps, err := queriesPerSecond(func(i int) error {
 		_, err := exact.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})

@@ -129,6 +129,7 @@ func (c *core) load(create bool) error {
 	if err := c.log.replay(c.replayRecord); err != nil {
 		return err
 	}
+	c.trimBuffers()
 	c.buildKeywords()
 	if c.p.ann {
 		c.attachGraph()

@@ -44,9 +44,16 @@
 // and rebuilt on open. Hybrid search fuses the vector and keyword rankings with reciprocal
 // rank fusion (k=60).
 //
+// # Differences from Vectorize
+//
+// Filters use Vectorize's operators and rules, but every metadata property is filterable:
+// IndexSpec.MetadataIndexes are recorded in meta.json and reported by Describe and Info,
+// not required. Writes are visible to the next query (no eventual consistency). Ids may be
+// up to 512 bytes. Matches always carry the namespace and the stored text.
+//
 // # Settings
 //
 // IndexSpec.Settings (or the backend's settings) may tune HNSW: "hnsw_m" (default 16),
-// "hnsw_ef_construction" (default 200) and "hnsw_ef_search" (default 64, raised to topK
+// "hnsw_ef_construction" (default 200) and "hnsw_ef_search" (default 128, raised to topK
 // when smaller).
 package localindex

@@ -19,11 +19,14 @@ type Index struct {
 }
 
 // registry maps absolute directories to the cores open in this process: the flock on a
-// directory belongs to the process, so every opener must share it.
+// directory belongs to the process, so every opener must share it. opening holds a
+// channel per directory being opened, closed when the attempt ends; a slow open (an HNSW
+// rebuild) blocks only openers of the same directory.
 var registry = struct {
-	mu    sync.Mutex
-	cores map[string]*core
-}{cores: map[string]*core{}}
+	mu      sync.Mutex
+	cores   map[string]*core
+	opening map[string]chan struct{}
+}{cores: map[string]*core{}, opening: map[string]chan struct{}{}}
 
 // Open opens the index stored in dir, creating it when dir holds none. The spec's
 // dimensions and metric must match an existing index; its metadata indexes replace the
@@ -41,22 +44,38 @@ func openIndex(dir string, p params, create bool) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index %q: %w", p.name, err)
 	}
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	if c, ok := registry.cores[abs]; ok {
-		if err := p.checkOpen(c.p); err != nil {
+	for {
+		registry.mu.Lock()
+		if c, ok := registry.cores[abs]; ok {
+			defer registry.mu.Unlock()
+			if err := p.checkOpen(c.p); err != nil {
+				return nil, err
+			}
+			c.refs++
+			return &Index{c: c}, nil
+		}
+		if wait, ok := registry.opening[abs]; ok {
+			registry.mu.Unlock()
+			<-wait
+			continue
+		}
+		done := make(chan struct{})
+		registry.opening[abs] = done
+		registry.mu.Unlock()
+		c, err := openCore(abs, p, create)
+		registry.mu.Lock()
+		delete(registry.opening, abs)
+		if err == nil {
+			c.refs = 1
+			registry.cores[abs] = c
+		}
+		registry.mu.Unlock()
+		close(done)
+		if err != nil {
 			return nil, err
 		}
-		c.refs++
 		return &Index{c: c}, nil
 	}
-	c, err := openCore(abs, p, create)
-	if err != nil {
-		return nil, err
-	}
-	c.refs = 1
-	registry.cores[abs] = c
-	return &Index{c: c}, nil
 }
 
 // openCoreFor returns the core open on dir in this process, if any.

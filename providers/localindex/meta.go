@@ -47,7 +47,7 @@ type params struct {
 
 // parseSpec validates spec; settings are backend-wide defaults that spec.Settings overrides.
 func parseSpec(spec providers.IndexSpec, settings map[string]any) (params, error) {
-	p := params{name: spec.Name, dim: spec.Dimensions, metric: spec.Metric, m: 16, efBuild: 200, efSearch: 64}
+	p := params{name: spec.Name, dim: spec.Dimensions, metric: spec.Metric, m: 16, efBuild: 200, efSearch: 128}
 	if p.metric == "" {
 		p.metric = metricCosine
 	}

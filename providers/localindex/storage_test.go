@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -322,5 +323,31 @@ func TestOpenMissingWithoutCreate(t *testing.T) {
 	_, err := openIndex(filepath.Join(t.TempDir(), "none"), p, false)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestConcurrentOpensShareOneIndex(t *testing.T) {
+	dir := t.TempDir()
+	spec := testSpec(4, metricCosine)
+	xs := make([]*Index, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range xs {
+		wg.Go(func() { xs[i], errs[i] = Open(dir, spec) })
+	}
+	wg.Wait()
+	for i := range xs {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		if xs[i].c != xs[0].c {
+			t.Errorf("Open %d got its own in-memory index", i)
+		}
+	}
+	for _, x := range xs {
+		x.Close()
+	}
+	if openCoreFor(dir) != nil {
+		t.Error("index still registered after every handle closed")
 	}
 }

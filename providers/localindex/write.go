@@ -27,8 +27,12 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer c.trimBuffers()
 	c.enc.reset()
 	c.enc.putUpsert(es, c.metaBuf)
+	if len(c.enc.b) > maxFrame {
+		return 0, fmt.Errorf("index %q: a batch of %d vectors encodes to %d MiB, over the %d MiB record limit; split it", c.name(), len(vs), len(c.enc.b)>>20, maxFrame>>20)
+	}
 	if err := c.log.append(c.enc.b); err != nil {
 		return 0, fmt.Errorf("index %q: %w", c.name(), err)
 	}
@@ -57,13 +61,27 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 	return len(vs), c.maybeCompact()
 }
 
+// keepBuffer is the largest write buffer kept between writes; a huge batch should not pin
+// its size in memory for good.
+const keepBuffer = 16 << 20
+
+func (c *core) trimBuffers() {
+	if cap(c.enc.b) > keepBuffer {
+		c.enc.b = nil
+	}
+	if 4*cap(c.scratch) > keepBuffer {
+		c.scratch = nil
+	}
+	c.metaBuf = nil
+}
+
 // prepare validates vs and converts them to entries whose values live in c.scratch.
 func (c *core) prepare(vs []providers.Vector) ([]entry, error) {
 	dim := c.p.dim
 	if cap(c.scratch) < len(vs)*dim {
 		c.scratch = make([]float32, len(vs)*dim)
 	}
-	c.metaBuf = c.metaBuf[:0]
+	c.metaBuf = make([][]byte, 0, len(vs))
 	es := make([]entry, len(vs))
 	for i, v := range vs {
 		if err := c.checkVector(v); err != nil {

@@ -1,6 +1,9 @@
 package hnsw
 
-import "sort"
+import (
+	"cmp"
+	"slices"
+)
 
 // cand is a node and its distance to the current query.
 type cand struct {
@@ -9,7 +12,12 @@ type cand struct {
 }
 
 func sortCands(cs []cand) {
-	sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d || cs[i].d == cs[j].d && cs[i].id < cs[j].id })
+	slices.SortFunc(cs, func(a, b cand) int {
+		if c := cmp.Compare(a.d, b.d); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
 }
 
 // minHeap pops the nearest candidate; maxHeap pops the farthest result.
