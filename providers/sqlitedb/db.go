@@ -59,8 +59,15 @@ func (d *DB) Exec(ctx context.Context, script string) error {
 // Close closes the connection pool.
 func (d *DB) Close() error { return d.db.Close() }
 
-// QueryConn runs one statement on conn and collects its result. The D1 emulator shares it.
-func QueryConn(ctx context.Context, conn *sql.Conn, query string, args []any) (providers.QueryResult, error) {
+// Querier is a connection or transaction: *sql.Conn and *sql.Tx both are.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// QueryConn runs one statement on conn (which must be a single connection, not a pool)
+// and collects its result. The D1 emulator shares it.
+func QueryConn(ctx context.Context, conn Querier, query string, args []any) (providers.QueryResult, error) {
 	var before int64
 	if err := conn.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
 		return providers.QueryResult{}, err
