@@ -263,4 +263,3 @@ func isTransactionStatement(s string) bool {
 	}
 	return false
 }
-
