@@ -44,9 +44,13 @@ var (
 	_ steps.BatchStep = embedder{}
 )
 
-// newEmbedder checks that exactly one of text and texts is given.
+// newEmbedder checks that exactly one of text and texts is given. Steps built in code
+// (Env.Invoke, for agent tools) have no with: block; their inputs are checked by Run.
 func newEmbedder(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	var diags spec.Diagnostics
+	if s.Pos.Line == 0 && len(s.With) == 0 {
+		return embedder{}, nil
+	}
 	text, texts := s.Input("text"), s.Input("texts")
 	switch {
 	case text != nil && texts != nil:

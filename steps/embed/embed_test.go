@@ -197,18 +197,24 @@ func TestNew(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name string
-		with []*spec.Setting
-		want string
+		name   string
+		with   []*spec.Setting
+		want   string
+		inCode bool // built by Env.Invoke: no position, no with:
 	}{
-		{"text", set("text"), ""},
-		{"texts", set("texts"), ""},
-		{"both", set("text", "texts"), "give text or texts, not both"},
-		{"neither", set(), "embed needs text or texts"},
+		{"text", set("text"), "", false},
+		{"texts", set("texts"), "", false},
+		{"both", set("text", "texts"), "give text or texts, not both", false},
+		{"neither", set(), "embed needs text or texts", false},
+		{"built in code", nil, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags := Kind.New(&spec.Step{ID: "e", With: tt.with})
+			st := &spec.Step{ID: "e", With: tt.with, Pos: spec.Pos{File: "f.yaml", Line: 2}}
+			if tt.inCode {
+				st.Pos = spec.Pos{}
+			}
+			_, diags := Kind.New(st)
 			got := ""
 			if len(diags) > 0 {
 				got = diags[0].Summary

@@ -60,9 +60,12 @@ type searcher struct{ ownModel bool }
 
 var _ steps.Step = searcher{}
 
+// newSearcher checks that the step gives a query. Steps built in code (Env.Invoke, for
+// agent tools) have no with: block; their inputs are checked by Run.
 func newSearcher(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	var diags spec.Diagnostics
-	if s.Input("vector") == nil && s.Input("text") == nil {
+	declared := s.Pos.Line > 0 || len(s.With) > 0
+	if declared && s.Input("vector") == nil && s.Input("text") == nil {
 		pos := s.WithPos
 		if pos.Line == 0 {
 			pos = s.Pos

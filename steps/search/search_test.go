@@ -196,6 +196,8 @@ func TestNew(t *testing.T) {
 		{"own model", &spec.Step{ID: "s", With: []*spec.Setting{{Key: "vector"}}, Model: &spec.Ref{Name: "cf:bge"}}, 0, true},
 		{"own route", &spec.Step{ID: "s", With: []*spec.Setting{{Key: "text"}}, Route: &spec.Ref{Name: "r"}}, 0, true},
 		{"no query", &spec.Step{ID: "s", With: []*spec.Setting{{Key: "index"}}}, 1, false},
+		{"no with block", &spec.Step{ID: "s", Pos: spec.Pos{File: "f.yaml", Line: 3}}, 1, false},
+		{"built in code", &spec.Step{ID: "s.search", Uses: "search"}, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
