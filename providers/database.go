@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -134,4 +135,41 @@ func DatabaseBackendNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// BindParams checks and converts statement parameters: at most MaxQueryParams;
+// nil, booleans (as 0/1), numbers, strings and bytes bind as themselves; lists and objects
+// bind as their JSON text.
+func BindParams(params []any) ([]any, error) {
+	if len(params) > MaxQueryParams {
+		return nil, fmt.Errorf("%d bound parameters; at most %d are allowed per statement", len(params), MaxQueryParams)
+	}
+	out := make([]any, len(params))
+	for i, p := range params {
+		switch x := p.(type) {
+		case nil, string, []byte, int64, float64:
+			out[i] = x
+		case bool:
+			if x {
+				out[i] = int64(1)
+			} else {
+				out[i] = int64(0)
+			}
+		case int:
+			out[i] = int64(x)
+		case int32:
+			out[i] = int64(x)
+		case float32:
+			out[i] = float64(x)
+		case map[string]any, []any:
+			b, err := json.Marshal(x)
+			if err != nil {
+				return nil, fmt.Errorf("parameter %d: %w", i+1, err)
+			}
+			out[i] = string(b)
+		default:
+			return nil, fmt.Errorf("parameter %d: cannot bind a %T", i+1, p)
+		}
+	}
+	return out, nil
 }

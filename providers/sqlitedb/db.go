@@ -3,7 +3,6 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -23,7 +22,7 @@ type DB struct {
 // changed (measured with total_changes() on the statement's own connection, so a
 // SELECT reports 0 whatever ran before it).
 func (d *DB) Query(ctx context.Context, query string, params []any) (providers.QueryResult, error) {
-	args, err := BindParams(params)
+	args, err := providers.BindParams(params)
 	if err != nil {
 		return providers.QueryResult{}, fmt.Errorf("database %q: %w", d.name, err)
 	}
@@ -129,39 +128,6 @@ func value(v any) any {
 		return x.Format(time.RFC3339Nano)
 	}
 	return v
-}
-
-// BindParams checks and converts statement parameters: at most providers.MaxQueryParams;
-// nil, booleans (as 0/1), numbers, strings and bytes bind as themselves; lists and objects
-// bind as their JSON text.
-func BindParams(params []any) ([]any, error) {
-	if len(params) > providers.MaxQueryParams {
-		return nil, fmt.Errorf("%d bound parameters; at most %d are allowed per statement", len(params), providers.MaxQueryParams)
-	}
-	out := make([]any, len(params))
-	for i, p := range params {
-		switch x := p.(type) {
-		case nil, string, []byte, int64, float64:
-			out[i] = x
-		case bool:
-			out[i] = value(x)
-		case int:
-			out[i] = int64(x)
-		case int32:
-			out[i] = int64(x)
-		case float32:
-			out[i] = float64(x)
-		case map[string]any, []any:
-			b, err := json.Marshal(x)
-			if err != nil {
-				return nil, fmt.Errorf("parameter %d: %w", i+1, err)
-			}
-			out[i] = string(b)
-		default:
-			return nil, fmt.Errorf("parameter %d: cannot bind a %T", i+1, p)
-		}
-	}
-	return out, nil
 }
 
 // Clean turns a driver error into SQLite's own message: "no such table: x" rather than

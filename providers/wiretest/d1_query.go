@@ -12,6 +12,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/sqlitedb"
 )
 
@@ -195,7 +196,7 @@ func d1Args(params []any) ([]any, error) {
 			out[i] = x
 		}
 	}
-	return sqlitedb.BindParams(out)
+	return providers.BindParams(out)
 }
 
 func isList(v any) bool { _, ok := v.([]any); return ok }

@@ -1,0 +1,180 @@
+package d1
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/wiretest"
+)
+
+func newTestBackend(t *testing.T) (*Backend, *wiretest.Cloudflare) {
+	t.Helper()
+	cf := wiretest.NewCloudflare(t)
+	b, err := newBackend(providers.DatabaseBackendConfig{
+		Account:    &providers.CloudflareAccount{ID: cf.Account(), Token: cf.Token(), BaseURL: cf.APIBase()},
+		HTTPClient: cf.Server.Client(),
+		Retry:      providers.RetryPolicy{Attempts: 3, Backoff: 1, MaxBackoff: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, cf
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	b, cf := newTestBackend(t)
+	spec := providers.DatabaseSpec{Name: "kb", Backend: "d1"}
+	if _, ok, err := b.Describe(ctx, spec); ok || err != nil {
+		t.Fatalf("Describe before create = %v, %v", ok, err)
+	}
+	info, err := b.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ID == "" || info.Name != "kb" {
+		t.Fatalf("Create = %+v", info)
+	}
+	byName, ok, err := b.Describe(ctx, spec)
+	if err != nil || !ok || byName.ID != info.ID {
+		t.Errorf("Describe by name = %+v, %v, %v", byName, ok, err)
+	}
+	spec.ID = info.ID
+	db, err := b.Open(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(ctx, "CREATE TABLE a (x);\nCREATE TABLE b (y);"); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := b.Describe(ctx, spec)
+	if err != nil || !ok || got.Tables != 2 {
+		t.Errorf("Describe by id = %+v, %v, %v", got, ok, err)
+	}
+	if _, err := b.Create(ctx, providers.DatabaseSpec{Name: "kb"}); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate Create: %v", err)
+	}
+	if err := b.Delete(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Describe(ctx, spec); ok || err != nil {
+		t.Errorf("Describe after delete = %v, %v", ok, err)
+	}
+	if err := b.Delete(ctx, spec); err != nil {
+		t.Errorf("deleting a missing database: %v", err)
+	}
+	if n := len(cf.D1().Databases()); n != 0 {
+		t.Errorf("%d databases left", n)
+	}
+}
+
+func newTestDB(t *testing.T) (providers.Database, *wiretest.Cloudflare) {
+	t.Helper()
+	ctx := context.Background()
+	b, cf := newTestBackend(t)
+	info, err := b.Create(ctx, providers.DatabaseSpec{Name: "db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := b.Open(ctx, providers.DatabaseSpec{Name: "db", ID: info.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(ctx, `CREATE TABLE chunks (id INTEGER PRIMARY KEY, source TEXT, text TEXT, score REAL)`); err != nil {
+		t.Fatal(err)
+	}
+	return db, cf
+}
+
+func TestQuery(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newTestDB(t)
+	tests := []struct {
+		name   string
+		sql    string
+		params []any
+		want   providers.QueryResult
+	}{
+		{"insert", `INSERT INTO chunks (source, text, score) VALUES (?, ?, ?)`, []any{"a.md", "first", 0.5},
+			providers.QueryResult{Columns: []string{}, Rows: [][]any{}, Changes: 1, LastRowID: 1}},
+		{"numbered", `INSERT INTO chunks (text, source, score) VALUES (?2, ?1, ?3)`, []any{"b.md", "second", 2},
+			providers.QueryResult{Columns: []string{}, Rows: [][]any{}, Changes: 1, LastRowID: 2}},
+		{"select keeps column order", `SELECT text, id, score, source FROM chunks ORDER BY id`, nil,
+			providers.QueryResult{Columns: []string{"text", "id", "score", "source"}, Rows: [][]any{{"first", int64(1), 0.5, "a.md"}, {"second", int64(2), int64(2), "b.md"}}}},
+		{"bool and json params", `SELECT ? AS b, ? AS j`, []any{true, map[string]any{"k": 1}},
+			providers.QueryResult{Columns: []string{"b", "j"}, Rows: [][]any{{int64(1), `{"k":1}`}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.Query(ctx, tt.sql, tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	db, cf := newTestDB(t)
+	t.Run("bad sql is not retried", func(t *testing.T) {
+		before := cf.Count()
+		_, err := db.Query(ctx, `SELECT * FROM nope`, nil)
+		var pe *providers.Error
+		if !errors.As(err, &pe) || pe.Status != 400 || pe.Code != "7500" || pe.Retryable || !strings.Contains(err.Error(), "no such table: nope: SQLITE_ERROR") {
+			t.Fatalf("error = %v", err)
+		}
+		if n := cf.Count() - before; n != 1 {
+			t.Errorf("%d attempts, want 1", n)
+		}
+	})
+	t.Run("internal error is retried", func(t *testing.T) {
+		cf.Faults.Add(wiretest.Fault{Status: http.StatusInternalServerError, Code: "7500", Message: "internal error; reference = x", Times: 2})
+		before := cf.Count()
+		if _, err := db.Query(ctx, `SELECT 1`, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := cf.Count() - before; n != 3 {
+			t.Errorf("%d attempts, want 3", n)
+		}
+	})
+	t.Run("too many params fail before a request", func(t *testing.T) {
+		before := cf.Count()
+		_, err := db.Query(ctx, `SELECT 1`, make([]any, 101))
+		if err == nil || cf.Count() != before {
+			t.Errorf("error = %v, requests = %d", err, cf.Count()-before)
+		}
+	})
+	t.Run("blob params are refused", func(t *testing.T) {
+		if _, err := db.Query(ctx, `SELECT ?`, []any{[]byte{1}}); err == nil || !strings.Contains(err.Error(), "BLOB") {
+			t.Errorf("error = %v", err)
+		}
+	})
+	t.Run("wrong token is not leaked", func(t *testing.T) {
+		b, err := newBackend(providers.DatabaseBackendConfig{
+			Account:    &providers.CloudflareAccount{ID: cf.Account(), Token: "secret-token-value-123", BaseURL: cf.APIBase()},
+			HTTPClient: cf.Server.Client(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = b.Describe(ctx, providers.DatabaseSpec{Name: "db", ID: "x"})
+		if err == nil || strings.Contains(err.Error(), "secret-token-value-123") || !strings.Contains(err.Error(), "401") {
+			t.Errorf("error = %v", err)
+		}
+	})
+	t.Run("no account", func(t *testing.T) {
+		if _, err := New(providers.DatabaseBackendConfig{}); err == nil || !strings.Contains(err.Error(), "workers-ai provider") {
+			t.Errorf("error = %v", err)
+		}
+	})
+}
