@@ -25,7 +25,7 @@ func toolsValue(t *testing.T, src string) *spec.Value {
 }
 
 func newStep(t *testing.T, tools string) *spec.Step {
-	s := &spec.Step{ID: "a", Uses: "agent", Prompt: &spec.Prompt{}, Pos: spec.Pos{File: "flows/f.yaml", Line: 3}}
+	s := &spec.Step{ID: "a", Uses: "agent", Prompt: &spec.Prompt{}, Pos: spec.Pos{File: "f.yaml", Line: 3}}
 	if tools != "" {
 		s.Tools = toolsValue(t, tools)
 	}
@@ -45,7 +45,7 @@ const search = `- name: search_kb
 `
 
 func TestNewValid(t *testing.T) {
-	st, diags := Kind.New(newStep(t, search+`
+	s := newStep(t, search+`
 - name: lookup
   description: Look a term up.
   parameters: {properties: {term: {type: string, description: Term}}}
@@ -55,7 +55,9 @@ func TestNewValid(t *testing.T) {
   parameters: {type: object, properties: {city: {type: string, description: City}}}
   http: {url: "https://api.example.com/v1/weather/{{ args.city }}?units=metric", allowed_hosts: [api.example.com], timeout: 5s}
 - mcp: {command: [my-server, --stdio], include: [read]}
-`))
+`)
+	s.Pos.File = "flows/f.yaml"
+	st, diags := Kind.New(s)
 	if len(diags) > 0 {
 		t.Fatalf("diagnostics: %v", diags)
 	}
