@@ -166,7 +166,9 @@ func TestMCPInclude(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := strings.Replace(mcpTools(t, ""), "    env:", "    include: "+tt.include+"\n    env:", 1)
-			gen := scripted(func(int, providers.GenerateRequest) providers.GenerateResponse { return providers.GenerateResponse{Text: "ok"} })
+			gen := scripted(func(int, providers.GenerateRequest) providers.GenerateResponse {
+				return providers.GenerateResponse{Text: "ok"}
+			})
 			_, err := build(t, src).Run(context.Background(), agentCall(gen, &steptest.Env{}, nil))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
