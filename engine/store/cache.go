@@ -61,13 +61,15 @@ func (s *Store) CachePut(ctx context.Context, e CacheEntry) error {
 	if err != nil {
 		return fmt.Errorf("writing cache entry %s: %w", e.Key, err)
 	}
+	s.hits.forget(e.Key)
 	return nil
 }
 
 // CacheGet returns the entry under key if it exists, has not expired at now,
 // and its value still matches the checksum written with it. An entry that
 // fails the check (bit rot, truncation, a hand edit) is deleted and reported
-// as a miss, and counted in CacheStats.CorruptDropped. A hit bumps the hit count.
+// as a miss, and counted in CacheStats.CorruptDropped. A hit bumps the entry's
+// hit count (written in batches; see hitBatch).
 func (s *Store) CacheGet(ctx context.Context, key string, now time.Time) (CacheEntry, bool, error) {
 	e, sum, err := s.cacheRead(ctx, key)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -82,10 +84,13 @@ func (s *Store) CacheGet(ctx context.Context, key string, now time.Time) (CacheE
 	if got := sha256.Sum256(e.Value); len(e.Value) != e.Size || !bytes.Equal(got[:], sum) {
 		return CacheEntry{}, false, s.dropCorrupt(ctx, key, sum)
 	}
-	if err := s.cacheHit(ctx, key, now); err != nil {
-		return CacheEntry{}, false, err
+	pending, full := s.hits.add(key, now)
+	e.Hits += pending
+	if full {
+		// The hit stands even if this write fails: the counts stay pending
+		// and the next write retries them, surfacing any lasting error.
+		s.flushHits(ctx)
 	}
-	e.Hits++
 	return e, true, nil
 }
 
@@ -105,14 +110,6 @@ func (s *Store) cacheRead(ctx context.Context, key string) (CacheEntry, []byte, 
 	}
 	e.CreatedAt, e.ExpiresAt = fromUnixNano(created), nullTime(expires)
 	return e, sum, nil
-}
-
-func (s *Store) cacheHit(ctx context.Context, key string, now time.Time) error {
-	const q = `UPDATE cache SET hits = hits + 1, last_hit_at = ? WHERE key = ?`
-	if _, err := s.exec(ctx, q, unixNano(now), key); err != nil {
-		return fmt.Errorf("counting cache hit %s: %w", key, err)
-	}
-	return nil
 }
 
 // dropCorrupt deletes the entry under key if it still carries checksum sum

@@ -106,7 +106,7 @@ func TestCacheCorruption(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := s.w.Exec(tt.corrupt, "bad")
+			res, err := s.p.w.Exec(tt.corrupt, "bad")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,7 +54,10 @@ func (f CacheFilter) where() (string, []any) {
 
 // CacheStats reads the statistics from one consistent snapshot.
 func (s *Store) CacheStats(ctx context.Context) (CacheStats, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err := s.flushHits(ctx); err != nil {
+		return CacheStats{}, fmt.Errorf("reading cache stats: %w", err)
+	}
+	tx, err := s.p.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return CacheStats{}, fmt.Errorf("reading cache stats: %w", err)
 	}
@@ -96,10 +99,13 @@ func cacheStats(ctx context.Context, tx *sql.Tx, now time.Time) (CacheStats, err
 
 // CacheList returns the entries f selects, without their values, newest first.
 func (s *Store) CacheList(ctx context.Context, f CacheFilter) ([]CacheEntry, error) {
+	if err := s.flushHits(ctx); err != nil {
+		return nil, fmt.Errorf("listing cache: %w", err)
+	}
 	where, args := f.where()
 	q := `SELECT key, step_id, kind, model, size, created_at, expires_at, hits FROM cache` +
 		where + ` ORDER BY created_at DESC, key`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.p.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing cache: %w", err)
 	}
@@ -125,7 +131,7 @@ func (s *Store) CacheList(ctx context.Context, f CacheFilter) ([]CacheEntry, err
 // then gives the freed pages back to the file system.
 func (s *Store) CacheClear(ctx context.Context, f CacheFilter) (int, error) {
 	where, args := f.where()
-	res, err := s.w.ExecContext(ctx, `DELETE FROM cache`+where, args...)
+	res, err := s.exec(ctx, `DELETE FROM cache`+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("clearing cache: %w", err)
 	}
@@ -134,7 +140,7 @@ func (s *Store) CacheClear(ctx context.Context, f CacheFilter) (int, error) {
 		return 0, fmt.Errorf("clearing cache: %w", err)
 	}
 	if n > 0 {
-		if _, err := s.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+		if _, err := s.p.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
 			return int(n), fmt.Errorf("cleared %d cache entries but reclaiming space: %w", n, err)
 		}
 	}

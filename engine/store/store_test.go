@@ -33,7 +33,7 @@ func openStore(t testing.TB, dir string) *Store {
 func pragma(t testing.TB, s *Store, name string) string {
 	t.Helper()
 	var v string
-	if err := s.w.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+	if err := s.p.w.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
 		t.Fatalf("PRAGMA %s: %v", name, err)
 	}
 	return v
@@ -79,7 +79,7 @@ func TestOpenSettings(t *testing.T) {
 		}
 	})
 	t.Run("readers are read-only", func(t *testing.T) {
-		_, err := s.r.Exec(`DELETE FROM runs`)
+		_, err := s.p.r.Exec(`DELETE FROM runs`)
 		if err == nil {
 			t.Fatal("write through the reader pool succeeded")
 		}
@@ -103,7 +103,7 @@ func TestSchemaVersion(t *testing.T) {
 		}
 	})
 	t.Run("newer schema is refused", func(t *testing.T) {
-		if _, err := s.w.Exec(`UPDATE schema_version SET version = ?`, len(migrations)+1); err != nil {
+		if _, err := s.p.w.Exec(`UPDATE schema_version SET version = ?`, len(migrations)+1); err != nil {
 			t.Fatal(err)
 		}
 		_, err := Open(dir)
@@ -116,7 +116,7 @@ func TestSchemaVersion(t *testing.T) {
 func pragmaVersion(t *testing.T, s *Store) int {
 	t.Helper()
 	var v int
-	if err := s.r.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil {
+	if err := s.p.r.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// maxPendingHits bounds how many keys' hits wait in memory before CacheGet
+// writes them out.
+const maxPendingHits = 256
+
+// hitQuery adds pending hits to an entry.
+const hitQuery = `UPDATE cache SET hits = hits + ?, last_hit_at = max(last_hit_at, ?) WHERE key = ?`
+
+// hitBatch holds cache hits not yet written. Counting each hit with its own
+// commit would triple the cost of a cache hit (a commit writes at least one
+// page to the WAL; the read alone writes nothing), so hits are written in
+// batches: when maxPendingHits keys have some, with any other write
+// transaction (Store.update), before the cache is listed or cleared, and on
+// Close. Hit counts are statistics: a killed process loses its pending ones.
+type hitBatch struct {
+	mu sync.Mutex
+	m  map[string]pendingHit
+}
+
+type pendingHit struct {
+	n    int
+	last int64 // unix nanoseconds of the latest hit
+}
+
+// add records a hit on key and returns the hits pending for it and whether
+// the batch is full.
+func (h *hitBatch) add(key string, now time.Time) (pending int, full bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[string]pendingHit{}
+	}
+	p := h.m[key]
+	p.n++
+	p.last = max(p.last, unixNano(now))
+	h.m[key] = p
+	return p.n, len(h.m) >= maxPendingHits
+}
+
+func (h *hitBatch) empty() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.m) == 0
+}
+
+// forget drops the hits pending for key, whose entry was just replaced.
+func (h *hitBatch) forget(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.m, key)
+}
+
+// take removes and returns everything pending.
+func (h *hitBatch) take() map[string]pendingHit {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.m
+	h.m = nil
+	return m
+}
+
+// putBack returns hits taken for a transaction that did not commit.
+func (h *hitBatch) putBack(m map[string]pendingHit) {
+	if len(m) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[string]pendingHit{}
+	}
+	for k, p := range m {
+		q := h.m[k]
+		h.m[k] = pendingHit{n: q.n + p.n, last: max(q.last, p.last)}
+	}
+}
+
+// applyHits writes hits inside tx.
+func (s *Store) applyHits(ctx context.Context, tx *sql.Tx, hits map[string]pendingHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	st, err := s.txStmt(ctx, tx, hitQuery)
+	if err != nil {
+		return err
+	}
+	for k, p := range hits {
+		if _, err := st.ExecContext(ctx, p.n, p.last, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushHits writes pending hits in a transaction of their own.
+func (s *Store) flushHits(ctx context.Context) error {
+	if s.hits.empty() {
+		return nil
+	}
+	return s.update(ctx, func(*sql.Tx) error { return nil })
+}
