@@ -313,9 +313,10 @@ func (g *Graph) addLink(s *searcher, n, id uint32, lc int, d float32) {
 }
 
 // fillPruned tops sel up to m with the nearest candidates the heuristic skipped (the
-// paper's keepPrunedConnections). Used for a new node's own links only: a node whose
-// nearest neighbour "covers" all others would otherwise get a single link, lose its only
-// in-link when that neighbour prunes, and become unreachable.
+// paper's keepPrunedConnections), for new links and for shrunk lists alike. Without it a
+// node whose nearest neighbour "covers" every other candidate keeps a single link and,
+// once that neighbour prunes it, no in-link at all; full lists keep such nodes reachable
+// (self-query top-1) for some 10% more build work.
 func (g *Graph) fillPruned(cs, sel []cand, m int) []cand {
 	out := append(make([]cand, 0, m), sel...)
 	for _, c := range cs {
