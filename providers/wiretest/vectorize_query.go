@@ -84,6 +84,7 @@ func (ix *vzIndex) queryVector(p *vzQueryPlan, b vzQueryBody) (int, string) {
 	switch {
 	case b.Vector != nil:
 		p.vector = *b.Vector
+		vzFloat32(p.vector)
 	case b.VectorID != "":
 		vec, ok := ix.vectors[b.VectorID]
 		if !ok {

@@ -135,6 +135,7 @@ func (ix *vzIndex) checkLine(l vzLine) (*vzVector, int, string) {
 	if err := json.Unmarshal(l.Values, &vec.Values); err != nil || len(vec.Values) != ix.dims {
 		return nil, vzCodeInsertDims, fmt.Sprintf("invalid vector for id=%q, expected %d dimensions, and got %d dimensions", vec.ID, ix.dims, len(vec.Values))
 	}
+	vzFloat32(vec.Values)
 	if len(l.Metadata) == 0 || string(l.Metadata) == "null" {
 		return vec, 0, ""
 	}
@@ -146,16 +147,23 @@ func (ix *vzIndex) checkLine(l vzLine) (*vzVector, int, string) {
 		return nil, vzCodeInvalid, fmt.Sprintf("metadata for id=%q must be an object", vec.ID)
 	}
 	if key := vzBadKey(vec.Metadata); key != "" {
-		return nil, vzCodeInvalid, fmt.Sprintf("metadata key %q of id=%q: keys may not contain '.' or start with '$'", key, vec.ID)
+		return nil, vzCodeInvalid, fmt.Sprintf("metadata key %q of id=%q: keys may not contain '.'", key, vec.ID)
 	}
 	return vec, 0, ""
 }
 
-// vzBadKey returns the first metadata key, at any depth, that contains '.' or starts
-// with '$'.
+// vzFloat32 rounds values to float32, the precision Vectorize stores.
+func vzFloat32(values []float64) {
+	for i, x := range values {
+		values[i] = float64(float32(x))
+	}
+}
+
+// vzBadKey returns the first metadata key, at any depth, that contains '.' (reserved for
+// nested filter paths).
 func vzBadKey(m map[string]any) string {
 	for k, v := range m {
-		if strings.Contains(k, ".") || strings.HasPrefix(k, "$") || k == "" {
+		if strings.Contains(k, ".") {
 			return k
 		}
 		if sub, ok := v.(map[string]any); ok {
