@@ -7,5 +7,6 @@ import (
 	_ "github.com/aiflow/aiflow/providers/local"
 	_ "github.com/aiflow/aiflow/providers/localindex"
 	_ "github.com/aiflow/aiflow/providers/openai"
+	_ "github.com/aiflow/aiflow/providers/vectorize"
 	_ "github.com/aiflow/aiflow/providers/workersai"
 )
