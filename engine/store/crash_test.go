@@ -1,3 +1,5 @@
+//go:build unix
+
 package store
 
 import (
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 )
+
+func init() { helpers["crash-writer"] = crashWriter }
 
 // crashWriter is the helper that writes records in a loop from several
 // goroutines and prints one "ack" line per acknowledged write, until killed.

@@ -24,6 +24,13 @@
 // per commit (milliseconds each, which would make a 1,000-step cached re-run
 // take seconds); Options.Durable turns it on for callers that need it.
 //
+// Checkpoints (copying the WAL back into state.db, which needs fsyncs) run on
+// a background goroutine with their own connection every few hundred commits,
+// never inside a caller's commit. Only when the log passes about 64 MB under
+// a steady stream of writes does a checkpoint make writers wait, once, so the
+// log can start over. Cache hit counts are batched in memory (see CacheGet)
+// and are the one thing a killed process may lose: they are statistics.
+//
 // # Values
 //
 // Maps (Vars, Outputs, Attributes) are stored as JSON, so numbers come back as

@@ -12,13 +12,10 @@ import (
 // a helper process for the multi-process tests; its value picks the helper.
 const helperEnv = "AIFLOW_STORE_TEST_HELPER"
 
-// helpers are the roles a re-executed test binary can play. Each reads its
-// arguments from the environment and returns the process exit code.
-var helpers = map[string]func() int{
-	"crash-writer": crashWriter,
-	"lock-holder":  lockHolder,
-	"lock-taker":   lockTaker,
-}
+// helpers are the roles a re-executed test binary can play, registered by
+// the test files that use them. Each reads its arguments from the
+// environment and returns the process exit code.
+var helpers = map[string]func() int{}
 
 func TestMain(m *testing.M) {
 	if name := os.Getenv(helperEnv); name != "" {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package store
 
 import (
@@ -12,6 +14,11 @@ import (
 	"testing"
 	"time"
 )
+
+func init() {
+	helpers["lock-holder"] = lockHolder
+	helpers["lock-taker"] = lockTaker
+}
 
 // lockHolder is the helper that takes the lock, prints "locked", holds it
 // until its stdin closes, then releases it and prints "unlocked".

@@ -13,8 +13,17 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
+// DirName is the state directory's name when it sits beside a flow.
+const DirName = ".aiflow"
+
 // DBFile is the name of the SQLite database inside a state directory.
 const DBFile = "state.db"
+
+// DirFor returns the default state directory of the flow file at flowPath:
+// .aiflow in the same directory.
+func DirFor(flowPath string) string {
+	return filepath.Join(filepath.Dir(flowPath), DirName)
+}
 
 // DefaultBusyTimeout is how long a write waits for another process's write
 // transaction before giving up with a "database is locked" error.
@@ -42,6 +51,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the state directory dir, creating it and its database when
@@ -99,8 +111,13 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) dbPath() string { return filepath.Join(s.dir, DBFile) }
 
 // Close writes pending cache hit counts and releases the database. Calls in
-// flight must have returned.
+// flight must have returned; calling Close again returns the first result.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	errH := s.flushHits(context.Background())
 	s.ckpt.stop()
 	s.mu.Lock()

@@ -52,6 +52,21 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	}
 }
 
+func TestDirFor(t *testing.T) {
+	tests := []struct{ flow, want string }{
+		{"flows/rag.yaml", filepath.Join("flows", ".aiflow")},
+		{"rag.yaml", ".aiflow"},
+		{"/abs/x/f.yaml", "/abs/x/.aiflow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flow, func(t *testing.T) {
+			if got := DirFor(tt.flow); got != tt.want {
+				t.Errorf("DirFor(%q) = %q, want %q", tt.flow, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestOpenSettings(t *testing.T) {
 	s := newStore(t)
 	tests := []struct{ pragma, want string }{
@@ -60,6 +75,8 @@ func TestOpenSettings(t *testing.T) {
 		{"synchronous", "1"}, // NORMAL
 		{"busy_timeout", "10000"},
 		{"auto_vacuum", "2"}, // INCREMENTAL
+		{"wal_autocheckpoint", "0"},
+		{"journal_size_limit", "67108864"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
@@ -111,6 +128,66 @@ func TestSchemaVersion(t *testing.T) {
 			t.Fatalf("Open on a newer schema: err = %v", err)
 		}
 	})
+}
+
+func TestForwardMigration(t *testing.T) {
+	dir := t.TempDir()
+	old, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.CreateRun(context.Background(), Run{ID: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(append([]string(nil), saved...),
+		`CREATE TABLE extra (x INTEGER); INSERT INTO extra (x) SELECT count(*) FROM runs`)
+	s := openStore(t, dir)
+	if got := pragmaVersion(t, s); got != len(saved)+1 {
+		t.Fatalf("schema version after upgrade = %d, want %d", got, len(saved)+1)
+	}
+	var n int
+	if err := s.p.r.QueryRow(`SELECT x FROM extra`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("new migration saw %d runs (%v), want 1", n, err)
+	}
+	t.Run("a failing migration leaves the old version", func(t *testing.T) {
+		s.Close()
+		migrations = append(migrations, `CREATE TABLE extra (x INTEGER)`) // already exists
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "migrating schema to version") {
+			t.Fatalf("Open with a failing migration: err = %v", err)
+		}
+		migrations = migrations[:len(migrations)-1]
+		if got := pragmaVersion(t, openStore(t, dir)); got != len(saved)+1 {
+			t.Fatalf("version after failed migration = %d", got)
+		}
+	})
+}
+
+func TestOpenGarbageDatabase(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, DBFile), []byte(strings.Repeat("not a database ", 300)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil {
+		s.Close()
+		t.Fatal("Open on a garbage file succeeded")
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
 
 func pragmaVersion(t *testing.T, s *Store) int {
