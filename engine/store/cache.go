@@ -88,7 +88,7 @@ func (s *Store) CacheGet(ctx context.Context, key string, now time.Time) (CacheE
 	e.Hits += pending
 	if full {
 		// The hit stands even if this write fails: the counts stay pending
-		// and the next write retries them, surfacing any lasting error.
+		// and the next flush retries them, surfacing any lasting error.
 		s.flushHits(ctx)
 	}
 	return e, true, nil
