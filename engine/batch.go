@@ -49,7 +49,7 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 				if err != nil {
 					return nil, nil, err
 				}
-				cr := callRecord{attempts: attempts, usage: results[j].Usage}
+				cr := callRecord{attempts: attempts, usage: results[j].Usage, meta: results[j].Meta}
 				if m != nil {
 					cr.model = m.Ref()
 				}

@@ -26,6 +26,7 @@ type cacheMaterial struct {
 	Params       map[string]any `json:"params,omitempty"`
 	Schema       map[string]any `json:"schema,omitempty"`
 	PromptFile   string         `json:"prompt_file_sha256,omitempty"`
+	Tools        any            `json:"tools,omitempty"`
 }
 
 // CacheKey returns the content hash of a call: same work, same key, in any process.
@@ -39,6 +40,9 @@ func (fl *Flow) CacheKey(n *Node, call *steps.Call) string {
 	}
 	if call.Model != nil {
 		m.ProviderKind, m.Model = call.Model.ProviderKind, call.Model.ID
+	}
+	if n.Spec.Tools != nil {
+		m.Tools = n.Spec.Tools.Plain()
 	}
 	if n.Spec.Prompt != nil && n.Spec.Prompt.FileText != "" {
 		sum := sha256.Sum256([]byte(n.Spec.Prompt.FileText))

@@ -24,6 +24,18 @@ type callRecord struct {
 	usage    providers.Usage
 	cached   bool
 	reason   string
+	meta     map[string]string
+}
+
+func redactMeta(fl *Flow, m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fl.Redact(v)
+	}
+	return out
 }
 
 // buildCall evaluates a node's inputs, prompt, params and schema in scope.
@@ -166,8 +178,14 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 		out, rec, err := w.executeWith(n, call)
 		cr.attempts += rec.attempts
 		cr.usage = cr.usage.Add(rec.usage)
+		if rec.meta != nil {
+			cr.meta = rec.meta
+		}
 		if err == nil {
 			rec.attempts, rec.usage = cr.attempts, cr.usage
+			if rec.meta == nil {
+				rec.meta = cr.meta
+			}
 			if i > 0 {
 				rec.reason = fmt.Sprintf("fell back after: %s", w.fl.Redact(lastErr.Error()))
 			}
@@ -214,7 +232,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		return w.opts.Executor.Execute(ctx, n.Impl, call)
 	})
 	release()
-	cr.attempts, cr.usage = attempts, res.Usage
+	cr.attempts, cr.usage, cr.meta = attempts, res.Usage, res.Meta
 	if res.ModelRef != "" {
 		cr.model = res.ModelRef
 	}
@@ -296,6 +314,8 @@ func (w *walker) candidates(n *Node, call *steps.Call, scope map[string]any) ([]
 				refs = append(refs, f.Name)
 			}
 		}
+	case n.Kind.ModelOptional:
+		return nil, nil
 	default:
 		refs = []string{localProvider + ":"}
 	}
@@ -527,6 +547,6 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 		status = StatusCached
 	}
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Output: b, Model: cr.model, Attempts: cr.attempts,
-		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason})
+		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)})
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
 }

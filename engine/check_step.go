@@ -118,7 +118,9 @@ func (c *checker) inputs(n *Node, kind steps.Kind, all *Refs) {
 		c.diags.Add(d)
 		all.merge(refs)
 		c.checkRefs(refs, n, in.Value.Path)
-		if t.IsLiteral() {
+		if field.Required && in.Value.Node.Tag == "!!null" {
+			c.errf(in.Value.Pos, in.Value.Path, field.Doc, "required input %q is null", in.Key)
+		} else if t.IsLiteral() {
 			v, _ := t.Eval(nil)
 			if _, err := steps.Coerce(field, v); err != nil {
 				c.errf(in.Value.Pos, in.Value.Path, fieldDetail(field), "%v", err)
@@ -156,10 +158,7 @@ func (c *checker) models(n *Node) {
 	s, task := n.Spec, n.Kind.Task
 	path := "steps." + s.ID
 	if task == "" {
-		if s.Model != nil {
-			c.errf(s.Model.Pos, path+".model", "", "step kind %s calls no model", n.Kind.Name)
-		}
-		return
+		return // a model: here is already reported as a key the kind does not take
 	}
 	switch {
 	case s.Model != nil:
@@ -187,6 +186,8 @@ func (c *checker) models(n *Node) {
 			}
 			c.checkServes(m, task, ref.Pos, "routes."+r.Spec.Name, n)
 		}
+	case n.Kind.ModelOptional:
+		return
 	default:
 		if task == providers.TaskGenerate {
 			c.errf(s.Pos, path+".model", "the local provider has no text-generation model; "+c.servers(task),
@@ -227,7 +228,7 @@ func (c *checker) resolveModel(ref *spec.Ref, path string) (string, bool) {
 		if _, ok := c.flow.Providers[prov]; ok {
 			return prov + ":" + id, true
 		}
-		c.errf(ref.Pos, path, "declared providers: "+strings.Join(c.providerNames(), ", "),
+		c.errf(ref.Pos, path, declared("providers", c.providerNames()),
 			"unknown provider %q in model %q%s", prov, ref.Name, spec.DidYouMean(prov, c.providerNames()))
 		return "", false
 	}

@@ -209,6 +209,12 @@ func (c *checker) providers(f *spec.Flow) {
 				c.errf(s.Value.Pos, sp, `write it as ${ env("NAME") } and keep the value in the environment`,
 					"secret %s must come from env()", s.Key)
 			}
+			if t.IsLiteral() {
+				v, _ := t.Eval(nil)
+				if err := checkSetting(field, v); err != nil {
+					c.errf(s.Value.Pos, sp, field.Doc, "%v", err)
+				}
+			}
 			pn.Settings[s.Key] = t
 		}
 		for _, sf := range info.Settings {
@@ -222,6 +228,39 @@ func (c *checker) providers(f *spec.Flow) {
 			c.flow.Providers[localProvider] = &ProviderNode{Spec: &spec.Provider{Name: localProvider, Kind: "local"}, Info: info, Settings: map[string]*Template{}}
 		}
 	}
+}
+
+// checkSetting checks a literal provider setting against its declared type.
+func checkSetting(f providers.SettingField, v any) error {
+	if v == nil {
+		return nil
+	}
+	ok := true
+	switch f.Type {
+	case "string":
+		_, ok = v.(string)
+	case "int", "integer":
+		_, ok = v.(int)
+	case "number":
+		switch v.(type) {
+		case int, float64:
+		default:
+			ok = false
+		}
+	case "bool", "boolean":
+		_, ok = v.(bool)
+	case "object":
+		_, ok = v.(map[string]any)
+	case "duration":
+		s, isStr := v.(string)
+		if _, err := spec.ParseDuration(s); !isStr || err != nil {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("expected %s for %s, got %s", f.Type, f.Name, spec.DescribeValue(v))
+	}
+	return nil
 }
 
 func settingField(info providers.Info, key string) (providers.SettingField, bool) {
@@ -249,7 +288,7 @@ func (c *checker) modelTarget(m *spec.Model) {
 	if c.flow.Spec.ProviderByName(m.Provider) != nil {
 		return // its kind was already reported
 	}
-	c.errf(m.Pos, "models."+m.Name, "declared providers: "+strings.Join(c.providerNames(), ", "),
+	c.errf(m.Pos, "models."+m.Name, declared("providers", c.providerNames()),
 		"unknown provider %q%s", m.Provider, spec.DidYouMean(m.Provider, c.providerNames()))
 }
 

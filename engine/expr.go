@@ -70,7 +70,7 @@ func (fs *Funcs) options() []expr.Option {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(fs.Dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := spec.ReadLimited(p)
 			if err != nil {
 				return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
 			}

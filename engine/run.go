@@ -56,6 +56,8 @@ type StepResult struct {
 	Cached   int             `json:"cached_items,omitempty"`
 	Usage    providers.Usage `json:"usage"`
 	Elapsed  time.Duration   `json:"elapsed_ns"`
+	// Meta holds provider facts about the call, e.g. cf-aig-cache-status.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // RunResult is what a run produced.
@@ -226,6 +228,7 @@ type stepState struct {
 	done     chan struct{}
 	result   StepResult
 	skippedW bool // skipped by its own when:
+	meta     map[string]string
 }
 
 var _ = sync.Mutex{}

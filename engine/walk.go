@@ -242,7 +242,8 @@ func (w *walker) runNode(n *Node) {
 		return
 	}
 	st.output = out
-	st.result.Model, st.result.Attempts, st.result.Usage = cr.model, cr.attempts, cr.usage
+	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
+	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
 	w.succeed(n, st, cr.cached, start)
 }
 
@@ -301,7 +302,7 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
 	out, _ := json.Marshal(st.output)
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
-		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason})
+		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached

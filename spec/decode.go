@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -334,6 +333,11 @@ func (p *parser) rules(r *Route, g kv) {
 
 // exprValue reads a condition: either "${ expr }" or a bare expression string.
 func (p *parser) exprValue(n *yaml.Node, path string) *Value {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || strings.TrimSpace(n.Value) == "") {
+		p.errf(n, path, "expected an expression, got nothing")
+		p.diags[len(p.diags)-1].Detail = `write a condition such as vars.lang != "en"`
+		return nil
+	}
 	if n.Kind != yaml.ScalarNode {
 		p.errf(n, path, "expected an expression, got %s", kindName(n))
 		return nil
@@ -365,7 +369,7 @@ func (p *parser) resources(f *Flow, e kv) {
 
 func (p *parser) steps(f *Flow, e kv) {
 	entries := p.namedEntries(e, "step id")
-	if len(entries) == 0 && e.v.Kind == yaml.MappingNode {
+	if len(entries) == 0 && (e.v.Kind == yaml.MappingNode || e.v.Tag == "!!null") && len(p.diags.Errors()) == 0 {
 		p.errf(e.v, e.path, "no steps")
 		p.diags[len(p.diags)-1].Detail = "a flow needs at least one step"
 	}
@@ -430,7 +434,7 @@ func (p *parser) step(f *Flow, x kv) *Step {
 			s.ContinueOnError, _ = p.boolean(g.v, g.path)
 		}
 	}
-	if s.UsesPos.Line == 0 && x.v.Kind == yaml.MappingNode {
+	if s.UsesPos.Line == 0 && (x.v.Kind == yaml.MappingNode || x.v.Tag == "!!null") {
 		p.errf(x.k, x.path+".uses", "missing uses")
 		p.diags[len(p.diags)-1].Detail = "say which step kind runs here, e.g. uses: generate"
 	}
@@ -467,7 +471,7 @@ func (p *parser) prompt(f *Flow, g kv) *Prompt {
 				continue
 			}
 			pr.File, pr.FilePos = name, p.pos(h.v)
-			b, err := os.ReadFile(filepath.Join(f.Dir, name))
+			b, err := ReadLimited(filepath.Join(f.Dir, name))
 			if err != nil {
 				p.errf(h.v, h.path, "cannot read prompt file %q", name)
 				p.diags[len(p.diags)-1].Detail = unwrapPathErr(err) + " (paths are relative to the flow file)"

@@ -18,7 +18,7 @@ func Coerce(f Field, v any) (any, error) {
 	}
 	out, ok := coerce(f.Type, v)
 	if !ok {
-		return nil, fmt.Errorf("%s: expected %s, got %s", f.Name, article(f.Type), spec.DescribeValue(v))
+		return nil, fmt.Errorf("expected %s, got %s", article(f.Type), spec.DescribeValue(v))
 	}
 	if len(f.Enum) > 0 {
 		s := fmt.Sprint(out)
@@ -27,7 +27,7 @@ func Coerce(f Field, v any) (any, error) {
 				return out, nil
 			}
 		}
-		return nil, fmt.Errorf("%s: %q is not one of %s%s", f.Name, s, spec.QuoteList(f.Enum), spec.DidYouMean(s, f.Enum))
+		return nil, fmt.Errorf("%q is not one of %s%s", s, spec.QuoteList(f.Enum), spec.DidYouMean(s, f.Enum))
 	}
 	return out, nil
 }

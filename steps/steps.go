@@ -49,6 +49,10 @@ type Kind struct {
 	Summary string
 	// Task is the model task the kind needs, or "" for kinds that call no model.
 	Task providers.Task
+	// ModelOptional means the kind only sometimes needs a model (search embeds a text
+	// query but not a vector): without model: or route: the engine routes none and the
+	// step finds its own (e.g. the index's embedder).
+	ModelOptional bool
 	// Inputs are the keys accepted under with:.
 	Inputs []Field
 	// Outputs are the fields of steps.<id>.output.

@@ -33,6 +33,9 @@ var Kind = steps.Kind{
 	Name:    "search",
 	Summary: "Find the nearest vectors (or best keyword matches) in a vector index.",
 	Task:    providers.TaskEmbed,
+	// Only a text query needs embedding; without model: or route: the index's
+	// embedder is used.
+	ModelOptional: true,
 	Inputs: []steps.Field{
 		{Name: "index", Type: steps.Resource, Required: true, Doc: "The vector index, e.g. ${ resources.kb }."},
 		{Name: "vector", Type: steps.List, Doc: "The query vector, e.g. ${ steps.q.output.vector }."},
@@ -55,8 +58,8 @@ var Kind = steps.Kind{
 	New:           newSearcher,
 }
 
-// searcher remembers whether the step chose its own embedding model.
-type searcher struct{ ownModel bool }
+// searcher runs searches; the engine routes it a model only when the step chose one.
+type searcher struct{}
 
 var _ steps.Step = searcher{}
 
@@ -72,7 +75,7 @@ func newSearcher(s *spec.Step) (steps.Step, spec.Diagnostics) {
 		}
 		diags.Errorf(pos, "steps."+s.ID+".with", "search needs vector or text")
 	}
-	return searcher{ownModel: s.Model != nil || s.Route != nil}, diags
+	return searcher{}, diags
 }
 
 // query is a search call's inputs, checked.
@@ -145,8 +148,8 @@ func parse(call *steps.Call) (query, error) {
 
 // embed turns the query text into a vector with the step's model or the index's embedder.
 func (s searcher) embed(ctx context.Context, call *steps.Call, in query) (steps.Result, []float32, error) {
-	m := call.Model
-	if !s.ownModel || m == nil {
+	m := call.Model // nil unless the step (or an agent tool) chose a model
+	if m == nil {
 		var err error
 		if m, err = call.Env.IndexEmbedder(ctx, in.index); err != nil {
 			return steps.Result{}, nil, fmt.Errorf("finding the embedder of %s: %w", in.index, err)
