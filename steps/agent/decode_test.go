@@ -131,6 +131,8 @@ func TestNewDiagnostics(t *testing.T) {
 			`f.yaml:10:60: steps.a.tools[0].step.model: step kind "transform" calls no model`}},
 		{"template scope", "- {name: a, description: d, step: {uses: search, with: {text: '${ vars.q }'}}}", []string{
 			"f.yaml:10:63: steps.a.tools[0].step.with.text: ${ vars.q }: unknown name vars (1:2)"}},
+		{"template argument not a parameter", "- {name: a, description: d, parameters: {properties: {query: {type: string}}}, step: {uses: search, with: {text: '${ upper(args.qury) }'}}}", []string{
+			`f.yaml:10:114: steps.a.tools[0].step.with.text: ${ upper(args.qury) }: args.qury is not a parameter of the tool (did you mean "query"?)`}},
 		{"flow not a yaml file", "- {name: a, description: d, flow: ./lookup.json}", []string{
 			`f.yaml:10:35: steps.a.tools[0].flow: flow "./lookup.json" is not a flow file`}},
 		{"mcp with a name and no command", "- {name: a, mcp: {env: {A: b}}}", []string{

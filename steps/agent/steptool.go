@@ -42,7 +42,7 @@ func decodeStepTool(n node, t *decl, d *spec.Diagnostics) backing {
 			m.errorf(d, "model is static in tool templates; give an alias or provider:model-id")
 		}
 	}
-	c := &compiler{scope: []string{"args", "resources"}, resources: st.resources, diags: d}
+	c := &compiler{scope: []string{"args", "resources"}, resources: st.resources, params: properties(t.spec.Parameters), diags: d}
 	if w, ok := f["with"]; ok {
 		if w.n.Kind != yaml.MappingNode {
 			w.errorf(d, "with must be a mapping, got %s", describe(w.n))

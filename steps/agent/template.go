@@ -55,6 +55,7 @@ type tpart struct {
 type compiler struct {
 	scope     []string
 	resources map[string]bool
+	params    map[string]bool // the tool's parameters: args.X must name one
 	diags     *spec.Diagnostics
 }
 
@@ -114,24 +115,37 @@ func (c *compiler) program(n node, src string) *vm.Program {
 		(*c.diags)[len(*c.diags)-1].Detail = "tool templates may use " + strings.Join(c.scope, ", ")
 		return nil
 	}
-	node := prog.Node()
-	ast.Walk(&node, resourceNames(c.resources))
+	names := members{}
+	root := prog.Node()
+	ast.Walk(&root, names)
+	for r := range names["resources"] {
+		c.resources[r] = true
+	}
+	for _, a := range sortedKeys(names["args"]) {
+		if !c.params[a] {
+			n.errorf(c.diags, "${%s}: args.%s is not a parameter of the tool%s", src, a, spec.DidYouMean(a, sortedKeys(c.params)))
+		}
+	}
 	return prog
 }
 
-// resourceNames records X of every resources.X in an expression.
-type resourceNames map[string]bool
+// members records, for each scope name, the X of every scope.X in an expression.
+type members map[string]map[string]bool
 
-func (r resourceNames) Visit(n *ast.Node) {
-	m, ok := (*n).(*ast.MemberNode)
+func (m members) Visit(n *ast.Node) {
+	mem, ok := (*n).(*ast.MemberNode)
 	if !ok {
 		return
 	}
-	id, ok := m.Node.(*ast.IdentifierNode)
-	prop, isStr := m.Property.(*ast.StringNode)
-	if ok && isStr && id.Value == "resources" {
-		r[prop.Value] = true
+	id, ok := mem.Node.(*ast.IdentifierNode)
+	prop, isStr := mem.Property.(*ast.StringNode)
+	if !ok || !isStr {
+		return
 	}
+	if m[id.Value] == nil {
+		m[id.Value] = map[string]bool{}
+	}
+	m[id.Value][prop.Value] = true
 }
 
 // fold turns a collection without expressions into a literal.

@@ -2,11 +2,13 @@
 package all
 
 import (
+	_ "github.com/aiflow/aiflow/steps/agent"
 	_ "github.com/aiflow/aiflow/steps/chunk"
 	_ "github.com/aiflow/aiflow/steps/classify"
 	_ "github.com/aiflow/aiflow/steps/embed"
 	_ "github.com/aiflow/aiflow/steps/generate"
 	_ "github.com/aiflow/aiflow/steps/search"
+	_ "github.com/aiflow/aiflow/steps/subflow"
 	_ "github.com/aiflow/aiflow/steps/summarize"
 	_ "github.com/aiflow/aiflow/steps/transform"
 	_ "github.com/aiflow/aiflow/steps/translate"
