@@ -148,6 +148,7 @@ func (c *client) upsert(ctx context.Context, name string, ndjson []byte) (string
 // "vectors".
 func multipartVectors(ndjson []byte) ([]byte, string, error) {
 	var buf bytes.Buffer
+	buf.Grow(len(ndjson) + 512)
 	mw := multipart.NewWriter(&buf)
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="vectors"; filename="vectors.ndjson"`)

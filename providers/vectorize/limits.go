@@ -1,7 +1,6 @@
 package vectorize
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -290,22 +289,21 @@ type batch struct {
 }
 
 // splitBatches groups NDJSON lines into upload bodies of at most size lines and
-// maxBatchBytes bytes.
+// maxBatchBytes bytes (a single longer line still goes, alone).
 func splitBatches(lines [][]byte, size int) []batch {
 	var out []batch
-	var cur bytes.Buffer
-	from := 0
-	for i, l := range lines {
-		if i > from && (i-from == size || cur.Len()+len(l)+1 > maxBatchBytes) {
-			out = append(out, batch{body: bytes.Clone(cur.Bytes()), from: from, to: i})
-			cur.Reset()
-			from = i
+	for from := 0; from < len(lines); {
+		to, n := from, 0
+		for to < len(lines) && to-from < size && (to == from || n+len(lines[to])+1 <= maxBatchBytes) {
+			n += len(lines[to]) + 1
+			to++
 		}
-		cur.Write(l)
-		cur.WriteByte('\n')
-	}
-	if len(lines) > from {
-		out = append(out, batch{body: bytes.Clone(cur.Bytes()), from: from, to: len(lines)})
+		body := make([]byte, 0, n)
+		for _, l := range lines[from:to] {
+			body = append(append(body, l...), '\n')
+		}
+		out = append(out, batch{body: body, from: from, to: to})
+		from = to
 	}
 	return out
 }
