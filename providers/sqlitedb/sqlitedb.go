@@ -93,7 +93,7 @@ func (b *backend) Describe(ctx context.Context, spec providers.DatabaseSpec) (pr
 		return providers.DatabaseInfo{}, false, fmt.Errorf("describing database %q: %w", spec.Name, err)
 	}
 	defer db.Close()
-	info := providers.DatabaseInfo{ID: p, Name: spec.Name, Size: st.Size()}
+	info := providers.DatabaseInfo{ID: "databases/" + spec.Name + ".db", Name: spec.Name, Size: st.Size()}
 	const q = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`
 	if err := db.QueryRowContext(ctx, q).Scan(&info.Tables); err != nil {
 		return providers.DatabaseInfo{}, false, fmt.Errorf("describing database %q: %w", spec.Name, err)

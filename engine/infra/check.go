@@ -1,0 +1,68 @@
+package infra
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+)
+
+// StaleError says which resources a run needs that are missing or differ from the flow.
+type StaleError struct {
+	Changes []*Change
+	// Problems are other reasons the resources cannot serve a run (e.g. a prompt
+	// without an active version).
+	Problems []string
+}
+
+// Error lists the resources and ends with what to do.
+func (e *StaleError) Error() string {
+	var b strings.Builder
+	b.WriteString("the flow's resources are not ready")
+	for _, c := range e.Changes {
+		fmt.Fprintf(&b, "\n  %s %s (%s) %s", actionSymbol[c.Action], c.Name, c.Kind, actionVerb[c.Action])
+		if len(c.Drift) > 0 {
+			b.WriteString(" (changed outside aiflow)")
+		}
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p)
+	}
+	b.WriteString("\nrun aiflow apply")
+	return b.String()
+}
+
+// Check verifies, before a run, that every resource the flow declares exists and matches
+// it; it returns a *StaleError otherwise. A local vector index may be missing: the engine
+// creates it on first use. A resource that exists but is not in state passes (apply
+// would only record it). Resources no longer declared do not matter to a run.
+func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) error {
+	e, err := newEnv(fl, st, opts)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	p, err := e.plan(ctx)
+	if err != nil {
+		return e.redact(err)
+	}
+	stale := &StaleError{}
+	for _, c := range p.Resources {
+		switch {
+		case c.Action == ActionDestroy, c.Action == ActionAdopt:
+		case c.Action == ActionCreate && c.Kind == "vector-index" && c.Backend == "local":
+		case c.Action != ActionNoop:
+			stale.Changes = append(stale.Changes, c)
+		case c.Kind == "prompt":
+			if _, err := e.activePrompt(ctx, c.Name); err != nil {
+				stale.Problems = append(stale.Problems, e.fl.Redact(err.Error()))
+			}
+		}
+	}
+	if len(stale.Changes) > 0 || len(stale.Problems) > 0 {
+		return stale
+	}
+	return nil
+}

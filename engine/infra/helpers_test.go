@@ -1,0 +1,170 @@
+package infra
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+	_ "github.com/aiflow/aiflow/providers/aigateway"
+	_ "github.com/aiflow/aiflow/providers/d1"
+	_ "github.com/aiflow/aiflow/providers/local"
+	_ "github.com/aiflow/aiflow/providers/localindex"
+	_ "github.com/aiflow/aiflow/providers/sqlitedb"
+	_ "github.com/aiflow/aiflow/providers/workersai"
+	"github.com/aiflow/aiflow/providers/wiretest"
+	"github.com/aiflow/aiflow/spec"
+	_ "github.com/aiflow/aiflow/steps/transform"
+)
+
+// harness is a flow directory, its state and a Cloudflare emulator.
+type harness struct {
+	t     *testing.T
+	dir   string
+	state string
+	cf    *wiretest.Cloudflare
+	st    *store.Store
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{t: t, dir: dir, state: filepath.Join(dir, ".aiflow"), cf: wiretest.NewCloudflare(t)}
+	st, err := store.Open(h.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h.st = st
+	return h
+}
+
+func (h *harness) lookupEnv(name string) (string, bool) {
+	switch name {
+	case "CF_ACCOUNT":
+		return h.cf.Account(), true
+	case "CF_TOKEN":
+		return h.cf.Token(), true
+	case "CF_BASE":
+		return h.cf.APIBase(), true
+	}
+	return "", false
+}
+
+// write puts a file into the flow directory.
+func (h *harness) write(name, content string) {
+	h.t.Helper()
+	p := filepath.Join(h.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// flow compiles the flow file name of the directory.
+func (h *harness) flow(name string) *engine.Flow {
+	h.t.Helper()
+	f, diags := spec.ParseFile(filepath.Join(h.dir, name))
+	if diags.HasErrors() {
+		h.t.Fatalf("%s: %v", name, diags.Err())
+	}
+	fl, diags := engine.Compile(f, engine.Options{LookupEnv: h.lookupEnv})
+	if diags.HasErrors() {
+		h.t.Fatalf("%s: %v", name, diags.Err())
+	}
+	return fl
+}
+
+func (h *harness) opts() Options {
+	return Options{StateDir: h.state, HTTPClient: h.cf.Server.Client(), Retry: providers.RetryPolicy{Attempts: 2, Backoff: 1, MaxBackoff: 1}}
+}
+
+func (h *harness) plan(fl *engine.Flow) *Plan {
+	h.t.Helper()
+	p, err := NewPlan(context.Background(), fl, h.st, h.opts())
+	if err != nil {
+		h.t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+func (h *harness) apply(fl *engine.Flow) *Plan {
+	h.t.Helper()
+	p, err := Apply(context.Background(), fl, h.st, h.opts(), nil)
+	if err != nil {
+		h.t.Fatalf("apply: %v", err)
+	}
+	return p
+}
+
+// archive is a txtar-like file: a comment, then "-- name --" sections.
+type archive struct {
+	comment string
+	files   []archiveFile
+}
+
+type archiveFile struct {
+	name string
+	data string
+}
+
+var sectionRE = regexp.MustCompile(`(?m)^-- (.+) --$`)
+
+func parseArchive(b []byte) archive {
+	s := string(b)
+	idx := sectionRE.FindAllStringSubmatchIndex(s, -1)
+	a := archive{}
+	if len(idx) == 0 {
+		a.comment = s
+		return a
+	}
+	a.comment = s[:idx[0][0]]
+	for i, m := range idx {
+		end := len(s)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		a.files = append(a.files, archiveFile{name: s[m[2]:m[3]], data: strings.TrimPrefix(s[m[1]:end], "\n")})
+	}
+	return a
+}
+
+func (a archive) get(name string) (string, bool) {
+	for _, f := range a.files {
+		if f.name == name {
+			return f.data, true
+		}
+	}
+	return "", false
+}
+
+func (a *archive) set(name, data string) {
+	for i, f := range a.files {
+		if f.name == name {
+			a.files[i].data = data
+			return
+		}
+	}
+	a.files = append(a.files, archiveFile{name: name, data: data})
+}
+
+func (a archive) bytes() []byte {
+	var b bytes.Buffer
+	b.WriteString(a.comment)
+	for _, f := range a.files {
+		b.WriteString("-- " + f.name + " --\n")
+		b.WriteString(f.data)
+		if !strings.HasSuffix(f.data, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.Bytes()
+}
