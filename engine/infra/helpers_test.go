@@ -17,8 +17,8 @@ import (
 	_ "github.com/aiflow/aiflow/providers/local"
 	_ "github.com/aiflow/aiflow/providers/localindex"
 	_ "github.com/aiflow/aiflow/providers/sqlitedb"
-	_ "github.com/aiflow/aiflow/providers/workersai"
 	"github.com/aiflow/aiflow/providers/wiretest"
+	_ "github.com/aiflow/aiflow/providers/workersai"
 	"github.com/aiflow/aiflow/spec"
 	_ "github.com/aiflow/aiflow/steps/transform"
 )

@@ -90,7 +90,9 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	for name := range e.fl.Resources {
 		names = append(names, name)
 	}
-	sort.Slice(names, func(i, j int) bool { return lessResource(e.fl.Resources[names[i]].Spec.Kind, names[i], e.fl.Resources[names[j]].Spec.Kind, names[j]) })
+	sort.Slice(names, func(i, j int) bool {
+		return lessResource(e.fl.Resources[names[i]].Spec.Kind, names[i], e.fl.Resources[names[j]].Spec.Kind, names[j])
+	})
 	var errs []error
 	for _, name := range names {
 		c, err := e.planResource(ctx, e.fl.Resources[name], byName[name])
