@@ -50,7 +50,9 @@
 // $nin $lt $lte $gt $gte. Upserts go out as NDJSON in batches of batch_size vectors (default
 // 1000, Vectorize's limit is 5000) and at most 64 MiB. Keyword and hybrid search are not
 // offered by Vectorize: such queries fail and name the local backend, which has them.
-// Vector.Text is not stored.
+// Vector.Text is not stored. IndexSpec.ANN does not apply: Vectorize picks its own index
+// and scores approximately unless values are returned (returnValues switches it to exact
+// scoring).
 //
 // DeleteByIDs reports the number of distinct ids it sent: Vectorize does not say how many
 // of them existed. GetByIDs and DeleteByIDs send at most 100 and 1000 ids per request

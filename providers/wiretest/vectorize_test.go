@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -481,6 +482,24 @@ func TestVectorizeLag(t *testing.T) {
 	vz.Flush()
 	if st, _ := vz.Stats("kb"); st.Vectors != 1 || st.Pending != 0 {
 		t.Errorf("after Flush: stats %+v, want 1 vector and none pending", st)
+	}
+}
+
+func TestVectorizeDelay(t *testing.T) {
+	cf := NewCloudflare(t)
+	vz := cf.Vectorize()
+	vzNewIndex(t, cf, "kb", 2, "cosine")
+	vz.SetLag(VectorizeLag{Delay: time.Hour})
+	vzOK(t, cf, "POST", vzPath("/kb/upsert"), "application/x-ndjson", vzLines(`{"id":"a","values":[1,0]}`), nil)
+	for range 3 {
+		vzOK(t, cf, "GET", vzPath("/kb/info"), "", "", nil)
+	}
+	if st, _ := vz.Stats("kb"); st.Vectors != 0 || st.Pending != 1 {
+		t.Errorf("within the delay: %+v, want the write pending however often /info is polled", st)
+	}
+	vz.Flush()
+	if got := vzGet(t, cf, "kb", "a"); len(got) != 1 {
+		t.Errorf("after Flush get_by_ids = %v, want a", got)
 	}
 }
 
