@@ -14,14 +14,17 @@ import (
 func TestConcurrentUse(t *testing.T) {
 	for _, ann := range []string{"", "hnsw"} {
 		t.Run("ann="+ann, func(t *testing.T) {
-			const dim = 128
+			seed, dim := 4500, 128 // past the graph threshold
+			if raceEnabled {
+				seed, dim = 2100, 256
+			}
 			spec := testSpec(dim, metricCosine)
 			spec.ANN = ann
 			dir := t.TempDir()
 			x := mustOpen(t, dir, spec)
 			r := rand.New(rand.NewPCG(81, 82))
 			cs := centres(r, 50, dim)
-			mustUpsert(t, x, clusteredVectors(r, cs, "seed", 4500, 1.0)) // past the graph threshold
+			mustUpsert(t, x, clusteredVectors(r, cs, "seed", seed, 1.0))
 			var wg sync.WaitGroup
 			for w := range 2 {
 				wg.Go(func() {
@@ -36,7 +39,7 @@ func TestConcurrentUse(t *testing.T) {
 							t.Error(err)
 							return
 						}
-						x.DeleteByIDs(ctx, []string{fmt.Sprintf("seed%d", r.IntN(4500))})
+						x.DeleteByIDs(ctx, []string{fmt.Sprintf("seed%d", r.IntN(seed))})
 						if i%10 == 9 {
 							if err := x.Compact(); err != nil {
 								t.Error(err)

@@ -21,10 +21,13 @@ const (
 
 // crashBatchSize varies so that some records take many pages and can be torn by the kill.
 func crashBatchSize(b int) int {
-	if b%3 == 2 {
-		return 4000
+	switch {
+	case b%3 != 2:
+		return 40
+	case raceEnabled:
+		return 600
 	}
-	return 40
+	return 4000
 }
 
 // crashBatchVectors is batch b of the crash writer: deterministic, so the parent can
