@@ -34,14 +34,27 @@ type Backend struct {
 	poll     time.Duration
 	onWait   func(int, time.Duration)
 	debug    io.Writer
+	defaults options
 }
 
 // Option tunes NewBackend beyond what a flow file can say.
 type Option func(*Backend)
 
 // WithPollInterval sets the first wait between /info polls while waiting for a mutation
-// (default 250ms; it doubles up to 2s, or up to d when d is longer).
-func WithPollInterval(d time.Duration) Option { return func(b *Backend) { b.poll = d } }
+// (default 250ms; it doubles up to 2s, or up to d when d is longer). d <= 0 is ignored.
+func WithPollInterval(d time.Duration) Option {
+	return func(b *Backend) {
+		if d > 0 {
+			b.poll = d
+		}
+	}
+}
+
+// WithWaitForMutation sets the wait_for_mutation timeout of indexes whose settings give
+// none (default 0: do not wait).
+func WithWaitForMutation(d time.Duration) Option {
+	return func(b *Backend) { b.defaults.wait = max(d, 0) }
+}
 
 // WithBackoffHook calls f with each failed HTTP attempt's number and the wait chosen
 // before the next one.
@@ -73,12 +86,12 @@ func NewBackend(cfg providers.IndexBackendConfig, opts ...Option) (*Backend, err
 	if err != nil {
 		return nil, fmt.Errorf("vectorize backend: %w", err)
 	}
-	if _, err := parseOptions(cfg.Settings, nil); err != nil {
-		return nil, fmt.Errorf("vectorize backend: %w", err)
-	}
-	b := &Backend{settings: cfg.Settings, poll: defaultPoll}
+	b := &Backend{settings: cfg.Settings, poll: defaultPoll, defaults: options{batchSize: DefaultBatchSize}}
 	for _, o := range opts {
 		o(b)
+	}
+	if _, err := parseOptions(b.defaults, cfg.Settings, nil); err != nil {
+		return nil, fmt.Errorf("vectorize backend: %w", err)
 	}
 	if b.base == nil {
 		b.own = transport.NewBase()
@@ -99,7 +112,7 @@ func (b *Backend) Open(ctx context.Context, spec providers.IndexSpec, create boo
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
-	o, err := parseOptions(b.settings, spec.Settings)
+	o, err := parseOptions(b.defaults, b.settings, spec.Settings)
 	if err != nil {
 		return nil, fmt.Errorf("vectorize index %q: %w", spec.Name, err)
 	}

@@ -88,19 +88,20 @@ type options struct {
 	description string
 }
 
-// parseOptions reads wait_for_mutation, batch_size and description; keys in spec
-// override those in the backend's settings.
-func parseOptions(backend, spec map[string]any) (options, error) {
-	o := options{batchSize: DefaultBatchSize}
+// parseOptions reads wait_for_mutation, batch_size and description over the defaults in
+// o; keys in spec override those in the backend's settings.
+func parseOptions(o options, backend, spec map[string]any) (options, error) {
 	pick := func(key string) any {
 		if v, ok := spec[key]; ok {
 			return v
 		}
 		return backend[key]
 	}
-	var err error
-	if o.wait, err = waitSetting(pick("wait_for_mutation")); err != nil {
-		return o, fmt.Errorf("wait_for_mutation: %w", err)
+	if v := pick("wait_for_mutation"); v != nil {
+		var err error
+		if o.wait, err = waitSetting(v); err != nil {
+			return o, fmt.Errorf("wait_for_mutation: %w", err)
+		}
 	}
 	if v := pick("batch_size"); v != nil {
 		n, ok := integer(v)

@@ -88,6 +88,35 @@ func TestWaitForMutationForms(t *testing.T) {
 	}
 }
 
+func TestWithWaitForMutation(t *testing.T) {
+	tests := []struct {
+		name      string
+		setting   any
+		wantPolls int
+	}{
+		{"option applies when settings are silent", nil, 2},
+		{"setting false overrides the option", false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			extra := map[string]any{}
+			if tt.setting != nil {
+				extra["wait_for_mutation"] = tt.setting
+			}
+			b := newBackend(t, cf, nil, vectorize.WithWaitForMutation(10*time.Second))
+			x := open(t, b, spec("kb", 2, "cosine", nil, extra))
+			cf.Vectorize().SetLag(wiretest.VectorizeLag{InfoPolls: 2})
+			if _, err := x.Upsert(context.Background(), []providers.Vector{vec("a", []float32{1, 0})}); err != nil {
+				t.Fatal(err)
+			}
+			if got := count(cf, "GET", "/info"); got != tt.wantPolls {
+				t.Errorf("/info polls = %d, want %d", got, tt.wantPolls)
+			}
+		})
+	}
+}
+
 func TestSpecSettingsOverrideBackendSettings(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	b := newBackend(t, cf, map[string]any{"wait_for_mutation": true, "batch_size": 1})

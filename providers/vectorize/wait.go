@@ -15,6 +15,7 @@ type PendingError struct {
 	Waited     time.Duration // the timeout
 }
 
+// Error says what was waited for and that the writes are durable.
 func (e *PendingError) Error() string {
 	return fmt.Sprintf("vectorize index %q: mutation %s was accepted but not processed within %s (last processed: %q); the writes are durable but queries may not see them yet",
 		e.Index, e.MutationID, e.Waited, e.Processed)
