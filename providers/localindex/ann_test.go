@@ -284,3 +284,26 @@ func TestHNSWFiltersAndDeletes(t *testing.T) {
 		t.Errorf("self-query top-1 of rewritten vectors: %d of %d", got, len(fresh)+len(moved))
 	}
 }
+
+// TestHNSWOtherMetrics: euclidean and dot-product graphs reach the same recall gate on a
+// smaller set without falling back to exact search.
+func TestHNSWOtherMetrics(t *testing.T) {
+	for _, metric := range []string{metricEuclidean, metricDot} {
+		t.Run(metric, func(t *testing.T) {
+			n, dim := 3000, 192
+			r := rand.New(rand.NewPCG(91, 92))
+			cs := centres(r, 150, dim)
+			spec := annSpec(dim)
+			spec.Metric = metric
+			x := mustOpen(t, t.TempDir(), spec)
+			upsertBatches(t, x, clusteredVectors(r, cs, "v", n, 1.0), 1000)
+			queries := clusteredVectors(r, cs, "q", 100, 1.0)
+			if got := recall10(t, x, queries, nil); got < 0.95 {
+				t.Errorf("recall@10 = %.4f, want ≥ 0.95", got)
+			}
+			if s, f := x.c.annStats.searches.Load(), x.c.annStats.fallbacks.Load(); s == 0 || f != 0 {
+				t.Errorf("%d graph searches, %d fallbacks", s, f)
+			}
+		})
+	}
+}
