@@ -352,3 +352,61 @@ func isNumber(v any) bool {
 	}
 	return false
 }
+
+// schemaScript calls get_capital, then gives the final answer as JSON: as text on
+// OpenAI (response_format), by calling the offered tool that is not get_capital on
+// Anthropic (the provider's JSON tool).
+func schemaScript(p wiretest.ChatPrompt) wiretest.ChatTurn {
+	res := p.ToolResults()
+	if len(res) == 0 {
+		return wiretest.ChatTurn{ToolCalls: []wiretest.ChatToolCall{{ID: "toolu_1", Name: "get_capital", Arguments: `{"country":"France"}`}}}
+	}
+	var got struct{ Capital string }
+	json.Unmarshal([]byte(res[0].Content), &got)
+	answer := fmt.Sprintf(`{"capital":%q,"sources":["get_capital"]}`, got.Capital)
+	for _, tool := range p.Tools {
+		if tool.Name != "get_capital" {
+			return wiretest.ChatTurn{ToolCalls: []wiretest.ChatToolCall{{ID: "toolu_2", Name: tool.Name, Arguments: answer}}}
+		}
+	}
+	return wiretest.ChatTurn{Text: answer}
+}
+
+// TestAgentStructuredOutput asks an agent for JSON matching output.schema while it
+// also has tools, on the providers whose JSON mode composes with tool calling.
+func TestAgentStructuredOutput(t *testing.T) {
+	tests := []struct {
+		name  string
+		entry func(t *testing.T) (string, string, map[string]string)
+	}{
+		{"openai", func(t *testing.T) (string, string, map[string]string) {
+			o := wiretest.NewOpenAI(t, wiretest.WithOpenAIScript(schemaScript))
+			return fmt.Sprintf("    kind: openai\n    api_key: ${ env(\"TOKEN\") }\n    base_url: %s", o.URL()), "gpt-4o-mini", map[string]string{"TOKEN": o.Key()}
+		}},
+		{"anthropic", func(t *testing.T) (string, string, map[string]string) {
+			a := wiretest.NewAnthropic(t, wiretest.WithAnthropicScript(schemaScript))
+			return fmt.Sprintf("    kind: anthropic\n    api_key: ${ env(\"TOKEN\") }\n    base_url: %s", a.URL()), "claude-haiku-4-5", map[string]string{"TOKEN": a.Key()}
+		}},
+	}
+	schema := `
+    output:
+      schema:
+        type: object
+        required: [capital, sources]
+        properties:
+          capital: { type: string }
+          sources: { type: array, items: { type: string } }
+`
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entry, model, env := tt.entry(t)
+			src := strings.Replace(fmt.Sprintf(capitalFlow, entry, model), "    with: { max_turns: 3 }\n", "    with: { max_turns: 3 }"+schema, 1)
+			src = strings.Replace(src, "  answer: ${ steps.ask.output.text }", "  answer: ${ steps.ask.output.json }", 1)
+			res, _ := agentRun(t, e2eFlow(t, src, env), t.TempDir(), engine.RunOptions{})
+			want := map[string]any{"capital": "Paris", "sources": []any{"get_capital"}}
+			if d := cmp.Diff(want, res.Outputs["answer"]); d != "" {
+				t.Errorf("json (-want +got):\n%s", d)
+			}
+		})
+	}
+}

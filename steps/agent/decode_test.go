@@ -14,7 +14,7 @@ import (
 )
 
 // toolsValue parses src as the tools: value of step "a" in f.yaml, as if it started on line 10.
-func toolsValue(t *testing.T, src string) *spec.Value {
+func toolsValue(t testing.TB, src string) *spec.Value {
 	t.Helper()
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(strings.Repeat("\n", 9)+src), &doc); err != nil {
@@ -24,7 +24,7 @@ func toolsValue(t *testing.T, src string) *spec.Value {
 	return &spec.Value{Node: n, Path: "steps.a.tools", Pos: spec.Pos{File: "f.yaml", Line: n.Line, Col: n.Column}}
 }
 
-func newStep(t *testing.T, tools string) *spec.Step {
+func newStep(t testing.TB, tools string) *spec.Step {
 	s := &spec.Step{ID: "a", Uses: "agent", Prompt: &spec.Prompt{}, Pos: spec.Pos{File: "f.yaml", Line: 3}}
 	if tools != "" {
 		s.Tools = toolsValue(t, tools)

@@ -13,10 +13,11 @@ import (
 // LimitError is returned when the loop hits max_turns, max_tokens or budget_usd before
 // the model answers (and on_limit is fail). Stopped says which.
 type LimitError struct {
-	Stopped string
+	Stopped string // StoppedMaxTurns, StoppedMaxTokens or StoppedBudget
 	msg     string
 }
 
+// Error says which limit was hit, after how many turns, and how to raise it.
 func (e *LimitError) Error() string { return e.msg }
 
 // run is the loop: ask the model, run the tools it calls, send the results back, until
