@@ -51,9 +51,9 @@ func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) 
 	stale := &StaleError{}
 	for _, c := range p.Resources {
 		switch {
-		case c.Action == ActionDestroy, c.Action == ActionAdopt:
+		case c.Action == ActionDestroy:
 		case c.Action == ActionCreate && c.Kind == "vector-index" && c.Backend == "local":
-		case c.Action != ActionNoop:
+		case c.Action != ActionNoop && c.Action != ActionAdopt:
 			stale.Changes = append(stale.Changes, c)
 		case c.Kind == "prompt":
 			if _, err := e.activePrompt(ctx, c.Name); err != nil {

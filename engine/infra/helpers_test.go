@@ -168,3 +168,7 @@ func (a archive) bytes() []byte {
 	}
 	return b.Bytes()
 }
+
+func wiretest403() wiretest.Fault {
+	return wiretest.Fault{Status: 403, Code: "10000", Message: "Authentication error"}
+}

@@ -169,6 +169,11 @@ func (e *env) planResource(ctx context.Context, rn *engine.ResourceNode, st *sto
 	if err != nil {
 		return nil, err
 	}
+	return e.planEvaluated(ctx, r, st)
+}
+
+// planEvaluated plans an evaluated resource.
+func (e *env) planEvaluated(ctx context.Context, r *resource, st *store.ResourceState) (*Change, error) {
 	real, err := r.k.refresh(ctx, e, r, st)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,259 @@
+package infra
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const cfProvider = `aiflow: 1
+name: infra-test
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CF_ACCOUNT") }
+    api_token: ${ env("CF_TOKEN") }
+    base_url: ${ env("CF_BASE") }
+`
+
+const noopStep = `steps:
+  noop:
+    uses: transform
+    with:
+      expr: 1
+`
+
+// actions maps resource name to planned action.
+func actions(p *Plan) map[string]string {
+	out := map[string]string{}
+	for _, c := range p.Resources {
+		out[c.Name] = c.Action
+	}
+	return out
+}
+
+func TestApplyAndDestroy(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.write("migrations/001_chunks.sql", "CREATE TABLE chunks (id TEXT PRIMARY KEY, text TEXT);\n")
+	h.write("flow.yaml", cfProvider+`resources:
+  db: { kind: database, migrations: migrations }
+  remote: { kind: database, backend: d1, provider: cf, migrations: migrations }
+  kb: { kind: vector-index, dimensions: 8, metric: dot-product }
+  gw:
+    kind: ai-gateway
+    provider: cf
+    cache_ttl: 30m
+    logging: false
+  summarise: { kind: prompt, database: remote, name: summary }
+`+noopStep)
+	fl := h.flow("flow.yaml")
+	p := h.apply(fl)
+	want := map[string]string{"db": ActionCreate, "remote": ActionCreate, "kb": ActionCreate, "gw": ActionCreate, "summarise": ActionCreate}
+	if diff := cmp.Diff(want, actions(p)); diff != "" {
+		t.Fatalf("applied actions (-want +got):\n%s", diff)
+	}
+	t.Run("real resources exist", func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join(h.state, "databases", "db.db")); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(filepath.Join(h.state, "indexes", "kb")); err != nil {
+			t.Error(err)
+		}
+		dbs := h.cf.D1().Databases()
+		if len(dbs) != 1 || dbs[0].Name != "remote" {
+			t.Fatalf("D1 databases = %v", dbs)
+		}
+		rows, err := h.cf.D1().Query(dbs[0].UUID, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+		if err != nil || len(rows) != 2 || rows[0]["name"] != "chunks" || rows[1]["name"] != "prompts" {
+			t.Errorf("D1 tables = %v, %v", rows, err)
+		}
+		gw, ok := h.cf.Gateways().Get("gw")
+		if !ok || gw["cache_ttl"] != 1800.0 || gw["collect_logs"] != false {
+			t.Errorf("gateway = %v", gw)
+		}
+	})
+	t.Run("state records ids and attributes", func(t *testing.T) {
+		rs, err := h.st.GetResource(ctx, "remote")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs.ID != h.cf.D1().Databases()[0].UUID || rs.Backend != "d1" || rs.Attributes["flow"] != "infra-test" {
+			t.Errorf("state = %+v", rs)
+		}
+		if diff := cmp.Diff([]any{"001_chunks.sql"}, rs.Attributes["migrations"]); diff != "" {
+			t.Errorf("migrations attribute (-want +got):\n%s", diff)
+		}
+		for _, r := range []string{"db", "kb", "gw", "summarise"} {
+			if _, err := h.st.GetResource(ctx, r); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	t.Run("second apply changes nothing", func(t *testing.T) {
+		before := h.cf.Count()
+		p := h.apply(fl)
+		if p.Changes {
+			t.Errorf("second apply has changes: %v", actions(p))
+		}
+		for _, r := range h.cf.Requests()[before:] {
+			if r.Method != "GET" && !strings.HasSuffix(r.Path, "/raw") {
+				t.Errorf("second apply sent %s %s", r.Method, r.Path)
+			}
+		}
+	})
+	t.Run("destroy removes everything", func(t *testing.T) {
+		p, err := Destroy(ctx, fl, h.st, h.opts(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, c := range p.Resources {
+			order = append(order, c.Name)
+		}
+		if diff := cmp.Diff([]string{"summarise", "gw", "kb", "remote", "db"}, order); diff != "" {
+			t.Errorf("destroy order (-want +got):\n%s", diff)
+		}
+		if rs, _ := h.st.ListResources(ctx); len(rs) != 0 {
+			t.Errorf("state left: %v", rs)
+		}
+		if n := len(h.cf.D1().Databases()); n != 0 {
+			t.Errorf("%d D1 databases left", n)
+		}
+		if ids := h.cf.Gateways().IDs(); len(ids) != 0 {
+			t.Errorf("gateways left: %v", ids)
+		}
+		for _, p := range []string{"databases/db.db", "indexes/kb"} {
+			if _, err := os.Stat(filepath.Join(h.state, p)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: %v", p, err)
+			}
+		}
+		if applied, _ := h.st.AppliedMigrations(ctx, "db"); len(applied) != 0 {
+			t.Errorf("migrations still recorded: %v", applied)
+		}
+	})
+}
+
+func TestReplaceKeepsNothingOld(t *testing.T) {
+	h := newHarness(t)
+	h.write("before.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
+	h.write("flow.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 6 }\n"+noopStep)
+	h.apply(h.flow("before.yaml"))
+	fl := h.flow("flow.yaml")
+	if p := h.apply(fl); actions(p)["kb"] != ActionReplace {
+		t.Fatalf("actions = %v", actions(p))
+	}
+	if p := h.plan(fl); p.Changes {
+		t.Errorf("after replace: %v", actions(p))
+	}
+	rs, err := h.st.GetResource(context.Background(), "kb")
+	if err != nil || rs.Attributes["dimensions"] != 6.0 {
+		t.Errorf("state = %+v, %v", rs, err)
+	}
+}
+
+func TestAdoptAndCancel(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	if _, err := h.cf.D1().CreateDatabase("remote"); err != nil {
+		t.Fatal(err)
+	}
+	h.write("flow.yaml", cfProvider+"resources:\n  remote: { kind: database, backend: d1, provider: cf }\n"+noopStep)
+	fl := h.flow("flow.yaml")
+	p, err := Apply(ctx, fl, h.st, h.opts(), func(*Plan) bool { return false })
+	if !errors.Is(err, ErrCancelled) || actions(p)["remote"] != ActionAdopt {
+		t.Fatalf("Apply = %v, %v", actions(p), err)
+	}
+	if rs, _ := h.st.ListResources(ctx); len(rs) != 0 {
+		t.Errorf("a cancelled apply recorded %v", rs)
+	}
+	h.apply(fl)
+	rs, err := h.st.GetResource(ctx, "remote")
+	if err != nil || rs.ID != h.cf.D1().Databases()[0].UUID {
+		t.Errorf("adopted state = %+v, %v", rs, err)
+	}
+	if n := len(h.cf.D1().Databases()); n != 1 {
+		t.Errorf("adopting created a database: %d", n)
+	}
+}
+
+func TestFlowsShareState(t *testing.T) {
+	h := newHarness(t)
+	h.write("a.yaml", strings.Replace(cfProvider, "infra-test", "a", 1)+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n  db: { kind: database }\n"+noopStep)
+	h.write("b.yaml", strings.Replace(cfProvider, "infra-test", "b", 1)+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
+	h.apply(h.flow("a.yaml"))
+	p := h.plan(h.flow("b.yaml"))
+	if diff := cmp.Diff(map[string]string{"kb": ActionNoop}, actions(p)); diff != "" {
+		t.Errorf("flow b would touch flow a's resources (-want +got):\n%s", diff)
+	}
+}
+
+func TestErrorsAreRedacted(t *testing.T) {
+	h := newHarness(t)
+	h.write("flow.yaml", cfProvider+"resources:\n  remote: { kind: database, backend: d1, provider: cf }\n"+noopStep)
+	h.cf.Faults.Add(wiretest403())
+	_, err := NewPlan(context.Background(), h.flow("flow.yaml"), h.st, h.opts())
+	if err == nil || strings.Contains(err.Error(), h.cf.Token()) || strings.Contains(err.Error(), h.cf.Account()) {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestBadSettings(t *testing.T) {
+	tests := []struct {
+		name, resources, want string
+	}{
+		{"d1 without provider", "  db: { kind: database, backend: d1 }", "backend d1 needs provider:"},
+		{"unknown database backend", "  db: { kind: database, backend: postgres }", `database backend "postgres" is not available`},
+		{"gateway without provider", "  gw: { kind: ai-gateway }", "set provider: to a workers-ai provider"},
+		{"bad cache ttl", "  gw: { kind: ai-gateway, provider: cf, cache_ttl: soon }", "cache_ttl: want a duration"},
+		{"bad rate limit", "  gw: { kind: ai-gateway, provider: cf, rate_limit: { limit: 0 } }", "rate_limit.limit"},
+		{"prompt without database", "  p: { kind: prompt }", "set database:"},
+		{"prompt on an index", "  kb: { kind: vector-index, dimensions: 4 }\n  p: { kind: prompt, database: kb }", `"kb" is not a database resource`},
+		{"missing migrations folder", "  db: { kind: database, migrations: nowhere }", "migrations: open"},
+		{"provider of another kind", "  db: { kind: database, backend: d1, provider: local }", "Cloudflare resources need a workers-ai one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.write("flow.yaml", cfProvider+"resources:\n"+tt.resources+"\n"+noopStep)
+			_, err := NewPlan(context.Background(), h.flow("flow.yaml"), h.st, h.opts())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want …%s…", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpenDatabase opens an applied database as a step would.
+func TestOpenDatabase(t *testing.T) {
+	ctx := context.Background()
+	for _, backend := range []string{"local", "d1"} {
+		t.Run(backend, func(t *testing.T) {
+			h := newHarness(t)
+			h.write("m/001.sql", "CREATE TABLE t (x);")
+			h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database, backend: "+backend+", provider: cf, migrations: m }\n"+noopStep)
+			fl := h.flow("flow.yaml")
+			if _, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db"); err == nil || !strings.Contains(err.Error(), "run aiflow apply") {
+				t.Errorf("before apply: %v", err)
+			}
+			h.apply(fl)
+			db, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Query(ctx, "INSERT INTO t VALUES (?)", []any{7}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := db.Query(ctx, "SELECT x FROM t", nil)
+			if err != nil || !cmp.Equal(res.Rows, [][]any{{int64(7)}}) {
+				t.Errorf("rows = %v, %v", res.Rows, err)
+			}
+		})
+	}
+}
