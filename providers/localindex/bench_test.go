@@ -41,8 +41,9 @@ func BenchmarkDot(b *testing.B) {
 	}
 }
 
-// benchIndex fills an index with n random vectors in batches of 1000.
-func benchIndex(b *testing.B, n, dim int, ann string) *Index {
+// benchIndex fills an index with n vectors around n/100 cluster centres, in batches of
+// 1000, and returns it with 256 held-out queries from the same clusters.
+func benchIndex(b *testing.B, n, dim int, ann string) (*Index, []providers.Vector) {
 	b.Helper()
 	spec := testSpec(dim, metricCosine)
 	spec.ANN = ann
@@ -53,15 +54,15 @@ func benchIndex(b *testing.B, n, dim int, ann string) *Index {
 		vs := clusteredVectors(r, cs, fmt.Sprintf("b%d-", i), min(1000, n-i), 1.0)
 		mustUpsert(b, x, vs)
 	}
-	return x
+	return x, clusteredVectors(r, cs, "q", 256, 1.0)
 }
 
 // BenchmarkExactSearch is one top-10 query scanning every vector; bytes/s is the scan rate.
 func BenchmarkExactSearch(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
 		b.Run(fmt.Sprintf("%dx768", n), func(b *testing.B) {
-			x := benchIndex(b, n, 768, "")
-			q := randVec(rand.New(rand.NewPCG(3, 3)), 768)
+			x, qs := benchIndex(b, n, 768, "")
+			q := qs[0].Values
 			b.SetBytes(int64(n * 768 * 4))
 			b.ResetTimer()
 			for b.Loop() {
@@ -73,17 +74,13 @@ func BenchmarkExactSearch(b *testing.B) {
 	}
 }
 
-// BenchmarkHNSWSearch is one top-10 graph query at the default efSearch.
+// BenchmarkHNSWSearch is one top-10 graph query at the default efSearch over 20,000
+// clustered vectors, with held-out queries from the same clusters.
 func BenchmarkHNSWSearch(b *testing.B) {
-	x := benchIndex(b, 20000, 384, "hnsw")
-	r := rand.New(rand.NewPCG(4, 4))
-	qs := make([][]float32, 256)
-	for i := range qs {
-		qs[i] = randVec(r, 384)
-	}
+	x, qs := benchIndex(b, 20000, 384, "hnsw")
 	i := 0
 	for b.Loop() {
-		if _, err := x.Query(ctx, providers.VectorQuery{Vector: qs[i%len(qs)], TopK: 10}); err != nil {
+		if _, err := x.Query(ctx, providers.VectorQuery{Vector: qs[i%len(qs)].Values, TopK: 10}); err != nil {
 			b.Fatal(err)
 		}
 		i++
