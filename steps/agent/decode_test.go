@@ -71,6 +71,9 @@ func TestNewValid(t *testing.T) {
 		t.Errorf("plan notes (-want +got):\n%s", d)
 	}
 	a := st.(*agent)
+	if d := cmp.Diff([]string{"./tools/lookup.yaml"}, a.SubFlows()); d != "" {
+		t.Errorf("sub-flows (-want +got):\n%s", d)
+	}
 	if a.tools[1].spec.Parameters["type"] != "object" || a.tools[3].mcp.dir != "flows" {
 		t.Errorf("lookup parameters = %v, mcp dir = %q", a.tools[1].spec.Parameters, a.tools[3].mcp.dir)
 	}

@@ -20,6 +20,18 @@ func (a *agent) PlanNotes() []string {
 	return out
 }
 
+// SubFlows lists the flow files the agent's flow tools run (paths relative to the flow
+// file), so that validation can check them before a run.
+func (a *agent) SubFlows() []string {
+	var out []string
+	for _, d := range a.tools {
+		if f, ok := d.backing.(*flowTool); ok {
+			out = append(out, f.path)
+		}
+	}
+	return out
+}
+
 // DiscoverPlanNotes is PlanNotes with every MCP server started, its tools listed as
 // "tool <name>: mcp <command> — <description>", and the server stopped again. It runs
 // the servers' commands, so plan should call it only when asked to and with a deadline.

@@ -69,6 +69,15 @@ func (f flowStep) PlanNotes() []string {
 	return []string{"runs sub-flow " + f.path}
 }
 
+// SubFlows lists the flow file the step runs when its path is literal, so that
+// validation can check it before a run.
+func (f flowStep) SubFlows() []string {
+	if f.path == "" {
+		return nil
+	}
+	return []string{f.path}
+}
+
 // Run runs the sub-flow with the given vars.
 func (flowStep) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
 	path, _ := call.Inputs["path"].(string)

@@ -95,9 +95,19 @@ func TestNew(t *testing.T) {
 			if d := cmp.Diff(tt.wantDiags, got); d != "" {
 				t.Errorf("diagnostics (-want +got):\n%s", d)
 			}
+			if len(diags) > 0 {
+				return
+			}
 			notes := st.(interface{ PlanNotes() []string }).PlanNotes()
-			if d := cmp.Diff(tt.wantNotes, notes); d != "" && len(diags) == 0 {
+			if d := cmp.Diff(tt.wantNotes, notes); d != "" {
 				t.Errorf("plan notes (-want +got):\n%s", d)
+			}
+			var wantFlows []string
+			if tt.wantNotes != nil {
+				wantFlows = []string{tt.with}
+			}
+			if d := cmp.Diff(wantFlows, st.(interface{ SubFlows() []string }).SubFlows()); d != "" {
+				t.Errorf("sub-flows (-want +got):\n%s", d)
 			}
 		})
 	}
