@@ -71,12 +71,15 @@ func (fl *Flow) cachePolicy(n *Node, call *steps.Call) (use bool, ttl time.Durat
 		return c.Mode != spec.CacheOff, c.TTL, "step cache: " + c.Mode
 	}
 	if !deterministic(n, call) {
+		if n.Kind.Task == "" || n.Kind.ModelOptional {
+			return false, 0, "runs every time (a side effect, or reads changing state)"
+		}
 		return false, 0, "not deterministic (sampling); set cache: on the step to cache it"
 	}
 	if c := fl.Spec.Defaults.Cache; c != nil {
 		return c.Mode != spec.CacheOff, c.TTL, "flow default cache: " + c.Mode
 	}
-	if n.Kind.Task == "" {
+	if n.Kind.Task == "" && !n.Kind.CacheByDefault {
 		return false, 0, "no model call"
 	}
 	return true, 0, "deterministic model call"

@@ -195,7 +195,7 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 		if m != nil {
 			cr.model = m.Ref()
 		}
-		if i+1 < len(models) && providers.ShouldFallback(err) {
+		if i+1 < len(models) && (providers.ShouldFallback(err) || isBudget(err)) {
 			w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: call.Item, Model: models[i+1].Ref(), Reason: w.fl.Redact(err.Error())})
 			continue
 		}
@@ -224,6 +224,11 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 			}
 		}
 	}
+	unreserve, err := w.reserve(n, call)
+	if err != nil {
+		return nil, cr, err
+	}
+	defer unreserve()
 	pol := w.policy(n)
 	release := w.acquire(ctx, call.Model)
 	res, attempts, err := withRetry(ctx, pol, func(a int, err error, wait time.Duration) {
@@ -338,10 +343,20 @@ func (w *walker) candidates(n *Node, call *steps.Call, scope map[string]any) ([]
 func (w *walker) route(r *RouteNode, call *steps.Call, scope map[string]any) (string, error) {
 	input := callInput(call)
 	if len(r.Spec.Split) > 0 {
-		return splitArm(r.Spec.Split, w.opts.Seed, input), nil
+		arm := splitArm(r.Spec.Split, w.opts.Seed, input)
+		w.mu.Lock()
+		if w.arms == nil {
+			w.arms = map[string]map[string]int{}
+		}
+		if w.arms[r.Spec.Name] == nil {
+			w.arms[r.Spec.Name] = map[string]int{}
+		}
+		w.arms[r.Spec.Name][arm]++
+		w.mu.Unlock()
+		return arm, nil
 	}
 	rs := map[string]any{"input": input, "vars": scope["vars"], "run": scope["run"],
-		"budget": map[string]any{"spent": w.spent(), "left": nil}}
+		"budget": map[string]any{"spent": w.spent(), "left": w.budgetLeft()}}
 	for i, rule := range r.Spec.Rules {
 		cond := r.Conds[i]
 		if cond == nil {

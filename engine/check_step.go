@@ -302,7 +302,7 @@ func (c *checker) routes(f *spec.Flow) {
 
 // Resource kinds and their settings.
 var resourceSettings = map[string][]string{
-	"vector-index": {"backend", "dimensions", "metric", "metadata_indexes", "model", "ann", "provider", "description"},
+	"vector-index": {"backend", "dimensions", "metric", "metadata_indexes", "model", "ann", "provider", "wait_for_mutation", "batch_size", "rate_limit", "description"},
 	"database":     {"backend", "migrations", "provider", "description"},
 	"ai-gateway":   {"provider", "cache_ttl", "rate_limit", "logging", "description"},
 	"prompt":       {"database", "name", "description"},

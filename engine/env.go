@@ -114,21 +114,34 @@ func (e *runEnv) providerSem(name string) chan struct{} {
 	return e.slot(name).sem
 }
 
-// model resolves an alias, provider:id or bare provider name to a bound model.
+// model resolves an alias, provider:id or bare provider name to a bound model, opening
+// its provider (when planning, the provider is not opened).
 func (e *runEnv) model(ref string) (*steps.Model, error) {
+	m, err := e.fl.modelRef(ref)
+	if err != nil || e.w.planning {
+		return m, err
+	}
+	if m.Provider, err = e.provider(m.ProviderName); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// modelRef resolves an alias, provider:id or bare provider name without opening anything.
+func (fl *Flow) modelRef(ref string) (*steps.Model, error) {
 	m := &steps.Model{}
-	if a, ok := e.fl.Models[ref]; ok {
+	if a, ok := fl.Models[ref]; ok {
 		m.Alias, m.ProviderName, m.ID = a.Name, a.Provider, a.ID
 	} else if prov, id, found := strings.Cut(ref, ":"); found {
 		m.ProviderName, m.ID = prov, id
 	} else {
 		m.ProviderName = ref
 	}
-	p, err := e.provider(m.ProviderName)
-	if err != nil {
-		return nil, err
+	pn, ok := fl.Providers[m.ProviderName]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q", m.ProviderName)
 	}
-	m.Provider, m.ProviderKind = p, e.fl.Providers[m.ProviderName].Info.Name
+	m.ProviderKind = pn.Info.Name
 	return m, nil
 }
 

@@ -1,29 +1,41 @@
 package engine
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/steps"
 )
 
 // Plan actions for a step.
 const (
-	ActionRun     = "run"
-	ActionCached  = "cached"
-	ActionSkip    = "skip"
-	ActionRuntime = "decided at run time"
+	ActionRun     = "run"                 // will call its model or do its side effect
+	ActionCached  = "cached"              // every call is in the cache
+	ActionCompute = "compute"             // pure and local: recomputed, costs nothing
+	ActionSkip    = "skip"                // its when: is false
+	ActionRuntime = "decided at run time" // depends on outputs known only when the run gets there
 )
 
-// Plan is what a run would do, as data: `aiflow plan -o json` prints it, run executes the flow.
+// Plan is what a run would do, as data: `aiflow plan -o json` prints it; `run` executes
+// the flow. Steps are in execution order.
 type Plan struct {
 	Flow      string        `json:"flow"`
 	Name      string        `json:"name,omitempty"`
 	Steps     []PlannedStep `json:"steps"`
 	Resources []PlannedRes  `json:"resources"`
-	// Changes is true when anything would run or change.
-	Changes bool `json:"changes"`
+	Total     Estimate      `json:"total"`
+	BudgetUSD float64       `json:"budget_usd,omitempty"`
+	// Changes is true when anything would call a model, write, or change.
+	Changes  bool     `json:"changes"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
-// PlannedStep is one step in execution order.
+// PlannedStep is one step of a plan.
 type PlannedStep struct {
 	ID         string   `json:"id"`
 	Uses       string   `json:"uses"`
@@ -33,9 +45,13 @@ type PlannedStep struct {
 	Reason     string   `json:"reason,omitempty"`
 	Model      string   `json:"model,omitempty"`
 	Candidates []string `json:"candidates,omitempty"`
-	ForEach    bool     `json:"for_each,omitempty"`
-	Condition  bool     `json:"conditional,omitempty"`
+	Items      int      `json:"items,omitempty"`  // for_each items, when known
+	CachedN    int      `json:"cached,omitempty"` // items (or 1) found in the cache
+	CacheAge   string   `json:"cache_age,omitempty"`
 	Cache      string   `json:"cache"`
+	Estimate   Estimate `json:"estimate"`
+	Partial    bool     `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
+	Warnings   []string `json:"warnings,omitempty"`
 }
 
 // PlannedRes is a resource the flow declares.
@@ -45,13 +61,33 @@ type PlannedRes struct {
 	Action string `json:"action"`
 }
 
-// PlanOptions configure planning.
-type PlanOptions struct{}
+// PlanOptions configure planning. Store, when set, is read for cache hits.
+type PlanOptions struct {
+	Store     *store.Store
+	Vars      map[string]any
+	Seed      int64
+	StateDir  string
+	BudgetUSD float64
+	Now       func() time.Time
+}
 
-// Plan describes the steps in execution order with their dependencies, models and cache
-// policies.
-func (fl *Flow) Plan(PlanOptions) *Plan {
-	p := &Plan{Flow: fl.Spec.File, Name: fl.Spec.Name, Steps: []PlannedStep{}, Resources: []PlannedRes{}}
+// Plan works out, without calling any model or writing anything, what a run would do:
+// it evaluates every step whose inputs are known, runs pure steps (chunk, transform) to
+// learn their outputs, looks model calls up in the cache, and prices the rest from the
+// model catalogue.
+func (fl *Flow) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w, err := fl.newWalker(ctx, RunOptions{Vars: opts.Vars, Store: opts.Store, StateDir: opts.StateDir, Seed: opts.Seed,
+		Parallelism: 1, Executor: InProcess{}, Now: opts.Now, BudgetUSD: opts.BudgetUSD})
+	if err != nil {
+		return nil, err
+	}
+	w.planning = true
+	defer w.close()
+	p := &Plan{Flow: fl.Spec.File, Name: fl.Spec.Name, Steps: []PlannedStep{}, Resources: []PlannedRes{}, BudgetUSD: w.budget(), Total: Estimate{Priced: true}}
+	known := map[string]bool{}
 	level := map[string]int{}
 	for _, id := range fl.Order {
 		n := fl.Nodes[id]
@@ -60,26 +96,236 @@ func (fl *Flow) Plan(PlanOptions) *Plan {
 			l = max(l, level[d]+1)
 		}
 		level[id] = l
-		ps := PlannedStep{ID: id, Uses: n.Kind.Name, Needs: append([]string{}, n.Deps...), Level: l, Action: ActionRun,
-			ForEach: n.ForEach != nil, Condition: n.When != nil, Cache: fl.planCache(n)}
-		switch {
-		case n.Spec.Route != nil:
-			ps.Model = ActionRuntime
-			ps.Candidates = n.Candidates
-		case len(n.Candidates) == 1:
-			ps.Model = strings.TrimSuffix(n.Candidates[0], ":")
+		ps := w.planStep(ctx, n, known)
+		ps.Level = l
+		if ps.Action == ActionRun || ps.Action == ActionRuntime {
+			p.Changes = true
 		}
-		if n.When != nil {
-			ps.Reason = "runs if its when: condition holds"
+		p.Total = p.Total.add(ps.Estimate)
+		for _, warn := range ps.Warnings {
+			p.Warnings = append(p.Warnings, id+": "+warn)
 		}
 		p.Steps = append(p.Steps, ps)
+	}
+	if p.BudgetUSD > 0 && p.Total.USD > p.BudgetUSD {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("estimated cost $%.6f exceeds the budget of $%.6f: the run will stop before the call that would cross it", p.Total.USD, p.BudgetUSD))
 	}
 	for _, r := range fl.Spec.Resources {
 		p.Resources = append(p.Resources, PlannedRes{Name: r.Name, Kind: r.Kind, Action: "use"})
 	}
-	sort.SliceStable(p.Steps, func(i, j int) bool { return p.Steps[i].Level < p.Steps[j].Level })
-	p.Changes = len(p.Steps) > 0
-	return p
+	return p, nil
+}
+
+// planStep decides one step's action; known records which steps' outputs are known (and
+// put into the walker's states) for the steps after it.
+func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) PlannedStep {
+	ps := PlannedStep{ID: n.ID, Uses: n.Kind.Name, Needs: append([]string{}, n.Deps...), Cache: w.fl.planCache(n), Estimate: Estimate{Priced: true}}
+	ps.Candidates = trimRefs(n.Candidates)
+	if len(ps.Candidates) == 1 {
+		ps.Model = ps.Candidates[0]
+	}
+	st := w.states[n.ID]
+	setKnown := func(out any, status string) {
+		st.output, st.status = out, status
+		known[n.ID] = true
+	}
+	for _, d := range n.Deps {
+		if !known[d] {
+			ps.Action, ps.Reason = ActionRun, fmt.Sprintf("inputs known after %s runs", d)
+			if n.When != nil {
+				ps.Action, ps.Reason = ActionRuntime, fmt.Sprintf("when: depends on %s", d)
+			}
+			w.partialEstimate(n, &ps)
+			return ps
+		}
+		if ds := w.states[d]; ds.status == StatusSkipped && n.When == nil {
+			ps.Action, ps.Reason = ActionSkip, "upstream skipped: "+d
+			setKnown(nil, StatusSkipped)
+			return ps
+		}
+	}
+	scope := w.scope(n)
+	if n.When != nil {
+		v, err := n.When.Eval(scope)
+		if err != nil {
+			ps.Action, ps.Reason = ActionRuntime, w.fl.Redact(err.Error())
+			return ps
+		}
+		if b, _ := v.(bool); !b {
+			ps.Action, ps.Reason = ActionSkip, "when: condition is false"
+			setKnown(nil, StatusSkipped)
+			return ps
+		}
+	}
+	calls, err := w.planCalls(n, scope)
+	if err != nil {
+		ps.Action, ps.Reason = ActionRuntime, w.fl.Redact(err.Error())
+		return ps
+	}
+	if n.ForEach != nil {
+		ps.Items = len(calls)
+	}
+	outs, action := w.planExecute(ctx, n, calls, &ps)
+	ps.Action = action
+	if action == ActionCached || action == ActionCompute {
+		if n.ForEach != nil {
+			setKnown(outs, StatusSucceeded)
+		} else if len(outs) == 1 {
+			setKnown(outs[0], StatusSucceeded)
+		}
+	}
+	return ps
+}
+
+func trimRefs(refs []string) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = strings.TrimSuffix(r, ":")
+	}
+	return out
+}
+
+// planCalls builds the step's calls (one per for_each item) with models resolved.
+func (w *walker) planCalls(n *Node, scope map[string]any) ([]*steps.Call, error) {
+	var items []any
+	single := n.ForEach == nil
+	if !single {
+		v, err := n.ForEach.Eval(scope)
+		if err != nil {
+			return nil, err
+		}
+		l, ok := v.([]any)
+		if !ok && v != nil {
+			return nil, fmt.Errorf("for_each needs a list")
+		}
+		items = l
+	}
+	build := func(s map[string]any, item int) (*steps.Call, error) {
+		call, err := w.buildCall(n, s, item)
+		if err != nil {
+			return nil, err
+		}
+		models, err := w.candidates(n, call, s)
+		if err != nil {
+			return nil, err
+		}
+		if len(models) > 0 {
+			call.Model = models[0]
+		}
+		return call, nil
+	}
+	if single {
+		c, err := build(scope, -1)
+		return []*steps.Call{c}, err
+	}
+	calls := make([]*steps.Call, len(items))
+	for i, it := range items {
+		c, err := build(withEach(scope, map[string]any{"value": it, "index": i}), i)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		calls[i] = c
+	}
+	return calls, nil
+}
+
+// planExecute looks calls up in the cache, runs them when the step is pure, and prices
+// what is left.
+func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, ps *PlannedStep) ([]any, string) {
+	outs := make([]any, len(calls))
+	pure := n.Kind.Task == "" && deterministic(n, nil)
+	missing := 0
+	var oldest time.Time
+	for i, call := range calls {
+		if call.Model != nil {
+			ps.Model = call.Model.Ref()
+		}
+		if out, at, ok := w.planCacheHit(n, call); ok {
+			outs[i] = out
+			ps.CachedN++
+			if oldest.IsZero() || at.Before(oldest) {
+				oldest = at
+			}
+			continue
+		}
+		if pure {
+			res, err := w.opts.Executor.Execute(ctx, n.Impl, call)
+			if err != nil {
+				ps.Reason = w.fl.Redact(err.Error())
+				return nil, ActionRuntime
+			}
+			b, _ := json.Marshal(res.Output)
+			var out any
+			json.Unmarshal(b, &out)
+			outs[i] = out
+			continue
+		}
+		missing++
+		if n.Kind.Task == "" {
+			continue
+		}
+		est := estimateCall(n.Kind.Task, call)
+		ps.Estimate = ps.Estimate.add(est)
+		if est.ContextWindow > 0 && est.InputTokens+est.OutputTokens > est.ContextWindow {
+			ps.Warnings = append(ps.Warnings, fmt.Sprintf("input of about %d tokens (+%d output) may exceed the %d-token context window of %s",
+				est.InputTokens, est.OutputTokens, est.ContextWindow, call.Model.Ref()))
+		}
+	}
+	if !oldest.IsZero() {
+		ps.CacheAge = w.opts.Now().Sub(oldest).Round(time.Second).String()
+	}
+	switch {
+	case missing == 0 && ps.CachedN == len(calls) && len(calls) > 0:
+		ps.Reason = "every call is in the cache"
+		return outs, ActionCached
+	case missing == 0:
+		ps.Reason = "pure step, no model call"
+		return outs, ActionCompute
+	}
+	if ps.CachedN > 0 {
+		ps.Reason = fmt.Sprintf("%d of %d calls cached", ps.CachedN, len(calls))
+	} else if use, _, why := w.fl.cachePolicy(n, calls[0]); !use {
+		ps.Reason = why
+	}
+	return nil, ActionRun
+}
+
+// planCacheHit looks a call up in the cache without counting a hit.
+func (w *walker) planCacheHit(n *Node, call *steps.Call) (any, time.Time, bool) {
+	if w.opts.Store == nil {
+		return nil, time.Time{}, false
+	}
+	use, _, _ := w.fl.cachePolicy(n, call)
+	if !use {
+		return nil, time.Time{}, false
+	}
+	e, ok, err := w.opts.Store.CacheGet(context.Background(), w.fl.CacheKey(n, call), w.opts.Now())
+	if err != nil || !ok {
+		return nil, time.Time{}, false
+	}
+	var out any
+	if json.Unmarshal(e.Value, &out) != nil {
+		return nil, time.Time{}, false
+	}
+	return out, e.CreatedAt, true
+}
+
+// partialEstimate prices a step whose inputs are unknown: output tokens only.
+func (w *walker) partialEstimate(n *Node, ps *PlannedStep) {
+	if n.Kind.Task == "" || len(n.Candidates) == 0 {
+		return
+	}
+	m, err := w.fl.modelRef(n.Candidates[0])
+	if err != nil {
+		return
+	}
+	params := map[string]any{}
+	if n.Params != nil && n.Params.IsLiteral() {
+		v, _ := n.Params.Eval(nil)
+		params, _ = v.(map[string]any)
+	}
+	ps.Estimate = estimateCall(n.Kind.Task, &steps.Call{Model: m, Params: params, Inputs: map[string]any{}})
+	ps.Partial = true
 }
 
 func (fl *Flow) planCache(n *Node) string {
@@ -90,13 +336,18 @@ func (fl *Flow) planCache(n *Node) string {
 		return c.Mode
 	}
 	if n.Kind.Task == "" {
-		return "off (no model call)"
+		if n.Kind.CacheByDefault {
+			return "forever"
+		}
+		return "off"
 	}
 	if !n.Kind.Deterministic {
 		if _, ok := n.Impl.(determinism); !ok {
 			return "off (not deterministic)"
 		}
-		return "if deterministic (temperature 0)"
+		return "if temperature is 0"
 	}
 	return "forever"
 }
+
+var _ = sort.Strings

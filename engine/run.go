@@ -30,7 +30,8 @@ type RunOptions struct {
 	HTTPClient  *http.Client // handed to providers (tests point it at emulators)
 	Seed        int64
 	NoCache     bool
-	Engine      string // recorded; "local" by default
+	BudgetUSD   float64 // overrides the flow's budget: when > 0
+	Engine      string  // recorded; "local" by default
 	Now         func() time.Time
 }
 
@@ -68,6 +69,10 @@ type RunResult struct {
 	Steps   []StepResult    `json:"steps"`
 	Usage   providers.Usage `json:"usage"`
 	Elapsed time.Duration   `json:"elapsed_ns"`
+	// BudgetUSD is the run's budget, 0 when it has none.
+	BudgetUSD float64 `json:"budget_usd,omitempty"`
+	// Arms counts, per split route, which model served how many calls.
+	Arms map[string]map[string]int `json:"split_arms,omitempty"`
 }
 
 // StepError is a failed step, with where the step is declared.

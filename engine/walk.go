@@ -33,9 +33,14 @@ type walker struct {
 	started time.Time
 	streams map[string]bool // steps whose text is a flow output
 	rec     *recorder
+	// planning is set for the dry evaluation of `aiflow plan`: models are resolved but
+	// no provider is opened and nothing is recorded.
+	planning bool
 
 	mu       sync.Mutex
 	usage    providers.Usage
+	reserved float64 // estimated cost of calls in flight, committed against the budget
+	arms     map[string]map[string]int
 	failures []*StepError
 }
 
@@ -140,7 +145,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 }
 
 func (w *walker) finish(ctx context.Context) (*RunResult, error) {
-	res := &RunResult{RunID: w.runID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started)}
+	res := &RunResult{RunID: w.runID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms}
 	for _, id := range w.fl.Order {
 		res.Steps = append(res.Steps, w.states[id].result)
 	}

@@ -61,6 +61,9 @@ type Kind struct {
 	// cache, retry, timeout, description, continue_on_error) that the kind accepts:
 	// model, route, prompt, params, output, tools, batch, parallelism.
 	Keys []string
+	// CacheByDefault caches a kind that calls no model (costly pure work such as chunking)
+	// unless the step says cache: off.
+	CacheByDefault bool
 	// Version is part of every cache key; bump it when the kind's results change.
 	Version string
 	// Deterministic is false when the same inputs may give different outputs (sampling).

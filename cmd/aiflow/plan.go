@@ -1,21 +1,32 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/spec"
 )
 
 func init() {
-	register(command{name: "plan", summary: "Show what a run would do: steps, models, cache", run: planCmd})
+	register(command{name: "plan", summary: "Show what a run would do: steps, models, cache hits, estimated cost", run: planCmd})
 }
 
 func planCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("plan", stderr)
 	o := outputFlag(fs)
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the plan has work to do, 0 when it has none")
+	var vars varFlags
+	fs.Var(&vars, "var", "set a var: name=value or name=@file (repeatable)")
+	varsFile := fs.String("vars-file", "", "YAML or JSON file of var values")
+	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow)")
+	seed := fs.Int64("seed", 0, "seed for split routes")
+	budget := fs.Float64("budget", 0, "budget in USD (overrides the flow's budget:)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -32,7 +43,26 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", path), diags)
 	}
-	p := fl.Plan(engine.PlanOptions{})
+	given, err := parseVars(vars, *varsFile)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	var st *store.Store
+	sd := stateDir(*dir, path)
+	if _, statErr := os.Stat(sd); statErr == nil {
+		if st, err = openStore(sd); err != nil {
+			return v.fail(errState, err, nil)
+		}
+		defer st.Close()
+	}
+	p, err := fl.Plan(context.Background(), engine.PlanOptions{Store: st, Vars: given, Seed: *seed, StateDir: sd, BudgetUSD: *budget})
+	if err != nil {
+		var de *spec.DiagnosticsError
+		if errors.As(err, &de) {
+			return v.fail(errInput, err, de.Diags)
+		}
+		return v.fail(errState, err, nil)
+	}
 	if v.json {
 		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "plan": p, "diagnostics": diagList(diags)})
 	} else {
@@ -46,41 +76,70 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func printPlan(w io.Writer, p *engine.Plan) {
-	fmt.Fprintf(w, "Plan for %s (%d steps):\n\n", p.Name, len(p.Steps))
+	fmt.Fprintf(w, "Plan for %s: %d steps\n\n", p.Name, len(p.Steps))
+	counts := map[string]int{}
 	for _, s := range p.Steps {
-		deps := "-"
-		if len(s.Needs) > 0 {
-			deps = strings.Join(s.Needs, ", ")
-		}
-		line := fmt.Sprintf("  %-6s %-20s %-10s needs: %s", actionMark(s.Action), s.ID, s.Uses, deps)
+		counts[s.Action]++
+		line := fmt.Sprintf("  %s %-18s %-10s", actionMark(s.Action), s.ID, s.Uses)
+		var notes []string
 		if s.Model != "" {
-			line += "  model: " + s.Model
-			if len(s.Candidates) > 0 {
-				line += " (" + strings.Join(s.Candidates, " | ") + ")"
-			}
+			notes = append(notes, "model "+s.Model)
+		} else if len(s.Candidates) > 1 {
+			notes = append(notes, "model decided at run time ("+strings.Join(s.Candidates, " | ")+")")
 		}
-		if s.ForEach {
-			line += "  [for_each]"
+		if s.Items > 0 {
+			notes = append(notes, fmt.Sprintf("%d items", s.Items))
 		}
-		if s.Condition {
-			line += "  [when]"
+		if s.Action == engine.ActionCached && s.CacheAge != "" {
+			notes = append(notes, "cached "+s.CacheAge+" ago")
+		} else if s.Reason != "" {
+			notes = append(notes, s.Reason)
 		}
-		line += "  cache: " + s.Cache
-		fmt.Fprintln(w, strings.TrimRight(line, " "))
+		if s.Action == engine.ActionRun && (s.Estimate.InputTokens > 0 || s.Estimate.OutputTokens > 0) {
+			notes = append(notes, estimateText(s.Estimate, s.Partial))
+		}
+		if len(s.Needs) > 0 {
+			notes = append(notes, "needs "+strings.Join(s.Needs, ", "))
+		}
+		fmt.Fprintln(w, strings.TrimRight(line+"  "+strings.Join(notes, "; "), " "))
 	}
 	for _, r := range p.Resources {
 		fmt.Fprintf(w, "  %-6s resource %s (%s)\n", r.Action, r.Name, r.Kind)
 	}
+	fmt.Fprintf(w, "\n%d to run, %d cached, %d computed locally, %d skipped, %d decided at run time.\n",
+		counts[engine.ActionRun], counts[engine.ActionCached], counts[engine.ActionCompute], counts[engine.ActionSkip], counts[engine.ActionRuntime])
+	fmt.Fprintf(w, "Estimated: %s", estimateText(p.Total, false))
+	if p.BudgetUSD > 0 {
+		fmt.Fprintf(w, " (budget $%.4f)", p.BudgetUSD)
+	}
+	fmt.Fprintln(w)
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warn)
+	}
+}
+
+func estimateText(e engine.Estimate, partial bool) string {
+	cost := fmt.Sprintf("$%.6f", e.USD)
+	if !e.Priced {
+		cost += " + unpriced models"
+	}
+	in := fmt.Sprintf("%d", e.InputTokens)
+	if partial {
+		in = "?"
+	}
+	return fmt.Sprintf("~%s in / %d out tokens, %s", in, e.OutputTokens, cost)
 }
 
 func actionMark(a string) string {
 	switch a {
 	case engine.ActionRun:
-		return "+ run"
+		return "+ run    "
 	case engine.ActionCached:
-		return "= hit"
+		return "= cached "
+	case engine.ActionCompute:
+		return "  compute"
 	case engine.ActionSkip:
-		return "- skip"
+		return "- skip   "
 	}
-	return "? " + a
+	return "? later  "
 }

@@ -20,6 +20,9 @@ var resourceKinds = map[string][]resourceSetting{
 		{"model", described(ref("literal"), ""), "The embedding model (alias or provider:model-id) that fills and queries the index; default the local embedder."},
 		{"ann", orExpr(obj{"enum": []string{"hnsw", "none"}}), "Approximate nearest-neighbour index for the local backend: hnsw, or none for exact search."},
 		{"provider", obj{}, "The providers: entry (a workers-ai provider) that the vectorize backend calls through."},
+		{"wait_for_mutation", obj{}, "vectorize: after a write, wait until Vectorize has applied it (true = up to 60s, or a duration) so a query right after sees it."},
+		{"batch_size", orExpr(obj{"type": "integer", "minimum": 1, "maximum": 5000}), "vectorize: vectors per upsert request (default 1000)."},
+		{"rate_limit", obj{}, "vectorize: requests per minute to the Vectorize API (default 240)."},
 		{"description", ref("text"), "What the index holds."},
 	},
 	"database": {

@@ -56,6 +56,12 @@ type Provider struct {
 	clients map[string]*http.Client // one per rate-limit bucket
 }
 
+// CloudflareCredentials lends the provider's account to Cloudflare backends that share it
+// (the vectorize index backend). The token is a secret: never log it.
+func (p *Provider) CloudflareCredentials() (accountID, apiToken, baseURL string) {
+	return p.cfg.accountID, p.cfg.apiToken, p.cfg.baseURL
+}
+
 var (
 	_ providers.Generator  = (*Provider)(nil)
 	_ providers.Embedder   = (*Provider)(nil)

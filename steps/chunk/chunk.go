@@ -28,9 +28,10 @@ var Kind = steps.Kind{
 		{Name: "texts", Type: steps.Strings, Doc: "The chunk texts alone."},
 		{Name: "count", Type: steps.Int, Doc: "Number of chunks."},
 	},
-	Version:       "1",
-	Deterministic: true,
-	New:           func(*spec.Step) (steps.Step, spec.Diagnostics) { return chunker{}, nil },
+	Version:        "1",
+	Deterministic:  true,
+	CacheByDefault: true,
+	New:            func(*spec.Step) (steps.Step, spec.Diagnostics) { return chunker{}, nil },
 }
 
 type chunker struct{}

@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aiflow/aiflow/steps"
+)
+
+// BudgetError is a call refused because its estimated cost would take the run past its
+// budget. A route moves to its next model on it; otherwise the step fails before paying.
+type BudgetError struct {
+	Model    string
+	Estimate float64
+	Spent    float64
+	Budget   float64
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
+		e.Model, e.Estimate, e.Spent, e.Budget)
+}
+
+func isBudget(err error) bool {
+	var be *BudgetError
+	return errors.As(err, &be)
+}
+
+// budget returns the run's budget in USD, 0 for none.
+func (w *walker) budget() float64 {
+	if w.opts.BudgetUSD > 0 {
+		return w.opts.BudgetUSD
+	}
+	if b := w.fl.Spec.Budget; b != nil {
+		return b.USD
+	}
+	return 0
+}
+
+// reserve commits a call's estimated cost against the budget, or refuses it. The returned
+// func releases the reservation once the call's real usage has been added.
+func (w *walker) reserve(n *Node, call *steps.Call) (func(), error) {
+	b := w.budget()
+	if b <= 0 || call.Model == nil {
+		return func() {}, nil
+	}
+	est := estimateCall(n.Kind.Task, call).USD
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.usage.USD+w.reserved+est > b {
+		return nil, &BudgetError{Model: call.Model.Ref(), Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
+	}
+	w.reserved += est
+	return func() {
+		w.mu.Lock()
+		w.reserved -= est
+		w.mu.Unlock()
+	}, nil
+}
+
+// budgetLeft is what route conditions see as budget.left (nil without a budget).
+func (w *walker) budgetLeft() any {
+	b := w.budget()
+	if b <= 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return b - w.usage.USD - w.reserved
+}
