@@ -140,4 +140,3 @@ func TestNewRejectsEmptySQL(t *testing.T) {
 		t.Errorf("diags = %v", diags)
 	}
 }
-
