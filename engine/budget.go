@@ -45,8 +45,11 @@ func (w *walker) reserve(n *Node, call *steps.Call) (func(), error) {
 		return func() {}, nil
 	}
 	est := estimateCall(n.Kind.Task, call).USD
+	ref := call.Model.Ref()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Models the catalogue cannot price are estimated by their dearest call so far.
+	est = max(est, w.observed[ref])
 	if w.usage.USD+w.reserved+est > b {
 		return nil, &BudgetError{Model: call.Model.Ref(), Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
 	}
@@ -56,6 +59,20 @@ func (w *walker) reserve(n *Node, call *steps.Call) (func(), error) {
 		w.reserved -= est
 		w.mu.Unlock()
 	}, nil
+}
+
+// observe remembers the dearest call of a model, for estimating the next ones.
+func (w *walker) observe(call *steps.Call, usd float64) {
+	if call.Model == nil || usd <= 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.observed == nil {
+		w.observed = map[string]float64{}
+	}
+	ref := call.Model.Ref()
+	w.observed[ref] = max(w.observed[ref], usd)
 }
 
 // budgetLeft is what route conditions see as budget.left (nil without a budget).

@@ -245,6 +245,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		return nil, cr, err
 	}
 	w.addUsage(res.Usage)
+	w.observe(call, res.Usage.USD)
 	out, b, err := roundTrip(w, res.Output)
 	if err != nil {
 		return nil, cr, err

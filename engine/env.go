@@ -280,9 +280,19 @@ func (fl *Flow) resourceScope() map[string]any {
 
 func (s *stepEnv) Model(_ context.Context, ref string) (*steps.Model, error) { return s.e.model(ref) }
 
+// RecordTurn numbers turns itself, per step and item, continuing across attempts, so a
+// retried agent step appends rather than colliding with its earlier attempt's turns.
 func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
 	w := s.e.w
-	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: t.Index, Role: t.Role,
+	key := fmt.Sprintf("%s\x00%d", s.n.ID, s.item)
+	w.mu.Lock()
+	if w.turns == nil {
+		w.turns = map[string]int{}
+	}
+	idx := w.turns[key]
+	w.turns[key] = idx + 1
+	w.mu.Unlock()
+	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: idx, Role: t.Role,
 		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: t.Arguments, Usage: toStoreUsage(t.Usage)})
 }
 

@@ -41,6 +41,8 @@ type walker struct {
 	usage    providers.Usage
 	reserved float64 // estimated cost of calls in flight, committed against the budget
 	arms     map[string]map[string]int
+	observed map[string]float64 // model → dearest call so far (USD)
+	turns    map[string]int     // step/item → next agent turn index
 	failures []*StepError
 }
 
@@ -96,6 +98,17 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 	recs, err := w.opts.Store.Steps(ctx, prev.ID)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
+	}
+	w.turns = map[string]int{}
+	for id := range w.fl.Nodes {
+		ts, err := w.opts.Store.Turns(ctx, prev.ID, id)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		for _, t := range ts { // a re-run agent step appends after its earlier turns
+			key := fmt.Sprintf("%s\x00%d", t.StepID, t.Item)
+			w.turns[key] = max(w.turns[key], t.Index+1)
+		}
 	}
 	for _, r := range recs {
 		if r.Status != StatusSucceeded && r.Status != StatusCached {
