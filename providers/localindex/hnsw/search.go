@@ -108,8 +108,24 @@ type searcher struct {
 	cands    minHeap
 	res      maxHeap
 	nbuf     []uint32
+	vbuf     [][]float32
+	sink     float32
 	scratch  []cand
 	selected []cand
+}
+
+// touch loads the first cache lines of every vector about to be scored. The loads are
+// independent, so the memory system serves them in parallel instead of one miss per
+// distance; the hardware prefetcher then streams the rest of each vector.
+func (s *searcher) touch() {
+	var t float32
+	for _, v := range s.vbuf {
+		t += v[0]
+		if len(v) > 16 {
+			t += v[16]
+		}
+	}
+	s.sink = t
 }
 
 // resetVisited starts a new visited set covering the graph's capacity.
@@ -180,12 +196,20 @@ func (s *searcher) searchLayer(q []float32, eps []cand, ef, lc int, accept func(
 			break
 		}
 		s.nbuf = g.neighbors(c.id, lc, s.nbuf)
+		fresh := s.nbuf[:0]
 		for _, n := range s.nbuf {
-			if !s.visit(n) {
-				continue
+			if s.visit(n) {
+				fresh = append(fresh, n)
 			}
+		}
+		s.vbuf = s.vbuf[:0]
+		for _, n := range fresh {
+			s.vbuf = append(s.vbuf, g.vec(n))
+		}
+		s.touch()
+		for k, n := range fresh {
 			evals++
-			d := g.dist(q, g.vec(n))
+			d := g.dist(q, s.vbuf[k])
 			if len(s.res) < ef || d < s.res[0].d {
 				s.cands.push(cand{d, n})
 				if ok(n) {
