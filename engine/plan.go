@@ -52,6 +52,13 @@ type PlannedStep struct {
 	Estimate   Estimate `json:"estimate"`
 	Partial    bool     `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
 	Warnings   []string `json:"warnings,omitempty"`
+	// Notes are what the step says about itself (an agent's tools, a sub-flow's path).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// planNoter is implemented by steps with more to show in a plan (agent tools, sub-flows).
+type planNoter interface {
+	PlanNotes() []string
 }
 
 // PlannedRes is a resource the flow declares.
@@ -121,6 +128,9 @@ func (fl *Flow) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) PlannedStep {
 	ps := PlannedStep{ID: n.ID, Uses: n.Kind.Name, Needs: append([]string{}, n.Deps...), Cache: w.fl.planCache(n), Estimate: Estimate{Priced: true}}
 	ps.Candidates = trimRefs(n.Candidates)
+	if pn, ok := n.Impl.(planNoter); ok {
+		ps.Notes = pn.PlanNotes()
+	}
 	if len(ps.Candidates) == 1 {
 		ps.Model = ps.Candidates[0]
 	}

@@ -102,6 +102,9 @@ func printPlan(w io.Writer, p *engine.Plan) {
 			notes = append(notes, "needs "+strings.Join(s.Needs, ", "))
 		}
 		fmt.Fprintln(w, strings.TrimRight(line+"  "+strings.Join(notes, "; "), " "))
+		for _, n := range s.Notes {
+			fmt.Fprintf(w, "              %s\n", n)
+		}
 	}
 	for _, r := range p.Resources {
 		fmt.Fprintf(w, "  %-6s resource %s (%s)\n", r.Action, r.Name, r.Kind)
