@@ -260,8 +260,9 @@ func copyBandwidth() (single, parallel float64) {
 }
 
 // benchHNSW builds an HNSW and an exact index over the same n × 384 clustered vectors
-// (1,000 Gaussian clusters) and measures build time, recall@10 over 200 held-out queries
-// and queries per second.
+// (1,000 Gaussian clusters) and measures build time, then recall@10 over 200 held-out
+// queries and queries per second at efSearch 128 (the default) and, after a reopen that
+// loads the saved graph, at 64.
 func benchHNSW(n int) error {
 	const dim, clusters = 384, 1000
 	annDir, err := os.MkdirTemp("", "aiflow-hnsw-bench-")
@@ -274,38 +275,78 @@ func benchHNSW(n int) error {
 		return err
 	}
 	defer os.RemoveAll(exactDir)
-	annSpec := exactSpec(dim)
-	annSpec.ANN = "hnsw"
-	ann, err := localindex.Open(annDir, annSpec)
-	if err != nil {
-		return err
-	}
-	defer ann.Close()
 	exact, err := localindex.Open(exactDir, exactSpec(dim))
 	if err != nil {
 		return err
 	}
 	defer exact.Close()
 	gen := newClusters(clusters, dim)
-	var annTime time.Duration
+	ann, err := buildHNSW(annDir, exact, gen, n, dim)
+	if err != nil {
+		return err
+	}
+	queries := gen.batch("q", 0, 200)
+	qps, err := queriesPerSecond(func(i int) error {
+		_, err := exact.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})
+		return err
+	}, 1)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   exact top-10 over the same %d × %d: %.0f queries/s\n", n, dim, qps)
+	for _, ef := range []int{128, 64} {
+		if ef != 128 {
+			ann.Close()
+			spec := hnswSpec(dim)
+			spec.Settings = map[string]any{"hnsw_ef_search": ef}
+			start := time.Now()
+			if ann, err = localindex.Open(annDir, spec); err != nil {
+				return err
+			}
+			fmt.Printf("   reopen with the saved graph: %.2f s\n", time.Since(start).Seconds())
+		}
+		if err := measureHNSW(ann, exact, queries, ef); err != nil {
+			return err
+		}
+	}
+	return ann.Close()
+}
+
+func hnswSpec(dim int) providers.IndexSpec {
+	s := exactSpec(dim)
+	s.ANN = "hnsw"
+	return s
+}
+
+// buildHNSW upserts n vectors into a new HNSW index (timed) and into exact.
+func buildHNSW(dir string, exact *localindex.Index, gen *clusters, n, dim int) (*localindex.Index, error) {
+	ann, err := localindex.Open(dir, hnswSpec(dim))
+	if err != nil {
+		return nil, err
+	}
+	var took time.Duration
 	for done := 0; done < n; done += 1000 {
 		b := gen.batch("v", done, min(1000, n-done))
 		start := time.Now()
 		if _, err := ann.Upsert(bctx, b); err != nil {
-			return err
+			return nil, err
 		}
-		annTime += time.Since(start)
+		took += time.Since(start)
 		if _, err := exact.Upsert(bctx, b); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	fmt.Printf("   hnsw build %d × %d (M 16, efConstruction 200, upserts of 1000): %.1f s, %.0f vectors/s\n",
-		n, dim, annTime.Seconds(), float64(n)/annTime.Seconds())
-	queries := gen.batch("q", 0, 200)
+		n, dim, took.Seconds(), float64(n)/took.Seconds())
+	return ann, nil
+}
+
+func measureHNSW(ann, exact *localindex.Index, queries []providers.Vector, ef int) error {
 	recall, err := recallAt10(ann, exact, queries)
 	if err != nil {
 		return err
 	}
+	var rates []string
 	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
 		qps, err := queriesPerSecond(func(i int) error {
 			_, err := ann.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})
@@ -314,16 +355,9 @@ func benchHNSW(n int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("   hnsw top-10 (efSearch 128), %d goroutine(s): %.0f queries/s\n", workers, qps)
+		rates = append(rates, fmt.Sprintf("%.0f queries/s on %d goroutine(s)", qps, workers))
 	}
-	qps, err := queriesPerSecond(func(i int) error {
-		_, err := exact.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})
-		return err
-	}, 1)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("   hnsw recall@10 vs exact over 200 held-out queries: %.4f (exact search: %.0f queries/s)\n", recall, qps)
+	fmt.Printf("   hnsw efSearch %d: recall@10 %.4f over 200 held-out queries; %s\n", ef, recall, strings.Join(rates, ", "))
 	return nil
 }
 
