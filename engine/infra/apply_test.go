@@ -257,3 +257,50 @@ func TestOpenDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestVarsInSettings(t *testing.T) {
+	h := newHarness(t)
+	h.write("flow.yaml", cfProvider+`vars:
+  dims: { type: integer, default: 16 }
+resources:
+  kb:
+    kind: vector-index
+    dimensions: ${ vars.dims }
+`+noopStep)
+	fl := h.flow("flow.yaml")
+	tests := []struct {
+		name string
+		vars map[string]any
+		want any
+		err  string
+	}{
+		{"default", nil, 16.0, ""},
+		{"from the command line", map[string]any{"dims": "32"}, 32.0, ""},
+		{"not an integer", map[string]any{"dims": "many"}, nil, `var dims: "many" is not a valid integer`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := h.opts()
+			opts.Vars = tt.vars
+			p, err := NewPlan(context.Background(), fl, h.st, opts)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("error = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			for _, a := range p.Resources[0].Attributes {
+				if a.Name == "dimensions" {
+					got = norm(a.After)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("dimensions = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

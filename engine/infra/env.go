@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aiflow/aiflow/engine"
@@ -48,7 +49,11 @@ func (e *env) vars() (map[string]any, error) {
 	comp := engine.NewCompiler(&engine.Funcs{Dir: e.fl.Spec.Dir})
 	for _, v := range e.fl.Spec.Vars {
 		if x, ok := e.opts.Vars[v.Name]; ok {
-			out[v.Name] = x
+			c, err := coerceVar(v.Type, x)
+			if err != nil {
+				return nil, fmt.Errorf("var %s: %w", v.Name, err)
+			}
+			out[v.Name] = c
 			continue
 		}
 		if v.Default == nil {
@@ -65,6 +70,35 @@ func (e *env) vars() (map[string]any, error) {
 		out[v.Name] = x
 	}
 	return out, nil
+}
+
+// coerceVar converts a command-line string to the var's declared type.
+func coerceVar(typ string, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return v, nil
+	}
+	var err error
+	switch typ {
+	case "integer":
+		var n int
+		if n, err = strconv.Atoi(strings.TrimSpace(s)); err == nil {
+			return n, nil
+		}
+	case "number":
+		var f float64
+		if f, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return f, nil
+		}
+	case "boolean":
+		var b bool
+		if b, err = strconv.ParseBool(strings.TrimSpace(s)); err == nil {
+			return b, nil
+		}
+	default:
+		return v, nil
+	}
+	return nil, fmt.Errorf("%q is not a valid %s", s, typ)
 }
 
 // resourceRefs is what ${ resources.x } gives inside resource settings, as in steps.
