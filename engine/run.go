@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"sort"
@@ -28,6 +29,7 @@ type RunOptions struct {
 	Resume      string
 	Executor    Executor
 	HTTPClient  *http.Client // handed to providers (tests point it at emulators)
+	Debug       io.Writer    // redacted HTTP trace of every provider call
 	Seed        int64
 	NoCache     bool
 	BudgetUSD   float64 // overrides the flow's budget: when > 0

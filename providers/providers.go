@@ -8,6 +8,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -262,6 +263,8 @@ type Config struct {
 	Retry RetryPolicy
 	// StateDir is the flow's .aiflow directory (local backends keep data there).
 	StateDir string
+	// Debug, when set, receives a redacted trace line per HTTP attempt (--debug).
+	Debug io.Writer
 }
 
 // RetryPolicy bounds retries done inside a provider's HTTP client.

@@ -33,6 +33,8 @@ type runArgs struct {
 	resume      string
 	seed        int64
 	noCache     bool
+	debug       bool
+	budget      float64
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +49,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.resume, "resume", "", "continue a failed or killed run: a run id, or last")
 	fs.Int64Var(&a.seed, "seed", 0, "seed for split routes")
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
+	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
+	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -93,7 +97,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	fl.Spec.File = abs
 	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache})
+		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr)})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError
@@ -119,6 +123,13 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return exitError
 	}
 	return exitOK
+}
+
+func debugWriter(on bool, w io.Writer) io.Writer {
+	if !on {
+		return nil
+	}
+	return w
 }
 
 // runWarnings drops "environment variable is not set" warnings: at run time a provider
@@ -193,6 +204,13 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 		}
 	}
 	u := res.Usage
-	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: $%.6f.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
-		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, u.USD)
+	cost := fmt.Sprintf("$%.6f", u.USD)
+	if res.BudgetUSD > 0 {
+		cost += fmt.Sprintf(" of a $%.4f budget", res.BudgetUSD)
+	}
+	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: %s.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
+		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, cost)
+	for route, arms := range res.Arms {
+		fmt.Fprintf(w, "Split %s: %s\n", route, jsonString(arms))
+	}
 }

@@ -61,7 +61,7 @@ func New(c providers.Config) (providers.Provider, error) {
 		base = c.HTTPClient.Transport
 	}
 	p.client = transport.New(transport.Options{
-		Provider: Kind, Retry: c.Retry, Classify: classify, Secrets: p.secrets, Base: base,
+		Provider: Kind, Retry: c.Retry, Classify: classify, Secrets: p.secrets, Base: base, Debug: c.Debug,
 	})
 	opts := []option.RequestOption{
 		option.WithoutEnvironmentDefaults(), option.WithBaseURL(cfg.baseURL),

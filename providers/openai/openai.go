@@ -64,7 +64,7 @@ func New(c providers.Config) (providers.Provider, error) {
 		base = c.HTTPClient.Transport
 	}
 	p.client = transport.New(transport.Options{
-		Provider: Kind, Retry: c.Retry, Classify: classify, Secrets: p.secrets, Base: base,
+		Provider: Kind, Retry: c.Retry, Classify: classify, Secrets: p.secrets, Base: base, Debug: c.Debug,
 	})
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.baseURL), option.WithHTTPClient(p.client), option.WithMaxRetries(0),

@@ -97,7 +97,7 @@ func Open(cfg providers.Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: c, name: cfg.Name, retry: cfg.Retry, clients: map[string]*http.Client{}}
+	p := &Provider{cfg: c, name: cfg.Name, retry: cfg.Retry, clients: map[string]*http.Client{}, debug: cfg.Debug}
 	p.secrets = []string{c.apiToken}
 	if c.gateway != nil && c.gateway.auth != "" {
 		p.secrets = append(p.secrets, c.gateway.auth)
