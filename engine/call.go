@@ -175,7 +175,11 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 	var lastErr error
 	for i, m := range models {
 		call.Model = m
+		start := time.Now()
 		out, rec, err := w.executeWith(n, call)
+		if i == 0 && n.Spec.Route != nil && len(w.fl.Routes[n.Spec.Route.Name].Spec.Split) > 0 {
+			w.countArm(n.Spec.Route.Name, m, rec, err, time.Since(start))
+		}
 		cr.attempts += rec.attempts
 		cr.usage = cr.usage.Add(rec.usage)
 		if rec.meta != nil {
@@ -339,22 +343,50 @@ func (w *walker) candidates(n *Node, call *steps.Call, scope map[string]any) ([]
 	return out, nil
 }
 
+// ArmStats is what one arm of a split route served in a run.
+type ArmStats struct {
+	Calls   int           `json:"calls"`
+	Cached  int           `json:"cached"`
+	Failed  int           `json:"failed"`
+	USD     float64       `json:"usd"`
+	Elapsed time.Duration `json:"elapsed_ns"` // summed over the arm's calls
+}
+
+// countArm adds a call of a split route's chosen arm to the run's per-arm statistics.
+func (w *walker) countArm(route string, m *steps.Model, rec callRecord, err error, took time.Duration) {
+	if m == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.arms == nil {
+		w.arms = map[string]map[string]*ArmStats{}
+	}
+	if w.arms[route] == nil {
+		w.arms[route] = map[string]*ArmStats{}
+	}
+	a := w.arms[route][m.Ref()]
+	if a == nil {
+		a = &ArmStats{}
+		w.arms[route][m.Ref()] = a
+	}
+	a.Calls++
+	a.USD += rec.usage.USD
+	a.Elapsed += took
+	if rec.cached {
+		a.Cached++
+	}
+	if err != nil {
+		a.Failed++
+	}
+}
+
 // route picks the first choice of a route: a weighted split (deterministic for seed and
 // input) or the first rule whose condition holds.
 func (w *walker) route(r *RouteNode, call *steps.Call, scope map[string]any) (string, error) {
 	input := callInput(call)
 	if len(r.Spec.Split) > 0 {
-		arm := splitArm(r.Spec.Split, w.opts.Seed, input)
-		w.mu.Lock()
-		if w.arms == nil {
-			w.arms = map[string]map[string]int{}
-		}
-		if w.arms[r.Spec.Name] == nil {
-			w.arms[r.Spec.Name] = map[string]int{}
-		}
-		w.arms[r.Spec.Name][arm]++
-		w.mu.Unlock()
-		return arm, nil
+		return splitArm(r.Spec.Split, w.opts.Seed, input), nil
 	}
 	rs := map[string]any{"input": input, "vars": scope["vars"], "run": scope["run"],
 		"budget": map[string]any{"spent": w.spent(), "left": w.budgetLeft()}}

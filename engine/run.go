@@ -74,7 +74,7 @@ type RunResult struct {
 	// BudgetUSD is the run's budget, 0 when it has none.
 	BudgetUSD float64 `json:"budget_usd,omitempty"`
 	// Arms counts, per split route, which model served how many calls.
-	Arms map[string]map[string]int `json:"split_arms,omitempty"`
+	Arms map[string]map[string]*ArmStats `json:"split_arms,omitempty"`
 }
 
 // StepError is a failed step, with where the step is declared.

@@ -40,7 +40,7 @@ type walker struct {
 	mu       sync.Mutex
 	usage    providers.Usage
 	reserved float64 // estimated cost of calls in flight, committed against the budget
-	arms     map[string]map[string]int
+	arms     map[string]map[string]*ArmStats
 	observed map[string]float64 // model → dearest call so far (USD)
 	turns    map[string]int     // step/item → next agent turn index
 	failures []*StepError

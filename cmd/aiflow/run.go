@@ -211,6 +211,12 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: %s.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
 		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, cost)
 	for route, arms := range res.Arms {
-		fmt.Fprintf(w, "Split %s: %s\n", route, jsonString(arms))
+		for model, a := range arms {
+			avg := time.Duration(0)
+			if a.Calls > 0 {
+				avg = a.Elapsed / time.Duration(a.Calls)
+			}
+			fmt.Fprintf(w, "Split %s → %s: %d calls (%d cached, %d failed), avg %s, $%.6f\n", route, model, a.Calls, a.Cached, a.Failed, avg.Round(time.Millisecond), a.USD)
+		}
 	}
 }
