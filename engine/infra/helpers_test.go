@@ -25,14 +25,14 @@ import (
 
 // harness is a flow directory, its state and a Cloudflare emulator.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	state string
 	cf    *wiretest.Cloudflare
 	st    *store.Store
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, state: filepath.Join(dir, ".aiflow"), cf: wiretest.NewCloudflare(t)}
