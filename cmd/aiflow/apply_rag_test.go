@@ -12,7 +12,8 @@ import (
 )
 
 // ragWithDB is examples/flows/rag-ingest.yaml plus a local database for chunk text and a
-// final query step that stores every chunk (one statement per file, through json_each).
+// final query step that stores every chunk (one statement per file, through json_each),
+// unless the example already has them.
 func ragWithDB(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("../../examples/flows/rag-ingest.yaml")
@@ -20,6 +21,9 @@ func ragWithDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	src := string(b)
+	if strings.Contains(src, "uses: query") {
+		return src // the example has its database already
+	}
 	for _, edit := range []struct {
 		at, insert string
 		before     bool
