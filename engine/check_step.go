@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 )
@@ -252,7 +253,36 @@ func (c *checker) checkServes(ref string, task providers.Task, pos spec.Pos, pat
 	if !pn.Info.Serves(task) {
 		c.errf(pos, path, c.servers(task), "%s step %q cannot run on provider %q (kind %s): it does not serve %s",
 			n.Kind.Name, n.ID, prov, pn.Info.Name, task)
+		return
 	}
+	c.catalogued(ref, pn.Info.Name, pos, path)
+}
+
+// catalogued warns once per model that the embedded catalogue does not know: it may be
+// new (providers add models faster than aiflow ships), but its price and context window
+// are unknown to plan and budgets.
+func (c *checker) catalogued(ref, kind string, pos spec.Pos, path string) {
+	prov, id, _ := strings.Cut(ref, ":")
+	if id == "" || len(catalog.ByProvider(kind)) == 0 || c.warnedModels[ref] {
+		return
+	}
+	if p := c.flow.Spec.ProviderByName(prov); p != nil && p.Setting("base_url") != nil && kind == "openai" {
+		return // an OpenAI-compatible server serves models of its own
+	}
+	if _, ok := catalog.Lookup(kind, id); ok {
+		return
+	}
+	if c.warnedModels == nil {
+		c.warnedModels = map[string]bool{}
+	}
+	c.warnedModels[ref] = true
+	var ids []string
+	for _, m := range catalog.ByProvider(kind) {
+		ids = append(ids, m.ID)
+	}
+	c.diags = append(c.diags, spec.Diagnostic{Severity: spec.Warning, Pos: pos, Path: path,
+		Summary: fmt.Sprintf("model %q is not in the %s catalogue%s", id, kind, spec.DidYouMean(id, ids)),
+		Detail:  "it is sent as written; plan cannot price it and no context-window check applies (aiflow models lists the catalogue)"})
 }
 
 // servers says which provider kinds can serve task.

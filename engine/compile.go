@@ -135,6 +135,8 @@ type checker struct {
 	funcs    *Funcs
 	secrets  *secretSet
 	envRefs  map[string]spec.Pos
+	// warnedModels are models already reported as missing from the catalogue.
+	warnedModels map[string]bool
 }
 
 func (c *checker) errf(pos spec.Pos, path, detail, format string, args ...any) {
