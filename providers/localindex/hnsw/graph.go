@@ -81,9 +81,6 @@ func New(cfg Config, vec VectorFunc, dist DistanceFunc) *Graph {
 	return g
 }
 
-// M is the configured link count.
-func (g *Graph) M() int { return g.m }
-
 // Len is the number of nodes in the graph.
 func (g *Graph) Len() int { return int(g.count.Load()) }
 
