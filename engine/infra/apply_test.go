@@ -276,7 +276,7 @@ resources:
 	}{
 		{"default", nil, 16.0, ""},
 		{"from the command line", map[string]any{"dims": "32"}, 32.0, ""},
-		{"not an integer", map[string]any{"dims": "many"}, nil, `var dims: "many" is not a valid integer`},
+		{"not an integer", map[string]any{"dims": "many"}, nil, `resource "kb": dimensions must be a positive integer, got many`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

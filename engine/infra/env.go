@@ -49,11 +49,9 @@ func (e *env) vars() (map[string]any, error) {
 	comp := engine.NewCompiler(&engine.Funcs{Dir: e.fl.Spec.Dir})
 	for _, v := range e.fl.Spec.Vars {
 		if x, ok := e.opts.Vars[v.Name]; ok {
-			c, err := coerceVar(v.Type, x)
-			if err != nil {
-				return nil, fmt.Errorf("var %s: %w", v.Name, err)
-			}
-			out[v.Name] = c
+			// A value that does not convert stays as given: the engine reports bad vars
+			// with their position; a resource setting that uses one fails on its value.
+			out[v.Name] = coerceVar(v.Type, x)
 			continue
 		}
 		if v.Default == nil {
@@ -72,33 +70,28 @@ func (e *env) vars() (map[string]any, error) {
 	return out, nil
 }
 
-// coerceVar converts a command-line string to the var's declared type.
-func coerceVar(typ string, v any) (any, error) {
+// coerceVar converts a command-line string to the var's declared type, when it can.
+func coerceVar(typ string, v any) any {
 	s, ok := v.(string)
 	if !ok {
-		return v, nil
+		return v
 	}
-	var err error
+	s = strings.TrimSpace(s)
 	switch typ {
 	case "integer":
-		var n int
-		if n, err = strconv.Atoi(strings.TrimSpace(s)); err == nil {
-			return n, nil
+		if n, err := strconv.Atoi(s); err == nil {
+			return n
 		}
 	case "number":
-		var f float64
-		if f, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-			return f, nil
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
 		}
 	case "boolean":
-		var b bool
-		if b, err = strconv.ParseBool(strings.TrimSpace(s)); err == nil {
-			return b, nil
+		if b, err := strconv.ParseBool(s); err == nil {
+			return b
 		}
-	default:
-		return v, nil
 	}
-	return nil, fmt.Errorf("%q is not a valid %s", s, typ)
+	return v
 }
 
 // resourceRefs is what ${ resources.x } gives inside resource settings, as in steps.
