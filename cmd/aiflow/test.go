@@ -24,6 +24,12 @@ func init() {
 	register(command{name: "test", summary: "Run the test cases kept beside a flow (flow.test.yaml)", run: testCmd})
 }
 
+// Error kinds of `aiflow test -o json`, besides the common ones.
+const (
+	errInvalidTests = "invalid_test_file"
+	errTestFailed   = "test_failed"
+)
+
 type testArgs struct {
 	output   string
 	stateDir string
@@ -90,7 +96,7 @@ func runTests(ctx context.Context, a testArgs, path string, v view) int {
 	}
 	tf, diags := parseTestFile(testPath)
 	if diags.HasErrors() {
-		return v.fail(errInvalidFlow, fmt.Errorf("invalid test file %s", testPath), diags)
+		return v.fail(errInvalidTests, fmt.Errorf("invalid test file %s", testPath), diags)
 	}
 	fl, fdiags := loadFlow(flowPath)
 	if fl == nil {
@@ -247,7 +253,7 @@ func reportTests(v view, testPath string, results []testResult) int {
 		out := map[string]any{"format_version": jsonFormatVersion, "file": testPath, "tests": nonNil(results),
 			"passed": len(results) - failed, "failed": failed, "diagnostics": diagList(nil)}
 		if failed > 0 {
-			out["error"] = map[string]any{"kind": "test_failed", "message": fmt.Sprintf("%d of %d tests failed", failed, len(results))}
+			out["error"] = map[string]any{"kind": errTestFailed, "message": fmt.Sprintf("%d of %d tests failed", failed, len(results))}
 		}
 		v.writeJSON(out)
 	} else {

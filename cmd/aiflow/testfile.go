@@ -155,9 +155,7 @@ func (p *testParser) root(doc *yaml.Node) *testFile {
 		p.errf(list, "tests", "expected a non-empty list of tests")
 	default:
 		for i, n := range list.Content {
-			if tc := p.testCase(n, fmt.Sprintf("tests[%d]", i)); tc != nil {
-				tf.tests = append(tf.tests, tc)
-			}
+			tf.tests = append(tf.tests, p.testCase(n, fmt.Sprintf("tests[%d]", i)))
 		}
 		p.uniqueNames(tf.tests)
 	}
@@ -187,27 +185,25 @@ func keyPath(path, key string) string {
 	return path + "." + key
 }
 
+// testCase decodes one test; problems go to p.diags, which the caller checks before
+// running anything.
 func (p *testParser) testCase(n *yaml.Node, path string) *testCase {
 	tc := &testCase{pos: p.pos(n), vars: map[string]any{}}
-	ok := n.Kind == yaml.MappingNode
+	named := false
 	p.mapping(n, path, testCaseKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
-			tc.name, ok = p.str(v, path+".name"), ok && v.Kind == yaml.ScalarNode
+			tc.name, named = p.str(v, path+".name"), true
 		case "vars":
-			ok = p.vars(v, path+".vars", tc) && ok
+			p.vars(v, path+".vars", tc)
 		case "assert":
-			ok = p.asserts(v, path+".assert", tc) && ok
+			p.asserts(v, path+".assert", tc)
 		case "expect_error":
 			tc.expectError = p.str(v, path+".expect_error")
 		}
 	})
-	if n.Kind == yaml.MappingNode && tc.name == "" {
+	if n.Kind == yaml.MappingNode && !named {
 		p.errf(n, path+".name", "missing name: every test needs one")
-		ok = false
-	}
-	if !ok {
-		return nil
 	}
 	return tc
 }
@@ -220,48 +216,43 @@ func (p *testParser) str(n *yaml.Node, path string) string {
 	return n.Value
 }
 
-func (p *testParser) vars(n *yaml.Node, path string, tc *testCase) bool {
+func (p *testParser) vars(n *yaml.Node, path string, tc *testCase) {
 	if n.Kind != yaml.MappingNode {
 		p.errf(n, path, "expected a mapping of var name → value")
-		return false
+		return
 	}
 	var raw map[string]any
 	if err := n.Decode(&raw); err != nil {
 		p.errf(n, path, "%v", err)
-		return false
+		return
 	}
 	for k, v := range raw {
 		tc.vars[k] = jsonable(v)
 	}
-	return true
 }
 
-func (p *testParser) asserts(n *yaml.Node, path string, tc *testCase) bool {
+func (p *testParser) asserts(n *yaml.Node, path string, tc *testCase) {
 	items := n.Content
 	if n.Kind == yaml.ScalarNode {
 		items = []*yaml.Node{n}
 	} else if n.Kind != yaml.SequenceNode {
 		p.errf(n, path, "expected a list of expressions")
-		return false
+		return
 	}
-	ok := true
 	for i, item := range items {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
 		src := p.str(item, ipath)
 		if src == "" {
-			ok = false
 			continue
 		}
 		a, err := compileAssertion(src, p.pos(item))
 		if err != nil {
 			p.errf(item, ipath, "invalid assertion: %s", firstLine(err.Error()))
 			p.diags[len(p.diags)-1].Detail = assertionHelp(item)
-			ok = false
 			continue
 		}
 		tc.asserts = append(tc.asserts, a)
 	}
-	return ok
 }
 
 // assertionHelp explains what an assertion may contain, and spots the YAML trap of an
