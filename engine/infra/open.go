@@ -90,3 +90,27 @@ func errSuffix(err error) string {
 	}
 	return " (" + err.Error() + ")"
 }
+
+// Prompts reads the active version of every prompt resource of the flow, by resource
+// name, as expression values (Prompt.Map). The engine can merge them into the
+// `resources` scope so that `${ resources.summarise.system }` works; a prompt whose
+// database is missing or that has no active version is reported as an error.
+func Prompts(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) (map[string]map[string]any, error) {
+	e, err := newEnv(fl, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	out := map[string]map[string]any{}
+	for name, rn := range fl.Resources {
+		if rn.Spec.Kind != "prompt" {
+			continue
+		}
+		p, err := e.activePrompt(ctx, name)
+		if err != nil {
+			return nil, e.redact(err)
+		}
+		out[name] = p.Map()
+	}
+	return out, nil
+}

@@ -124,6 +124,11 @@ func TestCheck(t *testing.T) {
 	if err := Check(ctx, fl, h.st, h.opts()); err != nil {
 		t.Errorf("after seeding a version: %v", err)
 	}
+	got, err := Prompts(ctx, fl, h.st, h.opts())
+	want := map[string]map[string]any{"summarise": {"name": "summarise", "version": 1, "system": "S", "model": "m", "params": map[string]any{}}}
+	if err != nil || !cmp.Equal(want, got) {
+		t.Errorf("Prompts = %v, %v", got, err)
+	}
 	h.cf.Gateways().Set("gw", map[string]any{"cache_ttl": 5.0})
 	if err := Check(ctx, fl, h.st, h.opts()); err == nil || !strings.Contains(err.Error(), "~ gw (ai-gateway) will be updated in place (changed outside aiflow)") {
 		t.Errorf("after drift: %v", err)
