@@ -10,6 +10,7 @@ import (
 	sdk "github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/setting"
 )
 
 // jsonTool is the tool the model is made to call when a step asks for JSON output: its
@@ -241,7 +242,7 @@ func applyParams(params *sdk.MessageNewParams, in map[string]any) error {
 func applyParam(params *sdk.MessageNewParams, k string, v any) error {
 	switch k {
 	case "max_tokens", "top_k":
-		n, ok := toInt(v)
+		n, ok := setting.ToInt(v)
 		if !ok || n < 1 {
 			return fmt.Errorf("want a positive integer, got %v", v)
 		}
@@ -251,7 +252,7 @@ func applyParam(params *sdk.MessageNewParams, k string, v any) error {
 			params.MaxTokens = int64(n)
 		}
 	case "temperature", "top_p":
-		f, ok := toFloat(v)
+		f, ok := setting.ToFloat(v)
 		if !ok {
 			return fmt.Errorf("want a number, got %v", v)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
+	"github.com/aiflow/aiflow/providers/internal/setting"
 )
 
 // MaxBatch is the most inputs OpenAI accepts in one embeddings request.
@@ -65,7 +66,7 @@ func embedParams(req providers.EmbedRequest) (oai.EmbeddingNewParams, error) {
 		if k != "dimensions" {
 			return params, fmt.Errorf("option %s: not supported by openai embeddings (supported: %s)", k, strings.Join(embedOptions, ", "))
 		}
-		n, ok := toInt(req.Options[k])
+		n, ok := setting.ToInt(req.Options[k])
 		if !ok || n < 1 {
 			return params, fmt.Errorf("option dimensions: want a positive integer, got %v", req.Options[k])
 		}

@@ -57,7 +57,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	}
 	p := &Provider{kind: Kind, cfg: cfg, secrets: []string{cfg.apiKey}}
 	if cfg.gateway != nil {
-		p.secrets = append(p.secrets, cfg.gateway.auth)
+		p.secrets = append(p.secrets, cfg.gateway.Auth)
 	}
 	var base http.RoundTripper
 	if c.HTTPClient != nil {
@@ -101,9 +101,9 @@ func (p *Provider) requestOptions(gw *providers.GatewayOptions, resp **http.Resp
 	h := http.Header{}
 	var base *providers.GatewayOptions
 	if g := p.cfg.gateway; g != nil {
-		base = &g.opts
-		if g.auth != "" {
-			h.Set("cf-aig-authorization", "Bearer "+g.auth)
+		base = &g.Options
+		if g.Auth != "" {
+			h.Set("cf-aig-authorization", "Bearer "+g.Auth)
 		}
 	}
 	if err := transport.SetGatewayHeaders(h, transport.MergeGateway(base, gw)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/setting"
 )
 
 // toolName is OpenAI's rule for function and schema names.
@@ -172,7 +173,7 @@ func (p *Provider) applyParams(params *oai.ChatCompletionNewParams, in map[strin
 func (p *Provider) applyParam(params *oai.ChatCompletionNewParams, k string, v any) error {
 	switch k {
 	case "max_tokens", "max_completion_tokens":
-		n, ok := toInt(v)
+		n, ok := setting.ToInt(v)
 		if !ok || n < 1 {
 			return fmt.Errorf("want a positive integer, got %v", v)
 		}
@@ -182,7 +183,7 @@ func (p *Provider) applyParam(params *oai.ChatCompletionNewParams, k string, v a
 			params.MaxCompletionTokens = oai.Int(int64(n))
 		}
 	case "seed":
-		n, ok := toInt(v)
+		n, ok := setting.ToInt(v)
 		if !ok {
 			return fmt.Errorf("want an integer, got %v", v)
 		}
@@ -190,7 +191,7 @@ func (p *Provider) applyParam(params *oai.ChatCompletionNewParams, k string, v a
 	case "stop":
 		return applyStop(params, v)
 	case "temperature", "top_p", "presence_penalty", "frequency_penalty":
-		f, ok := toFloat(v)
+		f, ok := setting.ToFloat(v)
 		if !ok {
 			return fmt.Errorf("want a number, got %v", v)
 		}

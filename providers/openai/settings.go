@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
-	"sort"
 	"strings"
-	"time"
+
+	"github.com/aiflow/aiflow/providers/internal/setting"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // Values of the max_tokens_field setting.
@@ -25,7 +25,8 @@ type config struct {
 	baseURL  string
 	org      string
 	maxField string
-	gateway  *gatewayConfig
+	gateway  *transport.GatewaySettings
+	endpoint string // the gateway's endpoint, set with gateway
 }
 
 var knownSettings = []string{"api_key", "base_url", "gateway", "organization", "max_tokens_field"}
@@ -33,23 +34,23 @@ var knownSettings = []string{"api_key", "base_url", "gateway", "organization", "
 // parseSettings decodes and checks the settings of one `providers.<name>` entry.
 func parseSettings(s map[string]any) (config, error) {
 	var c config
-	if err := unknownKeys("", s, knownSettings); err != nil {
+	if err := setting.CheckKeys("", s, knownSettings); err != nil {
 		return c, err
 	}
 	var err error
-	if c.apiKey, err = stringSetting(s, "api_key"); err != nil {
+	if c.apiKey, err = setting.String(s, "api_key"); err != nil {
 		return c, err
 	}
-	if c.baseURL, err = stringSetting(s, "base_url"); err != nil {
+	if c.baseURL, err = setting.String(s, "base_url"); err != nil {
 		return c, err
 	}
-	if c.org, err = stringSetting(s, "organization"); err != nil {
+	if c.org, err = setting.String(s, "organization"); err != nil {
 		return c, err
 	}
-	if c.maxField, err = stringSetting(s, "max_tokens_field"); err != nil {
+	if c.maxField, err = setting.String(s, "max_tokens_field"); err != nil {
 		return c, err
 	}
-	if c.gateway, err = parseGateway(s["gateway"]); err != nil {
+	if c.gateway, c.endpoint, err = parseGateway(s["gateway"]); err != nil {
 		return c, err
 	}
 	return c, c.resolve()
@@ -57,20 +58,12 @@ func parseSettings(s map[string]any) (config, error) {
 
 // resolve fills defaults and checks the combination of settings.
 func (c *config) resolve() error {
-	switch {
-	case c.gateway != nil && c.baseURL != "":
-		return fmt.Errorf("settings base_url and gateway exclude each other (set gateway.base_url to reach another gateway host)")
-	case c.gateway != nil:
-		c.baseURL = c.gateway.url()
-	case c.baseURL == "":
-		c.baseURL = DefaultBaseURL
+	var u *url.URL
+	var err error
+	if c.baseURL, u, err = transport.ResolveBaseURL(c.baseURL, DefaultBaseURL, c.gateway, c.endpoint); err != nil {
+		return err
 	}
-	u, err := url.Parse(c.baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("setting base_url: %q is not an http(s) URL", c.baseURL)
-	}
-	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
-	storedKeys := c.gateway != nil && c.gateway.auth != ""
+	storedKeys := c.gateway != nil && c.gateway.Auth != ""
 	if c.apiKey == "" && !localHost(u.Hostname()) && !storedKeys {
 		return fmt.Errorf("setting api_key is required for %s (only local servers, or an authenticated gateway with stored keys, may omit it)", u.Host)
 	}
@@ -86,7 +79,7 @@ func (c *config) resolveMaxField(u *url.URL) error {
 		return nil
 	case "":
 		c.maxField = FieldMaxTokens
-		if u.Hostname() == "api.openai.com" || (c.gateway != nil && c.gateway.endpoint == endpointOpenAI) {
+		if u.Hostname() == "api.openai.com" || (c.gateway != nil && c.endpoint == endpointOpenAI) {
 			c.maxField = FieldMaxCompletionTokens
 		}
 		return nil
@@ -97,16 +90,12 @@ func (c *config) resolveMaxField(u *url.URL) error {
 // compat reports whether requests go to AI Gateway's unified endpoint, which needs
 // provider/model names.
 func (c *config) compat() bool {
-	return (c.gateway != nil && c.gateway.endpoint == endpointCompat) || strings.HasSuffix(c.baseURL, "/compat")
+	return (c.gateway != nil && c.endpoint == endpointCompat) || strings.HasSuffix(c.baseURL, "/compat")
 }
 
 // viaGateway reports whether requests go through AI Gateway, so cf-aig-* headers apply.
 func (c *config) viaGateway() bool {
-	if c.gateway != nil {
-		return true
-	}
-	u, err := url.Parse(c.baseURL)
-	return err == nil && u.Hostname() == "gateway.ai.cloudflare.com"
+	return c.gateway != nil || transport.IsGatewayURL(c.baseURL)
 }
 
 // localHost reports whether host is a loopback or private-network address or a
@@ -117,121 +106,4 @@ func localHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
-}
-
-// unknownKeys rejects keys of m outside known, naming the setting path.
-func unknownKeys(prefix string, m map[string]any, known []string) error {
-	var bad []string
-	for k := range m {
-		if !slices.Contains(known, k) {
-			bad = append(bad, prefix+k)
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad)
-	return fmt.Errorf("unknown setting %s (known: %s)", strings.Join(bad, ", "), strings.Join(known, ", "))
-}
-
-func stringSetting(m map[string]any, key string) (string, error) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return "", nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("setting %s: want a string, got %T", key, v)
-	}
-	return s, nil
-}
-
-func boolSetting(m map[string]any, key string) (bool, error) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return false, nil
-	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, fmt.Errorf("setting %s: want true or false, got %T", key, v)
-	}
-	return b, nil
-}
-
-// intSetting accepts any Go integer, or a float with no fraction.
-func intSetting(m map[string]any, key string) (int, error) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return 0, nil
-	}
-	n, ok := toInt(v)
-	if !ok {
-		return 0, fmt.Errorf("setting %s: want an integer, got %v", key, v)
-	}
-	return n, nil
-}
-
-// durationSetting accepts a Go duration string ("1h", "90s") or a number of seconds.
-func durationSetting(m map[string]any, key string) (time.Duration, error) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return 0, nil
-	}
-	switch x := v.(type) {
-	case string:
-		d, err := time.ParseDuration(x)
-		if err != nil {
-			return 0, fmt.Errorf("setting %s: %w", key, err)
-		}
-		return d, nil
-	case time.Duration:
-		return x, nil
-	}
-	if f, ok := toFloat(v); ok {
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	return 0, fmt.Errorf("setting %s: want a duration like \"1h\" or seconds, got %T", key, v)
-}
-
-func toInt(v any) (int, bool) {
-	switch x := v.(type) {
-	case int:
-		return x, true
-	case int32:
-		return int(x), true
-	case int64:
-		return int(x), true
-	case uint:
-		return int(x), true
-	case uint32:
-		return int(x), true
-	case uint64:
-		return int(x), true
-	}
-	if f, ok := toFloat(v); ok && f == float64(int(f)) {
-		return int(f), true
-	}
-	return 0, false
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
 }

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // Defaults for settings left out.
 const (
 	DefaultBaseURL        = "https://api.cloudflare.com/client/v4"
-	DefaultGatewayBaseURL = "https://gateway.ai.cloudflare.com/v1"
+	DefaultGatewayBaseURL = transport.DefaultGatewayBaseURL
 	// DefaultMaxTokens is sent when a generate step sets no max_tokens. Workers AI's own
 	// default is 256, which silently cuts longer answers, so aiflow always sends one.
 	DefaultMaxTokens   = 1024
