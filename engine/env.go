@@ -24,6 +24,7 @@ type runEnv struct {
 	mu        sync.Mutex
 	provs     map[string]*provSlot
 	indexes   map[string]*indexSlot
+	dbs       map[string]*dbSlot
 	vars      map[string]any
 	providerR *providers.Registry
 }
@@ -43,7 +44,7 @@ type indexSlot struct {
 }
 
 func newRunEnv(fl *Flow, opts RunOptions, w *walker) *runEnv {
-	return &runEnv{fl: fl, opts: opts, w: w, provs: map[string]*provSlot{}, indexes: map[string]*indexSlot{}, providerR: fl.opts.Providers}
+	return &runEnv{fl: fl, opts: opts, w: w, provs: map[string]*provSlot{}, indexes: map[string]*indexSlot{}, dbs: map[string]*dbSlot{}, providerR: fl.opts.Providers}
 }
 
 func (e *runEnv) close() {
@@ -52,6 +53,11 @@ func (e *runEnv) close() {
 	for _, s := range e.indexes {
 		if s.idx != nil {
 			s.idx.Close()
+		}
+	}
+	for _, s := range e.dbs {
+		if s.db != nil {
+			s.db.Close()
 		}
 	}
 	for _, s := range e.provs {
@@ -372,4 +378,30 @@ func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any)
 		return nil, fmt.Errorf("sub-flow %s: %w", path, err)
 	}
 	return res.Outputs, nil
+}
+
+type dbSlot struct {
+	once sync.Once
+	db   providers.Database
+	err  error
+}
+
+// Database opens the database resource name once per run (RunOptions.OpenDatabase).
+func (s *stepEnv) Database(ctx context.Context, name string) (providers.Database, error) {
+	e := s.e
+	if rn, ok := e.fl.Resources[name]; !ok || rn.Spec.Kind != "database" {
+		return nil, fmt.Errorf("%q is not a database resource", name)
+	}
+	if e.opts.OpenDatabase == nil {
+		return nil, fmt.Errorf("database %q: this run cannot open databases", name)
+	}
+	e.mu.Lock()
+	slot, ok := e.dbs[name]
+	if !ok {
+		slot = &dbSlot{}
+		e.dbs[name] = slot
+	}
+	e.mu.Unlock()
+	slot.once.Do(func() { slot.db, slot.err = e.opts.OpenDatabase(context.WithoutCancel(ctx), name) })
+	return slot.db, slot.err
 }

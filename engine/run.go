@@ -35,6 +35,13 @@ type RunOptions struct {
 	BudgetUSD   float64 // overrides the flow's budget: when > 0
 	Engine      string  // recorded; "local" by default
 	Now         func() time.Time
+	// OpenDatabase opens a database resource for steps (Env.Database); the CLI passes
+	// infra.OpenDatabase. Nil means steps cannot use databases.
+	OpenDatabase func(ctx context.Context, name string) (providers.Database, error)
+	// Prompts returns the active version of every prompt resource ({system, model,
+	// params, version, …} by resource name); they join the resources scope, so a step
+	// writes ${ resources.summarise.system }.
+	Prompts func(ctx context.Context) (map[string]map[string]any, error)
 }
 
 // Step statuses recorded in the run store and reported in results.

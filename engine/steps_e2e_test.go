@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	_ "github.com/aiflow/aiflow/providers/local"
@@ -47,6 +48,20 @@ func e2eRun(t *testing.T, fl *engine.Flow, dir string, opts engine.RunOptions) *
 	}
 	defer st.Close()
 	opts.Store, opts.StateDir = st, dir
+	for _, r := range fl.Spec.Resources {
+		if r.Kind != "database" {
+			continue
+		}
+		// Flows with databases need them applied, as `aiflow run --apply` does.
+		iopts := infra.Options{StateDir: dir}
+		if _, err := infra.Apply(context.Background(), fl, st, iopts, nil); err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		opts.OpenDatabase = func(ctx context.Context, name string) (providers.Database, error) {
+			return infra.OpenDatabase(ctx, fl, st, iopts, name)
+		}
+		break
+	}
 	res, err := fl.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("run: %v", err)

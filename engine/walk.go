@@ -59,6 +59,22 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	}
 	w.runInfo = map[string]any{"id": w.runID, "started_at": w.started.UTC().Format(time.RFC3339), "seed": opts.Seed}
 	w.res = fl.resourceScope()
+	if opts.Prompts != nil {
+		prompts, err := opts.Prompts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading prompt resources: %w", err)
+		}
+		for name, p := range prompts {
+			ref, _ := w.res[name].(map[string]any)
+			if ref == nil {
+				ref = map[string]any{}
+			}
+			for k, v := range p {
+				ref[k] = v
+			}
+			w.res[name] = ref
+		}
+	}
 	vars, err := fl.resolveVars(given, map[string]any{"run": w.runInfo, "vars": map[string]any{}})
 	if err != nil {
 		return nil, err

@@ -137,10 +137,14 @@ func flowArg(pos []string) (string, error) {
 
 // stateDir is .aiflow beside the flow unless --state-dir says otherwise.
 func stateDir(flag, flowPath string) string {
-	if flag != "" {
-		return flag
+	dir := flag
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(flowPath), ".aiflow")
 	}
-	return filepath.Join(filepath.Dir(flowPath), ".aiflow")
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs // backends build file: URIs from it
+	}
+	return dir
 }
 
 func openStore(dir string) (*store.Store, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -71,7 +72,50 @@ func formatFlow(src []byte) ([]byte, error) {
 		return nil, err
 	}
 	enc.Close()
-	return spaceSections(buf.Bytes()), nil
+	return spaceSections(wrapFolded(buf.Bytes())), nil
+}
+
+// foldWidth is where folded (>) scalars are wrapped; yaml.v3 writes them on one line.
+const foldWidth = 88
+
+// wrapFolded re-wraps the lines of folded block scalars at word boundaries. In a folded
+// scalar a single line break reads as a space, so wrapping does not change the value.
+func wrapFolded(b []byte) []byte {
+	lines := strings.Split(string(b), "\n")
+	var out []string
+	folded, keyIndent := false, 0
+	for _, l := range lines {
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		trimmed := strings.TrimSpace(l)
+		if folded && (trimmed == "" || indent > keyIndent) && len(l) > foldWidth && !strings.HasPrefix(l[indent:], " ") {
+			out = append(out, wrapLine(l[indent:], strings.Repeat(" ", indent))...)
+			continue
+		}
+		if trimmed != "" && indent <= keyIndent {
+			folded = false
+		}
+		if strings.HasSuffix(trimmed, ": >") || strings.HasSuffix(trimmed, ": >-") || trimmed == "- >" || trimmed == "- >-" {
+			folded, keyIndent = true, indent
+		}
+		out = append(out, l)
+	}
+	return []byte(strings.Join(out, "\n"))
+}
+
+func wrapLine(text, indent string) []string {
+	var out []string
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(w) > foldWidth {
+			out = append(out, line)
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += w
+	}
+	return append(out, line)
 }
 
 // spaceSections puts one blank line before every top-level key and every step, with the

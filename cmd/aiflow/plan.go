@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/spec"
 )
@@ -55,7 +56,8 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer st.Close()
 	}
-	p, err := fl.Plan(context.Background(), engine.PlanOptions{Store: st, Vars: given, Seed: *seed, StateDir: sd, BudgetUSD: *budget})
+	ctx := context.Background()
+	p, err := fl.Plan(ctx, engine.PlanOptions{Store: st, Vars: given, Seed: *seed, StateDir: sd, BudgetUSD: *budget})
 	if err != nil {
 		var de *spec.DiagnosticsError
 		if errors.As(err, &de) {
@@ -63,20 +65,37 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return v.fail(errState, err, nil)
 	}
+	var rp *infra.Plan
+	if len(fl.Spec.Resources) > 0 || st != nil {
+		if st == nil {
+			if st, err = openStore(sd); err != nil {
+				return v.fail(errState, err, nil)
+			}
+			defer st.Close()
+		}
+		if rp, err = infra.NewPlan(ctx, fl, st, infra.Options{StateDir: sd, Vars: given}); err != nil {
+			return v.fail(errState, err, nil)
+		}
+	}
+	changes := p.Changes || (rp != nil && rp.Changes)
 	if v.json {
-		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "plan": p, "diagnostics": diagList(diags)})
+		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "plan": p, "resources": rp, "changes": changes, "diagnostics": diagList(diags)})
 	} else {
 		v.diags(diags)
 		printPlan(stdout, p)
+		if rp != nil && len(rp.Resources) > 0 {
+			fmt.Fprintln(stdout)
+			infra.Render(stdout, rp)
+		}
 	}
-	if *detailed && p.Changes {
+	if *detailed && changes {
 		return exitChanges
 	}
 	return exitOK
 }
 
 func printPlan(w io.Writer, p *engine.Plan) {
-	fmt.Fprintf(w, "Plan for %s: %d steps\n\n", p.Name, len(p.Steps))
+	fmt.Fprintf(w, "Plan for %s: %d step%s\n\n", p.Name, len(p.Steps), plural(len(p.Steps)))
 	counts := map[string]int{}
 	for _, s := range p.Steps {
 		counts[s.Action]++
@@ -105,9 +124,6 @@ func printPlan(w io.Writer, p *engine.Plan) {
 		for _, n := range s.Notes {
 			fmt.Fprintf(w, "              %s\n", n)
 		}
-	}
-	for _, r := range p.Resources {
-		fmt.Fprintf(w, "  %-6s resource %s (%s)\n", r.Action, r.Name, r.Kind)
 	}
 	fmt.Fprintf(w, "\n%d to run, %d cached, %d computed locally, %d skipped, %d decided at run time.\n",
 		counts[engine.ActionRun], counts[engine.ActionCached], counts[engine.ActionCompute], counts[engine.ActionSkip], counts[engine.ActionRuntime])

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/infra"
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -34,6 +36,7 @@ type runArgs struct {
 	seed        int64
 	noCache     bool
 	debug       bool
+	apply       bool
 	budget      float64
 }
 
@@ -49,6 +52,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.resume, "resume", "", "continue a failed or killed run: a run id, or last")
 	fs.Int64Var(&a.seed, "seed", 0, "seed for split routes")
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
+	fs.BoolVar(&a.apply, "apply", false, "create or update the flow's resources first (like aiflow apply -auto-approve)")
 	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	pos, err := parseArgs(fs, args)
@@ -96,8 +100,24 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	abs, _ := filepath.Abs(a.flow)
 	fl.Spec.File = abs
 	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
+	iopts := infra.Options{StateDir: dir, Vars: vars}
+	if a.apply {
+		if _, err := infra.Apply(ctx, fl, st, iopts, nil); err != nil {
+			prog.finish()
+			return v.fail(errState, fmt.Errorf("--apply: %w", err), nil)
+		}
+	}
+	if err := infra.Check(ctx, fl, st, iopts); err != nil {
+		prog.finish()
+		return v.fail(errState, err, nil)
+	}
+	openDB := func(ctx context.Context, name string) (providers.Database, error) {
+		return infra.OpenDatabase(ctx, fl, st, iopts, name)
+	}
+	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr)})
+		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
+		OpenDatabase: openDB, Prompts: prompts})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

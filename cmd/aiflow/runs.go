@@ -63,7 +63,11 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 		return v.fail(errState, err, nil)
 	}
 	if v.json {
-		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "runs": runs})
+		views := make([]runJSON, len(runs))
+		for i, r := range runs {
+			views[i] = toRunJSON(r)
+		}
+		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "runs": views, "diagnostics": diagList(nil)})
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
@@ -105,7 +109,11 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		}
 	}
 	if v.json {
-		out := map[string]any{"format_version": jsonFormatVersion, "run": r, "steps": recs}
+		steps := make([]stepJSON, len(recs))
+		for i, s := range recs {
+			steps[i] = toStepJSON(s)
+		}
+		out := map[string]any{"format_version": jsonFormatVersion, "run": toRunJSON(r), "steps": steps, "diagnostics": diagList(nil)}
 		if withTurns {
 			out["turns"] = turns
 		}
@@ -154,6 +162,72 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		fmt.Fprintf(w, "\nOutputs:\n  %s\n", b)
 	}
 	return exitOK
+}
+
+// runJSON is a run as -o json prints it.
+type runJSON struct {
+	ID         string         `json:"id"`
+	Flow       string         `json:"flow"`
+	Name       string         `json:"name,omitempty"`
+	FlowHash   string         `json:"flow_sha256,omitempty"`
+	Status     string         `json:"status"`
+	Vars       map[string]any `json:"vars,omitempty"`
+	Outputs    map[string]any `json:"outputs,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Usage      usageJSON      `json:"usage"`
+	Engine     string         `json:"engine,omitempty"`
+	Seed       int64          `json:"seed,omitempty"`
+}
+
+type usageJSON struct {
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	CachedTokens int     `json:"cached_tokens,omitempty"`
+	Neurons      float64 `json:"neurons,omitempty"`
+	USD          float64 `json:"usd"`
+	Requests     int     `json:"requests,omitempty"`
+}
+
+// stepJSON is a step record as -o json prints it.
+type stepJSON struct {
+	StepID     string            `json:"step"`
+	Item       *int              `json:"item,omitempty"`
+	Status     string            `json:"status"`
+	Reason     string            `json:"reason,omitempty"`
+	Model      string            `json:"model,omitempty"`
+	Attempts   int               `json:"attempts,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Output     json.RawMessage   `json:"output,omitempty"`
+	Usage      usageJSON         `json:"usage"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at"`
+}
+
+func toUsageJSON(u store.Usage) usageJSON {
+	return usageJSON{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedTokens: u.CachedTokens, Neurons: u.Neurons, USD: u.USD, Requests: u.Requests}
+}
+
+func toRunJSON(r store.Run) runJSON {
+	out := runJSON{ID: r.ID, Flow: r.Flow, Name: r.FlowName, FlowHash: r.FlowHash, Status: r.Status, Vars: r.Vars, Outputs: r.Outputs,
+		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed}
+	if !r.FinishedAt.IsZero() {
+		t := r.FinishedAt
+		out.FinishedAt = &t
+	}
+	return out
+}
+
+func toStepJSON(s store.StepRecord) stepJSON {
+	out := stepJSON{StepID: s.StepID, Status: s.Status, Reason: s.Reason, Model: s.Model, Attempts: s.Attempts, Error: s.Error,
+		Output: s.Output, Usage: toUsageJSON(s.Usage), Meta: s.Meta, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt}
+	if s.Item >= 0 {
+		item := s.Item
+		out.Item = &item
+	}
+	return out
 }
 
 func dash(s string) string {
