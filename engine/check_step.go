@@ -335,7 +335,7 @@ var resourceSettings = map[string][]string{
 	"vector-index": {"backend", "dimensions", "metric", "metadata_indexes", "model", "ann", "provider", "wait_for_mutation", "batch_size", "rate_limit", "description"},
 	"database":     {"backend", "migrations", "provider", "description"},
 	"ai-gateway":   {"provider", "cache_ttl", "rate_limit", "logging", "description"},
-	"prompt":       {"database", "name", "description"},
+	"prompt":       {"database", "name", "system", "model", "params", "description"},
 }
 
 func (c *checker) resources(f *spec.Flow) {

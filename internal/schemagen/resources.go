@@ -41,6 +41,9 @@ var resourceKinds = map[string][]resourceSetting{
 	"prompt": {
 		{"database", obj{}, "The database resource the prompt is stored in."},
 		{"name", obj{}, "The prompt's name in that database."},
+		{"system", ref("text"), "The system prompt; changing it makes apply store a new active version."},
+		{"model", described(ref("literal"), ""), "The model (alias or provider:model-id) the prompt is meant for."},
+		{"params", obj{"type": "object"}, "Model parameters stored with the prompt (max_tokens, temperature, …)."},
 		{"description", ref("text"), "What the prompt is for."},
 	},
 }
