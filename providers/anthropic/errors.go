@@ -9,6 +9,7 @@ import (
 	sdk "github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 	"github.com/aiflow/aiflow/providers/transport"
 )
 
@@ -28,11 +29,7 @@ func classify(resp *http.Response, body []byte) *providers.Error {
 
 // wrapError turns any failure into a *providers.Error naming the provider and model.
 func (p *Provider) wrapError(err error, model string) error {
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		if pe.Model == "" {
-			pe.Model = model
-		}
+	if pe, ok := sdkprovider.Known(err, model); ok {
 		return pe
 	}
 	out := &providers.Error{Provider: p.kind, Model: model, Err: err, Message: transport.Redact(err.Error(), p.secrets)}

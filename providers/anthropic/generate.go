@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 )
 
 // Generate runs one Messages call. With req.Stream set it streams (text deltas go to
@@ -81,7 +81,7 @@ type answer struct {
 // from the jsonTool call.
 func (p *Provider) finish(model string, pl plan, a answer, httpResp *http.Response) (providers.GenerateResponse, error) {
 	out := providers.GenerateResponse{Text: a.text, FinishReason: a.stop, Usage: p.usage(model, a.usage),
-		Meta: responseMeta(httpResp, a.model)}
+		Meta: sdkprovider.ResponseMeta(httpResp, a.model, metaHeaders)}
 	for _, c := range a.calls {
 		args, err := p.compactObject(model, c, a.stop)
 		if err != nil {
@@ -99,7 +99,7 @@ func (p *Provider) finish(model string, pl plan, a answer, httpResp *http.Respon
 		var v any
 		if err := json.Unmarshal([]byte(a.text), &v); err != nil {
 			return providers.GenerateResponse{}, p.outputError(model, "invalid_json",
-				fmt.Sprintf("model answered without calling %s and its text is not JSON: %s", jsonTool, shorten(a.text)))
+				fmt.Sprintf("model answered without calling %s and its text is not JSON: %s", jsonTool, sdkprovider.Shorten(a.text)))
 		}
 		out.JSON = v
 	}
@@ -115,7 +115,7 @@ func (p *Provider) compactObject(model string, c rawCall, stop string) ([]byte, 
 	var obj map[string]json.RawMessage
 	var buf bytes.Buffer
 	if err := json.Unmarshal([]byte(input), &obj); err != nil || obj == nil || json.Compact(&buf, []byte(input)) != nil {
-		msg := fmt.Sprintf("tool call %s (%s): input is not a JSON object: %s", c.name, c.id, shorten(input))
+		msg := fmt.Sprintf("tool call %s (%s): input is not a JSON object: %s", c.name, c.id, sdkprovider.Shorten(input))
 		if stop == "max_tokens" {
 			msg += " (the answer was cut at max_tokens)"
 		}
@@ -136,7 +136,7 @@ func (p *Provider) jsonAnswer(model string, args []byte, wrapped bool) (any, str
 	obj, _ := v.(map[string]any)
 	val, ok := obj[wrapKey]
 	if !ok {
-		return nil, "", p.outputError(model, "invalid_json", fmt.Sprintf("%s input lacks %q: %s", jsonTool, wrapKey, shorten(string(args))))
+		return nil, "", p.outputError(model, "invalid_json", fmt.Sprintf("%s input lacks %q: %s", jsonTool, wrapKey, sdkprovider.Shorten(string(args))))
 	}
 	text, _ := json.Marshal(val)
 	return val, string(text), nil
@@ -157,32 +157,6 @@ func (p *Provider) usage(model string, t tokens) providers.Usage {
 	return u
 }
 
-// responseMeta copies the facts worth keeping from response headers.
-func responseMeta(resp *http.Response, model string) providers.Meta {
-	meta := providers.Meta{}
-	if model != "" {
-		meta["model"] = model
-	}
-	if resp == nil {
-		return meta
-	}
-	for _, h := range []string{"request-id", "cf-aig-cache-status", "cf-aig-log-id", "cf-aig-step"} {
-		if v := resp.Header.Get(h); v != "" {
-			meta[h] = v
-		}
-	}
-	return meta
-}
-
-// shorten keeps error messages readable.
-func shorten(s string) string {
-	const limit = 200
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// metaHeaders are the response headers kept in a response's Meta: Anthropic's and AI Gateway's
+// request ids and the gateway's cache status.
+var metaHeaders = []string{"request-id", "cf-aig-cache-status", "cf-aig-log-id", "cf-aig-step"}

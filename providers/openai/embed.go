@@ -11,6 +11,7 @@ import (
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 	"github.com/aiflow/aiflow/providers/internal/setting"
 )
 
@@ -109,6 +110,6 @@ func (p *Provider) embedBatch(ctx context.Context, req providers.EmbedRequest, p
 		out.Vectors[i] = vec
 	}
 	out.Usage = out.Usage.Add(providers.Usage{InputTokens: int(resp.Usage.PromptTokens), Requests: 1})
-	out.Meta = responseMeta(httpResp, resp.Model)
+	out.Meta = sdkprovider.ResponseMeta(httpResp, resp.Model, metaHeaders)
 	return nil
 }

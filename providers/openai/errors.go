@@ -10,6 +10,7 @@ import (
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 	"github.com/aiflow/aiflow/providers/transport"
 )
 
@@ -40,11 +41,7 @@ func classify(resp *http.Response, body []byte) *providers.Error {
 // Transport errors keep their classification; a context error stays reachable with
 // errors.Is.
 func (p *Provider) wrapError(err error, model string) error {
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		if pe.Model == "" {
-			pe.Model = model
-		}
+	if pe, ok := sdkprovider.Known(err, model); ok {
 		return pe
 	}
 	out := &providers.Error{Provider: p.kind, Model: model, Err: err, Message: transport.Redact(err.Error(), p.secrets)}

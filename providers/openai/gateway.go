@@ -2,9 +2,7 @@ package openai
 
 import (
 	"fmt"
-	"net/http"
 
-	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/transport"
 )
 
@@ -43,20 +41,7 @@ func checkEndpoint(e string) (string, error) {
 	return "", fmt.Errorf("setting gateway.endpoint: %q is not openai, compat or workers-ai", e)
 }
 
-// responseMeta copies the facts worth keeping from response headers.
-func responseMeta(resp *http.Response, model string) providers.Meta {
-	meta := providers.Meta{}
-	if model != "" {
-		meta["model"] = model
-	}
-	if resp == nil {
-		return meta
-	}
-	for _, h := range []string{"cf-aig-cache-status", "cf-aig-log-id", "cf-aig-step", "cf-aig-model",
-		"cf-aig-provider", "x-request-id", "request-id"} {
-		if v := resp.Header.Get(h); v != "" {
-			meta[h] = v
-		}
-	}
-	return meta
-}
+// metaHeaders are the response headers kept in a response's Meta: AI Gateway's and the server's
+// request ids and the gateway's cache status.
+var metaHeaders = []string{"cf-aig-cache-status", "cf-aig-log-id", "cf-aig-step", "cf-aig-model",
+	"cf-aig-provider", "x-request-id", "request-id"}

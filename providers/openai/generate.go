@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	oai "github.com/openai/openai-go/v3"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 )
 
 // Generate runs one chat completion. With req.Stream set it streams (text deltas go to
@@ -73,7 +73,7 @@ func (p *Provider) finish(req providers.GenerateRequest, g generated, httpResp *
 		return providers.GenerateResponse{}, err
 	}
 	out := providers.GenerateResponse{Text: g.text, ToolCalls: calls, FinishReason: g.finish,
-		Usage: p.usage(req.Model, g.usage), Meta: responseMeta(httpResp, g.model)}
+		Usage: p.usage(req.Model, g.usage), Meta: sdkprovider.ResponseMeta(httpResp, g.model, metaHeaders)}
 	if req.JSONSchema != nil && len(calls) == 0 {
 		if out.JSON, err = p.parseJSON(req.Model, g.text, g.finish); err != nil {
 			return providers.GenerateResponse{}, err
@@ -93,7 +93,7 @@ func (p *Provider) toolCalls(model string, raw []rawCall) ([]providers.ToolCall,
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(args), &obj); err != nil || obj == nil {
 			return nil, p.outputError(model, "invalid_tool_arguments",
-				fmt.Sprintf("tool call %s (%s): arguments are not a JSON object: %s", c.name, c.id, shorten(args)))
+				fmt.Sprintf("tool call %s (%s): arguments are not a JSON object: %s", c.name, c.id, sdkprovider.Shorten(args)))
 		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, []byte(args)); err != nil {
@@ -108,9 +108,9 @@ func (p *Provider) toolCalls(model string, raw []rawCall) ([]providers.ToolCall,
 func (p *Provider) parseJSON(model, text, finish string) (any, error) {
 	var v any
 	if err := json.Unmarshal([]byte(text), &v); err != nil {
-		msg := fmt.Sprintf("response is not valid JSON (%v): %s", err, shorten(text))
+		msg := fmt.Sprintf("response is not valid JSON (%v): %s", err, sdkprovider.Shorten(text))
 		if finish == "length" {
-			msg = "response was cut at the token limit before the JSON was complete: " + shorten(text)
+			msg = "response was cut at the token limit before the JSON was complete: " + sdkprovider.Shorten(text)
 		}
 		return nil, p.outputError(model, "invalid_json", msg)
 	}
@@ -139,17 +139,4 @@ func price(model string, in, out int) (usd, neurons float64) {
 		return 0, 0
 	}
 	return m.Cost(in, out)
-}
-
-// shorten keeps error messages readable.
-func shorten(s string) string {
-	const limit = 200
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

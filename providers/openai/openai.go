@@ -8,6 +8,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
 	"github.com/aiflow/aiflow/providers/transport"
 )
 
@@ -59,13 +60,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	if cfg.gateway != nil {
 		p.secrets = append(p.secrets, cfg.gateway.Auth)
 	}
-	var base http.RoundTripper
-	if c.HTTPClient != nil {
-		base = c.HTTPClient.Transport
-	}
-	p.client = transport.New(transport.Options{
-		Provider: Kind, Retry: c.Retry, Classify: classify, Secrets: p.secrets, Base: base, Debug: c.Debug,
-	})
+	p.client = sdkprovider.NewClient(Kind, c, classify, p.secrets)
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.baseURL), option.WithHTTPClient(p.client), option.WithMaxRetries(0),
 	}
@@ -98,15 +93,8 @@ func (p *Provider) requestOptions(gw *providers.GatewayOptions, resp **http.Resp
 	if !p.cfg.viaGateway() {
 		return opts, nil
 	}
-	h := http.Header{}
-	var base *providers.GatewayOptions
-	if g := p.cfg.gateway; g != nil {
-		base = &g.Options
-		if g.Auth != "" {
-			h.Set("cf-aig-authorization", "Bearer "+g.Auth)
-		}
-	}
-	if err := transport.SetGatewayHeaders(h, transport.MergeGateway(base, gw)); err != nil {
+	h, err := transport.GatewayHeaders(p.cfg.gateway, gw)
+	if err != nil {
 		return nil, err
 	}
 	for k := range h {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -78,6 +79,24 @@ func ParseGateway(raw any, extra ...GatewayKey) (*GatewaySettings, error) {
 // {BaseURL}/{AccountID}/{ID}/{endpoint}.
 func (g *GatewaySettings) URL(endpoint string) string {
 	return fmt.Sprintf("%s/%s/%s/%s", strings.TrimSuffix(g.BaseURL, "/"), g.AccountID, g.ID, endpoint)
+}
+
+// GatewayHeaders returns the cf-aig-* headers of one request: g's authorization token
+// as a Bearer cf-aig-authorization, and g's options overlaid by over (see MergeGateway
+// and SetGatewayHeaders). g may be nil, for a base_url that points at the gateway.
+func GatewayHeaders(g *GatewaySettings, over *providers.GatewayOptions) (http.Header, error) {
+	h := http.Header{}
+	var base *providers.GatewayOptions
+	if g != nil {
+		base = &g.Options
+		if g.Auth != "" {
+			h.Set("cf-aig-authorization", "Bearer "+g.Auth)
+		}
+	}
+	if err := SetGatewayHeaders(h, MergeGateway(base, over)); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // ResolveBaseURL picks a provider's API root from its base_url setting and its gateway,

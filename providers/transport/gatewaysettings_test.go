@@ -177,3 +177,48 @@ func TestIsGatewayURL(t *testing.T) {
 		})
 	}
 }
+
+func TestGatewayHeaders(t *testing.T) {
+	g := &transport.GatewaySettings{ID: "prod", AccountID: "acct", Auth: "tok", Options: providers.GatewayOptions{
+		CacheTTL: time.Hour, CacheKey: "base", Metadata: map[string]string{"team": "ai"}}}
+	cases := []struct {
+		name    string
+		g       *transport.GatewaySettings
+		over    *providers.GatewayOptions
+		want    map[string]string
+		wantErr string
+	}{
+		{"no gateway settings, no options", nil, nil, map[string]string{}, ""},
+		{"no gateway settings, request options", nil, &providers.GatewayOptions{SkipCache: true},
+			map[string]string{"Cf-Aig-Skip-Cache": "true"}, ""},
+		{"settings only", g, nil, map[string]string{"Cf-Aig-Authorization": "Bearer tok", "Cf-Aig-Cache-Ttl": "3600",
+			"Cf-Aig-Cache-Key": "base", "Cf-Aig-Metadata": `{"team":"ai"}`}, ""},
+		{"request options win", g, &providers.GatewayOptions{CacheKey: "req", MaxAttempts: 2, Metadata: map[string]string{"run": "r1"}},
+			map[string]string{"Cf-Aig-Authorization": "Bearer tok", "Cf-Aig-Cache-Ttl": "3600", "Cf-Aig-Cache-Key": "req",
+				"Cf-Aig-Max-Attempts": "2", "Cf-Aig-Metadata": `{"run":"r1","team":"ai"}`}, ""},
+		{"no token, no authorization", &transport.GatewaySettings{ID: "prod", AccountID: "acct"}, nil, map[string]string{}, ""},
+		{"too much metadata", g, &providers.GatewayOptions{Metadata: map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}},
+			nil, "gateway metadata has 6 entries, AI Gateway keeps at most 5"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := transport.GatewayHeaders(tc.g, tc.over)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("GatewayHeaders = %v, %v; want error %q", h, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for k := range h {
+				got[k] = h.Get(k)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
