@@ -234,13 +234,15 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	}
 	defer unreserve()
 	pol := w.policy(n)
+	// The slot is held until the result is in the cache, so a crash never loses a paid
+	// answer while the next call is already under way.
 	release := w.acquire(ctx, call.Model)
+	defer release()
 	res, attempts, err := withRetry(ctx, pol, func(a int, err error, wait time.Duration) {
 		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: call.Item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
 	}, func(ctx context.Context) (steps.Result, error) {
 		return w.opts.Executor.Execute(ctx, n.Impl, call)
 	})
-	release()
 	cr.attempts, cr.usage, cr.meta = attempts, res.Usage, res.Meta
 	if res.ModelRef != "" {
 		cr.model = res.ModelRef

@@ -17,6 +17,7 @@ type Options struct {
 	Providers *providers.Registry
 	// LookupEnv reads environment variables for env(); nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	depth     int // sub-flow nesting while validating
 }
 
 // Flow is a compiled, validated flow: every expression compiled, every reference resolved,

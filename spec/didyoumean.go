@@ -13,35 +13,40 @@ func Suggest(given string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	limit := len([]rune(given))/3 + 1
-	if limit > 3 {
-		limit = 3
-	}
+	// Allow about one edit per three characters: "chunck" → "chunk", but no guess for a
+	// one-letter name.
+	limit := min((len([]rune(given))+1)/3, 3)
 	if bestD < 0 || bestD > limit {
 		return ""
 	}
 	return best
 }
 
+// levenshtein is the optimal-string-alignment distance: insertions, deletions,
+// substitutions and swaps of neighbouring runes ("wiht" → "with") each cost one.
 func levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
 
 // didYouMean renders a suggestion sentence, or "" when there is none.
