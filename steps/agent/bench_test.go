@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/steps/internal/jsonout"
 	"github.com/aiflow/aiflow/steps/internal/steptest"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkValidateArgs(b *testing.B) {
 	args := map[string]any{"query": "how do I feed a sourdough starter"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := validate(schema, args); err != nil {
+		if err := jsonout.Validate(schema, args); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/jsonout"
 )
 
 // outcome is what one tool call gave.
@@ -95,7 +96,7 @@ func (s *session) exec(ctx context.Context, c providers.ToolCall) outcome {
 		return outcome{content: fmt.Sprintf("there is no tool %q; the tools are %s", c.Name, strings.Join(s.tools.names(), ", ")),
 			failed: true, badArgs: true, args: args}
 	}
-	if err := validate(t.schema, args); err != nil {
+	if err := jsonout.Validate(t.schema, args); err != nil {
 		return outcome{content: "the arguments do not match the tool's parameters schema: " + err.Error() + "; call the tool again with valid arguments",
 			failed: true, badArgs: true, args: args}
 	}

@@ -3,11 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/chat"
 )
 
 // LimitError is returned when the loop hits max_turns, max_tokens or budget_usd before
@@ -53,7 +53,7 @@ func (s *session) run(ctx context.Context) (steps.Result, error) {
 // generate makes one model call and records it.
 func (s *session) generate(ctx context.Context) (providers.GenerateResponse, error) {
 	req := providers.GenerateRequest{Model: s.model.ID, Messages: s.msgs, Params: s.params(), JSONSchema: s.call.OutputSchema,
-		Tools: s.tools.specs, Gateway: s.model.Gateway, Stream: streamer(s.call.Env)}
+		Tools: s.tools.specs, Gateway: s.model.Gateway, Stream: chat.Streamer(s.call.Env)}
 	if err := checkWindow(s.model, req); err != nil {
 		return providers.GenerateResponse{}, err
 	}
@@ -90,22 +90,10 @@ func (s *session) params() map[string]any {
 	for k, v := range s.call.Params {
 		out[k] = v
 	}
-	if cur := maxTokensParam(out); cur == 0 || cur > left {
+	if cur := chat.MaxTokens(out); cur == 0 || cur > left {
 		out["max_tokens"] = left
 	}
 	return out
-}
-
-func maxTokensParam(params map[string]any) int {
-	switch v := params["max_tokens"].(type) {
-	case int:
-		return max(v, 0)
-	case float64:
-		if v > 0 && v < math.MaxInt32 {
-			return int(v)
-		}
-	}
-	return 0
 }
 
 // answer handles a reply without tool calls: the final answer, unless output.schema
@@ -191,15 +179,4 @@ func (s *session) result(text string, val any, stopped string) steps.Result {
 		meta = nil
 	}
 	return steps.Result{Output: out, Usage: s.usage, Meta: meta, ModelRef: s.model.Ref()}
-}
-
-func streamer(env steps.Env) func(string) {
-	if env == nil {
-		return nil
-	}
-	return func(delta string) {
-		if delta != "" {
-			env.Emit(steps.Event{Kind: "token", Text: delta})
-		}
-	}
 }

@@ -7,22 +7,16 @@ import (
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/chat"
 	"github.com/aiflow/aiflow/tokens"
-)
-
-// Chat formats wrap every message in a few tokens of markup and prime the reply with a
-// few more.
-const (
-	tokensPerMessage = 4
-	tokensPerReply   = 3
 )
 
 // estimate is the request's size in tokens (cl100k_base, so approximate for other
 // models): messages, tool calls and tool definitions.
 func estimate(req providers.GenerateRequest) int {
-	n := tokensPerReply
+	n := chat.TokensPerReply
 	for _, m := range req.Messages {
-		n += tokensPerMessage + tokens.Count(m.Content)
+		n += chat.TokensPerMessage + tokens.Count(m.Content)
 		for _, c := range m.ToolCalls {
 			n += tokens.Count(c.Name) + tokens.Count(string(c.Arguments))
 		}
@@ -41,7 +35,7 @@ func checkWindow(m *steps.Model, req providers.GenerateRequest) error {
 	if !ok || info.ContextWindow == 0 {
 		return nil
 	}
-	need, reserve := estimate(req), maxTokensParam(req.Params)
+	need, reserve := estimate(req), chat.MaxTokens(req.Params)
 	if need+reserve <= info.ContextWindow {
 		return nil
 	}

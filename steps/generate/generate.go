@@ -25,6 +25,7 @@ import (
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 	"github.com/aiflow/aiflow/steps/internal/capability"
+	"github.com/aiflow/aiflow/steps/internal/chat"
 )
 
 func init() { steps.MustRegister(Kind) }
@@ -104,7 +105,7 @@ func (g *generator) Run(ctx context.Context, call *steps.Call) (steps.Result, er
 		}
 	}
 	req := providers.GenerateRequest{Model: call.Model.ID, Messages: msgs, Params: call.Params, JSONSchema: call.OutputSchema,
-		Tools: g.tools, Gateway: call.Model.Gateway, Stream: streamer(call.Env)}
+		Tools: g.tools, Gateway: call.Model.Gateway, Stream: chat.Streamer(call.Env)}
 	return g.converse(ctx, gen, call.Model, req, check)
 }
 
@@ -135,17 +136,6 @@ func (g *generator) converse(ctx context.Context, gen providers.Generator, m *st
 		req.Messages = append(append([]providers.Message(nil), req.Messages...),
 			providers.Message{Role: "assistant", Content: resp.Text},
 			providers.Message{Role: "user", Content: repairPrompt(verr)})
-	}
-}
-
-func streamer(env steps.Env) func(string) {
-	if env == nil {
-		return nil
-	}
-	return func(delta string) {
-		if delta != "" {
-			env.Emit(steps.Event{Kind: "token", Text: delta})
-		}
 	}
 }
 

@@ -126,20 +126,6 @@ func TestBadSchema(t *testing.T) {
 	}
 }
 
-func TestUnfence(t *testing.T) {
-	tests := map[string]string{
-		` {"a":1} `:                 `{"a":1}`,
-		"```json\n{\"a\":1}\n```":   `{"a":1}`,
-		"```\n[1, 2]\n```\n":        `[1, 2]`,
-		"no fence ```json\n{}\n```": "no fence ```json\n{}\n```",
-	}
-	for in, want := range tests {
-		if got := unfence(in); got != want {
-			t.Errorf("unfence(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestDescribe(t *testing.T) {
 	v, err := compileSchema(citySchema)
 	if err != nil {

@@ -2,45 +2,25 @@ package generate
 
 import (
 	"fmt"
-	"math"
 	"unicode/utf8"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/internal/chat"
 	"github.com/aiflow/aiflow/tokens"
-)
-
-// Chat formats wrap every message in a few tokens of markup and prime the reply with a
-// few more (OpenAI documents 3 and 3; other templates are close).
-const (
-	tokensPerMessage = 4
-	tokensPerReply   = 3
 )
 
 // estimate is the prompt's size in tokens (cl100k_base, so approximate for non-OpenAI
 // models), and each message's content tokens.
 func estimate(msgs []providers.Message) (int, []int) {
-	n := tokensPerReply
+	n := chat.TokensPerReply
 	counts := make([]int, len(msgs))
 	for i, m := range msgs {
 		counts[i] = tokens.Count(m.Content)
-		n += tokensPerMessage + counts[i]
+		n += chat.TokensPerMessage + counts[i]
 	}
 	return n, counts
-}
-
-// maxTokens reads params.max_tokens (0 when absent or not a number).
-func maxTokens(params map[string]any) int {
-	switch v := params["max_tokens"].(type) {
-	case int:
-		return max(v, 0)
-	case float64:
-		if v > 0 && v < math.MaxInt32 {
-			return int(v)
-		}
-	}
-	return 0
 }
 
 // fitWindow checks the prompt plus max_tokens against the model's context window, and with
@@ -50,7 +30,7 @@ func fitWindow(m *steps.Model, msgs []providers.Message, params map[string]any, 
 	if !ok || info.ContextWindow == 0 {
 		return msgs, nil
 	}
-	window, reserve := info.ContextWindow, maxTokens(params)
+	window, reserve := info.ContextWindow, chat.MaxTokens(params)
 	need, counts := estimate(msgs)
 	if need+reserve <= window {
 		return msgs, nil
