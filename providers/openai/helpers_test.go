@@ -1,62 +1,30 @@
 package openai_test
 
 import (
-	"encoding/json"
-	"errors"
 	"testing"
-	"time"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/internal/providertest"
 	"github.com/aiflow/aiflow/providers/openai"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
-// fastRetry keeps retry waits (Retry-After included) at a millisecond.
-var fastRetry = providers.RetryPolicy{Attempts: 4, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
+// Shared helpers (providers/internal/providertest), under the short names the tests use.
+var (
+	lastBody        = providertest.LastBody
+	asProviderError = providertest.AsProviderError
+	user            = providertest.User
+)
 
-// newProvider builds an openai provider against the emulator, with extra settings.
+// newProvider builds an openai provider against the emulator, with extra settings
+// (a nil value deletes a default one).
 func newProvider(t *testing.T, emu *wiretest.OpenAI, extra map[string]any) *openai.Provider {
 	t.Helper()
-	settings := map[string]any{"api_key": emu.Key(), "base_url": emu.URL()}
-	for k, v := range extra {
-		if v == nil {
-			delete(settings, k)
-			continue
-		}
-		settings[k] = v
-	}
-	p, err := openai.New(providers.Config{Name: "oa", Kind: openai.Kind, Settings: settings, Retry: fastRetry})
+	settings := providertest.Settings(map[string]any{"api_key": emu.Key(), "base_url": emu.URL()}, extra)
+	p, err := openai.New(providers.Config{Name: "oa", Kind: openai.Kind, Settings: settings, Retry: providertest.FastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
 	return p.(*openai.Provider)
-}
-
-// lastBody decodes the body of the emulator's last recorded request.
-func lastBody(t *testing.T, rec *wiretest.Recorder) map[string]any {
-	t.Helper()
-	reqs := rec.Requests()
-	if len(reqs) == 0 {
-		t.Fatal("no request recorded")
-	}
-	var m map[string]any
-	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// asProviderError fails the test unless err is a *providers.Error.
-func asProviderError(t *testing.T, err error) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *providers.Error", err, err)
-	}
-	return pe
-}
-
-func user(text string) []providers.Message {
-	return []providers.Message{{Role: "user", Content: text}}
 }
