@@ -61,6 +61,15 @@ type planNoter interface {
 	PlanNotes() []string
 }
 
+// toolDiscoverer is implemented by steps whose tools are only known by asking a server
+// (an agent's MCP tools): planning with DiscoverTools starts the servers to list them.
+type toolDiscoverer interface {
+	DiscoverPlanNotes(ctx context.Context) ([]string, error)
+}
+
+// discoverTimeout bounds how long planning waits for a step's tool servers.
+const discoverTimeout = 20 * time.Second
+
 // PlannedRes is a resource the flow declares.
 type PlannedRes struct {
 	Name   string `json:"name"`
@@ -76,6 +85,8 @@ type PlanOptions struct {
 	StateDir  string
 	BudgetUSD float64
 	Now       func() time.Time
+	// DiscoverTools starts agents' MCP servers to list their tools in the plan.
+	DiscoverTools bool
 }
 
 // Plan works out, without calling any model or writing anything, what a run would do:
@@ -91,7 +102,7 @@ func (fl *Flow) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.planning = true
+	w.planning, w.discover = true, opts.DiscoverTools
 	defer w.close()
 	p := &Plan{Flow: fl.Spec.File, Name: fl.Spec.Name, Steps: []PlannedStep{}, Resources: []PlannedRes{}, BudgetUSD: w.budget(), Total: Estimate{Priced: true}}
 	known := map[string]bool{}
@@ -130,6 +141,16 @@ func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) P
 	ps.Candidates = trimRefs(n.Candidates)
 	if pn, ok := n.Impl.(planNoter); ok {
 		ps.Notes = pn.PlanNotes()
+	}
+	if td, ok := n.Impl.(toolDiscoverer); ok && w.discover {
+		dctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+		notes, err := td.DiscoverPlanNotes(dctx)
+		cancel()
+		if err != nil {
+			ps.Warnings = append(ps.Warnings, "listing tools: "+w.fl.Redact(err.Error()))
+		} else if len(notes) > 0 {
+			ps.Notes = notes
+		}
 	}
 	if len(ps.Candidates) == 1 {
 		ps.Model = ps.Candidates[0]

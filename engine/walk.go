@@ -36,6 +36,7 @@ type walker struct {
 	// planning is set for the dry evaluation of `aiflow plan`: models are resolved but
 	// no provider is opened and nothing is recorded.
 	planning bool
+	discover bool // planning: list agents' MCP tools
 
 	mu       sync.Mutex
 	usage    providers.Usage

@@ -57,7 +57,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		defer st.Close()
 	}
 	ctx := context.Background()
-	p, err := fl.Plan(ctx, engine.PlanOptions{Store: st, Vars: given, Seed: *seed, StateDir: sd, BudgetUSD: *budget})
+	p, err := fl.Plan(ctx, engine.PlanOptions{Store: st, Vars: given, Seed: *seed, StateDir: sd, BudgetUSD: *budget, DiscoverTools: true})
 	if err != nil {
 		var de *spec.DiagnosticsError
 		if errors.As(err, &de) {
