@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/internal/setting"
@@ -176,7 +177,11 @@ func (g *GatewaySettings) parseOptions(m map[string]any) error {
 	if g.Options.CacheTTL, err = setting.Duration(m, "cache_ttl"); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	if g.Options.RequestTimeout, err = setting.Duration(m, "request_timeout"); err != nil {
+	// A bare number is milliseconds, as in the cf-aig-request-timeout header and the
+	// workers-ai provider, so one flow means the same timeout on every provider.
+	if ms, isNum := setting.ToFloat(m["request_timeout"]); isNum {
+		g.Options.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
+	} else if g.Options.RequestTimeout, err = setting.Duration(m, "request_timeout"); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	if g.Options.SkipCache, err = setting.Bool(m, "skip_cache"); err != nil {

@@ -48,7 +48,7 @@ func TestParseGateway(t *testing.T) {
 				Options: providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, CacheKey: "k1",
 					RequestTimeout: 1500 * time.Millisecond, MaxAttempts: 3,
 					Metadata: map[string]string{"team": "ai", "user": "12345", "ratio": "0.5", "on": "false"}}}},
-		{"numbers are seconds", gw("cache_ttl", 90, "request_timeout", 1.5, "max_attempts", 2.0), nil,
+		{"numbers: cache_ttl in seconds, request_timeout in milliseconds", gw("cache_ttl", 90, "request_timeout", 1500, "max_attempts", 2.0), nil,
 			&transport.GatewaySettings{ID: "prod", AccountID: "acct", BaseURL: transport.DefaultGatewayBaseURL,
 				Options: providers.GatewayOptions{CacheTTL: 90 * time.Second, RequestTimeout: 1500 * time.Millisecond, MaxAttempts: 2}}},
 		{"token without Bearer kept", gw("authorization", "tok"), nil, &transport.GatewaySettings{ID: "prod",
