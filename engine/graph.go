@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aiflow/aiflow/spec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -172,5 +171,3 @@ func (fl *Flow) Dependents(id string) []string {
 	}
 	return out
 }
-
-var _ = spec.Pos{}

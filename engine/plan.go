@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -380,5 +379,3 @@ func (fl *Flow) planCache(n *Node) string {
 	}
 	return "forever"
 }
-
-var _ = sort.Strings

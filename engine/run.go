@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
@@ -244,5 +243,3 @@ type stepState struct {
 	skippedW bool // skipped by its own when:
 	meta     map[string]string
 }
-
-var _ = sync.Mutex{}
