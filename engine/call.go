@@ -238,6 +238,10 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	// answer while the next call is already under way.
 	release := w.acquire(ctx, call.Model)
 	defer release()
+	if pol.explicit {
+		// The step's retry: governs its calls: one HTTP attempt per engine attempt.
+		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
+	}
 	res, attempts, err := withRetry(ctx, pol, func(a int, err error, wait time.Duration) {
 		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: call.Item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
 	}, func(ctx context.Context) (steps.Result, error) {
@@ -272,7 +276,7 @@ func (w *walker) policy(n *Node) attemptPolicy {
 		r = w.fl.Spec.Defaults.Retry
 	}
 	if r != nil {
-		p.attempts, p.backoff = max(r.Attempts, 1), r.Backoff
+		p.attempts, p.backoff, p.explicit = max(r.Attempts, 1), r.Backoff, true
 	}
 	return p
 }

@@ -365,3 +365,40 @@ func TestRouteNoFallbackOnWorkersAIBadRequest(t *testing.T) {
 		t.Errorf("requests per model (-want +got):\n%s", d)
 	}
 }
+
+// TestStepRetryGovernsProviderAttempts: with retry: on a step, its attempts are the only
+// retries — the provider client makes one HTTP attempt per step attempt — so three
+// attempts cost three requests, not three times the client's own retries.
+func TestStepRetryGovernsProviderAttempts(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.SetResponder(modelNamer)
+	f := wiretest.CFUnavailableFault()
+	f.Path, f.Times = cfRunPath(primaryModel), 2
+	cf.Faults.Add(f)
+	src := fmt.Sprintf(`aiflow: 1
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+steps:
+  gen:
+    uses: generate
+    model: cf:%s
+    prompt: hello
+    params: { temperature: 0 }
+    retry: { attempts: 3, backoff: 1ms }
+outputs:
+  text: ${ steps.gen.output.text }
+`, cf.APIBase(), primaryModel)
+	fl := e2eFlow(t, src, cfEnv(cf))
+	res := e2eRun(t, fl, t.TempDir(), engine.RunOptions{})
+	if got := countPath(cf, cfRunPath(primaryModel)); got != 3 {
+		t.Errorf("%d requests for 3 step attempts (two failures, then success)", got)
+	}
+	if res.Steps[0].Attempts != 3 || res.Outputs["text"] != "answered by "+primaryModel {
+		t.Errorf("attempts %d, outputs %v", res.Steps[0].Attempts, res.Outputs)
+	}
+}

@@ -37,6 +37,7 @@ type attemptPolicy struct {
 	attempts int
 	backoff  time.Duration
 	timeout  time.Duration
+	explicit bool // the step or the flow's defaults set retry:
 }
 
 // withRetry runs fn up to p.attempts times while it fails with a retryable error, waiting

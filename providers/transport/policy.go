@@ -32,16 +32,27 @@ func (c *client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, ctxErr
 	}
 	if err != nil {
-		return retryableConnError(err), err
+		return retryableConnError(err) && !attemptsSpent(ctx), err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
 	pe := c.classifyResponse(resp)
-	if pe.Retryable {
+	if pe.Retryable && !attemptsSpent(ctx) {
 		return true, nil
 	}
 	return false, pe
+}
+
+// attemptsSpent reports whether the caller's policy (providers.WithRetry) allows no
+// further attempt of this request.
+func attemptsSpent(ctx context.Context) bool {
+	p, ok := providers.RetryFrom(ctx)
+	if !ok || p.Attempts <= 0 {
+		return false
+	}
+	n, _ := ctx.Value(attemptKey{}).(*int)
+	return n != nil && *n >= p.Attempts
 }
 
 // classifyResponse reads the body, classifies it and leaves the body readable.
