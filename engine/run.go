@@ -33,6 +33,7 @@ type RunOptions struct {
 	NoCache     bool
 	BudgetUSD   float64 // overrides the flow's budget: when > 0
 	Engine      string  // recorded; "local" by default
+	Labels      map[string]string // recorded with the run (the CLI records pid and host)
 	Now         func() time.Time
 	// OpenDatabase opens a database resource for steps (Env.Database); the CLI passes
 	// infra.OpenDatabase. Nil means steps cannot use databases.

@@ -153,7 +153,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	} else {
 		sum := sha256.Sum256(w.fl.Spec.Source)
 		if err := st.CreateRun(ctx, store.Run{ID: w.runID, Flow: w.fl.Spec.File, FlowName: w.fl.Spec.Name, FlowHash: hex.EncodeToString(sum[:]),
-			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed}); err != nil {
+			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed, Labels: w.opts.Labels}); err != nil {
 			return nil, fmt.Errorf("recording run: %w", err)
 		}
 	}

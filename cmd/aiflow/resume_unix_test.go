@@ -103,8 +103,8 @@ func resumeAfterKill(t *testing.T, cache string, strict bool) {
 
 	seen, done := killMidRun(t, bin, env, flow, state, cf, &answered)
 	t.Logf("at the kill: %d requests seen, %d answered by the emulator", seen, done)
-	if r := aiflowCmd(t, env, "runs", "--state-dir", state, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"running"`) {
-		t.Errorf("after kill -9, runs lists no running run (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	if r := aiflowCmd(t, env, "runs", "--state-dir", state, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"interrupted"`) {
+		t.Errorf("after kill -9, runs does not list the run as interrupted (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	resumed := aiflowCmd(t, env, "run", "--resume", "last", "--state-dir", state, "-o", "json", flow)

@@ -117,7 +117,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
 		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
-		OpenDatabase: openDB, Prompts: prompts})
+		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

@@ -77,7 +77,7 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.6f\n", r.ID, r.FlowName, r.Status, r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.6f\n", r.ID, r.FlowName, displayStatus(r), r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur,
 			r.Usage.InputTokens+r.Usage.OutputTokens, r.Usage.USD)
 	}
 	tw.Flush()
@@ -121,7 +121,7 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		return exitOK
 	}
 	w := v.stdout
-	fmt.Fprintf(w, "Run %s (%s): %s\n  flow:    %s\n  started: %s\n", r.ID, r.FlowName, r.Status, r.Flow, r.StartedAt.Local().Format(time.RFC3339))
+	fmt.Fprintf(w, "Run %s (%s): %s\n  flow:    %s\n  started: %s\n", r.ID, r.FlowName, displayStatus(r), r.Flow, r.StartedAt.Local().Format(time.RFC3339))
 	if !r.FinishedAt.IsZero() {
 		fmt.Fprintf(w, "  took:    %s\n", r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 	}
@@ -211,7 +211,7 @@ func toUsageJSON(u store.Usage) usageJSON {
 }
 
 func toRunJSON(r store.Run) runJSON {
-	out := runJSON{ID: r.ID, Flow: r.Flow, Name: r.FlowName, FlowHash: r.FlowHash, Status: r.Status, Vars: r.Vars, Outputs: r.Outputs,
+	out := runJSON{ID: r.ID, Flow: r.Flow, Name: r.FlowName, FlowHash: r.FlowHash, Status: displayStatus(r), Vars: r.Vars, Outputs: r.Outputs,
 		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
