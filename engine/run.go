@@ -31,8 +31,8 @@ type RunOptions struct {
 	Debug       io.Writer    // redacted HTTP trace of every provider call
 	Seed        int64
 	NoCache     bool
-	BudgetUSD   float64 // overrides the flow's budget: when > 0
-	Engine      string  // recorded; "local" by default
+	BudgetUSD   float64           // overrides the flow's budget: when > 0
+	Engine      string            // recorded; "local" by default
 	Labels      map[string]string // recorded with the run (the CLI records pid and host)
 	Now         func() time.Time
 	// OpenDatabase opens a database resource for steps (Env.Database); the CLI passes
