@@ -12,6 +12,7 @@ import (
 type secretSet struct {
 	mu     sync.RWMutex
 	values map[string]bool
+	sorted []string // values, longest first
 }
 
 func newSecretSet() *secretSet { return &secretSet{values: map[string]bool{}} }
@@ -25,48 +26,61 @@ func (s *secretSet) onEnv(_, value string, ok bool) {
 
 func (s *secretSet) add(v string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.values[v] {
+		return
+	}
 	s.values[v] = true
-	s.mu.Unlock()
+	sorted := make([]string, 0, len(s.values))
+	for x := range s.values {
+		sorted = append(sorted, x)
+	}
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	s.sorted = sorted // replaced, never changed: readers may keep the old slice
 }
 
-// list returns the secrets, longest first (so a secret containing another is redacted whole).
+// list returns the secrets, longest first (so a secret containing another is redacted
+// whole). The slice must not be modified.
 func (s *secretSet) list() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]string, 0, len(s.values))
-	for v := range s.values {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
+	return s.sorted
 }
 
 // Redact replaces every known secret in str with [REDACTED].
-func (s *secretSet) Redact(str string) string {
-	for _, v := range s.list() {
+func (s *secretSet) Redact(str string) string { return redactString(str, s.list()) }
+
+func redactString(str string, secrets []string) string {
+	for _, v := range secrets {
 		str = strings.ReplaceAll(str, v, "[REDACTED]")
 	}
 	return str
 }
 
-// redactValue returns a copy of data with secrets replaced inside every string.
+// redactValue returns a copy of data with secrets replaced inside every string. It takes
+// the secrets once: env() calls on other goroutines may add to the set meanwhile.
 func (s *secretSet) redactValue(v any) any {
-	if len(s.values) == 0 {
+	secrets := s.list()
+	if len(secrets) == 0 {
 		return v
 	}
+	return redactWith(v, secrets)
+}
+
+func redactWith(v any, secrets []string) any {
 	switch x := v.(type) {
 	case string:
-		return s.Redact(x)
+		return redactString(x, secrets)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = s.redactValue(e)
+			out[k] = redactWith(e, secrets)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = s.redactValue(e)
+			out[i] = redactWith(e, secrets)
 		}
 		return out
 	}
