@@ -230,8 +230,10 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 	}
 	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: %s.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
 		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, cost)
-	for route, arms := range res.Arms {
-		for model, a := range arms {
+	for _, route := range sortedKeys(res.Arms) {
+		arms := res.Arms[route]
+		for _, model := range sortedKeys(arms) {
+			a := arms[model]
 			avg := time.Duration(0)
 			if a.Calls > 0 {
 				avg = a.Elapsed / time.Duration(a.Calls)

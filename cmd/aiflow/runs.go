@@ -151,7 +151,8 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.StepID, item, s.Status, dash(s.Model), s.Attempts, s.Usage.InputTokens+s.Usage.OutputTokens, took, note)
 	}
 	tw.Flush()
-	for step, ts := range turns {
+	for _, step := range sortedKeys(turns) {
+		ts := turns[step]
 		fmt.Fprintf(w, "\nTurns of %s:\n", step)
 		for _, t := range ts {
 			fmt.Fprintf(w, "  %d %-9s %s %s\n", t.Index, t.Role, t.ToolName, abbreviate(t.Content, 200))

@@ -217,8 +217,8 @@ func (e *env) diff(c *Change, r *resource, st *store.ResourceState, real realSta
 			current[k] = v // unknown to the backend: assume as desired
 		}
 	}
-	for k, v := range real.attrs {
-		v = norm(v)
+	for _, k := range sortedKeys(real.attrs) { // sorted: drift is listed in a stable order
+		v := norm(real.attrs[k])
 		if st != nil {
 			if old, ok := current[k]; !reflect.DeepEqual(old, v) {
 				if !ok {
