@@ -209,6 +209,7 @@ func pluralY(n int) string {
 	return "ies"
 }
 
+// sortedKeys returns a map's keys in order, for output that does not change run to run.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/aiflow/aiflow/engine"
@@ -154,16 +153,6 @@ func openStore(dir string) (*store.Store, error) {
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
 	return st, nil
-}
-
-// sortedKeys returns a map's keys in order, for output that does not change run to run.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // isTerminal reports whether w is an interactive terminal.
