@@ -133,7 +133,9 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		}
 		v.writeJSON(out)
 	} else {
-		printOutputs(v.stdout, res.Outputs, fl, prog.streamed)
+		if err == nil || anyOutput(res.Outputs) {
+			printOutputs(v.stdout, res.Outputs, fl, prog.streamed)
+		}
 		printSummary(v.stderr, res)
 		if err != nil {
 			fmt.Fprintf(v.stderr, "Error: %s\n", fl.Redact(err.Error()))
@@ -163,6 +165,16 @@ func runWarnings(diags spec.Diagnostics) spec.Diagnostics {
 		out = append(out, d)
 	}
 	return out
+}
+
+// anyOutput reports whether a failed run still produced some output worth printing.
+func anyOutput(outs map[string]any) bool {
+	for _, v := range outs {
+		if v != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // printOutputs writes the outputs as a two-column table; multi-line values go below their name.
