@@ -344,9 +344,26 @@ func (w *walker) candidates(n *Node, call *steps.Call, scope map[string]any) ([]
 			}
 			return nil, err
 		}
+		m.Gateway = gatewayFor(n)
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// gatewayFor maps a step's own cache: to AI Gateway's cache headers, so a step that opts
+// out of aiflow's cache is not served from the gateway's either, and a TTL applies to
+// both. Providers without a gateway ignore it.
+func gatewayFor(n *Node) *providers.GatewayOptions {
+	c := n.Spec.Cache
+	switch {
+	case c == nil:
+		return nil
+	case c.Mode == spec.CacheOff:
+		return &providers.GatewayOptions{SkipCache: true}
+	case c.Mode == spec.CacheTTL && c.TTL > 0:
+		return &providers.GatewayOptions{CacheTTL: c.TTL}
+	}
+	return nil
 }
 
 // ArmStats is what one arm of a split route served in a run.

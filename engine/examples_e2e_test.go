@@ -402,3 +402,58 @@ outputs:
 		t.Errorf("attempts %d, outputs %v", res.Steps[0].Attempts, res.Outputs)
 	}
 }
+
+// TestStepCacheReachesGateway: a step's cache: becomes AI Gateway's cache headers for
+// its calls, over the provider's gateway defaults.
+func TestStepCacheReachesGateway(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.SetResponder(modelNamer)
+	src := fmt.Sprintf(`aiflow: 1
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+    gateway: { id: gw, base_url: "%s", cache_ttl: 1h }
+steps:
+  fresh:
+    uses: generate
+    model: cf:%s
+    prompt: never from a cache
+    params: { temperature: 0 }
+    cache: off
+  short:
+    uses: generate
+    model: cf:%s
+    prompt: cache me briefly
+    params: { temperature: 0 }
+    cache: { ttl: 30m }
+  default:
+    uses: generate
+    model: cf:%s
+    prompt: provider defaults
+    params: { temperature: 0 }
+`, cf.APIBase(), cf.GatewayBase(), primaryModel, primaryModel, primaryModel)
+	fl := e2eFlow(t, src, cfEnv(cf))
+	e2eRun(t, fl, t.TempDir(), engine.RunOptions{})
+	got := map[string][2]string{}
+	for _, r := range cf.Requests() {
+		var body struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if json.Unmarshal(r.Body, &body) != nil || len(body.Messages) == 0 {
+			continue
+		}
+		got[body.Messages[len(body.Messages)-1].Content] = [2]string{r.Header.Get("cf-aig-skip-cache"), r.Header.Get("cf-aig-cache-ttl")}
+	}
+	want := map[string][2]string{
+		"never from a cache": {"true", "3600"},
+		"cache me briefly":   {"", "1800"},
+		"provider defaults":  {"", "3600"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("gateway headers per step [skip-cache, cache-ttl] (-want +got):\n%s", d)
+	}
+}
