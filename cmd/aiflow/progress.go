@@ -48,6 +48,10 @@ func (p *progress) OnEvent(e engine.Event) {
 			return
 		}
 	case engine.EventRetry:
+		if p.streamed[e.StepID] {
+			// the text streamed so far is void; the next attempt streams it anew
+			fmt.Fprintln(p.out, "\n[attempt failed; retrying from the start]")
+		}
 		p.log("  %s: retry %d after %v (waiting %s)", e.StepID, e.Attempt, e.Err, e.Elapsed.Round(time.Millisecond))
 	case engine.EventFallback:
 		p.log("  %s: falling back to %s: %s", e.StepID, e.Model, e.Reason)
