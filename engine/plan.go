@@ -320,7 +320,7 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 	return nil, ActionRun
 }
 
-// planCacheHit looks a call up in the cache without counting a hit.
+// planCacheHit looks a call up in the cache without counting a hit (CachePeek).
 func (w *walker) planCacheHit(n *Node, call *steps.Call) (any, time.Time, bool) {
 	if w.opts.Store == nil {
 		return nil, time.Time{}, false
@@ -329,7 +329,7 @@ func (w *walker) planCacheHit(n *Node, call *steps.Call) (any, time.Time, bool) 
 	if !use {
 		return nil, time.Time{}, false
 	}
-	e, ok, err := w.opts.Store.CacheGet(context.Background(), w.fl.CacheKey(n, call), w.opts.Now())
+	e, ok, err := w.opts.Store.CachePeek(context.Background(), w.fl.CacheKey(n, call), w.opts.Now())
 	if err != nil || !ok {
 		return nil, time.Time{}, false
 	}

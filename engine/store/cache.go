@@ -71,6 +71,23 @@ func (s *Store) CachePut(ctx context.Context, e CacheEntry) error {
 // as a miss, and counted in CacheStats.CorruptDropped. A hit bumps the entry's
 // hit count (written in batches; see hitBatch).
 func (s *Store) CacheGet(ctx context.Context, key string, now time.Time) (CacheEntry, bool, error) {
+	e, ok, err := s.CachePeek(ctx, key, now)
+	if !ok || err != nil {
+		return e, ok, err
+	}
+	pending, full := s.hits.add(key, now)
+	e.Hits += pending
+	if full {
+		// The hit stands even if this write fails: the counts stay pending
+		// and the next flush retries them, surfacing any lasting error.
+		s.flushHits(ctx)
+	}
+	return e, true, nil
+}
+
+// CachePeek is CacheGet without counting a hit: `aiflow plan` looks entries up to say
+// what a run would reuse, which is not a use. Corrupt entries are still dropped.
+func (s *Store) CachePeek(ctx context.Context, key string, now time.Time) (CacheEntry, bool, error) {
 	e, sum, err := s.cacheRead(ctx, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return CacheEntry{}, false, nil
@@ -83,13 +100,6 @@ func (s *Store) CacheGet(ctx context.Context, key string, now time.Time) (CacheE
 	}
 	if got := sha256.Sum256(e.Value); len(e.Value) != e.Size || !bytes.Equal(got[:], sum) {
 		return CacheEntry{}, false, s.dropCorrupt(ctx, key, sum)
-	}
-	pending, full := s.hits.add(key, now)
-	e.Hits += pending
-	if full {
-		// The hit stands even if this write fails: the counts stay pending
-		// and the next flush retries them, surfacing any lasting error.
-		s.flushHits(ctx)
 	}
 	return e, true, nil
 }

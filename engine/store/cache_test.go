@@ -253,3 +253,25 @@ func without(all, drop []string) []string {
 	}
 	return out
 }
+
+func TestCachePeekCountsNoHit(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	if err := s.CachePut(ctx, CacheEntry{Key: "k", StepID: "s", Value: []byte(`"v"`)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, ok, err := s.CachePeek(ctx, "k", now); !ok || err != nil {
+			t.Fatalf("peek: ok %v, err %v", ok, err)
+		}
+	}
+	e, ok, err := s.CacheGet(ctx, "k", now)
+	if !ok || err != nil || e.Hits != 1 {
+		t.Errorf("after three peeks and one get: hits %d (ok %v, err %v), want 1", e.Hits, ok, err)
+	}
+}
