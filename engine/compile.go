@@ -69,6 +69,7 @@ type ProviderNode struct {
 	Spec     *spec.Provider
 	Info     providers.Info
 	Settings map[string]*Template
+	Retry    providers.RetryPolicy // the entry's retry:, zero for the client's defaults
 }
 
 // RouteNode is a compiled route.
@@ -196,6 +197,10 @@ func (c *checker) providers(f *spec.Flow) {
 		}
 		for _, s := range p.Settings {
 			sp := path + "." + s.Key
+			if s.Key == "retry" { // every provider's HTTP retry policy, read by the engine
+				pn.Retry = c.providerRetry(s.Value, sp)
+				continue
+			}
 			field, known := settingField(info, s.Key)
 			if !known {
 				sorted := append([]string(nil), allowed...)
@@ -231,6 +236,40 @@ func (c *checker) providers(f *spec.Flow) {
 			c.flow.Providers[localProvider] = &ProviderNode{Spec: &spec.Provider{Name: localProvider, Kind: "local"}, Info: info, Settings: map[string]*Template{}}
 		}
 	}
+}
+
+// providerRetry reads a provider's retry: {attempts, backoff, max_backoff}.
+func (c *checker) providerRetry(v *spec.Value, path string) providers.RetryPolicy {
+	var rp providers.RetryPolicy
+	m, ok := v.Plain().(map[string]any)
+	if !ok || v.HasExpr() {
+		c.errf(v.Pos, path, "e.g. retry: { attempts: 3, backoff: 200ms, max_backoff: 10s }", "retry must be a literal mapping")
+		return rp
+	}
+	for k, x := range m {
+		switch k {
+		case "attempts":
+			n, ok := x.(int)
+			if !ok || n < 1 || n > 20 {
+				c.errf(v.Pos, path+".attempts", "", "attempts must be an integer from 1 to 20, got %s", spec.DescribeValue(x))
+			}
+			rp.Attempts = n
+		case "backoff", "max_backoff":
+			s, _ := x.(string)
+			d, err := spec.ParseDuration(s)
+			if err != nil || s == "" {
+				c.errf(v.Pos, path+"."+k, "use a duration such as 200ms or 10s", "invalid %s %s", k, spec.DescribeValue(x))
+			}
+			if k == "backoff" {
+				rp.Backoff = d
+			} else {
+				rp.MaxBackoff = d
+			}
+		default:
+			c.errf(v.Pos, path+"."+k, "retry takes attempts, backoff, max_backoff", "unknown key %q%s", k, spec.DidYouMean(k, []string{"attempts", "backoff", "max_backoff"}))
+		}
+	}
+	return rp
 }
 
 // checkSetting checks a literal provider setting against its declared type.

@@ -105,7 +105,7 @@ func (e *runEnv) provider(name string) (providers.Provider, error) {
 
 func (e *runEnv) providerConfig(pn *ProviderNode) (providers.Config, error) {
 	scope := map[string]any{"vars": e.w.vars, "run": e.w.runInfo}
-	cfg := providers.Config{Name: pn.Spec.Name, Kind: pn.Info.Name, Settings: map[string]any{}, HTTPClient: e.opts.HTTPClient, StateDir: e.opts.StateDir, Debug: e.opts.Debug}
+	cfg := providers.Config{Name: pn.Spec.Name, Kind: pn.Info.Name, Settings: map[string]any{}, HTTPClient: e.opts.HTTPClient, StateDir: e.opts.StateDir, Debug: e.opts.Debug, Retry: pn.Retry}
 	for k, t := range pn.Settings {
 		v, err := t.Eval(scope)
 		if err != nil {

@@ -457,3 +457,42 @@ steps:
 		t.Errorf("gateway headers per step [skip-cache, cache-ttl] (-want +got):\n%s", d)
 	}
 }
+
+// TestProviderRetrySetting: a provider's retry: sets its HTTP client's attempts.
+func TestProviderRetrySetting(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.SetResponder(modelNamer)
+	f := wiretest.CFUnavailableFault()
+	f.Path, f.Times = cfRunPath(primaryModel), 5
+	cf.Faults.Add(f)
+	src := fmt.Sprintf(`aiflow: 1
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+    retry: { attempts: 2, backoff: 1ms, max_backoff: 5ms }
+steps:
+  gen:
+    uses: generate
+    model: cf:%s
+    prompt: hello
+    params: { temperature: 0 }
+`, cf.APIBase(), primaryModel)
+	fl := e2eFlow(t, src, cfEnv(cf))
+	st := openStore(t)
+	if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st}); err == nil {
+		t.Fatal("want the run to fail after the provider's two attempts")
+	}
+	if got := countPath(cf, cfRunPath(primaryModel)); got != 2 {
+		t.Errorf("%d requests; the provider's retry: allows 2 attempts", got)
+	}
+	bad := strings.Replace(src, "retry: { attempts: 2, backoff: 1ms, max_backoff: 5ms }", "retry: { attempt: 2 }", 1)
+	parsed, _ := spec.Parse("bad.yaml", []byte(bad))
+	_, diags := engine.Compile(parsed, engine.Options{LookupEnv: func(string) (string, bool) { return "x", true }})
+	if !diags.HasErrors() || !strings.Contains(diags.Errors()[0].String(), `unknown key "attempt" (did you mean "attempts"?)`) {
+		t.Errorf("a misspelt retry key: %v", diags)
+	}
+}

@@ -51,6 +51,11 @@ func (g *gen) common() {
 		"attempts": obj{"type": "integer", "minimum": 1, "maximum": 20, "description": "Attempts in all, the first included (1–20), on retryable provider errors."},
 		"backoff":  described(ref("duration"), "The first wait between attempts; later waits grow."),
 	}, "description": "Retries of a step on retryable provider errors (429, 5xx, capacity)."}
+	g.defs["providerRetry"] = obj{"type": "object", "additionalProperties": false, "properties": obj{
+		"attempts":    obj{"type": "integer", "minimum": 1, "maximum": 20, "description": "HTTP attempts per call, the first included (default 4)."},
+		"backoff":     described(ref("duration"), "The first wait between attempts (default 500ms); later waits double, with jitter."),
+		"max_backoff": described(ref("duration"), "The longest wait, Retry-After included (default 30s)."),
+	}, "description": "How the provider's HTTP client retries retryable failures (429, 5xx, capacity, connection errors). A step's own retry: replaces it for that step's calls."}
 }
 
 // orExpr lets a literal of schema s be replaced by an expression.

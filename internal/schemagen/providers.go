@@ -30,7 +30,7 @@ func (g *gen) providers() error {
 	var kinds []any
 	for _, name := range names {
 		info, _ := reg.Lookup(name)
-		props := obj{"kind": obj{"const": name, "description": info.Summary}}
+		props := obj{"kind": obj{"const": name, "description": info.Summary}, "retry": ref("providerRetry")}
 		var required []string
 		for _, f := range info.Settings {
 			doc := f.Doc
