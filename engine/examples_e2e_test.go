@@ -375,24 +375,16 @@ func TestStepRetryGovernsProviderAttempts(t *testing.T) {
 	f := wiretest.CFUnavailableFault()
 	f.Path, f.Times = cfRunPath(primaryModel), 2
 	cf.Faults.Add(f)
-	src := fmt.Sprintf(`aiflow: 1
-providers:
-  cf:
-    kind: workers-ai
-    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
-    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
-    base_url: %s
-    rate_limit: "off"
-steps:
+	src := cfFlow(cf, "", `
   gen:
     uses: generate
-    model: cf:%s
+    model: cf:`+primaryModel+`
     prompt: hello
     params: { temperature: 0 }
     retry: { attempts: 3, backoff: 1ms }
 outputs:
   text: ${ steps.gen.output.text }
-`, cf.APIBase(), primaryModel)
+`)
 	fl := e2eFlow(t, src, cfEnv(cf))
 	res := e2eRun(t, fl, t.TempDir(), engine.RunOptions{})
 	if got := countPath(cf, cfRunPath(primaryModel)); got != 3 {
@@ -408,34 +400,13 @@ outputs:
 func TestStepCacheReachesGateway(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	cf.SetResponder(modelNamer)
-	src := fmt.Sprintf(`aiflow: 1
-providers:
-  cf:
-    kind: workers-ai
-    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
-    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
-    base_url: %s
-    rate_limit: "off"
-    gateway: { id: gw, base_url: "%s", cache_ttl: 1h }
-steps:
-  fresh:
-    uses: generate
-    model: cf:%s
-    prompt: never from a cache
-    params: { temperature: 0 }
-    cache: off
-  short:
-    uses: generate
-    model: cf:%s
-    prompt: cache me briefly
-    params: { temperature: 0 }
-    cache: { ttl: 30m }
-  default:
-    uses: generate
-    model: cf:%s
-    prompt: provider defaults
-    params: { temperature: 0 }
-`, cf.APIBase(), cf.GatewayBase(), primaryModel, primaryModel, primaryModel)
+	gen := func(id, prompt, cache string) string {
+		return fmt.Sprintf("\n  %s:\n    uses: generate\n    model: cf:%s\n    prompt: %s\n    params: { temperature: 0 }\n%s", id, primaryModel, prompt, cache)
+	}
+	src := cfFlow(cf, fmt.Sprintf("    gateway: { id: gw, base_url: %q, cache_ttl: 1h }\n", cf.GatewayBase()),
+		gen("fresh", "never from a cache", "    cache: off\n")+
+			gen("short", "cache me briefly", "    cache: { ttl: 30m }\n")+
+			gen("default", "provider defaults", ""))
 	fl := e2eFlow(t, src, cfEnv(cf))
 	e2eRun(t, fl, t.TempDir(), engine.RunOptions{})
 	got := map[string][2]string{}
@@ -465,22 +436,13 @@ func TestProviderRetrySetting(t *testing.T) {
 	f := wiretest.CFUnavailableFault()
 	f.Path, f.Times = cfRunPath(primaryModel), 5
 	cf.Faults.Add(f)
-	src := fmt.Sprintf(`aiflow: 1
-providers:
-  cf:
-    kind: workers-ai
-    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
-    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
-    base_url: %s
-    rate_limit: "off"
-    retry: { attempts: 2, backoff: 1ms, max_backoff: 5ms }
-steps:
+	src := cfFlow(cf, "    retry: { attempts: 2, backoff: 1ms, max_backoff: 5ms }\n", `
   gen:
     uses: generate
-    model: cf:%s
+    model: cf:`+primaryModel+`
     prompt: hello
     params: { temperature: 0 }
-`, cf.APIBase(), primaryModel)
+`)
 	fl := e2eFlow(t, src, cfEnv(cf))
 	st := openStore(t)
 	if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st}); err == nil {
@@ -495,4 +457,18 @@ steps:
 	if !diags.HasErrors() || !strings.Contains(diags.Errors()[0].String(), `unknown key "attempt" (did you mean "attempts"?)`) {
 		t.Errorf("a misspelt retry key: %v", diags)
 	}
+}
+
+// cfFlow is a flow whose provider cf is Workers AI on the emulator (rate limit off), with
+// extra provider settings (indented lines) and the given steps: (and outputs:) YAML.
+func cfFlow(cf *wiretest.Cloudflare, providerExtra, steps string) string {
+	return fmt.Sprintf(`aiflow: 1
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+`, cf.APIBase()) + providerExtra + "steps:" + steps
 }
