@@ -3,11 +3,11 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
-	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -41,13 +41,12 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 		for j, t := range todo {
 			batch[j] = calls[t]
 		}
-		results, attempts, err := w.execBatch(n, bs, batch, m)
-		if err == nil {
+		err := w.execBatch(n, bs, batch, m, func(results []steps.Result, attempts int) error {
 			for j, t := range todo {
 				i := pending[t]
 				out, b, err := roundTrip(w, results[j].Output)
 				if err != nil {
-					return nil, nil, err
+					return err
 				}
 				cr := callRecord{attempts: attempts, usage: results[j].Usage, meta: results[j].Meta}
 				if m != nil {
@@ -55,14 +54,22 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 				}
 				outs[i], recs[i] = out, cr
 				w.addUsage(results[j].Usage)
+				w.observe(calls[t], results[j].Usage.USD)
 				w.cachePut(n, calls[t], keys[t], b, cr.model)
 				w.recordItem(n, idxs[i], out, cr, start, len(items))
 			}
+			return nil
+		})
+		if err == nil {
 			return outs, recs, nil
 		}
+		var oe *outputError
+		if errors.As(err, &oe) {
+			return nil, nil, oe.err
+		}
 		lastErr = err
-		if mi+1 < len(models) && providers.ShouldFallback(err) {
-			w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: idxs[pending[0]], Model: models[mi+1].Ref(), Reason: w.fl.Redact(err.Error())})
+		if mi+1 < len(models) && canFallBack(err) {
+			w.emitFallback(n, idxs[pending[0]], models[mi+1], err)
 			continue
 		}
 		break
@@ -97,20 +104,36 @@ func (w *walker) batchFromCache(n *Node, calls []*steps.Call, pending, idxs []in
 	return todo, keys
 }
 
-func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *steps.Model) ([]steps.Result, int, error) {
-	var results []steps.Result
-	release := w.acquire(w.ctx, m)
-	defer release()
-	_, attempts, err := withRetry(w.ctx, w.policy(n), nil, func(ctx context.Context) (steps.Result, error) {
-		var err error
-		results, err = bs.RunBatch(ctx, batch)
-		if err == nil && len(results) != len(batch) {
-			err = fmt.Errorf("step returned %d results for %d items", len(results), len(batch))
+// execBatch sends a batch in one call, under the same budget, slot and retry rules as a
+// single call, and hands the results to keep while the slot is still held, so they are
+// cached before another call starts. An error from keep comes back as an *outputError:
+// it is not the provider's, and no fallback model can mend it.
+func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *steps.Model, keep func([]steps.Result, int) error) error {
+	return w.guarded(n, m, batch[0].Item, batch, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
+		var results []steps.Result
+		_, attempts, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
+			var err error
+			results, err = bs.RunBatch(ctx, batch)
+			if err == nil && len(results) != len(batch) {
+				err = fmt.Errorf("step returned %d results for %d items", len(results), len(batch))
+			}
+			return steps.Result{}, err
+		})
+		if err != nil {
+			return err
 		}
-		return steps.Result{}, err
+		if err := keep(results, attempts); err != nil {
+			return &outputError{err: err}
+		}
+		return nil
 	})
-	return results, attempts, err
 }
+
+// outputError is a failure handling a provider's results (not of the provider itself).
+type outputError struct{ err error }
+
+func (e *outputError) Error() string { return e.err.Error() }
+func (e *outputError) Unwrap() error { return e.err }
 
 func roundTrip(w *walker, out map[string]any) (any, []byte, error) {
 	b, err := json.Marshal(w.fl.secrets.redactValue(out))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -21,9 +22,11 @@ func (e *BudgetError) Error() string {
 		e.Model, e.Estimate, e.Spent, e.Budget)
 }
 
-func isBudget(err error) bool {
+// canFallBack reports whether a route may move to its next model after err: retryable
+// and quota provider errors, and calls the budget refused.
+func canFallBack(err error) bool {
 	var be *BudgetError
-	return errors.As(err, &be)
+	return providers.ShouldFallback(err) || errors.As(err, &be)
 }
 
 // budget returns the run's budget in USD, 0 for none.
@@ -37,21 +40,24 @@ func (w *walker) budget() float64 {
 	return 0
 }
 
-// reserve commits a call's estimated cost against the budget, or refuses it. The returned
-// func releases the reservation once the call's real usage has been added.
-func (w *walker) reserve(n *Node, call *steps.Call) (func(), error) {
+// reserve commits the estimated cost of calls (one call, or a batch sent together)
+// against the budget, or refuses them all. The returned func releases the reservation once
+// the calls' real usage has been added.
+func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 	b := w.budget()
-	if b <= 0 || call.Model == nil {
+	if b <= 0 || len(calls) == 0 || calls[0].Model == nil {
 		return func() {}, nil
 	}
-	est := estimateCall(n.Kind.Task, call).USD
-	ref := call.Model.Ref()
+	ref := calls[0].Model.Ref()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	// Models the catalogue cannot price are estimated by their dearest call so far.
-	est = max(est, w.observed[ref])
+	est := 0.0
+	for _, call := range calls {
+		// Models the catalogue cannot price are estimated by their dearest call so far.
+		est += max(estimateCall(n.Kind.Task, call).USD, w.observed[ref])
+	}
 	if w.usage.USD+w.reserved+est > b {
-		return nil, &BudgetError{Model: call.Model.Ref(), Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
+		return nil, &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
 	}
 	w.reserved += est
 	return func() {

@@ -199,8 +199,8 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 		if m != nil {
 			cr.model = m.Ref()
 		}
-		if i+1 < len(models) && (providers.ShouldFallback(err) || isBudget(err)) {
-			w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: call.Item, Model: models[i+1].Ref(), Reason: w.fl.Redact(err.Error())})
+		if i+1 < len(models) && canFallBack(err) {
+			w.emitFallback(n, call.Item, models[i+1], err)
 			continue
 		}
 		break
@@ -228,42 +228,63 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 			}
 		}
 	}
-	unreserve, err := w.reserve(n, call)
-	if err != nil {
-		return nil, cr, err
-	}
-	defer unreserve()
-	pol := w.policy(n)
-	// The slot is held until the result is in the cache, so a crash never loses a paid
-	// answer while the next call is already under way.
-	release := w.acquire(ctx, call.Model)
-	defer release()
-	if pol.explicit {
-		// The step's retry: governs its calls: one HTTP attempt per engine attempt.
-		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
-	}
-	res, attempts, err := withRetry(ctx, pol, func(a int, err error, wait time.Duration) {
-		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: call.Item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
-	}, func(ctx context.Context) (steps.Result, error) {
-		return w.opts.Executor.Execute(ctx, n.Impl, call)
+	var out any
+	err := w.guarded(n, call.Model, call.Item, []*steps.Call{call}, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
+		res, attempts, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
+			return w.opts.Executor.Execute(ctx, n.Impl, call)
+		})
+		cr.attempts, cr.usage, cr.meta = attempts, res.Usage, res.Meta
+		if res.ModelRef != "" {
+			cr.model = res.ModelRef
+		}
+		if err != nil {
+			return err
+		}
+		w.addUsage(res.Usage)
+		w.observe(call, res.Usage.USD)
+		var b []byte
+		if out, b, err = roundTrip(w, res.Output); err != nil {
+			return err
+		}
+		if useCache {
+			w.cachePut(n, call, key, b, cr.model)
+		}
+		return nil
 	})
-	cr.attempts, cr.usage, cr.meta = attempts, res.Usage, res.Meta
-	if res.ModelRef != "" {
-		cr.model = res.ModelRef
-	}
 	if err != nil {
 		return nil, cr, err
-	}
-	w.addUsage(res.Usage)
-	w.observe(call, res.Usage.USD)
-	out, b, err := roundTrip(w, res.Output)
-	if err != nil {
-		return nil, cr, err
-	}
-	if useCache {
-		w.cachePut(n, call, key, b, cr.model)
 	}
 	return out, cr, nil
+}
+
+// retryHook is told about each failed attempt that will be retried.
+type retryHook func(attempt int, err error, wait time.Duration)
+
+// guarded runs body for calls (one, or a batch sent together) on model m with what every
+// paid call needs: the budget reservation; an execution slot, held until body returns so
+// a result is cached before the next call starts and a crash never loses a paid answer;
+// and the step's retry:, which then bounds the provider client to one HTTP attempt per
+// engine attempt.
+func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
+	unreserve, err := w.reserve(n, calls...)
+	if err != nil {
+		return err
+	}
+	defer unreserve()
+	release := w.acquire(w.ctx, m)
+	defer release()
+	pol, ctx := w.policy(n), w.ctx
+	if pol.explicit {
+		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
+	}
+	return body(ctx, pol, func(a int, err error, wait time.Duration) {
+		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
+	})
+}
+
+// emitFallback reports that a call moves to the route's next model after err.
+func (w *walker) emitFallback(n *Node, item int, next *steps.Model, err error) {
+	w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: item, Model: next.Ref(), Reason: w.fl.Redact(err.Error())})
 }
 
 func (w *walker) policy(n *Node) attemptPolicy {

@@ -17,6 +17,7 @@ import (
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 	"github.com/aiflow/aiflow/steps/chunk"
+	"github.com/aiflow/aiflow/steps/embed"
 	"github.com/aiflow/aiflow/steps/generate"
 	"github.com/aiflow/aiflow/steps/transform"
 )
@@ -235,5 +236,46 @@ steps:
 	}
 	if calls := p.Calls("@cf/meta/llama-3.1-8b-instruct"); calls == 0 || calls == 6 {
 		t.Errorf("%d calls: the budget should stop the fan-out part-way", calls)
+	}
+}
+
+// TestBudgetCoversBatches: calls sent together as a batch are reserved against the budget
+// like single calls, so a batched fan-out also stops before crossing it.
+func TestBudgetCoversBatches(t *testing.T) {
+	p := fake.New()
+	p.PricePerCall = 0.0002
+	reg := steps.NewRegistry()
+	reg.Register(embed.Kind)
+	preg := providers.NewRegistry()
+	preg.Register(p.Info())
+	f, diags := spec.Parse("flow.yaml", []byte(`
+aiflow: 1
+budget: { usd: 0.0005 }
+providers:
+  f: { kind: fake }
+steps:
+  vecs:
+    uses: embed
+    model: f:e
+    for_each: ${ ["a", "b", "c", "d", "e", "f"] }
+    batch: 2
+    parallelism: 1
+    with:
+      text: ${ each.value }
+`))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fl, diags := engine.Compile(f, engine.Options{Steps: reg, Providers: preg})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	res, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t)})
+	var be *engine.BudgetError
+	if !errors.As(err, &be) {
+		t.Fatalf("want a budget error, got %v", err)
+	}
+	if calls := p.Calls("e"); calls != 2 || res.Usage.USD > 0.0005 {
+		t.Errorf("%d batch calls, $%f spent; want 2 calls within the $0.0005 budget", calls, res.Usage.USD)
 	}
 }

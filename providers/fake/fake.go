@@ -24,7 +24,7 @@ type Provider struct {
 	calls map[string]int
 	// Fail returns the error a call to model should fail with, or nil.
 	Fail func(model string, n int) error
-	// PricePerCall is charged (USD) for every generate call.
+	// PricePerCall is charged (USD) for every call.
 	PricePerCall float64
 }
 
@@ -108,7 +108,7 @@ func (p *Provider) Embed(_ context.Context, req providers.EmbedRequest) (provide
 		}
 		out[i] = v
 	}
-	return providers.EmbedResponse{Vectors: out, Dimensions: dims, Usage: providers.Usage{Requests: 1}}, nil
+	return providers.EmbedResponse{Vectors: out, Dimensions: dims, Usage: providers.Usage{Requests: 1, USD: p.PricePerCall}}, nil
 }
 
 // Unavailable is a retryable 503 from model, for fallback tests.
