@@ -241,23 +241,35 @@ func DescribeValue(v any) string {
 func (p *parser) providers(f *Flow, e kv) {
 	for _, x := range p.namedEntries(e, "provider name") {
 		pr := &Provider{Name: x.key, Pos: p.pos(x.k)}
-		ps, ok := p.pairs(x.v, x.path, "a provider definition (kind: …)")
-		if !ok {
-			continue
+		var ok bool
+		pr.Kind, pr.KindPos, pr.Settings, ok = p.kindBlock(x, "a provider definition (kind: …)",
+			"say which provider this is, e.g. kind: workers-ai, openai, anthropic or local")
+		if ok {
+			f.Providers = append(f.Providers, pr)
 		}
-		for _, g := range ps {
-			if g.key == "kind" {
-				pr.Kind, _ = p.literal(g.v, g.path)
-				pr.KindPos = p.pos(g.v)
-			}
-		}
-		if pr.Kind == "" && pr.KindPos.Line == 0 {
-			p.errf(x.k, x.path+".kind", "missing kind")
-			p.diags[len(p.diags)-1].Detail = "say which provider this is, e.g. kind: workers-ai, openai, anthropic or local"
-		}
-		pr.Settings = p.settings(ps, "kind")
-		f.Providers = append(f.Providers, pr)
 	}
+}
+
+// kindBlock reads a mapping whose kind: says what it is and whose other keys belong to that
+// kind (providers, resources): the kind, where it was written and the other settings.
+func (p *parser) kindBlock(x kv, what, missingDetail string) (string, Pos, []*Setting, bool) {
+	ps, ok := p.pairs(x.v, x.path, what)
+	if !ok {
+		return "", Pos{}, nil, false
+	}
+	var kind string
+	var kindPos Pos
+	for _, g := range ps {
+		if g.key == "kind" {
+			kind, _ = p.literal(g.v, g.path)
+			kindPos = p.pos(g.v)
+		}
+	}
+	if kindPos.Line == 0 {
+		p.errf(x.k, x.path+".kind", "missing kind")
+		p.diags[len(p.diags)-1].Detail = missingDetail
+	}
+	return kind, kindPos, p.settings(ps, "kind"), true
 }
 
 func (p *parser) models(f *Flow, e kv) {
@@ -348,22 +360,11 @@ func (p *parser) exprValue(n *yaml.Node, path string) *Value {
 func (p *parser) resources(f *Flow, e kv) {
 	for _, x := range p.namedEntries(e, "resource name") {
 		r := &Resource{Name: x.key, Pos: p.pos(x.k)}
-		ps, ok := p.pairs(x.v, x.path, "a resource definition (kind: …)")
-		if !ok {
-			continue
+		var ok bool
+		r.Kind, r.KindPos, r.Settings, ok = p.kindBlock(x, "a resource definition (kind: …)", "e.g. kind: vector-index")
+		if ok {
+			f.Resources = append(f.Resources, r)
 		}
-		for _, g := range ps {
-			if g.key == "kind" {
-				r.Kind, _ = p.literal(g.v, g.path)
-				r.KindPos = p.pos(g.v)
-			}
-		}
-		if r.KindPos.Line == 0 {
-			p.errf(x.k, x.path+".kind", "missing kind")
-			p.diags[len(p.diags)-1].Detail = "e.g. kind: vector-index"
-		}
-		r.Settings = p.settings(ps, "kind")
-		f.Resources = append(f.Resources, r)
 	}
 }
 
