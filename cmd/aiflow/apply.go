@@ -99,23 +99,12 @@ func infraCmd(a infraArgs, stdout, stderr io.Writer, action infraAction, verb st
 	if v.json && !a.autoApprove {
 		return v.fail(errUsage, errors.New("-o json needs -auto-approve (there is no one to confirm)"), nil)
 	}
-	fl, diags := loadFlow(a.flow)
-	if fl == nil {
-		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", a.flow), diags)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir)
+	if fs == nil {
+		return code
 	}
-	if !v.json {
-		v.diags(runWarnings(diags))
-	}
-	vars, err := parseVars(a.vars, a.varsFile)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
-	}
-	dir := stateDir(a.stateDir, a.flow)
-	st, err := openStore(dir)
-	if err != nil {
-		return v.fail(errState, err, nil)
-	}
-	defer st.Close()
+	defer fs.st.Close()
+	fl, vars, st, dir := fs.fl, fs.vars, fs.st, fs.dir
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &confirmer{v: v, auto: a.autoApprove, verb: verb}

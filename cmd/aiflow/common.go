@@ -155,6 +155,39 @@ func openStore(dir string) (*store.Store, error) {
 	return st, nil
 }
 
+// flowState is a compiled flow with its var values and its open state store: what run,
+// apply and destroy start from.
+type flowState struct {
+	fl    *engine.Flow
+	vars  map[string]any
+	st    *store.Store
+	dir   string
+	diags spec.Diagnostics // the flow's warnings
+}
+
+// openFlowState loads and compiles the flow (printing its warnings in human output, less
+// unset-env ones), reads the --var/--vars-file values and opens the state directory. When
+// it fails it has reported why and returns the exit code; the caller closes st otherwise.
+func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag string) (*flowState, int) {
+	fl, diags := loadFlow(flow)
+	if fl == nil {
+		return nil, v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", flow), diags)
+	}
+	if !v.json {
+		v.diags(runWarnings(diags))
+	}
+	given, err := parseVars(vars, varsFile)
+	if err != nil {
+		return nil, v.fail(errUsage, err, nil)
+	}
+	dir := stateDir(dirFlag, flow)
+	st, err := openStore(dir)
+	if err != nil {
+		return nil, v.fail(errState, err, nil)
+	}
+	return &flowState{fl: fl, vars: given, st: st, dir: dir, diags: diags}, exitOK
+}
+
 // isTerminal reports whether w is an interactive terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

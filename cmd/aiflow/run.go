@@ -72,23 +72,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func execute(ctx context.Context, a runArgs, v view) int {
-	fl, diags := loadFlow(a.flow)
-	if fl == nil {
-		return v.fail(errInvalidFlow, errors.New("invalid flow"), diags)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir)
+	if fs == nil {
+		return code
 	}
-	if !v.json {
-		v.diags(runWarnings(diags))
-	}
-	vars, err := parseVars(a.vars, a.varsFile)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
-	}
-	dir := stateDir(a.stateDir, a.flow)
-	st, err := openStore(dir)
-	if err != nil {
-		return v.fail(errState, err, nil)
-	}
-	defer st.Close()
+	defer fs.st.Close()
+	fl, vars, st, dir, diags := fs.fl, fs.vars, fs.st, fs.dir, fs.diags
 	if a.resume == "last" {
 		abs, _ := filepath.Abs(a.flow)
 		last, err := st.LastRun(ctx, abs)
@@ -99,18 +88,16 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	}
 	abs, _ := filepath.Abs(a.flow)
 	fl.Spec.File = abs
-	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
 	iopts := infra.Options{StateDir: dir, Vars: vars}
 	if a.apply {
 		if _, err := infra.Apply(ctx, fl, st, iopts, nil); err != nil {
-			prog.finish()
 			return v.fail(errState, fmt.Errorf("--apply: %w", err), nil)
 		}
 	}
 	if err := infra.Check(ctx, fl, st, iopts); err != nil {
-		prog.finish()
 		return v.fail(errState, err, nil)
 	}
+	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
 	openDB := func(ctx context.Context, name string) (providers.Database, error) {
 		return infra.OpenDatabase(ctx, fl, st, iopts, name)
 	}
