@@ -346,9 +346,7 @@ func (s *stepEnv) Invoke(ctx context.Context, uses string, inputs map[string]any
 		call.Model = m
 	}
 	res, err := e.opts.Executor.Execute(ctx, impl, call)
-	if err == nil {
-		e.w.addUsage(res.Usage)
-	}
+	e.w.addUsage(res.Usage) // paid for even when the call failed
 	return res, err
 }
 
