@@ -374,7 +374,7 @@ func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any)
 		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
 	}
 	opts := e.opts
-	opts.Vars, opts.Resume = vars, ""
+	opts.Vars, opts.Resume, opts.RunID = vars, "", ""
 	res, err := sub.Run(context.WithValue(ctx, subflowDepth{}, depth+1), opts)
 	if res != nil {
 		e.w.addUsage(res.Usage)

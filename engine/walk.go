@@ -51,7 +51,10 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
 	w.ctx, w.cancel = context.WithCancel(ctx)
-	w.runID = store.NewRunID()
+	w.runID = opts.RunID
+	if w.runID == "" {
+		w.runID = store.NewRunID()
+	}
 	given := opts.Vars
 	if opts.Resume != "" {
 		if err := w.loadResume(ctx, &given); err != nil {
