@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
 )
@@ -69,7 +70,13 @@ func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 
 // observe remembers the dearest call of a model, for estimating the next ones.
 func (w *walker) observe(call *steps.Call, usd float64) {
-	if call.Model == nil || usd <= 0 {
+	if call.Model != nil {
+		w.observeRef(call.Model.Ref(), usd)
+	}
+}
+
+func (w *walker) observeRef(ref string, usd float64) {
+	if usd <= 0 {
 		return
 	}
 	w.mu.Lock()
@@ -77,8 +84,22 @@ func (w *walker) observe(call *steps.Call, usd float64) {
 	if w.observed == nil {
 		w.observed = map[string]float64{}
 	}
-	ref := call.Model.Ref()
 	w.observed[ref] = max(w.observed[ref], usd)
+}
+
+// observeRecords seeds the dearest-call estimates from a resumed run's step records, so
+// the resume estimates a model the catalogue cannot price as the first process had
+// learned to. A for_each step's whole-step record sums its items and is left out.
+func (w *walker) observeRecords(recs []store.StepRecord) {
+	for _, r := range recs {
+		if r.Model == "" || r.Usage.USD <= 0 {
+			continue
+		}
+		if n := w.fl.Nodes[r.StepID]; r.Item == store.WholeStep && (n == nil || n.ForEach != nil) {
+			continue
+		}
+		w.observeRef(r.Model, r.Usage.USD)
+	}
 }
 
 // budgetLeft is what route conditions see as budget.left (nil without a budget).

@@ -237,11 +237,13 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		if res.ModelRef != "" {
 			cr.model = res.ModelRef
 		}
+		// What the call paid counts even when it then failed (a failed JSON repair, a
+		// retried attempt that was billed).
+		w.addUsage(res.Usage)
+		w.observe(call, res.Usage.USD)
 		if err != nil {
 			return err
 		}
-		w.addUsage(res.Usage)
-		w.observe(call, res.Usage.USD)
 		var b []byte
 		if out, b, err = roundTrip(w, res.Output); err != nil {
 			return err

@@ -47,6 +47,8 @@ func newRunEnv(fl *Flow, opts RunOptions, w *walker) *runEnv {
 	return &runEnv{fl: fl, opts: opts, w: w, provs: map[string]*provSlot{}, indexes: map[string]*indexSlot{}, dbs: map[string]*dbSlot{}, providerR: fl.opts.Providers}
 }
 
+// close releases what the run opened. Slots hold a value only when opening it succeeded
+// (a failed open leaves them nil, never a typed nil), so every value here is live.
 func (e *runEnv) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -91,11 +93,12 @@ func (e *runEnv) provider(name string) (providers.Provider, error) {
 			s.err = fmt.Errorf("provider %q: %w", name, err)
 			return
 		}
-		s.p, s.err = pn.Info.New(cfg)
-		if s.err != nil {
-			s.err = fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(s.err.Error()))
+		p, err := pn.Info.New(cfg)
+		if err != nil {
+			s.err = fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(err.Error()))
 			return
 		}
+		s.p = p
 		if l, ok := s.p.(providers.Limiter); ok && l.Limits().Concurrency > 0 {
 			s.sem = make(chan struct{}, l.Limits().Concurrency)
 		}
@@ -222,10 +225,14 @@ func (e *runEnv) vectorIndex(ctx context.Context, name string) (providers.Vector
 			s.err = fmt.Errorf("resource %q: %w", name, err)
 			return
 		}
-		s.idx, s.err = backend.Open(ctx, is, is.Backend == "local")
-		if s.err != nil {
-			s.err = fmt.Errorf("resource %q: %w", name, s.err)
+		// Keep the index only when it opened: a backend may return a typed nil with its
+		// error, which close would otherwise call Close on.
+		idx, err := backend.Open(ctx, is, is.Backend == "local")
+		if err != nil {
+			s.err = fmt.Errorf("resource %q: %w", name, err)
+			return
 		}
+		s.idx = idx
 	})
 	return s.idx, s.spec, s.err
 }
@@ -339,9 +346,7 @@ func (s *stepEnv) Invoke(ctx context.Context, uses string, inputs map[string]any
 		call.Model = m
 	}
 	res, err := e.opts.Executor.Execute(ctx, impl, call)
-	if err == nil {
-		e.w.addUsage(res.Usage)
-	}
+	e.w.addUsage(res.Usage) // paid for even when the call failed
 	return res, err
 }
 
@@ -369,7 +374,7 @@ func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any)
 		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
 	}
 	opts := e.opts
-	opts.Vars, opts.Resume = vars, ""
+	opts.Vars, opts.Resume, opts.RunID = vars, "", ""
 	res, err := sub.Run(context.WithValue(ctx, subflowDepth{}, depth+1), opts)
 	if res != nil {
 		e.w.addUsage(res.Usage)
@@ -402,6 +407,13 @@ func (s *stepEnv) Database(ctx context.Context, name string) (providers.Database
 		e.dbs[name] = slot
 	}
 	e.mu.Unlock()
-	slot.once.Do(func() { slot.db, slot.err = e.opts.OpenDatabase(context.WithoutCancel(ctx), name) })
+	slot.once.Do(func() {
+		db, err := e.opts.OpenDatabase(context.WithoutCancel(ctx), name)
+		if err != nil {
+			slot.err = err
+			return
+		}
+		slot.db = db
+	})
 	return slot.db, slot.err
 }

@@ -41,10 +41,13 @@ type attemptPolicy struct {
 }
 
 // withRetry runs fn up to p.attempts times while it fails with a retryable error, waiting
-// an exponential backoff with jitter (or the provider's Retry-After, when longer).
+// an exponential backoff with jitter (or the provider's Retry-After, when longer). The
+// returned usage is summed over every attempt, failed ones included: a failed attempt
+// may have been billed (fn reports that in its Result.Usage along with the error).
 func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, err error, wait time.Duration), fn func(ctx context.Context) (steps.Result, error)) (steps.Result, int, error) {
 	attempts := max(p.attempts, 1)
 	var lastErr error
+	var paid providers.Usage // by the failed attempts so far
 	for a := 1; a <= attempts; a++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if p.timeout > 0 {
@@ -54,8 +57,10 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, e
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
+			res.Usage = paid.Add(res.Usage)
 			return res, a, nil
 		}
+		paid = paid.Add(res.Usage)
 		if timedOut {
 			err = &TimeoutError{After: p.timeout, Err: err}
 		}
@@ -71,11 +76,11 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, e
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return steps.Result{}, a, lastErr
+			return steps.Result{Usage: paid}, a, lastErr
 		case <-t.C:
 		}
 	}
-	return steps.Result{}, attempts, lastErr
+	return steps.Result{Usage: paid}, attempts, lastErr
 }
 
 // TimeoutError is a step attempt that ran past its timeout.

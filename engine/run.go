@@ -26,15 +26,19 @@ type RunOptions struct {
 	Parallelism int  // steps (and for_each items) executing at once; default NumCPU × 4
 	FailFast    bool // cancel everything at the first failure
 	Resume      string
-	Executor    Executor
-	HTTPClient  *http.Client // handed to providers (tests point it at emulators)
-	Debug       io.Writer    // redacted HTTP trace of every provider call
-	Seed        int64
-	NoCache     bool
-	BudgetUSD   float64           // overrides the flow's budget: when > 0
-	Engine      string            // recorded; "local" by default
-	Labels      map[string]string // recorded with the run (the CLI records pid and host)
-	Now         func() time.Time
+	// RunID is the ID of a new run, chosen by the caller so it can name the run before it
+	// starts (the CLI records it in the flow's run lock); empty means a fresh one. A
+	// resume keeps the resumed run's ID.
+	RunID      string
+	Executor   Executor
+	HTTPClient *http.Client // handed to providers (tests point it at emulators)
+	Debug      io.Writer    // redacted HTTP trace of every provider call
+	Seed       int64
+	NoCache    bool
+	BudgetUSD  float64           // overrides the flow's budget: when > 0
+	Engine     string            // recorded; "local" by default
+	Labels     map[string]string // recorded with the run (the CLI records pid and host)
+	Now        func() time.Time
 	// OpenDatabase opens a database resource for steps (Env.Database); the CLI passes
 	// infra.OpenDatabase. Nil means steps cannot use databases.
 	OpenDatabase func(ctx context.Context, name string) (providers.Database, error)

@@ -51,7 +51,10 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
 	w.ctx, w.cancel = context.WithCancel(ctx)
-	w.runID = store.NewRunID()
+	w.runID = opts.RunID
+	if w.runID == "" {
+		w.runID = store.NewRunID()
+	}
 	given := opts.Vars
 	if opts.Resume != "" {
 		if err := w.loadResume(ctx, &given); err != nil {
@@ -102,6 +105,8 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 		return fmt.Errorf("resume: run %s already succeeded; nothing to resume", prev.ID)
 	}
 	w.runID = prev.ID
+	// The run's budget and usage continue from what its earlier processes paid for.
+	w.usage = providers.Usage(prev.Usage)
 	merged := map[string]any{}
 	for k, v := range prev.Vars {
 		if v != "[REDACTED]" {
@@ -127,6 +132,7 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 			w.turns[key] = max(w.turns[key], t.Index+1)
 		}
 	}
+	w.observeRecords(recs)
 	for _, r := range recs {
 		if r.Status != StatusSucceeded && r.Status != StatusCached {
 			continue
@@ -147,7 +153,7 @@ func (w *walker) close() {
 func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	st := w.opts.Store
 	if w.opts.Resume != "" {
-		if err := st.ReopenRun(ctx, w.runID); err != nil {
+		if err := st.ReopenRun(ctx, w.runID, w.opts.Labels); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	} else {
@@ -157,7 +163,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 			return nil, fmt.Errorf("recording run: %w", err)
 		}
 	}
-	w.rec = newRecorder(st)
+	w.rec = newRecorder(st, w.runID)
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
 	var wg sync.WaitGroup
 	for _, id := range w.fl.Order {
@@ -204,8 +210,7 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 	res.Status = status
 	u := w.usage
 	fctx := context.WithoutCancel(ctx)
-	if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-		Neurons: u.Neurons, USD: u.USD, Requests: u.Requests}); err != nil && runErr == nil {
+	if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("recording run: %w", err)
 	}
 	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr})
@@ -273,6 +278,7 @@ func (w *walker) runNode(n *Node) {
 	}
 	out, cr, err := w.callOnce(n, scope, -1, nil)
 	if err != nil {
+		st.result.Model, st.result.Attempts, st.result.Usage = cr.model, cr.attempts, cr.usage // paid for even though it failed
 		w.fail(n, st, err, start)
 		return
 	}
@@ -322,7 +328,7 @@ func (w *walker) fail(n *Node, st *stepState, err error, start time.Time) {
 	w.failures = append(w.failures, se)
 	w.mu.Unlock()
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: StatusFailed, Error: msg, StartedAt: start, FinishedAt: w.opts.Now(),
-		Attempts: st.result.Attempts, Model: st.result.Model})
+		Attempts: st.result.Attempts, Model: st.result.Model, Usage: toStoreUsage(st.result.Usage)})
 	w.hooks.emit(Event{Type: EventStepFail, RunID: w.runID, StepID: n.ID, Item: -1, Err: fmt.Errorf("%s", msg), Elapsed: st.result.Elapsed})
 	if w.opts.FailFast {
 		w.cancel()
@@ -358,12 +364,19 @@ func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start 
 
 func (w *walker) putStep(r store.StepRecord) { w.rec.put(r) }
 
+// addUsage counts usage paid for by the run, whether or not the call then succeeded,
+// against its budget and in its recorded totals (written as it is paid, so a killed run
+// keeps it).
 func (w *walker) addUsage(u providers.Usage) {
+	if u == (providers.Usage{}) {
+		return
+	}
 	w.mu.Lock()
 	w.usage = w.usage.Add(u)
 	w.mu.Unlock()
+	if w.rec != nil {
+		w.rec.addUsage(store.Usage(u))
+	}
 }
 
-func toStoreUsage(u providers.Usage) store.Usage {
-	return store.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Neurons: u.Neurons, USD: u.USD, Requests: u.Requests}
-}
+func toStoreUsage(u providers.Usage) store.Usage { return store.Usage(u) }

@@ -172,8 +172,11 @@ type Event struct {
 // Result is what one call produced.
 type Result struct {
 	Output map[string]any
-	Usage  providers.Usage
-	Meta   providers.Meta
+	// Usage is what the call paid for. A step that fails after paying (a repair turn that
+	// still broke the schema) returns it with the error, and the engine counts it against
+	// the run's usage and budget.
+	Usage providers.Usage
+	Meta  providers.Meta
 	// ModelRef is "provider:model" of the model that answered, when one did.
 	ModelRef string
 }

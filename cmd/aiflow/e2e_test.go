@@ -97,6 +97,7 @@ type runDoc struct {
 		RunID   string         `json:"run_id"`
 		Status  string         `json:"status"`
 		Outputs map[string]any `json:"outputs"`
+		Usage   usageDoc       `json:"usage"`
 		Steps   []struct {
 			ID     string `json:"id"`
 			Status string `json:"status"`
@@ -105,6 +106,13 @@ type runDoc struct {
 		} `json:"steps"`
 	} `json:"run"`
 	Diagnostics []any `json:"diagnostics"`
+}
+
+// usageDoc is the part of a usage object the end-to-end tests read.
+type usageDoc struct {
+	InputTokens int     `json:"input_tokens"`
+	USD         float64 `json:"usd"`
+	Requests    int     `json:"requests"`
 }
 
 func decodeRun(t *testing.T, r procResult) runDoc {

@@ -103,8 +103,13 @@ func resumeAfterKill(t *testing.T, cache string, strict bool) {
 
 	seen, done := killMidRun(t, bin, env, flow, state, cf, &answered)
 	t.Logf("at the kill: %d requests seen, %d answered by the emulator", seen, done)
-	if r := aiflowCmd(t, env, "runs", "--state-dir", state, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"interrupted"`) {
-		t.Errorf("after kill -9, runs does not list the run as interrupted (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	killed := lastRunUsage(t, env, state)
+	if killed.status != "interrupted" {
+		t.Errorf("after kill -9, runs lists the run as %q, want interrupted", killed.status)
+	}
+	// Issue 11 finding 3: usage is recorded as it is paid, so the killed run shows it.
+	if killed.usage.Requests == 0 || killed.usage.InputTokens == 0 || killed.usage.Requests > seen {
+		t.Errorf("after kill -9 with %d requests sent, the run records %+v; want the paid ones (1..%d requests)", seen, killed.usage, seen)
 	}
 
 	resumed := aiflowCmd(t, env, "run", "--resume", "last", "--state-dir", state, "-o", "json", flow)
@@ -114,6 +119,14 @@ func resumeAfterKill(t *testing.T, cache string, strict bool) {
 	}
 	res := decodeRun(t, resumed)
 	logResumedStep(t, res)
+	// The resumed run's usage is the killed process's plus the resume's own requests.
+	if want := killed.usage.Requests + len(afterResume) - seen; res.Run.Usage.Requests != want {
+		t.Errorf("resumed run reports %d requests, want %d (%d recorded before the kill + %d by the resume)",
+			res.Run.Usage.Requests, want, killed.usage.Requests, len(afterResume)-seen)
+	}
+	if after := lastRunUsage(t, env, state); after.usage.Requests != res.Run.Usage.Requests || after.status != "succeeded" {
+		t.Errorf("after the resume, runs shows %s with %d requests; want succeeded with %d", after.status, after.usage.Requests, res.Run.Usage.Requests)
+	}
 
 	fresh := aiflowCmd(t, env, "run", "--state-dir", filepath.Join(dir, "fresh"), "-o", "json", flow)
 	if fresh.code != 0 {
@@ -123,6 +136,27 @@ func resumeAfterKill(t *testing.T, cache string, strict bool) {
 		t.Errorf("resumed outputs differ from an uninterrupted run's (-fresh +resumed):\n%s", diff)
 	}
 	checkPaidOnce(t, afterResume, seen, strict)
+}
+
+type runUsage struct {
+	status string
+	usage  usageDoc
+}
+
+// lastRunUsage reads the newest run's status and usage from `aiflow runs -o json`.
+func lastRunUsage(t *testing.T, env []string, state string) runUsage {
+	t.Helper()
+	r := aiflowCmd(t, env, "runs", "--state-dir", state, "-o", "json")
+	var doc struct {
+		Runs []struct {
+			Status string   `json:"status"`
+			Usage  usageDoc `json:"usage"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil || len(doc.Runs) == 0 {
+		t.Fatalf("aiflow runs: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	return runUsage{status: doc.Runs[0].Status, usage: doc.Runs[0].Usage}
 }
 
 // killMidRun starts `aiflow run`, sends SIGKILL once the emulator has seen resumeKillAt

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
+	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 )
@@ -38,6 +39,7 @@ type runArgs struct {
 	debug       bool
 	apply       bool
 	budget      float64
+	lockTimeout time.Duration
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -55,6 +57,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.apply, "apply", false, "create or update the flow's resources first (like aiflow apply -auto-approve)")
 	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
+	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -88,6 +91,20 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	}
 	abs, _ := filepath.Abs(a.flow)
 	fl.Spec.File = abs
+	// One run of a flow at a time per state directory: a second would pay for every call
+	// again. The kernel drops the lock if this process dies.
+	runID := a.resume
+	if runID == "" {
+		runID = store.NewRunID()
+	}
+	unlock, err := store.LockRun(dir, abs, runID, a.lockTimeout)
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) && a.lockTimeout == 0 {
+			err = fmt.Errorf("%w (pass --lock-timeout to wait for it)", err)
+		}
+		return v.fail(errState, err, nil)
+	}
+	defer unlock()
 	iopts := infra.Options{StateDir: dir, Vars: vars}
 	if a.apply {
 		if _, err := infra.Apply(ctx, fl, st, iopts, nil); err != nil {
@@ -103,7 +120,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	}
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
+		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
 		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
 	prog.finish()
 	if res == nil {

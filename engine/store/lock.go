@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,9 @@ import (
 // LockFile is the name of the lock file inside a state directory.
 const LockFile = "lock"
 
+// RunLockDir is the folder of a state directory holding one run lock per flow.
+const RunLockDir = "locks"
+
 // lockPoll is how often Lock retries while it waits.
 const lockPoll = 25 * time.Millisecond
 
@@ -28,20 +33,31 @@ type LockHolder struct {
 	Command string    `json:"command"` // executable and subcommand; never flags or their values
 	Host    string    `json:"host,omitempty"`
 	Since   time.Time `json:"since"`
+	// Flow and RunID are set for a run lock: the flow file and the run it is executing.
+	Flow  string `json:"flow,omitempty"`
+	RunID string `json:"run_id,omitempty"`
 }
 
 // LockedError reports a lock that stayed held for the whole wait.
 type LockedError struct {
 	Path   string
+	Flow   string     // set for a run lock: the flow that is already running
 	Holder LockHolder // zero if the holder had not written its details yet
 	Waited time.Duration
 }
 
 // Error names the holder: "state lock .aiflow/lock is held by pid 4242
-// (aiflow apply) on host since 2026-12-01T18:15:03Z; waited 2s".
+// (aiflow apply) on host since 2026-12-01T18:15:03Z; waited 2s", or for a run
+// lock "flow f.yaml is already running: run lock .aiflow/locks/run-….lock is
+// held by pid 4242 (aiflow run) on host since …, run 20261201T181503.123Z-…;
+// waited 0s".
 func (e *LockedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "state lock %s is held by ", e.Path)
+	if e.Flow != "" {
+		fmt.Fprintf(&b, "flow %s is already running: run lock %s is held by ", e.Flow, e.Path)
+	} else {
+		fmt.Fprintf(&b, "state lock %s is held by ", e.Path)
+	}
 	h := e.Holder
 	if h.PID == 0 {
 		b.WriteString("another process (no holder details recorded yet)")
@@ -51,6 +67,9 @@ func (e *LockedError) Error() string {
 			fmt.Fprintf(&b, " on %s", h.Host)
 		}
 		fmt.Fprintf(&b, " since %s", h.Since.UTC().Format(time.RFC3339))
+		if h.RunID != "" {
+			fmt.Fprintf(&b, ", run %s", h.RunID)
+		}
 	}
 	fmt.Fprintf(&b, "; waited %s", e.Waited.Round(time.Millisecond))
 	return b.String()
@@ -66,10 +85,37 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // other too. On timeout the error is a *LockedError naming the holder. The
 // returned unlock releases the lock; calling it again does nothing.
 func Lock(dir string, wait time.Duration) (unlock func() error, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return lockFile(dir, LockFile, LockHolder{}, wait)
+}
+
+// LockRun takes the run lock of the flow file at path flow (made absolute) in the
+// state directory dir, waiting up to wait for it: one lock file per flow under
+// dir/locks, so two processes never run the same flow against the same state
+// (each would pay for every call), while different flows sharing the directory
+// still run at once. runID is recorded for the error a second process gets,
+// which names the holder's pid, host and run. Like Lock, the lock is advisory
+// and the kernel drops it when the holder dies, so a killed run's lock is free.
+func LockRun(dir, flow, runID string, wait time.Duration) (unlock func() error, err error) {
+	if abs, err := filepath.Abs(flow); err == nil {
+		flow = abs
+	}
+	sum := sha256.Sum256([]byte(flow))
+	name := filepath.Join(RunLockDir, "run-"+hex.EncodeToString(sum[:8])+".lock")
+	unlock, err = lockFile(dir, name, LockHolder{Flow: flow, RunID: runID}, wait)
+	var le *LockedError
+	if errors.As(err, &le) {
+		le.Flow = flow
+	}
+	return unlock, err
+}
+
+// lockFile takes the lock dir/name, recording holder (completed with this
+// process's details) in it.
+func lockFile(dir, name string, holder LockHolder, wait time.Duration) (unlock func() error, err error) {
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("locking state: %w", err)
 	}
-	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("locking state: %w", err)
@@ -78,7 +124,7 @@ func Lock(dir string, wait time.Duration) (unlock func() error, err error) {
 		f.Close()
 		return nil, err
 	}
-	if err := writeHolder(f); err != nil {
+	if err := writeHolder(f, holder); err != nil {
 		unlockFile(f)
 		f.Close()
 		return nil, fmt.Errorf("locking state: recording holder in %s: %w", path, err)
@@ -110,8 +156,8 @@ func acquire(f *os.File, path string, wait time.Duration) error {
 	}
 }
 
-func writeHolder(f *os.File) error {
-	h := LockHolder{PID: os.Getpid(), Command: commandName(), Since: time.Now().UTC()}
+func writeHolder(f *os.File, h LockHolder) error {
+	h.PID, h.Command, h.Since = os.Getpid(), commandName(), time.Now().UTC()
 	h.Host, _ = os.Hostname()
 	b, err := json.Marshal(h)
 	if err != nil {

@@ -122,9 +122,75 @@ func (s *Store) FinishRun(ctx context.Context, id, status string, outputs map[st
 
 // ReopenRun puts a finished run back into the running state, clearing its
 // finish time and error, so that a resume can continue it under the same ID.
-func (s *Store) ReopenRun(ctx context.Context, id string) error {
-	const q = `UPDATE runs SET status = 'running', error = '', finished_at = 0 WHERE id = ?`
-	return s.execOne(ctx, "reopening run "+quote(id), q, id)
+// Its usage is kept: a resume adds to what the run already paid. Non-nil
+// labels replace the recorded ones (the CLI records the resuming process's pid
+// and host, so the run is not shown as interrupted while it runs again).
+func (s *Store) ReopenRun(ctx context.Context, id string, labels map[string]string) error {
+	if labels == nil {
+		const q = `UPDATE runs SET status = 'running', error = '', finished_at = 0 WHERE id = ?`
+		return s.execOne(ctx, "reopening run "+quote(id), q, id)
+	}
+	l, err := encodeJSON("labels", labels)
+	if err != nil {
+		return fmt.Errorf("reopening run %q: %w", id, err)
+	}
+	const q = `UPDATE runs SET status = 'running', error = '', finished_at = 0, labels = ? WHERE id = ?`
+	return s.execOne(ctx, "reopening run "+quote(id), q, l, id)
+}
+
+// Progress is what a running run did since its last write: step records that
+// finished or changed, and the usage paid for meanwhile.
+type Progress struct {
+	RunID string
+	Usage Usage // added to the run's totals
+	Steps []StepRecord
+}
+
+const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens = out_tokens + ?,
+	cached_tokens = cached_tokens + ?, neurons = neurons + ?, usd = usd + ?, requests = requests + ?
+	WHERE id = ?`
+
+// RecordProgress writes p in one transaction: all or none. The run's usage
+// totals grow as calls are paid for, not only when the run finishes, so a run
+// killed part-way still shows what it spent and a resume starts its budget
+// from there. The run must exist (ErrNotFound otherwise).
+func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
+	all := make([][]any, len(p.Steps))
+	for i, r := range p.Steps {
+		args, err := stepArgs(r)
+		if err != nil {
+			return fmt.Errorf("recording step %s: %w", r.StepID, err)
+		}
+		all[i] = args
+	}
+	return s.update(ctx, func(tx *sql.Tx) error {
+		if p.Usage != (Usage{}) {
+			st, err := s.txStmt(ctx, tx, addRunUsageQuery)
+			if err != nil {
+				return err
+			}
+			res, err := st.ExecContext(ctx, append(usageArgs(p.Usage), p.RunID)...)
+			if err != nil {
+				return fmt.Errorf("recording usage of run %q: %w", p.RunID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return fmt.Errorf("recording usage of run %q: %w", p.RunID, errors.Join(err, ErrNotFound))
+			}
+		}
+		if len(all) == 0 {
+			return nil
+		}
+		st, err := s.txStmt(ctx, tx, putStepQuery)
+		if err != nil {
+			return err
+		}
+		for i, args := range all {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return stepWriteErr(p.Steps[i], err)
+			}
+		}
+		return nil
+	})
 }
 
 // DeleteRun removes a run with its steps and turns.

@@ -55,12 +55,22 @@ func TestRunCRUD(t *testing.T) {
 		t.Fatalf("GetRun after FinishRun (-want +got):\n%s", diff)
 	}
 
-	if err := s.ReopenRun(ctx, "r1"); err != nil {
+	if err := s.ReopenRun(ctx, "r1", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.GetRun(ctx, "r1")
 	if got.Status != RunRunning || !got.FinishedAt.IsZero() || got.Error != "" {
 		t.Errorf("after ReopenRun: status %q, finished %v, error %q", got.Status, got.FinishedAt, got.Error)
+	}
+	if got.Usage != usage || !cmp.Equal(got.Labels, r.Labels) {
+		t.Errorf("after ReopenRun: usage %+v, labels %v; want them kept (%+v, %v)", got.Usage, got.Labels, usage, r.Labels)
+	}
+	resumer := map[string]string{"pid": "4242", "host": "h"}
+	if err := s.ReopenRun(ctx, "r1", resumer); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.GetRun(ctx, "r1"); !cmp.Equal(got.Labels, resumer) || got.Usage != usage {
+		t.Errorf("after ReopenRun with labels: labels %v, usage %+v; want %v and the usage kept", got.Labels, got.Usage, resumer)
 	}
 
 	if err := s.DeleteRun(ctx, "r1"); err != nil {
@@ -110,7 +120,7 @@ func TestRunErrors(t *testing.T) {
 		{"get missing", func() error { _, err := s.GetRun(ctx, "nope"); return err }, ErrNotFound},
 		{"finish missing", func() error { return s.FinishRun(ctx, "nope", RunSucceeded, nil, "", Usage{}) }, ErrNotFound},
 		{"finish as running", func() error { return s.FinishRun(ctx, "taken", RunRunning, nil, "", Usage{}) }, ErrInvalid},
-		{"reopen missing", func() error { return s.ReopenRun(ctx, "nope") }, ErrNotFound},
+		{"reopen missing", func() error { return s.ReopenRun(ctx, "nope", nil) }, ErrNotFound},
 		{"delete missing", func() error { return s.DeleteRun(ctx, "nope") }, ErrNotFound},
 		{"last run of unknown flow", func() error { _, err := s.LastRun(ctx, "other.yaml"); return err }, ErrNotFound},
 	}
@@ -218,6 +228,64 @@ func TestRunIDParts(t *testing.T) {
 		p := runIDParts{ms: 1000, rand: 1<<20 - 1}
 		if n := p.next(); n != (runIDParts{ms: 1001}) || !p.less(n) || p.next().String() <= p.String() {
 			t.Errorf("next(%+v) = %+v", p, n)
+		}
+	})
+}
+
+// TestRecordProgress: usage is added to the run's totals as it is recorded, in the same
+// transaction as the step records, so a run killed before FinishRun still shows what it
+// paid (issue 11 finding 3).
+func TestRecordProgress(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.CreateRun(ctx, sampleRun("r1", "f.yaml", t0)); err != nil {
+		t.Fatal(err)
+	}
+	a := Usage{InputTokens: 10, OutputTokens: 2, CachedTokens: 1, Neurons: 0.5, USD: 0.001, Requests: 1}
+	b := Usage{InputTokens: 7, OutputTokens: 3, USD: 0.002, Requests: 2}
+	step := StepRecord{RunID: "r1", StepID: "gen", Item: WholeStep, Status: StepSucceeded, Output: []byte(`"x"`), Usage: a}
+	steps := []Progress{
+		{RunID: "r1", Usage: a, Steps: []StepRecord{step}},
+		{RunID: "r1", Usage: b}, // a billed call whose step failed: usage only
+		{RunID: "r1"},           // nothing: a no-op
+	}
+	for _, p := range steps {
+		if err := s.RecordProgress(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetRun(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Usage{InputTokens: 17, OutputTokens: 5, CachedTokens: 1, Neurons: 0.5, USD: 0.003, Requests: 3}
+	if got.Usage.USD < want.USD-1e-12 || got.Usage.USD > want.USD+1e-12 {
+		t.Errorf("usd = %v, want %v", got.Usage.USD, want.USD)
+	}
+	got.Usage.USD = want.USD
+	if got.Usage != want || got.Status != RunRunning {
+		t.Errorf("run usage %+v, status %s; want %+v while still running", got.Usage, got.Status, want)
+	}
+	if _, err := s.GetStep(ctx, "r1", "gen", WholeStep); err != nil {
+		t.Errorf("step record not written: %v", err)
+	}
+
+	t.Run("all or none", func(t *testing.T) {
+		bad := StepRecord{RunID: "r1", StepID: "gen", Item: WholeStep, Status: "bogus"}
+		if err := s.RecordProgress(ctx, Progress{RunID: "r1", Usage: a, Steps: []StepRecord{bad}}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("err = %v, want ErrInvalid", err)
+		}
+		orphan := StepRecord{RunID: "nope", StepID: "gen", Item: WholeStep, Status: StepSucceeded}
+		if err := s.RecordProgress(ctx, Progress{RunID: "r1", Usage: a, Steps: []StepRecord{orphan}}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+		if again, _ := s.GetRun(ctx, "r1"); again.Usage.Requests != want.Requests {
+			t.Errorf("requests = %d after failed writes, want %d unchanged", again.Usage.Requests, want.Requests)
+		}
+	})
+	t.Run("unknown run", func(t *testing.T) {
+		if err := s.RecordProgress(ctx, Progress{RunID: "nope", Usage: a}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	})
 }

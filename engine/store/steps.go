@@ -74,26 +74,7 @@ func (s *Store) PutStep(ctx context.Context, r StepRecord) error {
 // PutSteps writes several records in one transaction: all or none. It costs
 // about one PutStep, so the engine can flush many finished items at once.
 func (s *Store) PutSteps(ctx context.Context, recs ...StepRecord) error {
-	all := make([][]any, len(recs))
-	for i, r := range recs {
-		args, err := stepArgs(r)
-		if err != nil {
-			return fmt.Errorf("recording step %s: %w", r.StepID, err)
-		}
-		all[i] = args
-	}
-	return s.update(ctx, func(tx *sql.Tx) error {
-		st, err := s.txStmt(ctx, tx, putStepQuery)
-		if err != nil {
-			return err
-		}
-		for i, args := range all {
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return stepWriteErr(recs[i], err)
-			}
-		}
-		return nil
-	})
+	return s.RecordProgress(ctx, Progress{Steps: recs})
 }
 
 func stepWriteErr(r StepRecord, err error) error {

@@ -21,8 +21,17 @@ type LimitError struct {
 func (e *LimitError) Error() string { return e.msg }
 
 // run is the loop: ask the model, run the tools it calls, send the results back, until
-// it answers without tool calls or a limit stops it.
+// it answers without tool calls or a limit stops it. A failed run still returns the usage
+// of the turns it paid for, which the engine counts.
 func (s *session) run(ctx context.Context) (steps.Result, error) {
+	res, err := s.loop(ctx)
+	if err != nil {
+		res.Usage = s.usage
+	}
+	return res, err
+}
+
+func (s *session) loop(ctx context.Context) (steps.Result, error) {
 	if err := s.recordPrompt(ctx); err != nil {
 		return steps.Result{}, err
 	}

@@ -360,6 +360,10 @@ func TestLimits(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || !errors.As(err, &le) {
 					t.Fatalf("error = %v, want a LimitError starting %q", err, tt.wantErr)
 				}
+				// The turns were paid for: the engine counts usage returned with an error.
+				if want := (providers.Usage{OutputTokens: 10 * tt.wantTurns, USD: 0.01 * float64(tt.wantTurns)}); res.Usage.OutputTokens != want.OutputTokens || res.Usage.USD < want.USD-1e-9 {
+					t.Errorf("usage with the error = %+v, want the %d paid turns' %+v", res.Usage, tt.wantTurns, want)
+				}
 				return
 			}
 			if err != nil {

@@ -116,7 +116,8 @@ func (g *generator) converse(ctx context.Context, gen providers.Generator, m *st
 	for attempt := 0; ; attempt++ {
 		resp, err := gen.Generate(ctx, req)
 		if err != nil {
-			return steps.Result{}, fmt.Errorf("generating with %s: %w", m.Ref(), err)
+			// Earlier turns were paid for: the engine counts Usage returned with an error.
+			return steps.Result{Usage: usage, ModelRef: m.Ref()}, fmt.Errorf("generating with %s: %w", m.Ref(), err)
 		}
 		usage = usage.Add(resp.Usage)
 		for k, v := range resp.Meta {
@@ -131,7 +132,7 @@ func (g *generator) converse(ctx context.Context, gen providers.Generator, m *st
 			return result(m, resp, val, usage, meta), nil
 		}
 		if attempt == MaxRepairs {
-			return steps.Result{}, fmt.Errorf("model %s answered %d times without JSON matching output.schema; last problem: %w", m.Ref(), attempt+1, verr)
+			return steps.Result{Usage: usage, ModelRef: m.Ref()}, fmt.Errorf("model %s answered %d times without JSON matching output.schema; last problem: %w", m.Ref(), attempt+1, verr)
 		}
 		req.Messages = append(append([]providers.Message(nil), req.Messages...),
 			providers.Message{Role: "assistant", Content: resp.Text},
