@@ -67,8 +67,10 @@ func (s *Store) putBlob(ctx context.Context, tx *sql.Tx, b blob) error {
 	return nil
 }
 
-// orphanBlobs selects the blobs no step references.
-const orphanBlobs = `FROM blobs WHERE NOT EXISTS (SELECT 1 FROM steps WHERE steps.output_sum = blobs.hash)`
+// orphanBlobs selects the blobs no step references. steps.output_sum has no
+// index of its own (it would cost every run's rows another 40 bytes each); SQLite
+// builds a temporary one for the NOT IN, which a sweep can afford.
+const orphanBlobs = `FROM blobs WHERE hash NOT IN (SELECT output_sum FROM steps WHERE output_sum IS NOT NULL)`
 
 // sweepBlobs deletes the blobs no step references and reports how many and
 // their total size.

@@ -133,7 +133,6 @@ INSERT OR IGNORE INTO blobs (hash, data, size)
 	SELECT aiflow_sha256(output), output, length(output) FROM steps WHERE output IS NOT NULL;
 UPDATE steps SET output_sum = aiflow_sha256(output) WHERE output IS NOT NULL;
 ALTER TABLE steps DROP COLUMN output;
-CREATE INDEX steps_by_output ON steps (output_sum) WHERE output_sum IS NOT NULL;
 `,
 }
 
