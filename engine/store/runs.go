@@ -127,7 +127,8 @@ func (s *Store) ReopenRun(ctx context.Context, id string) error {
 	return s.execOne(ctx, "reopening run "+quote(id), q, id)
 }
 
-// DeleteRun removes a run with its steps and turns.
+// DeleteRun removes a run with its steps and turns. Outputs it shared with no
+// other run stay stored until GC (PruneRuns removes them at once).
 func (s *Store) DeleteRun(ctx context.Context, id string) error {
 	return s.execOne(ctx, "deleting run "+quote(id), `DELETE FROM runs WHERE id = ?`, id)
 }
