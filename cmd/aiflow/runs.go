@@ -14,10 +14,13 @@ import (
 )
 
 func init() {
-	register(command{name: "runs", summary: "List past runs, or show one: runs [show ID]", run: runsCmd})
+	register(command{name: "runs", summary: "List past runs, show one or prune old ones: runs [show ID | prune]", run: runsCmd})
 }
 
 func runsCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "prune" {
+		return runsPruneCmd(args[1:], stdout, stderr)
+	}
 	fs := newFlags("runs", stderr)
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")

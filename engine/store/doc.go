@@ -33,6 +33,10 @@
 //
 // # Values
 //
+// Step outputs are stored once by content (the blobs table, keyed by SHA-256)
+// and referenced from step records, so runs that produce the same outputs
+// share them. PruneRuns and GC delete the outputs nothing references.
+//
 // Maps (Vars, Outputs, Attributes) are stored as JSON, so numbers come back as
 // float64 and nested structs as map[string]any. Times are stored as Unix
 // nanoseconds and come back in UTC; a zero time stays zero.

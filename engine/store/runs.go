@@ -156,12 +156,13 @@ const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens 
 // from there. The run must exist (ErrNotFound otherwise).
 func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 	all := make([][]any, len(p.Steps))
+	outs := make([]blob, len(p.Steps))
 	for i, r := range p.Steps {
-		args, err := stepArgs(r)
+		args, out, err := stepArgs(r)
 		if err != nil {
 			return fmt.Errorf("recording step %s: %w", r.StepID, err)
 		}
-		all[i] = args
+		all[i], outs[i] = args, out
 	}
 	return s.update(ctx, func(tx *sql.Tx) error {
 		if p.Usage != (Usage{}) {
@@ -185,6 +186,9 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 			return err
 		}
 		for i, args := range all {
+			if err := s.putBlob(ctx, tx, outs[i]); err != nil {
+				return stepWriteErr(p.Steps[i], err)
+			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return stepWriteErr(p.Steps[i], err)
 			}
@@ -193,7 +197,8 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 	})
 }
 
-// DeleteRun removes a run with its steps and turns.
+// DeleteRun removes a run with its steps and turns. Outputs it shared with no
+// other run stay stored until GC (PruneRuns removes them at once).
 func (s *Store) DeleteRun(ctx context.Context, id string) error {
 	return s.execOne(ctx, "deleting run "+quote(id), `DELETE FROM runs WHERE id = ?`, id)
 }

@@ -119,6 +119,21 @@ CREATE TABLE counters (
 	value INTEGER NOT NULL
 );
 `,
+	// 2: step outputs stored once by content. An unchanged re-run used to store
+	// every output again (1.6 MB per run of the bundled ingest); now steps rows
+	// reference a blobs row keyed by the output's SHA-256.
+	`
+CREATE TABLE blobs (
+	hash BLOB NOT NULL PRIMARY KEY,
+	data BLOB NOT NULL,
+	size INTEGER NOT NULL
+);
+ALTER TABLE steps ADD COLUMN output_sum BLOB;
+INSERT OR IGNORE INTO blobs (hash, data, size)
+	SELECT aiflow_sha256(output), output, length(output) FROM steps WHERE output IS NOT NULL;
+UPDATE steps SET output_sum = aiflow_sha256(output) WHERE output IS NOT NULL;
+ALTER TABLE steps DROP COLUMN output;
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two

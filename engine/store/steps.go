@@ -43,15 +43,24 @@ type StepRecord struct {
 	Meta       map[string]string
 }
 
-const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, output, error,
+// stepCols are the columns a step record is written to; output_sum addresses
+// the output in the blobs table.
+const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error,
 	model, provider, attempts, started_at, finished_at,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
+
+// stepReadCols are stepCols as read back, with the output itself in place of its sum.
+const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, blobs.data, error,
+	model, provider, attempts, started_at, finished_at,
+	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
+
+const stepsFrom = ` FROM steps LEFT JOIN blobs ON blobs.hash = steps.output_sum`
 
 const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT (run_id, step_id, item) DO UPDATE SET
 		status = excluded.status, reason = excluded.reason, inputs_hash = excluded.inputs_hash,
-		cache_key = excluded.cache_key, output = excluded.output, error = excluded.error,
+		cache_key = excluded.cache_key, output_sum = excluded.output_sum, error = excluded.error,
 		model = excluded.model, provider = excluded.provider, attempts = excluded.attempts,
 		started_at = excluded.started_at, finished_at = excluded.finished_at,
 		in_tokens = excluded.in_tokens, out_tokens = excluded.out_tokens,
@@ -59,16 +68,10 @@ const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 		requests = excluded.requests, meta = excluded.meta`
 
 // PutStep inserts or replaces the record keyed by (RunID, StepID, Item). The
-// run must exist (ErrNotFound otherwise).
+// run must exist (ErrNotFound otherwise). The output is stored once by content:
+// records of many runs with the same output share one copy.
 func (s *Store) PutStep(ctx context.Context, r StepRecord) error {
-	args, err := stepArgs(r)
-	if err != nil {
-		return fmt.Errorf("recording step %s: %w", r.StepID, err)
-	}
-	if _, err := s.exec(ctx, putStepQuery, args...); err != nil {
-		return stepWriteErr(r, err)
-	}
-	return nil
+	return s.PutSteps(ctx, r)
 }
 
 // PutSteps writes several records in one transaction: all or none. It costs
@@ -84,27 +87,33 @@ func stepWriteErr(r StepRecord, err error) error {
 	return fmt.Errorf("recording step %s: %w", r.StepID, err)
 }
 
-func stepArgs(r StepRecord) ([]any, error) {
+// stepArgs returns r's column values and its output, to be stored as a blob.
+func stepArgs(r StepRecord) ([]any, blob, error) {
 	switch {
 	case r.RunID == "" || r.StepID == "":
-		return nil, fmt.Errorf("%w: empty run or step id", ErrInvalid)
+		return nil, blob{}, fmt.Errorf("%w: empty run or step id", ErrInvalid)
 	case r.Item < WholeStep:
-		return nil, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
+		return nil, blob{}, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
 	case !validStepStatus(r.Status):
-		return nil, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
+		return nil, blob{}, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
-	out, err := rawArg("output", r.Output)
-	if err != nil {
-		return nil, err
+	if _, err := rawArg("output", r.Output); err != nil {
+		return nil, blob{}, err
+	}
+	var out blob
+	var outSum any // NULL without an output
+	if len(r.Output) > 0 {
+		out = newBlob(r.Output)
+		outSum = out.sum
 	}
 	meta, err := encodeJSON("meta", r.Meta)
 	if err != nil {
-		return nil, err
+		return nil, blob{}, err
 	}
-	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, out, r.Error,
+	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
 		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}
 	args = append(args, usageArgs(r.Usage)...)
-	return append(args, meta), nil
+	return append(args, meta), out, nil
 }
 
 func validStepStatus(s string) bool {
@@ -118,7 +127,7 @@ func validStepStatus(s string) bool {
 // Steps returns every record of a run: started ones by start time, then the
 // unstarted (pending) ones; ties by step ID, then item.
 func (s *Store) Steps(ctx context.Context, runID string) ([]StepRecord, error) {
-	const q = `SELECT ` + stepCols + ` FROM steps WHERE run_id = ?
+	const q = `SELECT ` + stepReadCols + stepsFrom + ` WHERE run_id = ?
 		ORDER BY started_at = 0, started_at, step_id, item`
 	recs, err := s.steps(ctx, q, runID)
 	if err != nil {
@@ -129,7 +138,7 @@ func (s *Store) Steps(ctx context.Context, runID string) ([]StepRecord, error) {
 
 // GetStep returns one record, or an error wrapping ErrNotFound.
 func (s *Store) GetStep(ctx context.Context, runID, stepID string, item int) (StepRecord, error) {
-	const q = `SELECT ` + stepCols + ` FROM steps WHERE run_id = ? AND step_id = ? AND item = ?`
+	const q = `SELECT ` + stepReadCols + stepsFrom + ` WHERE run_id = ? AND step_id = ? AND item = ?`
 	recs, err := s.steps(ctx, q, runID, stepID, item)
 	if err == nil && len(recs) == 0 {
 		err = ErrNotFound

@@ -93,7 +93,10 @@ func openCoreFor(dir string) *core {
 // validated first (dimensions, finite values, ids, JSON metadata) and rejected as a whole
 // on any error. When Upsert returns a nil error the batch has been fsynced to the log; an
 // error that says "the write is durable" means the batch was kept but the compaction that
-// followed failed. Within a batch, a later vector with the same id wins.
+// followed failed. Within a batch, a later vector with the same id wins. Vectors whose
+// id already holds exactly the same values, text, namespace and metadata count as
+// written but are not logged again, so re-running an unchanged ingest leaves the log as
+// it was.
 func (x *Index) Upsert(ctx context.Context, vectors []providers.Vector) (int, error) {
 	if x.closed.Load() {
 		return 0, errClosed

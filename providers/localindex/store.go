@@ -1,6 +1,10 @@
 package localindex
 
-import "maps"
+import (
+	"maps"
+	"math"
+	"reflect"
+)
 
 // pageSlots is the number of vector slots in one contiguous page of the slab. Pages are
 // never moved, so growing the store never copies vectors or doubles its footprint.
@@ -99,6 +103,18 @@ func (s *store) put(e *entry) (slot uint32, vecChanged, textChanged bool) {
 	s.text[slot] = e.text
 	s.meta[slot] = e.meta
 	return slot, vecChanged, textChanged
+}
+
+// holds reports whether e's id is stored with exactly e's values, norm, namespace, text
+// and metadata, so writing e would change nothing.
+func (s *store) holds(e *entry) bool {
+	slot, ok := s.byID[e.id]
+	if !ok {
+		return false
+	}
+	return s.ns[slot] == e.ns && s.text[slot] == e.text &&
+		math.Float32bits(s.norms[slot]) == math.Float32bits(e.norm) &&
+		equalBits(s.vec(slot), e.values) && reflect.DeepEqual(s.meta[slot], e.meta)
 }
 
 // remove deletes id and reports its slot. The slot's values stay in place: an HNSW graph

@@ -21,6 +21,7 @@ type wal struct {
 	path   string
 	gen    uint64
 	size   int64 // end of the last durable record
+	start  int64 // end of the header: a log no longer than this holds no records
 	broken error // set when a failed write left the file in an unknown state
 }
 
@@ -41,7 +42,7 @@ func createWAL(dir string, gen uint64, dim int) (*wal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
 	}
-	return &wal{f: f, path: path, gen: gen, size: int64(len(e.b))}, nil
+	return &wal{f: f, path: path, gen: gen, size: int64(len(e.b)), start: int64(len(e.b))}, nil
 }
 
 // openWAL opens dir's log and reads its header; replay must follow before appends.
@@ -86,7 +87,7 @@ func (w *wal) readHeader(dim int) error {
 	if int(gotDim) != dim {
 		return fmt.Errorf("log has %d dimensions, index has %d", gotDim, dim)
 	}
-	w.gen, w.size = gen, frameHeader+n
+	w.gen, w.size, w.start = gen, frameHeader+n, frameHeader+n
 	return nil
 }
 

@@ -28,6 +28,9 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 		return 0, err
 	}
 	defer c.trimBuffers()
+	if es = c.dropUnchanged(es); len(es) == 0 {
+		return len(vs), nil
+	}
 	c.enc.reset()
 	c.enc.putUpsert(es, c.metaBuf)
 	if len(c.enc.b) > maxFrame {
@@ -59,6 +62,30 @@ func (c *core) upsert(ctx context.Context, vs []providers.Vector) (int, error) {
 		c.mu.RUnlock()
 	}
 	return len(vs), c.maybeCompact()
+}
+
+// dropUnchanged removes the entries whose id already holds exactly the same values,
+// norm, namespace, text and metadata, keeping c.metaBuf in step: re-running an unchanged
+// ingest then appends nothing to the log. An id that appears more than once in the batch
+// is always written, since an earlier copy may change what a later one is compared with.
+func (c *core) dropUnchanged(es []entry) []entry {
+	seen := make(map[string]int, len(es))
+	for i := range es {
+		seen[es[i].id]++
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	keep := es[:0]
+	meta := c.metaBuf[:0]
+	for i := range es {
+		if seen[es[i].id] == 1 && c.st.holds(&es[i]) {
+			continue
+		}
+		keep = append(keep, es[i])
+		meta = append(meta, c.metaBuf[i])
+	}
+	c.metaBuf = meta
+	return keep
 }
 
 // keepBuffer is the largest write buffer kept between writes; a huge batch should not pin

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers/localindex"
+)
+
+func init() {
+	register(command{name: "gc", summary: "Remove expired cache entries and unused outputs; compact local index logs", run: gcCmd})
+}
+
+const gcUsage = "usage: aiflow gc [flow.yaml] [--dry-run] [--state-dir D]"
+
+// gcCmd is `aiflow gc`: the state keeps what runs and the cache reference; this removes
+// the rest (expired cache entries, outputs no step record uses), folds the local index
+// logs into snapshots and gives the space back, printing what it freed.
+func gcCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("gc", stderr)
+	o := outputFlag(fs)
+	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	dryRun := fs.Bool("dry-run", false, "report what would be removed and change nothing")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	v, err := parseView(*o, stdout, stderr)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	if len(pos) > 1 {
+		return v.fail(errUsage, errors.New(gcUsage), nil)
+	}
+	sd := ".aiflow"
+	if len(pos) == 1 || *dir != "" {
+		sd = stateDir(*dir, append(pos, "")[0])
+	}
+	st, err := openExistingStore(sd)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	defer st.Close()
+	res, err := st.GC(context.Background(), store.GCOpts{DryRun: *dryRun})
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	idx, err := localindex.CompactAll(st.Dir(), *dryRun)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	if v.json {
+		indexes := make([]map[string]any, len(idx))
+		for i, c := range idx {
+			indexes[i] = map[string]any{"name": c.Name, "compacted": c.Compacted, "bytes_before": c.Before, "bytes_after": c.After}
+			if c.Err != nil {
+				indexes[i]["error"] = c.Err.Error()
+			}
+		}
+		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "state_dir": st.Dir(), "dry_run": *dryRun, "diagnostics": diagList(nil),
+			"expired_cache_entries": res.ExpiredCache, "expired_cache_bytes": res.ExpiredBytes,
+			"outputs": res.Outputs, "output_bytes": res.OutputBytes, "disk_before": res.DiskBefore, "disk_after": res.DiskAfter,
+			"indexes": indexes})
+		return exitOK
+	}
+	w := v.stdout
+	verb := "Removed"
+	if *dryRun {
+		verb = "Would remove"
+	}
+	fmt.Fprintf(w, "%s from %s:\n", verb, st.Dir())
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  expired cache entries\t%d\t%s\n", res.ExpiredCache, byteSize(res.ExpiredBytes))
+	fmt.Fprintf(tw, "  outputs no run uses\t%d\t%s\n", res.Outputs, byteSize(res.OutputBytes))
+	tw.Flush()
+	if !*dryRun {
+		fmt.Fprintf(w, "State on disk: %s → %s.\n", byteSize(res.DiskBefore), byteSize(res.DiskAfter))
+	}
+	for _, c := range idx {
+		switch {
+		case c.Err != nil:
+			fmt.Fprintf(w, "Index %s: skipped: %v\n", c.Name, c.Err)
+		case !c.Compacted:
+			fmt.Fprintf(w, "Index %s: log already compact (%s).\n", c.Name, byteSize(c.Before))
+		case *dryRun:
+			fmt.Fprintf(w, "Index %s: would compact its log (%s now).\n", c.Name, byteSize(c.Before))
+		default:
+			fmt.Fprintf(w, "Index %s: compacted, %s → %s.\n", c.Name, byteSize(c.Before), byteSize(c.After))
+		}
+	}
+	if *dryRun {
+		fmt.Fprintln(w, "Dry run: nothing was changed.")
+	}
+	return exitOK
+}
