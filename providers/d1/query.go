@@ -21,7 +21,11 @@ type Database struct {
 }
 
 // Query runs one statement. Integral JSON numbers come back as int64, others as float64.
+// A sql holding a second statement is refused before the request: D1 would run them all.
 func (d *Database) Query(ctx context.Context, sql string, params []any) (providers.QueryResult, error) {
+	if err := providers.CheckOneStatement(sql); err != nil {
+		return providers.QueryResult{}, fmt.Errorf("D1 database %q: %w", d.name, err)
+	}
 	args, err := bindParams(params)
 	if err != nil {
 		return providers.QueryResult{}, fmt.Errorf("D1 database %q: %w", d.name, err)
