@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -94,7 +95,7 @@ func TestKillDuringApply(t *testing.T) {
 			child.waitForDatabase(backend, dir, cf)
 			start := time.Now()
 			if err := child.wait(); err != nil {
-				t.Fatalf("uninterrupted apply: %v", err)
+				t.Fatalf("uninterrupted apply: %v\n%s", err, child.out.String())
 			}
 			span := max(time.Since(start), time.Millisecond)
 			for trial := range killTrials {
@@ -160,6 +161,7 @@ func killDir(t *testing.T, backend string) string {
 // child is a running TestKillChild.
 type child struct {
 	cmd  *exec.Cmd
+	out  bytes.Buffer
 	done chan struct{}
 	err  error
 }
@@ -168,6 +170,7 @@ func startChild(t *testing.T, dir, base string) *child {
 	t.Helper()
 	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1"), done: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), killChildDir+"="+dir, killChildBase+"="+base)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
