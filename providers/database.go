@@ -19,7 +19,9 @@ type Database interface {
 	// Query runs one SQL statement with params bound to its `?` / `?NNN` placeholders
 	// and returns its rows (none for statements that return none).
 	Query(ctx context.Context, sql string, params []any) (QueryResult, error)
-	// Exec runs a script of `;`-separated statements without parameters (migrations).
+	// Exec runs a script of `;`-separated statements without parameters (migrations) in
+	// one transaction: all of it takes effect or none. Apply relies on it to insert a
+	// migration's record with the migration itself.
 	Exec(ctx context.Context, script string) error
 	// Close releases the connection; the database itself stays.
 	Close() error

@@ -38,9 +38,13 @@ type Field struct {
 	Name     string
 	Type     Type
 	Required bool
-	Default  any
-	Enum     []string
-	Doc      string
+	// Literal inputs must be written out in the flow: ${ } is refused at validate, in
+	// steps (by the kind's New) and in agent tool templates, because a value spliced into
+	// them could change what they do (a query's sql; its values go in params).
+	Literal bool
+	Default any
+	Enum    []string
+	Doc     string
 }
 
 // Kind describes a step kind to the registry.

@@ -70,7 +70,7 @@ func TestApplyAndDestroy(t *testing.T) {
 			t.Fatalf("D1 databases = %v", dbs)
 		}
 		rows, err := h.cf.D1().Query(dbs[0].UUID, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-		if err != nil || len(rows) != 2 || rows[0]["name"] != "chunks" || rows[1]["name"] != "prompts" {
+		if err != nil || len(rows) != 3 || rows[0]["name"] != migrationsTable || rows[1]["name"] != "chunks" || rows[2]["name"] != "prompts" {
 			t.Errorf("D1 tables = %v, %v", rows, err)
 		}
 		gw, ok := h.cf.Gateways().Get("gw")

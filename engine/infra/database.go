@@ -12,7 +12,8 @@ import (
 // databaseKind manages database resources: `backend: local` (a SQLite file under the
 // state directory) or `backend: d1` (Cloudflare D1, with the account of the workers-ai
 // provider named by `provider:`). `migrations:` names a folder of .sql files, relative
-// to the flow, applied in lexical order, once each.
+// to the flow, applied in lexical order, once each: the database records each in its
+// aiflow_migrations table within the migration's own transaction (see migrationsTable).
 type databaseKind struct{}
 
 func (databaseKind) desired(e *env, r *resource) error {
@@ -89,13 +90,33 @@ func (databaseKind) refresh(ctx context.Context, e *env, r *resource, st *store.
 		real.info = fmt.Sprintf("%d table%s", info.Tables, plural(info.Tables))
 	}
 	if dir := str(r.settings["migrations"]); dir != "" {
-		applied, err := e.checkMigrations(ctx, r.name, dir)
+		spec.ID = info.ID
+		applied, err := e.refreshMigrations(ctx, b, spec, dir)
 		if err != nil {
 			return realState{}, err
 		}
 		real.attrs["migrations"] = applied
 	}
 	return real, nil
+}
+
+// refreshMigrations reads which migrations of dir the database has applied, from its
+// own table (the state's records for a database that has none yet).
+func (e *env) refreshMigrations(ctx context.Context, b providers.DatabaseBackend, spec providers.DatabaseSpec, dir string) ([]any, error) {
+	ms, err := readMigrations(e.fl.Spec.Dir, dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := b.Open(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	applied, _, err := e.appliedMigrations(ctx, db, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	return checkMigrations(ms, applied)
 }
 
 // apply creates the database unless it exists, then runs its pending migrations.
@@ -106,7 +127,8 @@ func (databaseKind) apply(ctx context.Context, e *env, c *Change) (string, error
 		return "", err
 	}
 	spec := providers.DatabaseSpec{Name: r.name, Backend: r.backend, ID: c.real.id}
-	if !c.real.exists || c.Action == ActionReplace {
+	created := !c.real.exists || c.Action == ActionReplace
+	if created {
 		info, err := b.Create(ctx, spec)
 		if err != nil {
 			return "", err
@@ -114,7 +136,7 @@ func (databaseKind) apply(ctx context.Context, e *env, c *Change) (string, error
 		spec.ID = info.ID
 	}
 	if dir := str(r.settings["migrations"]); dir != "" {
-		if err := e.migrate(ctx, b, spec, dir); err != nil {
+		if err := e.migrate(ctx, b, spec, dir, !created); err != nil {
 			return spec.ID, err
 		}
 	}

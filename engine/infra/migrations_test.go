@@ -2,6 +2,8 @@ package infra
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,6 +81,106 @@ func TestMigrations(t *testing.T) {
 					t.Errorf("%s with an edited migration: %v", op, err)
 				}
 			}
+		})
+	}
+}
+
+// TestMigrationsRecordedInDatabase: the database's own aiflow_migrations table is the
+// record of what ran. A state that lags behind it (a kill between the two writes) plans
+// nothing and re-runs nothing; a database from before the table (migrations recorded
+// only in the state) adopts the state's records instead of running them again.
+func TestMigrationsRecordedInDatabase(t *testing.T) {
+	for _, backend := range []string{"local", "d1"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t)
+			h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database, backend: "+backend+", provider: cf, migrations: db/migrations }\n"+noopStep)
+			h.write("db/migrations/001_log.sql", "CREATE TABLE log (n INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);\n")
+			h.write("db/migrations/002_a.sql", "INSERT INTO log (name) VALUES ('a');\n")
+			h.write("db/migrations/003_b.sql", "INSERT INTO log (name) VALUES ('b');\n")
+			fl := h.flow("flow.yaml")
+			query := func(sql string) [][]any {
+				t.Helper()
+				db, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				res, err := db.Query(ctx, sql, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Rows
+			}
+			all := []string{"001_log.sql", "002_a.sql", "003_b.sql"}
+			h.apply(fl)
+			var recorded []string
+			for _, r := range query("SELECT name, checksum FROM aiflow_migrations ORDER BY rowid") {
+				recorded = append(recorded, r[0].(string))
+				if sum, _ := h.st.MigrationChecksum(ctx, "db", r[0].(string)); sum != r[1] {
+					t.Errorf("%s: checksum in the database %v, in the state %q", r[0], r[1], sum)
+				}
+			}
+			if diff := cmp.Diff(all, recorded); diff != "" {
+				t.Fatalf("aiflow_migrations (-want +got):\n%s", diff)
+			}
+
+			t.Run("state behind the database", func(t *testing.T) {
+				if err := h.st.SetMigrations(ctx, "db", nil); err != nil {
+					t.Fatal(err)
+				}
+				if c := h.plan(fl).Resources[0]; c.Action != ActionNoop {
+					t.Errorf("plan = %s %+v, want no-op: the database has run every migration", c.Action, c.Attributes)
+				}
+				h.write("db/migrations/004_c.sql", "INSERT INTO log (name) VALUES ('c');\n")
+				h.apply(fl)
+				if rows := query("SELECT group_concat(name, ',') FROM log"); rows[0][0] != "a,b,c" {
+					t.Errorf("log = %v, want a,b,c", rows[0][0])
+				}
+				applied, _ := h.st.AppliedMigrations(ctx, "db")
+				if diff := cmp.Diff(append(all, "004_c.sql"), applied); diff != "" {
+					t.Errorf("state after apply (-want +got):\n%s", diff)
+				}
+			})
+
+			t.Run("database from before the table", func(t *testing.T) {
+				db, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Exec(ctx, "DROP TABLE aiflow_migrations"); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				if c := h.plan(fl).Resources[0]; c.Action != ActionNoop {
+					t.Errorf("plan = %s %+v, want no-op: the state records every migration", c.Action, c.Attributes)
+				}
+				h.write("db/migrations/005_d.sql", "INSERT INTO log (name) VALUES ('d');\n")
+				h.apply(fl)
+				if rows := query("SELECT group_concat(name, ',') FROM log"); rows[0][0] != "a,b,c,d" {
+					t.Errorf("log = %v, want a,b,c,d", rows[0][0])
+				}
+				if rows := query("SELECT count(*) FROM aiflow_migrations"); rows[0][0] != int64(5) {
+					t.Errorf("aiflow_migrations has %v records, want the 4 adopted and the new one", rows[0][0])
+				}
+			})
+
+			t.Run("a database deleted outside aiflow starts over", func(t *testing.T) {
+				// The state still lists every migration; the new database has run none.
+				if backend == "local" {
+					for _, suffix := range []string{"", "-wal", "-shm"} {
+						os.Remove(filepath.Join(h.state, "databases", "db.db"+suffix))
+					}
+				} else {
+					for _, d := range h.cf.D1().Databases() {
+						h.cf.D1().DeleteDatabase(d.UUID)
+					}
+				}
+				h.apply(fl)
+				if rows := query("SELECT group_concat(name, ',') FROM log"); rows[0][0] != "a,b,c,d" {
+					t.Errorf("log = %v, want a,b,c,d", rows[0][0])
+				}
+			})
 		})
 	}
 }

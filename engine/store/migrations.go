@@ -78,3 +78,40 @@ func (s *Store) RecordMigration(ctx context.Context, resource, name, checksum st
 	}
 	return nil
 }
+
+// MigrationRecord is one applied migration of a database resource.
+type MigrationRecord struct {
+	Name     string // the file name, e.g. 001_chunks.sql
+	Checksum string // sha256 of the file, hex
+}
+
+// SetMigrations replaces the migrations recorded for resource with recs, in their
+// order. A database records its own migrations (in the transaction that runs each), so
+// the state's list is a cache that apply refreshes from the database with this.
+func (s *Store) SetMigrations(ctx context.Context, resource string, recs []MigrationRecord) error {
+	if resource == "" {
+		return fmt.Errorf("recording migrations: %w: empty resource", ErrInvalid)
+	}
+	for _, r := range recs {
+		if r.Name == "" || r.Checksum == "" {
+			return fmt.Errorf("recording migrations of %q: %w: empty name or checksum", resource, ErrInvalid)
+		}
+	}
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM resource_migrations WHERE resource = ?`, resource); err != nil {
+			return err
+		}
+		now := time.Now().UnixNano()
+		for _, r := range recs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO resource_migrations (resource, name, checksum, applied_at) VALUES (?,?,?,?)`,
+				resource, r.Name, r.Checksum, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording migrations of %q: %w", resource, err)
+	}
+	return nil
+}

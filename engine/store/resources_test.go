@@ -113,3 +113,45 @@ func TestMigrations(t *testing.T) {
 		}
 	})
 }
+
+func TestSetMigrations(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, m := range []string{"001.sql", "002.sql", "stale.sql"} {
+		if err := s.RecordMigration(ctx, "app", m, "old-"+m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordMigration(ctx, "other", "001.sql", "x"); err != nil {
+		t.Fatal(err)
+	}
+	recs := []MigrationRecord{{"002.sql", "c2"}, {"001.sql", "c1"}, {"003.sql", "c3"}}
+	if err := s.SetMigrations(ctx, "app", recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AppliedMigrations(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"002.sql", "001.sql", "003.sql"}, got); diff != "" {
+		t.Errorf("AppliedMigrations after SetMigrations (-want +got):\n%s", diff)
+	}
+	if sum, err := s.MigrationChecksum(ctx, "app", "001.sql"); err != nil || sum != "c1" {
+		t.Errorf("MigrationChecksum = %q, %v; want c1", sum, err)
+	}
+	if other, _ := s.AppliedMigrations(ctx, "other"); len(other) != 1 {
+		t.Errorf("other resource's migrations touched: %v", other)
+	}
+	if err := s.SetMigrations(ctx, "app", []MigrationRecord{{"x.sql", ""}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty checksum: err = %v, want ErrInvalid", err)
+	}
+	if got, _ := s.AppliedMigrations(ctx, "app"); len(got) != 3 {
+		t.Errorf("a refused SetMigrations changed the records: %v", got)
+	}
+	if err := s.SetMigrations(ctx, "app", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AppliedMigrations(ctx, "app"); len(got) != 0 {
+		t.Errorf("SetMigrations(nil) left %v", got)
+	}
+}

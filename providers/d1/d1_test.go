@@ -178,3 +178,21 @@ func TestErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestExecIsAtomic: a script is one transaction, as on D1, so a migration and the
+// insert of its record take effect together or not at all.
+func TestExecIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	db, _ := newTestDB(t)
+	err := db.Exec(ctx, "INSERT INTO chunks (text) VALUES ('record');\nCREATE TABLE a (x);\nINSERT INTO missing VALUES (1);")
+	if err == nil || !strings.Contains(err.Error(), "no such table: missing") {
+		t.Fatalf("Exec = %v", err)
+	}
+	res, err := db.Query(ctx, `SELECT (SELECT count(*) FROM chunks), (SELECT count(*) FROM sqlite_master WHERE name = 'a')`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]any{{int64(0), int64(0)}}, res.Rows); diff != "" {
+		t.Errorf("after a failed script (-want +got):\n%s", diff)
+	}
+}

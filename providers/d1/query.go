@@ -21,7 +21,11 @@ type Database struct {
 }
 
 // Query runs one statement. Integral JSON numbers come back as int64, others as float64.
+// A sql holding a second statement is refused before the request: D1 would run them all.
 func (d *Database) Query(ctx context.Context, sql string, params []any) (providers.QueryResult, error) {
+	if err := providers.CheckOneStatement(sql); err != nil {
+		return providers.QueryResult{}, fmt.Errorf("D1 database %q: %w", d.name, err)
+	}
 	args, err := bindParams(params)
 	if err != nil {
 		return providers.QueryResult{}, fmt.Errorf("D1 database %q: %w", d.name, err)
@@ -52,7 +56,10 @@ func (d *Database) Query(ctx context.Context, sql string, params []any) (provide
 	return res, nil
 }
 
-// Exec sends the script as one sql: D1 runs its statements server-side, in order.
+// Exec sends the script as one sql: D1 runs its statements server-side, in order, in
+// one transaction (D1 wraps each query, or batch, in a transaction of its own and
+// refuses BEGIN; wrangler's `d1 migrations apply` relies on this to record a migration
+// in d1_migrations with the same request).
 func (d *Database) Exec(ctx context.Context, script string) error {
 	body := cfd1.DatabaseQueryParamsBody{Sql: cloudflare.F(script)}
 	if _, err := d.b.svc.Query(ctx, d.id, cfd1.DatabaseQueryParams{AccountID: cloudflare.F(d.b.account), Body: body}); err != nil {

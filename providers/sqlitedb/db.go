@@ -20,8 +20,12 @@ type DB struct {
 
 // Query runs one statement with params bound and returns its rows and how many rows it
 // changed (measured with total_changes() on the statement's own connection, so a
-// SELECT reports 0 whatever ran before it).
+// SELECT reports 0 whatever ran before it). A query holding a second statement is
+// refused before anything runs: the driver would run every statement of the text.
 func (d *DB) Query(ctx context.Context, query string, params []any) (providers.QueryResult, error) {
+	if err := providers.CheckOneStatement(query); err != nil {
+		return providers.QueryResult{}, fmt.Errorf("database %q: %w", d.name, err)
+	}
 	args, err := providers.BindParams(params)
 	if err != nil {
 		return providers.QueryResult{}, fmt.Errorf("database %q: %w", d.name, err)

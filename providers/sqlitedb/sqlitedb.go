@@ -67,7 +67,7 @@ func (b *backend) Create(ctx context.Context, spec providers.DatabaseSpec) (prov
 	if err := os.MkdirAll(b.root, 0o755); err != nil {
 		return providers.DatabaseInfo{}, fmt.Errorf("creating database %q: %w", spec.Name, err)
 	}
-	db, err := openFile(ctx, p, false)
+	db, err := openFile(ctx, p, true)
 	if err != nil {
 		return providers.DatabaseInfo{}, fmt.Errorf("creating database %q: %w", spec.Name, err)
 	}
@@ -91,7 +91,7 @@ func (b *backend) Describe(ctx context.Context, spec providers.DatabaseSpec) (pr
 	if err != nil {
 		return providers.DatabaseInfo{}, false, fmt.Errorf("describing database %q: %w", spec.Name, err)
 	}
-	db, err := openFile(ctx, p, true)
+	db, err := openFile(ctx, p, false)
 	if err != nil {
 		return providers.DatabaseInfo{}, false, fmt.Errorf("describing database %q: %w", spec.Name, err)
 	}
@@ -134,16 +134,18 @@ func (b *backend) Delete(_ context.Context, spec providers.DatabaseSpec) error {
 	return nil
 }
 
-// openFile opens a pool on path and checks the first connection.
-func openFile(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
+// openFile opens a pool on path and checks the first connection; without create, a
+// missing file is an error. Even to only read, it opens read-write: after a crash,
+// SQLite must roll back a hot journal or recover the WAL, which a read-only connection
+// cannot do ("attempt to write a readonly database").
+func openFile(ctx context.Context, path string, create bool) (*sql.DB, error) {
 	q := url.Values{}
 	q.Set("_busy_timeout", busyTimeoutMS)
 	q.Set("_foreign_keys", "1")
-	if readOnly {
-		q.Set("mode", "ro")
-	} else {
-		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", "NORMAL") // durable across process crashes; see the package doc
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL") // durable across process crashes; see the package doc
+	if !create {
+		q.Set("mode", "rw")
 	}
 	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
 	db, err := sql.Open("sqlite", u.String())

@@ -2,7 +2,10 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -164,5 +167,60 @@ func TestConcurrentWrites(t *testing.T) {
 	res, err := db.Query(ctx, `SELECT count(*) FROM chunks`, nil)
 	if err != nil || res.Rows[0][0] != int64(40) {
 		t.Fatalf("count = %v, %v", res.Rows, err)
+	}
+}
+
+// TestDescribeAfterCrash: a process killed while it wrote the database (here, before
+// the file was in WAL mode) leaves a hot rollback journal; the next Describe and Open
+// must roll it back rather than fail with "attempt to write a readonly database".
+func TestDescribeAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := Path(dir, "db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?_journal_mode=DELETE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	for _, q := range []string{`CREATE TABLE t (x)`, `INSERT INTO t VALUES (zeroblob(100000))`, `PRAGMA cache_size = 1`, `BEGIN`, `UPDATE t SET x = zeroblob(200000)`} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	// Copy the files in the middle of the transaction: what a kill -9 leaves.
+	crashed := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(crashed, "databases"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-journal"} {
+		data, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(Path(crashed, "db")+suffix, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := newBackend(providers.DatabaseBackendConfig{StateDir: crashed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := providers.DatabaseSpec{Name: "db", Backend: "local"}
+	info, ok, err := after.Describe(ctx, spec)
+	if err != nil || !ok || info.Tables != 1 {
+		t.Fatalf("Describe after a crash = %+v, %v, %v", info, ok, err)
+	}
+	db, err := after.Open(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Query(ctx, `SELECT length(x) FROM t`, nil)
+	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(100000) {
+		t.Fatalf("rows after a crash = %v, %v; want the committed row", res.Rows, err)
 	}
 }

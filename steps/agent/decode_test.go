@@ -9,6 +9,7 @@ import (
 
 	"github.com/aiflow/aiflow/spec"
 	_ "github.com/aiflow/aiflow/steps/generate"
+	_ "github.com/aiflow/aiflow/steps/query"
 	_ "github.com/aiflow/aiflow/steps/search"
 	_ "github.com/aiflow/aiflow/steps/transform"
 )
@@ -136,6 +137,8 @@ func TestNewDiagnostics(t *testing.T) {
 			"f.yaml:10:63: steps.a.tools[0].step.with.text: ${ vars.q }: unknown name vars (1:2)"}},
 		{"template argument not a parameter", "- {name: a, description: d, parameters: {properties: {query: {type: string}}}, step: {uses: search, with: {text: '${ upper(args.qury) }'}}}", []string{
 			`f.yaml:10:114: steps.a.tools[0].step.with.text: ${ upper(args.qury) }: args.qury is not a parameter of the tool (did you mean "query"?)`}},
+		{"step query sql from args", "- {name: a, description: d, parameters: {properties: {q: {type: string}}}, step: {uses: query, with: {sql: 'SELECT 1 WHERE ''${ args.q }''', params: []}}}", []string{
+			`f.yaml:10:108: steps.a.tools[0].step.with.sql: sql is written out in tool templates; ${ } is refused`}},
 		{"flow not a yaml file", "- {name: a, description: d, flow: ./lookup.json}", []string{
 			`f.yaml:10:35: steps.a.tools[0].flow: flow "./lookup.json" is not a flow file`}},
 		{"mcp with a name and no command", "- {name: a, mcp: {env: {A: b}}}", []string{
@@ -164,6 +167,16 @@ func TestNewDiagnostics(t *testing.T) {
 				t.Errorf("diagnostics (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestQueryToolArgsGoToParams: a query step tool passes the model's arguments as bound
+// params, never in the SQL text (see the "step query sql from args" case above).
+func TestQueryToolArgsGoToParams(t *testing.T) {
+	tools := "- {name: a, description: d, parameters: {properties: {q: {type: string}}}, step: {uses: query, with: {database: '${ resources.db }', sql: 'SELECT text FROM chunks WHERE source = ? AND note = ''$${x}''', params: ['${ args.q }']}}}"
+	_, diags := Kind.New(newStep(t, tools))
+	if diags.HasErrors() {
+		t.Errorf("a query tool with params: %v", diags.Err())
 	}
 }
 

@@ -60,8 +60,10 @@ func decodeStepTool(n node, t *decl, d *spec.Diagnostics) backing {
 	return st
 }
 
-// checkToolKind checks uses: and the with: keys against the default registry. A kind it
-// does not know is only a warning: the engine may run with another registry.
+// checkToolKind checks uses: and the with: keys against the default registry, and that
+// Literal inputs (a query's sql) hold no ${ }: a model's arguments reach a step only
+// through inputs that treat them as values. A kind it does not know is only a warning:
+// the engine may run with another registry.
 func checkToolKind(u node, uses string, f map[string]node, d *spec.Diagnostics) {
 	kind, ok := steps.Default().Lookup(uses)
 	if !ok {
@@ -80,12 +82,48 @@ func checkToolKind(u node, uses string, f map[string]node, d *spec.Diagnostics) 
 		return
 	}
 	for i := 0; i+1 < len(w.n.Content); i += 2 {
-		k := w.n.Content[i]
-		if _, ok := kind.Input(k.Value); !ok {
+		k, v := w.n.Content[i], w.n.Content[i+1]
+		f, ok := kind.Input(k.Value)
+		if !ok {
 			d.Errorf(spec.Pos{File: w.file, Line: k.Line, Col: k.Column}, w.path+"."+k.Value,
 				"%s takes no input %q%s", uses, k.Value, spec.DidYouMean(k.Value, kind.InputNames()))
+			continue
+		}
+		if f.Literal && templateHasExpr(v) {
+			d.Errorf(spec.Pos{File: w.file, Line: v.Line, Col: v.Column}, w.path+"."+k.Value,
+				"%s is written out in tool templates; ${ } is refused", k.Value)
+			(*d)[len(*d)-1].Detail = "a model's argument spliced into it could change what it does; pass arguments in an input that binds them (a query's params: [${ args.name }])"
 		}
 	}
+}
+
+// templateHasExpr reports whether a template value holds a ${ } expression anywhere
+// ("$${" is a literal "${"; a malformed one counts).
+func templateHasExpr(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return templateHasExpr(n.Alias)
+	}
+	if n.Kind != yaml.ScalarNode {
+		for _, c := range n.Content {
+			if templateHasExpr(c) {
+				return true
+			}
+		}
+		return false
+	}
+	if n.Tag != "!!str" || !strings.Contains(n.Value, "${") {
+		return false
+	}
+	segs, err := spec.SplitTemplate(n.Value)
+	if err != nil {
+		return true
+	}
+	for _, s := range segs {
+		if s.IsExpr {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *stepTool) note() string {

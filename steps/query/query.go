@@ -25,7 +25,7 @@ var Kind = steps.Kind{
 	Summary: "Run one SQL statement with bound parameters against a database resource.",
 	Inputs: []steps.Field{
 		{Name: "database", Type: steps.Resource, Required: true, Doc: "The database resource, e.g. ${ resources.db }."},
-		{Name: "sql", Type: steps.String, Required: true, Doc: "One SQL statement with ? or ?NNN placeholders, e.g. SELECT text FROM chunks WHERE source = ?."},
+		{Name: "sql", Type: steps.String, Required: true, Literal: true, Doc: "One SQL statement with ? or ?NNN placeholders, e.g. SELECT text FROM chunks WHERE source = ?. Written out: ${ } is refused, values go in params."},
 		{Name: "params", Type: steps.List, Doc: fmt.Sprintf("Values bound to the placeholders, in order (at most %d); lists and objects bind as JSON text, booleans as 1 or 0.", providers.MaxQueryParams)},
 	},
 	Outputs: []steps.Field{
@@ -49,15 +49,44 @@ type querier struct{}
 
 var _ steps.Step = querier{}
 
-// newQuery checks a literal sql: it must hold a statement.
+// newQuery checks sql: it must be written out (an expression spliced into SQL text
+// could change the statement: values go in params, bound to placeholders) and must hold
+// a statement.
 func newQuery(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	var diags spec.Diagnostics
-	if in := s.Input("sql"); in != nil && in.Value != nil && !in.Value.HasExpr() && in.Value.Node != nil && strings.TrimSpace(in.Value.Scalar()) == "" {
-		v := in.Value
+	in := s.Input("sql")
+	if in == nil || in.Value == nil || in.Value.Node == nil {
+		return querier{}, nil
+	}
+	v := in.Value
+	switch {
+	case hasExpr(v.Scalar()):
+		diags = append(diags, spec.Diagnostic{Severity: spec.Error, Pos: v.Pos, Path: v.Path, Summary: "sql cannot hold ${ } expressions",
+			Detail: "a value spliced into SQL text can change the statement (SQL injection); write a ? or ?NNN placeholder " +
+				"and pass the value in params:, e.g. sql: SELECT text FROM chunks WHERE source = ?  params: [${ vars.source }]"})
+	case !v.HasExpr() && strings.TrimSpace(v.Scalar()) == "":
 		diags = append(diags, spec.Diagnostic{Severity: spec.Error, Pos: v.Pos, Path: v.Path, Summary: "empty sql",
 			Detail: "write one SQL statement, e.g. SELECT text FROM chunks WHERE source = ?"})
 	}
 	return querier{}, diags
+}
+
+// hasExpr reports whether s holds a ${ } expression ("$${" is a literal "${"). A
+// malformed one counts as an expression.
+func hasExpr(s string) bool {
+	if !strings.Contains(s, "${") {
+		return false
+	}
+	segs, err := spec.SplitTemplate(s)
+	if err != nil {
+		return true
+	}
+	for _, seg := range segs {
+		if seg.IsExpr {
+			return true
+		}
+	}
+	return false
 }
 
 // Run opens the database through the run's environment and runs the statement.

@@ -140,3 +140,41 @@ func TestNewRejectsEmptySQL(t *testing.T) {
 		t.Errorf("diags = %v", diags)
 	}
 }
+
+// TestQueryRunsOneStatement is the run-time half of the SQL injection fix: a sql that
+// holds a second statement is refused before anything runs, on both backends, while
+// semicolons inside strings, identifiers and comments, and a trailing one, are fine.
+func TestQueryRunsOneStatement(t *testing.T) {
+	for backend, db := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			refused := []string{
+				"SELECT count(*) FROM chunks; DROP TABLE chunks",
+				"SELECT 1;DROP TABLE chunks;",
+				"SELECT 1; -- a comment\nDROP TABLE chunks",
+				"SELECT 1 /* ; */; DELETE FROM chunks",
+				"SELECT ';'; DROP TABLE chunks",
+				"SELECT 1;\n'x'",
+			}
+			for _, sql := range refused {
+				_, err := run(t, db, map[string]any{"sql": sql})
+				if err == nil || !strings.Contains(err.Error(), "more than one SQL statement") {
+					t.Errorf("%q: error = %v, want it refused as more than one statement", sql, err)
+				}
+			}
+			if _, err := run(t, db, map[string]any{"sql": "SELECT count(*) FROM chunks"}); err != nil {
+				t.Fatalf("the table is gone after the refused statements: %v", err)
+			}
+			accepted := []string{
+				"SELECT count(*) AS n FROM chunks;",
+				"SELECT 'a;b' AS n;  -- trailing comment; with a semicolon",
+				"SELECT \"x;y\" FROM (SELECT 1 AS \"x;y\") /* ; */ ;;",
+				"SELECT [a;b] FROM (SELECT 2 AS [a;b])",
+			}
+			for _, sql := range accepted {
+				if _, err := run(t, db, map[string]any{"sql": sql}); err != nil {
+					t.Errorf("%q: %v", sql, err)
+				}
+			}
+		})
+	}
+}
