@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -93,6 +94,7 @@ func (p *parser) vars(f *Flow, e kv) {
 	for _, x := range p.namedEntries(e, "var name") {
 		v := &Var{Name: x.key, Type: "any", Pos: p.pos(x.k)}
 		f.Vars = append(f.Vars, v)
+		before := len(p.diags)
 		if x.v.Kind != yaml.MappingNode { // shorthand: name: default
 			if x.v.Tag != "!!null" {
 				v.Default = p.value(x.v, x.path)
@@ -120,14 +122,17 @@ func (p *parser) vars(f *Flow, e kv) {
 					p.errf(g.v, g.path, "expected a non-empty list of allowed values, got %s", kindName(g.v))
 					continue
 				}
-				for _, c := range g.v.Content {
+				for i, c := range g.v.Content {
+					p.checkNumbers(c, fmt.Sprintf("%s[%d]", g.path, i))
 					v.Enum = append(v.Enum, NodeToAny(c))
 				}
 			case "secret":
 				v.Secret, _ = p.boolean(g.v, g.path)
 			}
 		}
-		p.checkVarDefault(v)
+		if len(p.diags) == before { // a default or enum already refused is not checked again
+			p.checkVarDefault(v)
+		}
 	}
 }
 
@@ -166,6 +171,14 @@ func (p *parser) checkVarDefault(v *Var) {
 
 // CheckVarValue checks a concrete value against a var's type and enum.
 func CheckVarValue(v *Var, val any) error {
+	if err := checkFinite(v, val); err != nil {
+		return err
+	}
+	if x, ok := val.(float64); ok && v.Type == "integer" {
+		if whole, fits := integral(x); whole && !fits {
+			return fmt.Errorf("%s is out of range for var %q of type integer (%s)", strconv.FormatFloat(x, 'g', -1, 64), v.Name, int64Range)
+		}
+	}
 	if !TypeAccepts(v.Type, val) {
 		return fmt.Errorf("is %s, but var %q has type %s", DescribeValue(val), v.Name, v.Type)
 	}
@@ -195,7 +208,8 @@ func TypeAccepts(typ string, val any) bool {
 		case int, int64:
 			return true
 		case float64:
-			return x == float64(int64(x))
+			whole, fits := integral(x)
+			return whole && fits
 		}
 		return false
 	case "number":
