@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -101,34 +100,6 @@ func (c *checker) step(s *spec.Step) {
 // subFlower is implemented by steps that run other flow files (flow steps, agent tools).
 type subFlower interface {
 	SubFlows() []string
-}
-
-// subFlows validates the flow files a step runs, so a broken sub-flow fails validate
-// rather than the run that reaches it.
-func (c *checker) subFlows(n *Node) {
-	sf, ok := n.Impl.(subFlower)
-	if !ok {
-		return
-	}
-	if c.opts.depth >= maxSubflowDepth {
-		return // the run reports flows that call themselves
-	}
-	for _, path := range sf.SubFlows() {
-		full := path
-		if !filepath.IsAbs(full) {
-			full = filepath.Join(c.flow.Spec.Dir, path)
-		}
-		f, diags := spec.ParseFile(full)
-		if f != nil && !diags.HasErrors() {
-			opts := c.opts
-			opts.depth++
-			_, more := Compile(f, opts)
-			diags = append(diags, more...)
-		}
-		if errs := diags.Errors(); len(errs) > 0 {
-			c.errf(n.Spec.Pos, "steps."+n.ID, errs[0].String(), "sub-flow %s is invalid (%d error%s)", path, len(errs), pluralS(len(errs)))
-		}
-	}
 }
 
 func pluralS(n int) string {

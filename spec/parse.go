@@ -29,6 +29,16 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ParseFile reads and parses a flow file.
 func ParseFile(path string) (*Flow, Diagnostics) {
+	src, diags := ReadFlowFile(path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return Parse(path, src)
+}
+
+// ReadFlowFile reads a flow file within MaxFileBytes without parsing it, for callers
+// that key compiled flows by their content.
+func ReadFlowFile(path string) ([]byte, Diagnostics) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
@@ -40,7 +50,7 @@ func ParseFile(path string) (*Flow, Diagnostics) {
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
-	return Parse(path, src)
+	return src, nil
 }
 
 func unwrapPathErr(err error) string {
