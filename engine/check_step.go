@@ -13,7 +13,7 @@ import (
 
 // generalKeys are step keys every kind accepts.
 var generalKeys = map[string]bool{"uses": true, "description": true, "with": true, "when": true, "for_each": true,
-	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true}
+	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true, "max_items": true}
 
 func (c *checker) step(s *spec.Step) {
 	path := "steps." + s.ID
@@ -63,9 +63,11 @@ func (c *checker) step(s *spec.Step) {
 		n.ForEach = t
 		if t.IsLiteral() {
 			if v, _ := t.Eval(nil); v != nil {
-				if _, isList := v.([]any); !isList {
+				if l, isList := v.([]any); !isList {
 					c.errf(s.ForEach.Pos, s.ForEach.Path, "write a list, or ${ expr } that gives one (e.g. ${ steps.chunks.output.items })",
 						"for_each needs a list, got %s", spec.DescribeValue(v))
+				} else if err := checkItemCount(s, len(l)); err != nil {
+					c.errf(s.ForEach.Pos, s.ForEach.Path, itemLimitDetail, "%v", err)
 				}
 			}
 		}

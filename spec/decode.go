@@ -16,7 +16,7 @@ var (
 	VarTypes     = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
 	RouteKeys    = []string{"rules", "fallback", "split"}
 	RuleKeys     = []string{"when", "use"}
-	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "needs", "cache", "retry", "timeout", "continue_on_error"}
+	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error"}
 	PromptKeys   = []string{"system", "user", "messages", "file"}
 	OutputKeys   = []string{"schema"}
 	CacheKeys    = []string{"ttl", "mode"}
@@ -437,6 +437,8 @@ func (p *parser) step(f *Flow, x kv) *Step {
 			s.Batch, _ = p.integer(g.v, g.path, 1)
 		case "parallelism":
 			s.Parallelism, _ = p.integer(g.v, g.path, 1)
+		case "max_items":
+			s.MaxItems, _ = p.integer(g.v, g.path, 1)
 		case "needs":
 			s.Needs = p.refList(g.v, g.path)
 		case "cache":
@@ -458,6 +460,9 @@ func (p *parser) step(f *Flow, x kv) *Step {
 	}
 	if s.Batch > 0 && s.ForEach == nil {
 		p.diags.Errorf(s.Keys["batch"], x.path+".batch", "batch needs for_each")
+	}
+	if s.MaxItems > 0 && s.ForEach == nil {
+		p.diags.Errorf(s.Keys["max_items"], x.path+".max_items", "max_items needs for_each")
 	}
 	return s
 }
