@@ -141,10 +141,10 @@ type Step struct {
 	Parallelism int
 	// MaxItems caps how many items for_each may give; 0 means DefaultMaxItems.
 	MaxItems int
-	Needs       []Ref
-	Cache       *CachePolicy
-	Retry       *RetryPolicy
-	Timeout     time.Duration
+	Needs    []Ref
+	Cache    *CachePolicy
+	Retry    *RetryPolicy
+	Timeout  time.Duration
 	// ContinueOnError lets dependents run after this step fails (its output is then null).
 	ContinueOnError bool
 	Pos             Pos
