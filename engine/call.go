@@ -512,18 +512,10 @@ func mix64(z uint64) uint64 {
 
 // fanOut runs a for_each step: one call per item (or per batch), results in input order.
 func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time.Time) {
-	v, err := n.ForEach.Eval(scope)
+	items, err := forEachItems(n, scope)
 	if err != nil {
 		w.fail(n, st, err, start)
 		return
-	}
-	items, ok := v.([]any)
-	if !ok {
-		if v != nil {
-			w.fail(n, st, &ExprError{Pos: n.ForEach.Pos, Path: n.ForEach.Path, Src: n.ForEach.src, Err: fmt.Errorf("for_each needs a list, got %s", spec.DescribeValue(v))}, start)
-			return
-		}
-		items = nil
 	}
 	outs := make([]any, len(items))
 	limit := n.Spec.Parallelism

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -14,7 +13,7 @@ import (
 
 // generalKeys are step keys every kind accepts.
 var generalKeys = map[string]bool{"uses": true, "description": true, "with": true, "when": true, "for_each": true,
-	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true}
+	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true, "max_items": true}
 
 func (c *checker) step(s *spec.Step) {
 	path := "steps." + s.ID
@@ -64,9 +63,11 @@ func (c *checker) step(s *spec.Step) {
 		n.ForEach = t
 		if t.IsLiteral() {
 			if v, _ := t.Eval(nil); v != nil {
-				if _, isList := v.([]any); !isList {
+				if l, isList := v.([]any); !isList {
 					c.errf(s.ForEach.Pos, s.ForEach.Path, "write a list, or ${ expr } that gives one (e.g. ${ steps.chunks.output.items })",
 						"for_each needs a list, got %s", spec.DescribeValue(v))
+				} else if err := checkItemCount(s, len(l)); err != nil {
+					c.errf(s.ForEach.Pos, s.ForEach.Path, itemLimitDetail, "%v", err)
 				}
 			}
 		}
@@ -101,34 +102,6 @@ func (c *checker) step(s *spec.Step) {
 // subFlower is implemented by steps that run other flow files (flow steps, agent tools).
 type subFlower interface {
 	SubFlows() []string
-}
-
-// subFlows validates the flow files a step runs, so a broken sub-flow fails validate
-// rather than the run that reaches it.
-func (c *checker) subFlows(n *Node) {
-	sf, ok := n.Impl.(subFlower)
-	if !ok {
-		return
-	}
-	if c.opts.depth >= maxSubflowDepth {
-		return // the run reports flows that call themselves
-	}
-	for _, path := range sf.SubFlows() {
-		full := path
-		if !filepath.IsAbs(full) {
-			full = filepath.Join(c.flow.Spec.Dir, path)
-		}
-		f, diags := spec.ParseFile(full)
-		if f != nil && !diags.HasErrors() {
-			opts := c.opts
-			opts.depth++
-			_, more := Compile(f, opts)
-			diags = append(diags, more...)
-		}
-		if errs := diags.Errors(); len(errs) > 0 {
-			c.errf(n.Spec.Pos, "steps."+n.ID, errs[0].String(), "sub-flow %s is invalid (%d error%s)", path, len(errs), pluralS(len(errs)))
-		}
-	}
 }
 
 func pluralS(n int) string {

@@ -17,7 +17,8 @@ type Options struct {
 	Providers *providers.Registry
 	// LookupEnv reads environment variables for env(); nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	depth     int // sub-flow nesting while validating
+	subflows  *subFlowSet // compiled sub-flow files, shared by a flow and its sub-flows
+	chain     callChain   // the flow steps that led to this flow, when it is a sub-flow
 }
 
 // Flow is a compiled, validated flow: every expression compiled, every reference resolved,
@@ -90,6 +91,16 @@ const localProvider = "local"
 // Compile checks a parsed flow against the step and provider catalogues and compiles it.
 // It returns every problem it finds, sorted; the Flow is nil when there are errors.
 func Compile(f *spec.Flow, opts Options) (*Flow, spec.Diagnostics) {
+	fl, diags, _ := compileFlow(f, opts)
+	return fl, diags
+}
+
+// compileFlow compiles f and also returns how many levels of literal sub-flows nest
+// below it.
+func compileFlow(f *spec.Flow, opts Options) (*Flow, spec.Diagnostics, int) {
+	if opts.subflows == nil {
+		opts.subflows = newSubFlowSet()
+	}
 	if opts.Steps == nil {
 		opts.Steps = steps.Default()
 	}
@@ -121,12 +132,13 @@ func Compile(f *spec.Flow, opts Options) (*Flow, spec.Diagnostics) {
 	}
 	c.vars(f)
 	c.graph()
+	c.checkSubDepth()
 	c.envWarnings()
 	diags := c.diags.Sort()
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, diags, c.subDepth
 	}
-	return fl, diags
+	return fl, diags, c.subDepth
 }
 
 type checker struct {
@@ -139,6 +151,8 @@ type checker struct {
 	envRefs  map[string]spec.Pos
 	// warnedModels are models already reported as missing from the catalogue.
 	warnedModels map[string]bool
+	subDepth     int   // levels of literal sub-flows below this flow
+	deepest      *Node // the step through which they nest deepest
 }
 
 func (c *checker) errf(pos spec.Pos, path, detail, format string, args ...any) {

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -350,32 +349,15 @@ func (s *stepEnv) Invoke(ctx context.Context, uses string, inputs map[string]any
 	return res, err
 }
 
-type subflowDepth struct{}
-
-// maxSubflowDepth bounds flows that call themselves, directly or not.
-const maxSubflowDepth = 8
-
 func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any) (map[string]any, error) {
 	e := s.e
-	depth, _ := ctx.Value(subflowDepth{}).(int)
-	if depth >= maxSubflowDepth {
-		return nil, fmt.Errorf("sub-flow %s: more than %d nested sub-flows (a flow that calls itself?)", path, maxSubflowDepth)
-	}
-	full := path
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(e.fl.Spec.Dir, path)
-	}
-	f, diags := spec.ParseFile(full)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
-	}
-	sub, diags := Compile(f, e.fl.opts)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
+	sub, subCtx, err := e.fl.subFlowForRun(ctx, s.n.Spec, path)
+	if err != nil {
+		return nil, err
 	}
 	opts := e.opts
 	opts.Vars, opts.Resume, opts.RunID = vars, "", ""
-	res, err := sub.Run(context.WithValue(ctx, subflowDepth{}, depth+1), opts)
+	res, err := sub.Run(subCtx, opts)
 	if res != nil {
 		e.w.addUsage(res.Usage)
 	}

@@ -220,13 +220,9 @@ func (w *walker) planCalls(n *Node, scope map[string]any) ([]*steps.Call, error)
 	var items []any
 	single := n.ForEach == nil
 	if !single {
-		v, err := n.ForEach.Eval(scope)
+		l, err := forEachItems(n, scope)
 		if err != nil {
 			return nil, err
-		}
-		l, ok := v.([]any)
-		if !ok && v != nil {
-			return nil, fmt.Errorf("for_each needs a list")
 		}
 		items = l
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
 )
 
 // walker executes one run of a flow: one goroutine per step waits for its dependencies;
@@ -380,3 +381,41 @@ func (w *walker) addUsage(u providers.Usage) {
 }
 
 func toStoreUsage(u providers.Usage) store.Usage { return store.Usage(u) }
+
+// itemLimitDetail says how to get past the for_each item cap.
+const itemLimitDetail = "set max_items: on the step to allow more, or split the list across steps or runs"
+
+// checkItemCount refuses a for_each list longer than the step allows, before anything
+// is allocated per item.
+func checkItemCount(s *spec.Step, n int) error {
+	limit := s.ItemLimit()
+	if n <= limit {
+		return nil
+	}
+	if s.MaxItems > 0 {
+		return fmt.Errorf("for_each gives %d items, more than the limit of %d (max_items)", n, limit)
+	}
+	return fmt.Errorf("for_each gives %d items, more than the limit of %d (the default; %s)", n, limit, itemLimitDetail)
+}
+
+// forEachItems evaluates n's for_each list and checks its length against the step's
+// cap as soon as it is known, so a list of millions fails at once instead of growing
+// per-item state. A null list gives no items.
+func forEachItems(n *Node, scope map[string]any) ([]any, error) {
+	v, err := n.ForEach.Eval(scope)
+	if err != nil {
+		return nil, err
+	}
+	t := n.ForEach
+	items, ok := v.([]any)
+	if !ok {
+		if v != nil {
+			return nil, &ExprError{Pos: t.Pos, Path: t.Path, Src: t.src, Err: fmt.Errorf("for_each needs a list, got %s", spec.DescribeValue(v))}
+		}
+		return nil, nil
+	}
+	if err := checkItemCount(n.Spec, len(items)); err != nil {
+		return nil, &ExprError{Pos: t.Pos, Path: t.Path, Src: t.src, Err: err}
+	}
+	return items, nil
+}

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,7 +16,7 @@ var (
 	VarTypes     = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
 	RouteKeys    = []string{"rules", "fallback", "split"}
 	RuleKeys     = []string{"when", "use"}
-	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "needs", "cache", "retry", "timeout", "continue_on_error"}
+	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error"}
 	PromptKeys   = []string{"system", "user", "messages", "file"}
 	OutputKeys   = []string{"schema"}
 	CacheKeys    = []string{"ttl", "mode"}
@@ -93,6 +94,7 @@ func (p *parser) vars(f *Flow, e kv) {
 	for _, x := range p.namedEntries(e, "var name") {
 		v := &Var{Name: x.key, Type: "any", Pos: p.pos(x.k)}
 		f.Vars = append(f.Vars, v)
+		before := len(p.diags)
 		if x.v.Kind != yaml.MappingNode { // shorthand: name: default
 			if x.v.Tag != "!!null" {
 				v.Default = p.value(x.v, x.path)
@@ -120,14 +122,17 @@ func (p *parser) vars(f *Flow, e kv) {
 					p.errf(g.v, g.path, "expected a non-empty list of allowed values, got %s", kindName(g.v))
 					continue
 				}
-				for _, c := range g.v.Content {
+				for i, c := range g.v.Content {
+					p.checkNumbers(c, fmt.Sprintf("%s[%d]", g.path, i))
 					v.Enum = append(v.Enum, NodeToAny(c))
 				}
 			case "secret":
 				v.Secret, _ = p.boolean(g.v, g.path)
 			}
 		}
-		p.checkVarDefault(v)
+		if len(p.diags) == before { // a default or enum already refused is not checked again
+			p.checkVarDefault(v)
+		}
 	}
 }
 
@@ -166,6 +171,14 @@ func (p *parser) checkVarDefault(v *Var) {
 
 // CheckVarValue checks a concrete value against a var's type and enum.
 func CheckVarValue(v *Var, val any) error {
+	if err := checkFinite(v, val); err != nil {
+		return err
+	}
+	if x, ok := val.(float64); ok && v.Type == "integer" {
+		if whole, fits := integral(x); whole && !fits {
+			return fmt.Errorf("%s is out of range for var %q of type integer (%s)", strconv.FormatFloat(x, 'g', -1, 64), v.Name, int64Range)
+		}
+	}
 	if !TypeAccepts(v.Type, val) {
 		return fmt.Errorf("is %s, but var %q has type %s", DescribeValue(val), v.Name, v.Type)
 	}
@@ -195,7 +208,8 @@ func TypeAccepts(typ string, val any) bool {
 		case int, int64:
 			return true
 		case float64:
-			return x == float64(int64(x))
+			whole, fits := integral(x)
+			return whole && fits
 		}
 		return false
 	case "number":
@@ -423,6 +437,8 @@ func (p *parser) step(f *Flow, x kv) *Step {
 			s.Batch, _ = p.integer(g.v, g.path, 1)
 		case "parallelism":
 			s.Parallelism, _ = p.integer(g.v, g.path, 1)
+		case "max_items":
+			s.MaxItems, _ = p.integer(g.v, g.path, 1)
 		case "needs":
 			s.Needs = p.refList(g.v, g.path)
 		case "cache":
@@ -444,6 +460,9 @@ func (p *parser) step(f *Flow, x kv) *Step {
 	}
 	if s.Batch > 0 && s.ForEach == nil {
 		p.diags.Errorf(s.Keys["batch"], x.path+".batch", "batch needs for_each")
+	}
+	if s.MaxItems > 0 && s.ForEach == nil {
+		p.diags.Errorf(s.Keys["max_items"], x.path+".max_items", "max_items needs for_each")
 	}
 	return s
 }

@@ -198,6 +198,7 @@ func (p *parser) duration(n *yaml.Node, path string) (time.Duration, bool) {
 
 func (p *parser) value(n *yaml.Node, path string) *Value {
 	p.checkTemplates(n, path)
+	p.checkNumbers(n, path)
 	return &Value{Node: n, Path: path, Pos: p.pos(n)}
 }
 

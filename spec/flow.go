@@ -139,15 +139,30 @@ type Step struct {
 	ForEach     *Value
 	Batch       int
 	Parallelism int
-	Needs       []Ref
-	Cache       *CachePolicy
-	Retry       *RetryPolicy
-	Timeout     time.Duration
+	// MaxItems caps how many items for_each may give; 0 means DefaultMaxItems.
+	MaxItems int
+	Needs    []Ref
+	Cache    *CachePolicy
+	Retry    *RetryPolicy
+	Timeout  time.Duration
 	// ContinueOnError lets dependents run after this step fails (its output is then null).
 	ContinueOnError bool
 	Pos             Pos
 	// Keys records which top-level step keys were written, with positions (for kind checks).
 	Keys map[string]Pos
+}
+
+// DefaultMaxItems is how many items a for_each may give unless the step sets max_items:
+// a list that long is far more often a mistake (a range or a split gone wrong) than a
+// job, and each item costs a call, a record in the run store and memory for its result.
+const DefaultMaxItems = 100_000
+
+// ItemLimit is the most items the step's for_each may give.
+func (s *Step) ItemLimit() int {
+	if s.MaxItems > 0 {
+		return s.MaxItems
+	}
+	return DefaultMaxItems
 }
 
 // Input returns the `with:` setting named key, or nil.

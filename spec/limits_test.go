@@ -58,7 +58,10 @@ var hostile = []struct {
 		}
 		b.WriteString("steps:\n  s:\n    uses: transform\n    with:\n      expr: ${ vars.a11 }\n")
 		return []byte(b.String())
-	}, "YAML nodes"},
+	}, "aliases expand to more than 200000 YAML nodes"},
+	{"1,100,000 one-character list items", func() []byte {
+		return []byte("aiflow: 1\nvars:\n  x: [" + strings.Repeat("1,", 1_100_000) + "1]\n")
+	}, "too many YAML nodes (limit 1000000)"},
 	{"deep alias chain", func() []byte {
 		var b strings.Builder
 		b.WriteString("aiflow: 1\nvars:\n  a0: &a0 x\n")
@@ -102,4 +105,55 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// TestInvalidUTF8Position checks that a file that is not UTF-8 is refused with the line
+// and column of the first bad byte, so an editor can jump to it.
+func TestInvalidUTF8Position(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want spec.Pos
+	}{
+		{"lone 0xff in a value", "aiflow: 1\nsteps:\n  a:\n    uses: transform\n    with:\n      expr: ab\xffcd\n", spec.Pos{File: "u.yaml", Line: 6, Col: 15}},
+		{"after multibyte runes", "aiflow: 1\nname: \"héllo wörld\xc3\"\nsteps: {}\n", spec.Pos{File: "u.yaml", Line: 2, Col: 19}},
+		{"truncated rune at the end", "aiflow: 1\n# caf\xc3", spec.Pos{File: "u.yaml", Line: 2, Col: 6}},
+		{"latin-1 on line one", "\xe9aiflow: 1\n", spec.Pos{File: "u.yaml", Line: 1, Col: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := spec.Parse("u.yaml", []byte(tt.src))
+			errs := diags.Errors()
+			if len(errs) != 1 {
+				t.Fatalf("want one error, got %v", diags)
+			}
+			if errs[0].Pos != tt.want || !strings.Contains(errs[0].Summary, "UTF-8") {
+				t.Errorf("got %v, want an invalid UTF-8 error at %v", errs[0], tt.want)
+			}
+		})
+	}
+}
+
+// plainKeys builds a flow whose var default is a mapping of n plain keys: big, but with
+// no alias in it.
+func plainKeys(n int) []byte {
+	var b strings.Builder
+	b.WriteString("aiflow: 1\nvars:\n  big:\n    default:\n")
+	for i := 0; i < n; i++ {
+		b.WriteString("      k" + itoa(i) + ": " + itoa(i) + "\n")
+	}
+	b.WriteString("steps:\n  a:\n    uses: transform\n    with:\n      expr: ${ vars.big }\n")
+	return []byte(b.String())
+}
+
+// TestLargePlainFileAccepted checks that the alias-bomb guard counts what aliases add,
+// not every node: a file of 190,000 plain keys within the size cap parses.
+func TestLargePlainFileAccepted(t *testing.T) {
+	f, diags := spec.Parse("big.yaml", plainKeys(190_000))
+	if diags.HasErrors() || f == nil {
+		t.Fatalf("want no errors, got %v", diags.Errors())
+	}
+	if got := len(f.VarByName("big").Default.Node.Content); got != 2*190_000 {
+		t.Errorf("default has %d nodes, want %d", got, 2*190_000)
+	}
 }

@@ -7,15 +7,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
 
 // Limits that keep a hostile or broken file from exhausting memory or time.
 const (
-	MaxFileBytes  = 8 << 20 // 8 MiB
-	MaxDepth      = 64      // nesting of mappings and sequences
-	MaxNodes      = 200_000 // after alias expansion
+	MaxFileBytes = 8 << 20 // 8 MiB
+	MaxDepth     = 64      // nesting of mappings and sequences
+	// MaxNodes bounds the YAML nodes of a file, aliases expanded. A plain file within
+	// MaxFileBytes stays well under it unless it is mostly one-character list items.
+	MaxNodes = 1_000_000
+	// MaxAliasNodes bounds the nodes that alias expansion adds: a few aliases may copy a
+	// block or two, an alias bomb copies copies until memory runs out.
+	MaxAliasNodes = 200_000
 	maxAliasDepth = 16
 )
 
@@ -23,6 +29,16 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ParseFile reads and parses a flow file.
 func ParseFile(path string) (*Flow, Diagnostics) {
+	src, diags := ReadFlowFile(path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return Parse(path, src)
+}
+
+// ReadFlowFile reads a flow file within MaxFileBytes without parsing it, for callers
+// that key compiled flows by their content.
+func ReadFlowFile(path string) ([]byte, Diagnostics) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
@@ -34,7 +50,7 @@ func ParseFile(path string) (*Flow, Diagnostics) {
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
-	return Parse(path, src)
+	return src, nil
 }
 
 func unwrapPathErr(err error) string {
@@ -54,6 +70,9 @@ func tooBig(file string, n int64) Diagnostic {
 func Parse(file string, src []byte) (*Flow, Diagnostics) {
 	if len(src) > MaxFileBytes {
 		return nil, Diagnostics{tooBig(file, int64(len(src)))}
+	}
+	if d, ok := checkUTF8(file, src); !ok {
+		return nil, Diagnostics{d}
 	}
 	if d, ok := checkNesting(file, src); !ok {
 		return nil, Diagnostics{d}
@@ -83,6 +102,29 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 	f.Pos = p.pos(root)
 	p.flow(f, root)
 	return f, p.diags.Sort()
+}
+
+// checkUTF8 refuses a file that is not UTF-8 at the line and column (in characters) of
+// its first bad byte; yaml.v3 says only "invalid leading UTF-8 octet". Files that start
+// with a UTF-16 byte order mark are left to yaml.v3, which reads them.
+func checkUTF8(file string, src []byte) (Diagnostic, bool) {
+	if utf8.Valid(src) || bytes.HasPrefix(src, []byte{0xfe, 0xff}) || bytes.HasPrefix(src, []byte{0xff, 0xfe}) {
+		return Diagnostic{}, true
+	}
+	line, col := 1, 1
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return Diagnostic{Severity: Error, Pos: Pos{File: file, Line: line, Col: col}, Summary: "invalid UTF-8",
+				Detail: fmt.Sprintf("byte 0x%02x at offset %d does not belong to a UTF-8 character; flow files are UTF-8 text (re-save the file as UTF-8)", src[i], i)}, false
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+		}
+		col++
+		i += size
+	}
+	return Diagnostic{}, true
 }
 
 // checkNesting refuses pathological nesting before yaml.v3 recurses into it.
@@ -177,10 +219,11 @@ func sourceLine(src []byte, line int) string {
 }
 
 type parser struct {
-	file    string
-	diags   Diagnostics
-	nodes   int
-	tooMuch bool
+	file       string
+	diags      Diagnostics
+	nodes      int // nodes copied, aliases expanded
+	aliasNodes int // of which copied through an alias
+	tooMuch    bool
 }
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
@@ -196,10 +239,19 @@ func (p *parser) expand(n *yaml.Node, depth, aliasDepth int) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
 	}
 	p.nodes++
-	if p.nodes > MaxNodes {
+	if aliasDepth > 0 {
+		p.aliasNodes++
+	}
+	switch {
+	case p.aliasNodes > MaxAliasNodes:
 		p.tooMuch = true
-		p.errf(n, "", "flow file expands to more than %d YAML nodes", MaxNodes)
+		p.errf(n, "", "aliases expand to more than %d YAML nodes", MaxAliasNodes)
 		p.diags[len(p.diags)-1].Detail = "anchors and aliases multiply content (an alias bomb?); write the content out or use fewer nested aliases"
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+	case p.nodes > MaxNodes:
+		p.tooMuch = true
+		p.errf(n, "", "too many YAML nodes (limit %d)", MaxNodes)
+		p.diags[len(p.diags)-1].Detail = "keys, values and list items count one node each; keep large data in files read with file() or a --vars-file"
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
 	}
 	if depth > MaxDepth {

@@ -47,6 +47,7 @@ var (
 		"for_each":          "Run the step once per item of this list (each.value, each.index); its output is the list of results.",
 		"batch":             "Give the provider this many for_each items per call where its API allows.",
 		"parallelism":       "How many for_each items run at once.",
+		"max_items":         "The most items for_each may give (default 100000); a longer list fails the step before any item runs.",
 		"needs":             "Steps that must finish first, besides those referenced in expressions.",
 		"cache":             "Whether and how long the result is reused: off, forever, 24h, {ttl: 24h}.",
 		"retry":             "Retries on retryable provider errors: {attempts, backoff}.",

@@ -128,6 +128,7 @@ var stepKeyValues = map[string]string{
 	"for_each":          "[1]",
 	"batch":             "2\n    for_each: [1]",
 	"parallelism":       "2",
+	"max_items":         "2\n    for_each: [1]",
 	"needs":             "[]",
 	"cache":             "off",
 	"retry":             "{attempts: 2}",

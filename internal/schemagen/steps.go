@@ -9,7 +9,7 @@ import (
 // generalStepKeys are the step keys every kind accepts; the others only kinds that list
 // them in Kind.Keys. It mirrors engine/check_step.go (generalKeys), and
 // TestGeneralStepKeysMatchEngine keeps the two equal.
-var generalStepKeys = []string{"uses", "description", "with", "when", "for_each", "needs", "cache", "retry", "timeout", "continue_on_error", "parallelism"}
+var generalStepKeys = []string{"uses", "description", "with", "when", "for_each", "needs", "cache", "retry", "timeout", "continue_on_error", "parallelism", "max_items"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -44,7 +44,7 @@ func (g *gen) stepProperty(key string) obj {
 		return ref("text")
 	case "for_each":
 		return obj{"anyOf": []any{obj{"type": []string{"array", "null"}}, ref("expr")}}
-	case "batch", "parallelism":
+	case "batch", "parallelism", "max_items":
 		return obj{"type": "integer", "minimum": 1}
 	case "needs":
 		return ref("names")
@@ -108,7 +108,7 @@ func (g *gen) steps() error {
 		"properties":        props,
 		"allOf":             kinds,
 		"not":               obj{"required": []string{"model", "route"}},
-		"dependentRequired": obj{"batch": []string{"for_each"}},
+		"dependentRequired": obj{"batch": []string{"for_each"}, "max_items": []string{"for_each"}},
 		"description":       "A step: uses names its kind; with: holds the kind's inputs."}
 	g.defs["steps"] = obj{"type": "object", "minProperties": 1, "propertyNames": ref("identifier"), "additionalProperties": ref("step")}
 	return nil

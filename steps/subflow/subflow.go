@@ -4,8 +4,11 @@
 //
 // The path is relative to the calling flow's file. The sub-flow shares the run's state
 // directory (its local indexes and cache) and run store; its usage is added to the run's.
-// Sub-flows may nest, up to a depth the engine bounds, so a flow that calls itself fails
-// instead of looping.
+// Sub-flows may nest up to a depth the engine bounds (8 levels). Flow files that run each
+// other in a loop (a → a, a → b → a) are a validate error listing every flow step of the
+// loop; when a path is computed at run time, the run refuses the first repeat instead.
+// Each distinct sub-flow file is compiled once per validate or run, however many steps
+// call it.
 //
 // A sub-flow may call models, so the kind is not deterministic and is not cached unless
 // the step sets cache: itself.
