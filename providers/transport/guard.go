@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,11 @@ type Timeouts struct {
 	Attempt time.Duration
 }
 
+// TimeoutsDoc documents the timeouts setting of the providers that take it.
+const TimeoutsDoc = "Bounds of each HTTP attempt: header (wait for the response headers; default 5m, 1m when streaming), " +
+	"idle (longest silence while the body streams; default 2m) and attempt (whole attempt; default 10m), as durations " +
+	"like 30s. A step's timeout: replaces the header and attempt defaults."
+
 // timeoutKeys are the keys of the timeouts setting, in Timeouts' order.
 var timeoutKeys = []string{"header", "idle", "attempt"}
 
@@ -52,8 +58,10 @@ func ParseTimeouts(raw any) (Timeouts, error) {
 	if !ok {
 		return t, fmt.Errorf("setting timeouts: want an object with header, idle and attempt durations, got %T", raw)
 	}
-	if err := setting.CheckKeys("timeouts.", m, timeoutKeys); err != nil {
-		return t, err
+	for k := range m {
+		if !slices.Contains(timeoutKeys, k) {
+			return t, fmt.Errorf("setting timeouts.%s: unknown (known: %s)", k, strings.Join(timeoutKeys, ", "))
+		}
 	}
 	for i, field := range []*time.Duration{&t.Header, &t.Idle, &t.Attempt} {
 		key := timeoutKeys[i]

@@ -199,7 +199,7 @@ func TestParseTimeouts(t *testing.T) {
 		{name: "all", raw: map[string]any{"header": "30s", "idle": "1m", "attempt": 900},
 			want: Timeouts{Header: 30 * time.Second, Idle: time.Minute, Attempt: 15 * time.Minute}},
 		{name: "not an object", raw: "30s", wantErr: "setting timeouts: want an object with header, idle and attempt durations, got string"},
-		{name: "unknown key", raw: map[string]any{"total": "1m"}, wantErr: "unknown setting timeouts.total (known: header, idle, attempt)"},
+		{name: "unknown key", raw: map[string]any{"total": "1m"}, wantErr: "setting timeouts.total: unknown (known: header, idle, attempt)"},
 		{name: "bad duration", raw: map[string]any{"idle": "soon"}, wantErr: `setting timeouts.idle: time: invalid duration "soon"`},
 		{name: "wrong type", raw: map[string]any{"idle": true}, wantErr: `setting timeouts.idle: want a duration like "1h" or seconds, got bool`},
 		{name: "not positive", raw: map[string]any{"header": "0s"}, wantErr: "setting timeouts.header: want a positive duration such as 30s, got 0s"},
@@ -220,5 +220,27 @@ func TestParseTimeouts(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestOutputLimit(t *testing.T) {
+	tests := []struct {
+		maxTokens int
+		want      int64
+	}{
+		{0, 0},
+		{-1, 0},
+		{10, 64 << 10},
+		{1024, 64 << 10},
+		{4096, 256 << 10},
+	}
+	for _, tt := range tests {
+		if got := OutputLimit(tt.maxTokens); got != tt.want {
+			t.Errorf("OutputLimit(%d) = %d, want %d", tt.maxTokens, got, tt.want)
+		}
+	}
+	pe := OutputOverrun("p", "m", 4096)
+	if want := "stream carried more than 256 KiB of output, far beyond max_tokens 4096 (at 64 bytes per token); it was cut"; pe.Message != want || pe.Retryable {
+		t.Errorf("OutputOverrun = %q (retryable %v), want %q", pe.Message, pe.Retryable, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // maxEventLine bounds one SSE line.
@@ -23,7 +24,7 @@ const maxEventLine = 8 << 20
 // A stream cut before it is an error, retryable only when no delta had been delivered,
 // and the partial text is not returned.
 func (p *Provider) generateStream(ctx context.Context, c call, req providers.GenerateRequest, maxTokens int) (providers.GenerateResponse, error) {
-	resp, err := p.send(ctx, c)
+	resp, err := p.send(transport.Streaming(ctx), c)
 	if err != nil {
 		return providers.GenerateResponse{}, err
 	}
@@ -32,13 +33,16 @@ func (p *Provider) generateStream(ctx context.Context, c call, req providers.Gen
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		return p.unstreamed(resp, c, req, maxTokens, meta)
 	}
-	acc := &streamAcc{emit: req.Stream}
+	acc := &streamAcc{emit: req.Stream, limit: transport.OutputLimit(maxTokens)}
 	err = readEvents(resp.Body, acc.event)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return providers.GenerateResponse{}, ctxErr
 	}
 	if err == nil && !acc.done {
 		err = io.ErrUnexpectedEOF
+	}
+	if acc.overrun {
+		return providers.GenerateResponse{}, transport.OutputOverrun(Kind, c.model, maxTokens)
 	}
 	if err != nil {
 		return providers.GenerateResponse{}, p.cut(c.model, acc.delivered, err)
@@ -127,11 +131,17 @@ func readEvents(r io.Reader, fn func(data []byte) error) error {
 	return nil
 }
 
+// errOverrun stops reading a stream whose output passed its limit.
+var errOverrun = errors.New("output past the max_tokens bound")
+
 // streamAcc accumulates a stream in either event shape.
 type streamAcc struct {
 	emit      func(string)
 	text      strings.Builder
 	delivered int
+	limit     int64 // output bytes allowed (transport.OutputLimit); 0 = no bound
+	output    int64 // text and tool-call bytes so far
+	overrun   bool
 	calls     []wireToolCall
 	fragments map[int]*wireToolCall // OpenAI tool-call deltas by index
 	usage     *wireUsage
@@ -179,6 +189,7 @@ func (a *streamAcc) event(data []byte) error {
 	}
 	if len(ev.ToolCalls) > 0 {
 		a.calls = append(a.calls, ev.ToolCalls...)
+		a.count(len(data))
 	}
 	if ev.Usage != nil {
 		a.usage = ev.Usage
@@ -187,16 +198,33 @@ func (a *streamAcc) event(data []byte) error {
 		a.deliver(ch.Delta.Content)
 		for _, tc := range ch.Delta.ToolCalls {
 			a.fragment(tc.Index, tc.wireToolCall)
+			if tc.Function != nil {
+				a.count(len(tc.Function.Name) + len(tc.Function.Arguments))
+			}
 		}
 		if ch.FinishReason != nil {
 			a.finish = *ch.FinishReason
 		}
 	}
+	if a.overrun {
+		return errOverrun
+	}
 	return nil
 }
 
+// count adds n bytes of output and notes when they pass the limit.
+func (a *streamAcc) count(n int) {
+	a.output += int64(n)
+	if a.limit > 0 && a.output > a.limit {
+		a.overrun = true
+	}
+}
+
 func (a *streamAcc) deliver(delta string) {
-	if delta == "" {
+	if delta == "" || a.overrun {
+		return
+	}
+	if a.count(len(delta)); a.overrun {
 		return
 	}
 	a.text.WriteString(delta)
