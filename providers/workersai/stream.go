@@ -143,7 +143,8 @@ type streamAcc struct {
 	output    int64 // text and tool-call bytes so far
 	overrun   bool
 	calls     []wireToolCall
-	fragments map[int]*wireToolCall // OpenAI tool-call deltas by index
+	fragments map[int]*wireToolCall    // OpenAI tool-call deltas by index
+	args      map[int]*strings.Builder // their arguments, joined
 	usage     *wireUsage
 	finish    string
 	done      bool
@@ -234,15 +235,18 @@ func (a *streamAcc) deliver(delta string) {
 	}
 }
 
-// fragment joins an OpenAI tool-call delta into the call at index.
+// fragment joins an OpenAI tool-call delta into the call at index. Argument fragments
+// are appended to a builder and encoded once, by result: re-encoding the joined string
+// per fragment made long arguments cost quadratic time and memory.
 func (a *streamAcc) fragment(index int, tc wireToolCall) {
 	if a.fragments == nil {
-		a.fragments = map[int]*wireToolCall{}
+		a.fragments, a.args = map[int]*wireToolCall{}, map[int]*strings.Builder{}
 	}
 	cur, ok := a.fragments[index]
 	if !ok {
 		cur = &wireToolCall{Function: &wireFunction{}}
 		a.fragments[index] = cur
+		a.args[index] = &strings.Builder{}
 	}
 	if tc.ID != "" {
 		cur.ID = tc.ID
@@ -255,8 +259,7 @@ func (a *streamAcc) fragment(index int, tc wireToolCall) {
 	}
 	var part string
 	if json.Unmarshal(tc.Function.Arguments, &part) == nil {
-		s, _ := json.Marshal(unquoted(cur.Function.Arguments) + part)
-		cur.Function.Arguments = s
+		a.args[index].WriteString(part)
 	}
 }
 
@@ -276,7 +279,13 @@ func (a *streamAcc) result() genResult {
 	}
 	sort.Ints(idx)
 	for _, i := range idx {
-		r.ToolCalls = append(r.ToolCalls, *a.fragments[i])
+		call := *a.fragments[i]
+		fn := *call.Function
+		if b := a.args[i]; b.Len() > 0 {
+			fn.Arguments, _ = json.Marshal(b.String())
+		}
+		call.Function = &fn
+		r.ToolCalls = append(r.ToolCalls, call)
 	}
 	if a.finish != "" {
 		ch := genChoice{FinishReason: a.finish}
