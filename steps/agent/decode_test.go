@@ -74,8 +74,8 @@ func TestNewValid(t *testing.T) {
 	if d := cmp.Diff([]string{"./tools/lookup.yaml"}, a.SubFlows()); d != "" {
 		t.Errorf("sub-flows (-want +got):\n%s", d)
 	}
-	if a.tools[1].spec.Parameters["type"] != "object" || a.tools[3].mcp.dir != "flows" {
-		t.Errorf("lookup parameters = %v, mcp dir = %q", a.tools[1].spec.Parameters, a.tools[3].mcp.dir)
+	if a.tools[1].spec.Parameters["type"] != "object" || a.tools[3].mcp.dir != "flows" || a.tools[3].mcp.timeout != DefaultMCPTimeout {
+		t.Errorf("lookup parameters = %v, mcp dir = %q, timeout %s", a.tools[1].spec.Parameters, a.tools[3].mcp.dir, a.tools[3].mcp.timeout)
 	}
 	if got := a.tools[0].backing.(*stepTool).resources; !got["kb"] || len(got) != 1 {
 		t.Errorf("resources used by search_kb = %v, want kb", got)
@@ -142,6 +142,8 @@ func TestNewDiagnostics(t *testing.T) {
 			`f.yaml:10:114: steps.a.tools[0].step.with.text: ${ upper(args.qury) }: args.qury is not a parameter of the tool (did you mean "query"?)`}},
 		{"flow not a yaml file", "- {name: a, description: d, flow: ./lookup.json}", []string{
 			`f.yaml:10:35: steps.a.tools[0].flow: flow "./lookup.json" is not a flow file`}},
+		{"mcp bad timeout", "- {mcp: {command: [x], timeout: soon}}", []string{
+			`f.yaml:10:33: steps.a.tools[0].mcp.timeout: timeout "soon" is not a positive duration such as 30s`}},
 		{"mcp with a name and no command", "- {name: a, mcp: {env: {A: b}}}", []string{
 			"f.yaml:10:10: steps.a.tools[0].name: an mcp entry takes name from the server; remove name:",
 			"f.yaml:10:18: steps.a.tools[0].mcp: an mcp server needs command: [program, args...]"}},

@@ -84,18 +84,26 @@ func decodeHTTPTool(n node, t *decl, d *spec.Diagnostics) backing {
 	}
 	timeout := DefaultHTTPTimeout
 	if tn, ok := f["timeout"]; ok {
-		if s, ok := tn.str(d, "timeout"); ok {
-			var err error
-			if timeout, err = spec.ParseDuration(s); err != nil || timeout <= 0 {
-				tn.errorf(d, "timeout %q is not a positive duration such as 10s", s)
-			}
-		}
+		timeout = decodeTimeout(tn, d)
 	}
 	if spec.Diagnostics((*d)[before:]).HasErrors() {
 		return nil
 	}
 	h.client = h.allowed.client(timeout)
 	return h
+}
+
+// decodeTimeout reads a tool's timeout:, a positive duration.
+func decodeTimeout(tn node, d *spec.Diagnostics) time.Duration {
+	s, ok := tn.str(d, "timeout")
+	if !ok {
+		return 0
+	}
+	timeout, err := spec.ParseDuration(s)
+	if err != nil || timeout <= 0 {
+		tn.errorf(d, "timeout %q is not a positive duration such as 30s", s)
+	}
+	return timeout
 }
 
 // decodeHosts reads allowed_hosts, which every http tool needs.
