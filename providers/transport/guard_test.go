@@ -228,8 +228,8 @@ func TestOutputLimit(t *testing.T) {
 		maxTokens int
 		want      int64
 	}{
-		{0, 0},
-		{-1, 0},
+		{0, 8 << 20},
+		{-1, 8 << 20},
 		{10, 64 << 10},
 		{1024, 64 << 10},
 		{4096, 256 << 10},
@@ -238,6 +238,9 @@ func TestOutputLimit(t *testing.T) {
 		if got := OutputLimit(tt.maxTokens); got != tt.want {
 			t.Errorf("OutputLimit(%d) = %d, want %d", tt.maxTokens, got, tt.want)
 		}
+	}
+	if pe := OutputOverrun("p", "m", 0); !strings.HasPrefix(pe.Message, "stream carried more than 8 MiB of output, more than any model answers (no max_tokens set") {
+		t.Errorf("OutputOverrun without max_tokens = %q", pe.Message)
 	}
 	pe := OutputOverrun("p", "m", 4096)
 	if want := "stream carried more than 256 KiB of output, far beyond max_tokens 4096 (at 64 bytes per token); it was cut"; pe.Message != want || pe.Retryable {
