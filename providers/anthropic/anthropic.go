@@ -27,6 +27,7 @@ var Info = providers.Info{
 		{Name: "base_url", Type: "string", Doc: "API root without /v1; default https://api.anthropic.com."},
 		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway ({base}/{account_id}/{id}/anthropic): id, account_id, authorization (secret), cache_ttl, skip_cache, cache_key, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
 		{Name: "max_tokens", Type: "int", Doc: "max_tokens sent when a step sets none (the API requires one); default 1024."},
+		{Name: "timeouts", Type: "object", Doc: transport.TimeoutsDoc},
 	},
 	New: New,
 }
@@ -57,7 +58,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	if cfg.gateway != nil {
 		p.secrets = append(p.secrets, cfg.gateway.Auth)
 	}
-	p.client = sdkprovider.NewClient(Kind, c, classify, p.secrets)
+	p.client = sdkprovider.NewClient(Kind, c, classify, p.secrets, cfg.timeouts)
 	opts := []option.RequestOption{
 		option.WithoutEnvironmentDefaults(), option.WithBaseURL(cfg.baseURL),
 		option.WithHTTPClient(p.client), option.WithMaxRetries(0),

@@ -20,9 +20,10 @@ type config struct {
 	baseURL   string
 	maxTokens int
 	gateway   *transport.GatewaySettings
+	timeouts  transport.Timeouts
 }
 
-var knownSettings = []string{"api_key", "base_url", "gateway", "max_tokens"}
+var knownSettings = []string{"api_key", "base_url", "gateway", "max_tokens", "timeouts"}
 
 // parseSettings decodes and checks the settings of one `providers.<name>` entry.
 func parseSettings(s map[string]any) (config, error) {
@@ -41,6 +42,9 @@ func parseSettings(s map[string]any) (config, error) {
 		return c, err
 	}
 	if c.gateway, err = transport.ParseGateway(s["gateway"]); err != nil {
+		return c, err
+	}
+	if c.timeouts, err = transport.ParseTimeouts(s["timeouts"]); err != nil {
 		return c, err
 	}
 	return c, c.resolve()

@@ -9,6 +9,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/option"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // generateStream reads the SSE event sequence: message_start, per block
@@ -17,11 +18,14 @@ import (
 // event ends the call with that error.
 func (p *Provider) generateStream(ctx context.Context, model string, pl plan, opts []option.RequestOption,
 	emit func(string), httpResp **http.Response) (providers.GenerateResponse, error) {
-	stream := p.messages.NewStreaming(ctx, pl.params, opts...)
+	stream := p.messages.NewStreaming(transport.Streaming(ctx), pl.params, opts...)
 	defer stream.Close()
-	acc := streamAcc{blocks: map[int64]*block{}}
+	maxTokens := int(pl.params.MaxTokens)
+	acc := streamAcc{blocks: map[int64]*block{}, limit: transport.OutputLimit(maxTokens)}
 	for stream.Next() {
-		acc.add(stream.Current(), emit)
+		if !acc.add(stream.Current(), emit) {
+			return providers.GenerateResponse{}, transport.OutputOverrun(p.kind, model, maxTokens)
+		}
 	}
 	if err := stream.Err(); err != nil {
 		return providers.GenerateResponse{}, p.wrapError(err, model)
@@ -50,9 +54,19 @@ type streamAcc struct {
 	stop    string
 	usage   tokens
 	stopped bool
+	limit   int64 // output bytes allowed (transport.OutputLimit); 0 = no bound
+	output  int64 // text and tool input bytes so far
 }
 
-func (a *streamAcc) add(ev sdk.MessageStreamEventUnion, emit func(string)) {
+// add takes one event; it reports false once the output passed the limit, and then
+// keeps nothing more.
+func (a *streamAcc) add(ev sdk.MessageStreamEventUnion, emit func(string)) bool {
+	if ev.Type == "content_block_delta" {
+		a.output += int64(len(ev.Delta.Text) + len(ev.Delta.PartialJSON))
+		if a.limit > 0 && a.output > a.limit {
+			return false
+		}
+	}
 	switch ev.Type {
 	case "message_start":
 		a.model = ev.Message.Model
@@ -73,6 +87,7 @@ func (a *streamAcc) add(ev sdk.MessageStreamEventUnion, emit func(string)) {
 	case "message_stop":
 		a.stopped = true
 	}
+	return true
 }
 
 func (a *streamAcc) delta(ev sdk.MessageStreamEventUnion, emit func(string)) {

@@ -28,6 +28,7 @@ var Info = providers.Info{
 		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway: id, account_id, endpoint (openai | compat | workers-ai), authorization (secret), cache_ttl, skip_cache, cache_key, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
 		{Name: "organization", Type: "string", Doc: "OpenAI organization id (OpenAI-Organization header)."},
 		{Name: "max_tokens_field", Type: "string", Doc: "Request field for the token limit: max_completion_tokens (default for api.openai.com and the gateway's openai endpoint) or max_tokens (default for every other server)."},
+		{Name: "timeouts", Type: "object", Doc: transport.TimeoutsDoc},
 	},
 	New: New,
 }
@@ -60,7 +61,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	if cfg.gateway != nil {
 		p.secrets = append(p.secrets, cfg.gateway.Auth)
 	}
-	p.client = sdkprovider.NewClient(Kind, c, classify, p.secrets)
+	p.client = sdkprovider.NewClient(Kind, c, classify, p.secrets, cfg.timeouts)
 	opts := []option.RequestOption{
 		option.WithBaseURL(cfg.baseURL), option.WithHTTPClient(p.client), option.WithMaxRetries(0),
 	}

@@ -27,9 +27,10 @@ type config struct {
 	maxField string
 	gateway  *transport.GatewaySettings
 	endpoint string // the gateway's endpoint, set with gateway
+	timeouts transport.Timeouts
 }
 
-var knownSettings = []string{"api_key", "base_url", "gateway", "organization", "max_tokens_field"}
+var knownSettings = []string{"api_key", "base_url", "gateway", "organization", "max_tokens_field", "timeouts"}
 
 // parseSettings decodes and checks the settings of one `providers.<name>` entry.
 func parseSettings(s map[string]any) (config, error) {
@@ -51,6 +52,9 @@ func parseSettings(s map[string]any) (config, error) {
 		return c, err
 	}
 	if c.gateway, c.endpoint, err = parseGateway(s["gateway"]); err != nil {
+		return c, err
+	}
+	if c.timeouts, err = transport.ParseTimeouts(s["timeouts"]); err != nil {
 		return c, err
 	}
 	return c, c.resolve()

@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // generateStream runs a streaming completion with usage reporting on.
@@ -20,11 +21,14 @@ func (p *Provider) generateStream(ctx context.Context, req providers.GenerateReq
 	params.StreamOptions = oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true)}
 	watch := &doneWatcher{}
 	opts = append(opts, option.WithMiddleware(watch.middleware))
-	stream := p.chat.NewStreaming(ctx, params, opts...)
+	stream := p.chat.NewStreaming(transport.Streaming(ctx), params, opts...)
 	defer stream.Close()
-	acc := streamAcc{calls: map[int64]*rawCall{}}
+	maxTokens := int(params.MaxCompletionTokens.Or(params.MaxTokens.Or(0)))
+	acc := streamAcc{calls: map[int64]*rawCall{}, limit: transport.OutputLimit(maxTokens)}
 	for stream.Next() {
-		acc.add(stream.Current(), req.Stream)
+		if !acc.add(stream.Current(), req.Stream) {
+			return providers.GenerateResponse{}, transport.OutputOverrun(p.kind, req.Model, maxTokens)
+		}
 	}
 	if err := stream.Err(); err != nil {
 		return providers.GenerateResponse{}, p.wrapError(err, req.Model)
@@ -44,10 +48,26 @@ type streamAcc struct {
 	text, refusal strings.Builder
 	finish, model string
 	calls         map[int64]*rawCall
+	args          map[int64]*strings.Builder // tool-call arguments being joined
 	usage         oai.CompletionUsage
+	limit, output int64 // output bytes allowed (transport.OutputLimit; 0 = no bound) and so far
 }
 
-func (a *streamAcc) add(c oai.ChatCompletionChunk, emit func(string)) {
+// add takes one chunk; it reports false once the output passed the limit, and then
+// keeps nothing more.
+func (a *streamAcc) add(c oai.ChatCompletionChunk, emit func(string)) bool {
+	for _, ch := range c.Choices {
+		if ch.Index != 0 {
+			continue
+		}
+		a.output += int64(len(ch.Delta.Content) + len(ch.Delta.Refusal))
+		for _, tc := range ch.Delta.ToolCalls {
+			a.output += int64(len(tc.Function.Name) + len(tc.Function.Arguments))
+		}
+	}
+	if a.limit > 0 && a.output > a.limit {
+		return false
+	}
 	if c.Model != "" {
 		a.model = c.Model
 	}
@@ -75,12 +95,27 @@ func (a *streamAcc) add(c oai.ChatCompletionChunk, emit func(string)) {
 			if call.name == "" {
 				call.name = tc.Function.Name
 			}
-			call.args += tc.Function.Arguments
+			a.joinArgs(tc.Index, tc.Function.Arguments)
 		}
 		if ch.FinishReason != "" {
 			a.finish = ch.FinishReason
 		}
 	}
+	return true
+}
+
+// joinArgs appends an arguments fragment in amortised constant time (joining strings
+// with + copied every earlier fragment again, quadratic in the arguments' length).
+func (a *streamAcc) joinArgs(index int64, part string) {
+	if a.args == nil {
+		a.args = map[int64]*strings.Builder{}
+	}
+	b := a.args[index]
+	if b == nil {
+		b = &strings.Builder{}
+		a.args[index] = b
+	}
+	b.WriteString(part)
 }
 
 func (a *streamAcc) generated() generated {
@@ -91,7 +126,11 @@ func (a *streamAcc) generated() generated {
 	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
 	g := generated{text: a.text.String(), refusal: a.refusal.String(), finish: a.finish, model: a.model, usage: a.usage}
 	for _, i := range idx {
-		g.calls = append(g.calls, *a.calls[i])
+		call := *a.calls[i]
+		if b := a.args[i]; b != nil {
+			call.args = b.String()
+		}
+		g.calls = append(g.calls, call)
 	}
 	return g
 }

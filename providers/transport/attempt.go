@@ -9,7 +9,8 @@ import (
 )
 
 // attemptTransport performs one attempt: it waits for the rate limiter, sends the request
-// on the base transport and writes the debug trace line.
+// on the base transport under the attempt's timeouts, caps the response body and writes
+// the debug trace line.
 type attemptTransport struct{ c *client }
 
 // limitError marks a rate-limiter wait that cannot succeed (context deadline too close);
@@ -26,10 +27,19 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil, err
 		}
 	}
+	g := newGuard(req.Context(), t.c.opts.Timeouts.effective(req.Context()))
 	start := time.Now()
-	resp, err := t.c.opts.Base.RoundTrip(req)
+	resp, err := t.c.opts.Base.RoundTrip(req.WithContext(g.ctx))
+	if err != nil {
+		g.done()
+		err = g.explain(err)
+		t.trace(req, resp, err, n, time.Since(start))
+		return nil, err
+	}
+	g.headers()
 	t.trace(req, resp, err, n, time.Since(start))
-	return resp, err
+	resp.Body = &guardedBody{rc: resp.Body, g: g, max: t.c.opts.MaxBody, provider: t.c.opts.Provider}
+	return resp, nil
 }
 
 // trace writes one redacted line about an attempt to Options.Debug.

@@ -44,6 +44,12 @@ type Options struct {
 	Classify func(resp *http.Response, body []byte) *providers.Error
 	// Secrets are values redacted (replaced by "[REDACTED]") from every error and debug trace.
 	Secrets []string
+	// Timeouts bound each attempt: the wait for headers, the silence between body reads
+	// and the whole attempt. Zero fields take the defaults (see Timeouts.effective).
+	Timeouts Timeouts
+	// MaxBody caps every response body (DefaultMaxBody when zero): reading past it fails
+	// with a final *providers.Error coded response_too_large.
+	MaxBody int64
 	// Base is the underlying transport; default NewBase().
 	Base http.RoundTripper
 	// Debug, when set, receives a redacted one-line trace per attempt (method, URL,
@@ -93,6 +99,9 @@ func newClient(opts Options) *client {
 	}
 	if opts.Retry.MaxBackoff <= 0 {
 		opts.Retry.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
 	}
 	if opts.Burst <= 0 {
 		opts.Burst = 1

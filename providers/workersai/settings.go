@@ -1,6 +1,7 @@
 package workersai
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -31,6 +32,7 @@ type config struct {
 	rateLimit   rateLimit
 	maxTokens   int
 	concurrency int
+	timeouts    transport.Timeouts
 }
 
 // gatewayConfig is the `gateway:` object.
@@ -49,7 +51,7 @@ type rateLimit struct {
 	off     bool
 }
 
-var knownSettings = []string{"account_id", "api_token", "base_url", "gateway", "rate_limit", "max_tokens", "concurrency"}
+var knownSettings = []string{"account_id", "api_token", "base_url", "gateway", "rate_limit", "max_tokens", "concurrency", "timeouts"}
 
 // parseSettings decodes a provider entry's settings; errors name the setting.
 func parseSettings(s map[string]any) (config, error) {
@@ -86,6 +88,9 @@ func decodeSettings(s map[string]any) (config, error) {
 	}
 	if c.rateLimit, err = parseRateLimit(s["rate_limit"]); err != nil {
 		return c, err
+	}
+	if c.timeouts, err = transport.ParseTimeouts(s["timeouts"]); err != nil {
+		return c, errors.New(strings.TrimPrefix(err.Error(), "setting "))
 	}
 	c.gateway, err = parseGateway(s["gateway"])
 	return c, err

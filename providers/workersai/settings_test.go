@@ -38,6 +38,8 @@ func TestSettingsRejected(t *testing.T) {
 		{"rate_limit negative", base(map[string]any{"rate_limit": -5}), "setting rate_limit"},
 		{"rate_limit unknown task", base(map[string]any{"rate_limit": map[string]any{"dance": 5}}), "rate_limit.dance: unknown task"},
 		{"max_tokens fractional", base(map[string]any{"max_tokens": 1.5}), "setting max_tokens"},
+		{"timeouts not positive", base(map[string]any{"timeouts": map[string]any{"idle": "0s"}}), "setting timeouts.idle: want a positive duration such as 30s, got 0s"},
+		{"timeouts unknown key", base(map[string]any{"timeouts": map[string]any{"total": "1m"}}), "setting timeouts.total: unknown (known: header, idle, attempt)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 // maxEventLine bounds one SSE line.
@@ -23,7 +24,7 @@ const maxEventLine = 8 << 20
 // A stream cut before it is an error, retryable only when no delta had been delivered,
 // and the partial text is not returned.
 func (p *Provider) generateStream(ctx context.Context, c call, req providers.GenerateRequest, maxTokens int) (providers.GenerateResponse, error) {
-	resp, err := p.send(ctx, c)
+	resp, err := p.send(transport.Streaming(ctx), c)
 	if err != nil {
 		return providers.GenerateResponse{}, err
 	}
@@ -32,13 +33,16 @@ func (p *Provider) generateStream(ctx context.Context, c call, req providers.Gen
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		return p.unstreamed(resp, c, req, maxTokens, meta)
 	}
-	acc := &streamAcc{emit: req.Stream}
+	acc := &streamAcc{emit: req.Stream, limit: transport.OutputLimit(maxTokens)}
 	err = readEvents(resp.Body, acc.event)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return providers.GenerateResponse{}, ctxErr
 	}
 	if err == nil && !acc.done {
 		err = io.ErrUnexpectedEOF
+	}
+	if acc.overrun {
+		return providers.GenerateResponse{}, transport.OutputOverrun(Kind, c.model, maxTokens)
 	}
 	if err != nil {
 		return providers.GenerateResponse{}, p.cut(c.model, acc.delivered, err)
@@ -127,13 +131,20 @@ func readEvents(r io.Reader, fn func(data []byte) error) error {
 	return nil
 }
 
+// errOverrun stops reading a stream whose output passed its limit.
+var errOverrun = errors.New("output past the max_tokens bound")
+
 // streamAcc accumulates a stream in either event shape.
 type streamAcc struct {
 	emit      func(string)
 	text      strings.Builder
 	delivered int
+	limit     int64 // output bytes allowed (transport.OutputLimit); 0 = no bound
+	output    int64 // text and tool-call bytes so far
+	overrun   bool
 	calls     []wireToolCall
-	fragments map[int]*wireToolCall // OpenAI tool-call deltas by index
+	fragments map[int]*wireToolCall    // OpenAI tool-call deltas by index
+	args      map[int]*strings.Builder // their arguments, joined
 	usage     *wireUsage
 	finish    string
 	done      bool
@@ -179,6 +190,7 @@ func (a *streamAcc) event(data []byte) error {
 	}
 	if len(ev.ToolCalls) > 0 {
 		a.calls = append(a.calls, ev.ToolCalls...)
+		a.count(len(data))
 	}
 	if ev.Usage != nil {
 		a.usage = ev.Usage
@@ -187,16 +199,33 @@ func (a *streamAcc) event(data []byte) error {
 		a.deliver(ch.Delta.Content)
 		for _, tc := range ch.Delta.ToolCalls {
 			a.fragment(tc.Index, tc.wireToolCall)
+			if tc.Function != nil {
+				a.count(len(tc.Function.Name) + len(tc.Function.Arguments))
+			}
 		}
 		if ch.FinishReason != nil {
 			a.finish = *ch.FinishReason
 		}
 	}
+	if a.overrun {
+		return errOverrun
+	}
 	return nil
 }
 
+// count adds n bytes of output and notes when they pass the limit.
+func (a *streamAcc) count(n int) {
+	a.output += int64(n)
+	if a.limit > 0 && a.output > a.limit {
+		a.overrun = true
+	}
+}
+
 func (a *streamAcc) deliver(delta string) {
-	if delta == "" {
+	if delta == "" || a.overrun {
+		return
+	}
+	if a.count(len(delta)); a.overrun {
 		return
 	}
 	a.text.WriteString(delta)
@@ -206,15 +235,18 @@ func (a *streamAcc) deliver(delta string) {
 	}
 }
 
-// fragment joins an OpenAI tool-call delta into the call at index.
+// fragment joins an OpenAI tool-call delta into the call at index. Argument fragments
+// are appended to a builder and encoded once, by result: re-encoding the joined string
+// per fragment made long arguments cost quadratic time and memory.
 func (a *streamAcc) fragment(index int, tc wireToolCall) {
 	if a.fragments == nil {
-		a.fragments = map[int]*wireToolCall{}
+		a.fragments, a.args = map[int]*wireToolCall{}, map[int]*strings.Builder{}
 	}
 	cur, ok := a.fragments[index]
 	if !ok {
 		cur = &wireToolCall{Function: &wireFunction{}}
 		a.fragments[index] = cur
+		a.args[index] = &strings.Builder{}
 	}
 	if tc.ID != "" {
 		cur.ID = tc.ID
@@ -227,8 +259,7 @@ func (a *streamAcc) fragment(index int, tc wireToolCall) {
 	}
 	var part string
 	if json.Unmarshal(tc.Function.Arguments, &part) == nil {
-		s, _ := json.Marshal(unquoted(cur.Function.Arguments) + part)
-		cur.Function.Arguments = s
+		a.args[index].WriteString(part)
 	}
 }
 
@@ -248,7 +279,13 @@ func (a *streamAcc) result() genResult {
 	}
 	sort.Ints(idx)
 	for _, i := range idx {
-		r.ToolCalls = append(r.ToolCalls, *a.fragments[i])
+		call := *a.fragments[i]
+		fn := *call.Function
+		if b := a.args[i]; b.Len() > 0 {
+			fn.Arguments, _ = json.Marshal(b.String())
+		}
+		call.Function = &fn
+		r.ToolCalls = append(r.ToolCalls, call)
 	}
 	if a.finish != "" {
 		ch := genChoice{FinishReason: a.finish}

@@ -35,6 +35,7 @@ var Info = providers.Info{
 			"task: requests per minute (plus burst), or \"off\". Default: Cloudflare's published per-task limits."},
 		{Name: "max_tokens", Type: "int", Doc: "max_tokens sent when a step sets none (default 1024; Workers AI's own default of 256 cuts long answers)."},
 		{Name: "concurrency", Type: "int", Doc: "Calls in flight the engine may start (default 32)."},
+		{Name: "timeouts", Type: "object", Doc: transport.TimeoutsDoc},
 	},
 	New: New,
 }
@@ -140,7 +141,7 @@ func (p *Provider) client(task providers.Task, model string) *http.Client {
 		return c
 	}
 	opts := transport.Options{
-		Provider: Kind, Retry: p.retry, Classify: classify, Secrets: p.secrets,
+		Provider: Kind, Retry: p.retry, Classify: classify, Secrets: p.secrets, Timeouts: p.cfg.timeouts,
 		Base: p.base, Debug: p.debug, OnBackoff: p.onWait, OnAdmit: p.onAdmit,
 	}
 	if perMinute > 0 {

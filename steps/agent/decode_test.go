@@ -75,8 +75,8 @@ func TestNewValid(t *testing.T) {
 	if d := cmp.Diff([]string{"./tools/lookup.yaml"}, a.SubFlows()); d != "" {
 		t.Errorf("sub-flows (-want +got):\n%s", d)
 	}
-	if a.tools[1].spec.Parameters["type"] != "object" || a.tools[3].mcp.dir != "flows" {
-		t.Errorf("lookup parameters = %v, mcp dir = %q", a.tools[1].spec.Parameters, a.tools[3].mcp.dir)
+	if a.tools[1].spec.Parameters["type"] != "object" || a.tools[3].mcp.dir != "flows" || a.tools[3].mcp.timeout != DefaultMCPTimeout {
+		t.Errorf("lookup parameters = %v, mcp dir = %q, timeout %s", a.tools[1].spec.Parameters, a.tools[3].mcp.dir, a.tools[3].mcp.timeout)
 	}
 	if got := a.tools[0].backing.(*stepTool).resources; !got["kb"] || len(got) != 1 {
 		t.Errorf("resources used by search_kb = %v, want kb", got)
@@ -118,11 +118,15 @@ func TestNewDiagnostics(t *testing.T) {
 			"f.yaml:10:88: steps.a.tools[0].http.url: url placeholders may appear only in the path and query, not in the host"}},
 		{"http placeholder not a parameter", "- {name: a, description: d, parameters: {properties: {city: {type: string}}}, http: {url: 'https://x.example/{{ args.cty }}', allowed_hosts: [x.example]}}", []string{
 			`f.yaml:10:91: steps.a.tools[0].http.url: url placeholder args.cty is not a parameter of the tool (did you mean "city"?)`}},
+		{"http dot segment in the url", "- {name: a, description: d, http: {url: 'https://x.example/a/%2E%2E/b', allowed_hosts: [x.example]}}", []string{
+			`f.yaml:10:41: steps.a.tools[0].http.url: url path "/a/../b" has a . or .. segment; write the path it stands for`}},
+		{"http bad range", "- {name: a, description: d, http: {url: 'https://x.example/', allowed_hosts: [x.example, 10.0.0.0/33]}}", []string{
+			`f.yaml:10:90: steps.a.tools[0].http.allowed_hosts[1]: allowed host "10.0.0.0/33" is not a host name: give host, host:port, *.domain, an IP address or a CIDR range such as 10.0.0.0/8`}},
 		{"http expression url", "- {name: a, description: d, http: {url: 'https://x.example/${ args.q }', allowed_hosts: [x.example]}}", []string{
 			"f.yaml:10:41: steps.a.tools[0].http.url: url uses ${ }; http tools take {{ args.name }} placeholders"}},
 		{"http bad method and host entry", "- {name: a, description: d, http: {method: BREW, url: 'https://x.example/', allowed_hosts: ['https://x.example']}}", []string{
 			`f.yaml:10:44: steps.a.tools[0].http.method: method "BREW" is not one of "GET", "POST", "PUT", "PATCH" or "DELETE"`,
-			`f.yaml:10:93: steps.a.tools[0].http.allowed_hosts[0]: allowed host "https://x.example" is not a host name: give host, host:port or *.domain`}},
+			`f.yaml:10:93: steps.a.tools[0].http.allowed_hosts[0]: allowed host "https://x.example" is not a host name: give host, host:port, *.domain, an IP address or a CIDR range such as 10.0.0.0/8`}},
 		{"step without uses", "- {name: a, description: d, step: {with: {}}}", []string{
 			`f.yaml:10:35: steps.a.tools[0].step: step tool "a" needs uses: (the step kind to run)`}},
 		{"step unknown input", "- {name: a, description: d, step: {uses: search, with: {txt: x}}}", []string{
@@ -141,6 +145,8 @@ func TestNewDiagnostics(t *testing.T) {
 			`f.yaml:10:108: steps.a.tools[0].step.with.sql: sql is written out in tool templates; ${ } is refused`}},
 		{"flow not a yaml file", "- {name: a, description: d, flow: ./lookup.json}", []string{
 			`f.yaml:10:35: steps.a.tools[0].flow: flow "./lookup.json" is not a flow file`}},
+		{"mcp bad timeout", "- {mcp: {command: [x], timeout: soon}}", []string{
+			`f.yaml:10:33: steps.a.tools[0].mcp.timeout: timeout "soon" is not a positive duration such as 30s`}},
 		{"mcp with a name and no command", "- {name: a, mcp: {env: {A: b}}}", []string{
 			"f.yaml:10:10: steps.a.tools[0].name: an mcp entry takes name from the server; remove name:",
 			"f.yaml:10:18: steps.a.tools[0].mcp: an mcp server needs command: [program, args...]"}},

@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aiflow/aiflow/spec"
@@ -28,9 +31,11 @@ const (
 // httpTool calls one HTTP endpoint. The URL is a template whose {{ args.x }} placeholders
 // (in the path or query only) are replaced by the call's arguments, percent-escaped. For
 // GET and DELETE, arguments not used in the URL become query parameters; for POST, PUT
-// and PATCH the arguments are the JSON body. Only hosts in allowed_hosts are reachable:
-// the URL's host is checked when the flow is validated, and every connection and redirect
-// is checked again before it is made.
+// and PATCH the arguments are the JSON body. An argument that would make a path segment
+// "." or ".." is refused. Only hosts in allowed_hosts are reachable: the URL's host is
+// checked when the flow is validated, and every connection and redirect is checked again
+// before it is made; a non-public address (loopback, private, link-local, ...) is dialed
+// only when allowed_hosts lists it or its range, whatever name resolved to it.
 type httpTool struct {
 	method  string
 	url     string
@@ -79,18 +84,26 @@ func decodeHTTPTool(n node, t *decl, d *spec.Diagnostics) backing {
 	}
 	timeout := DefaultHTTPTimeout
 	if tn, ok := f["timeout"]; ok {
-		if s, ok := tn.str(d, "timeout"); ok {
-			var err error
-			if timeout, err = spec.ParseDuration(s); err != nil || timeout <= 0 {
-				tn.errorf(d, "timeout %q is not a positive duration such as 10s", s)
-			}
-		}
+		timeout = decodeTimeout(tn, d)
 	}
 	if spec.Diagnostics((*d)[before:]).HasErrors() {
 		return nil
 	}
 	h.client = h.allowed.client(timeout)
 	return h
+}
+
+// decodeTimeout reads a tool's timeout:, a positive duration.
+func decodeTimeout(tn node, d *spec.Diagnostics) time.Duration {
+	s, ok := tn.str(d, "timeout")
+	if !ok {
+		return 0
+	}
+	timeout, err := spec.ParseDuration(s)
+	if err != nil || timeout <= 0 {
+		tn.errorf(d, "timeout %q is not a positive duration such as 30s", s)
+	}
+	return timeout
 }
 
 // decodeHosts reads allowed_hosts, which every http tool needs.
@@ -111,8 +124,8 @@ func decodeHosts(n node, f map[string]node, d *spec.Diagnostics) hostList {
 	var out hostList
 	for i, h := range list {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" || strings.ContainsAny(h, "/?#@ ") || strings.Contains(strings.TrimPrefix(h, "*."), "*") {
-			a.item(i, a.n.Content[i]).errorf(d, "allowed host %q is not a host name: give host, host:port or *.domain", list[i])
+		if !validHostEntry(h) {
+			a.item(i, a.n.Content[i]).errorf(d, "allowed host %q is not a host name: give host, host:port, *.domain, an IP address or a CIDR range such as 10.0.0.0/8", list[i])
 			continue
 		}
 		out = append(out, h)
@@ -147,8 +160,20 @@ func checkURL(u node, tmpl string, allowed hostList, params map[string]bool, d *
 		u.errorf(d, "url placeholders may appear only in the path and query, not in the host")
 	case allowed != nil && !allowed.allows(p.Host, p.Scheme):
 		u.errorf(d, "url host %q is not in allowed_hosts (%s)", p.Host, strings.Join(allowed, ", "))
+	case hasDotSegment(p.Path):
+		u.errorf(d, "url path %q has a . or .. segment; write the path it stands for", p.Path)
 	}
 	return holes
+}
+
+// hasDotSegment reports whether a decoded URL path has a "." or ".." segment.
+func hasDotSegment(path string) bool {
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *httpTool) note() string {
@@ -177,9 +202,10 @@ func (h *httpTool) run(ctx context.Context, _ steps.Env, args map[string]any) (t
 
 // request fills the URL template and builds the request.
 func (h *httpTool) request(ctx context.Context, args map[string]any) (*http.Request, error) {
-	raw := placeholder.ReplaceAllStringFunc(h.url, func(m string) string {
-		return escape(text(args[placeholder.FindStringSubmatch(m)[1]]))
-	})
+	raw, err := h.fill(args)
+	if err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("building the url: %w", err)
@@ -219,6 +245,48 @@ func (h *httpTool) request(ctx context.Context, args map[string]any) (*http.Requ
 	return req, nil
 }
 
+// fill replaces the URL template's placeholders by the escaped arguments. An argument
+// can hold no slash (it is escaped), but "." or ".." would still be a dot segment, which
+// servers and proxies resolve to another path (/api/{{ args.p }}/items with p=".."
+// reaches /items); a path segment that the arguments turn into one is refused.
+func (h *httpTool) fill(args map[string]any) (string, error) {
+	expand := func(s string) string {
+		return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+			return escape(text(args[placeholder.FindStringSubmatch(m)[1]]))
+		})
+	}
+	path, rest := h.url, ""
+	if i := strings.IndexAny(h.url, "?#"); i >= 0 {
+		path, rest = h.url[:i], h.url[i:]
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		marks := placeholder.FindAllStringSubmatch(seg, -1)
+		if len(marks) == 0 {
+			continue
+		}
+		segs[i] = expand(seg)
+		if segs[i] == "." || segs[i] == ".." {
+			return "", dotSegmentError(marks, segs[i])
+		}
+	}
+	return strings.Join(segs, "/") + expand(rest), nil
+}
+
+func dotSegmentError(marks [][]string, seg string) error {
+	var names []string
+	for _, m := range marks {
+		if !contains(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	verb := "argument " + names[0] + " makes"
+	if len(names) > 1 {
+		verb = "arguments " + strings.Join(names, ", ") + " make"
+	}
+	return fmt.Errorf("%s the url path segment %q, which would climb to another path; give a value other than . or ..", verb, seg)
+}
+
 func (h *httpTool) unused(args map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range args {
@@ -253,19 +321,43 @@ func unwrapURL(err error) error {
 	return err
 }
 
-// hostList is an allow-list: "host" or "*.domain" match any port, "host:port" one port.
+// hostList is an allow-list: "host" or "*.domain" match any port, "host:port" one port,
+// and a CIDR range ("10.0.0.0/8") any address in it, on any port. Host names admit only
+// public addresses once resolved; a loopback, private, link-local or otherwise
+// non-public address is dialed only when an entry is that address or a range holding it.
 type hostList []string
+
+// validHostEntry reports whether h (lower-cased, trimmed) is a usable entry.
+func validHostEntry(h string) bool {
+	if strings.Contains(h, "/") {
+		_, err := netip.ParsePrefix(h)
+		return err == nil
+	}
+	return h != "" && !strings.ContainsAny(h, "?#@ ") && !strings.Contains(strings.TrimPrefix(h, "*."), "*")
+}
+
+// entry splits an allow-list entry into host and port ("" for any port).
+func entry(a string) (host, port string) {
+	if strings.HasPrefix(a, "[") { // [::1]:8080
+		return splitHostPort(a, "")
+	}
+	host, port, _ = strings.Cut(a, ":")
+	return host, port
+}
 
 // allows reports whether hostport (a URL's Host) may be reached.
 func (l hostList) allows(hostport, scheme string) bool {
 	host, port := splitHostPort(hostport, scheme)
+	ip, ipErr := netip.ParseAddr(host)
 	for _, a := range l {
-		ah, ap, hasPort := strings.Cut(a, ":")
-		if strings.HasPrefix(a, "[") { // [::1]:8080
-			ah, ap = splitHostPort(a, "")
-			hasPort = ap != ""
+		if pfx, err := netip.ParsePrefix(a); err == nil {
+			if ipErr == nil && pfx.Contains(ip.Unmap()) {
+				return true
+			}
+			continue
 		}
-		if hasPort && ap != port {
+		ah, ap := entry(a)
+		if ap != "" && ap != port {
 			continue
 		}
 		if ah == host || strings.HasPrefix(ah, "*.") && strings.HasSuffix(host, ah[1:]) {
@@ -273,6 +365,50 @@ func (l hostList) allows(hostport, scheme string) bool {
 		}
 	}
 	return false
+}
+
+// admitsAddr reports whether the list names ip (on port) explicitly, as an address
+// entry or a range, which a non-public address needs.
+func (l hostList) admitsAddr(ip netip.Addr, port string) bool {
+	ip = ip.Unmap()
+	for _, a := range l {
+		if pfx, err := netip.ParsePrefix(a); err == nil {
+			if pfx.Contains(ip) {
+				return true
+			}
+			continue
+		}
+		ah, ap := entry(a)
+		if ap != "" && ap != port {
+			continue
+		}
+		if eip, err := netip.ParseAddr(ah); err == nil && eip.Unmap() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAddr is the dialer's Control: it runs after name resolution, on the address about
+// to be connected, so a public name that resolves to a private address (or is rebound to
+// one) is refused all the same.
+func (l hostList) checkAddr(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("address %s is not an IP address and port", address)
+	}
+	kind := specialAddr(ap.Addr())
+	if kind == "" || l.admitsAddr(ap.Addr(), strconv.Itoa(int(ap.Port()))) {
+		return nil
+	}
+	ip := ap.Addr().Unmap()
+	bits := 24
+	if ip.Is6() {
+		bits = 64
+	}
+	pfx, _ := ip.Prefix(bits)
+	return fmt.Errorf("address %s is a %s address, reachable only when allowed_hosts lists it or a range holding it (e.g. %s or %s)",
+		ip, kind, ip, pfx)
 }
 
 func splitHostPort(hostport, scheme string) (string, string) {
@@ -289,16 +425,23 @@ func splitHostPort(hostport, scheme string) (string, string) {
 	return strings.ToLower(host), port
 }
 
-// client is an HTTP client that dials only allowed hosts, follows redirects only to
+// client is an HTTP client that dials only allowed hosts (and non-public addresses only
+// when listed, see checkAddr), follows redirects only to
 // allowed hosts (at most maxRedirects), uses no proxy, and gives up after timeout.
 func (l hostList) client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: l.checkAddr}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if !l.allows(addr, "") {
 				return nil, fmt.Errorf("host %s is not in allowed_hosts", addr)
 			}
-			return dialer.DialContext(ctx, network, addr)
+			conn, err := dialer.DialContext(ctx, network, addr)
+			var oe *net.OpError
+			if errors.As(err, &oe) && oe.Op == "dial" {
+				// net wraps the Control error as "dial tcp <addr>: <err>"; name the host.
+				return nil, fmt.Errorf("connecting to %s: %w", addr, oe.Err)
+			}
+			return conn, err
 		},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,12 +157,155 @@ func TestHostList(t *testing.T) {
 		{hostList{"127.0.0.1"}, "127.0.0.1:51234", "", true},
 		{hostList{"[::1]:8080"}, "[::1]:8080", "http", true},
 		{hostList{"[::1]:8080"}, "[::1]:8081", "http", false},
+		{hostList{"10.0.0.0/8"}, "10.1.2.3:8080", "", true},
+		{hostList{"10.0.0.0/8"}, "10.1.2.3", "https", true},
+		{hostList{"10.0.0.0/8"}, "11.1.2.3", "https", false},
+		{hostList{"10.0.0.0/8"}, "ten.example", "https", false},
+		{hostList{"fd00::/8"}, "[fd00::1]:443", "", true},
 		{nil, "api.example.com", "https", false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v %s", tt.list, tt.host), func(t *testing.T) {
 			if got := tt.list.allows(tt.host, tt.scheme); got != tt.want {
 				t.Errorf("allows(%q) = %v, want %v", tt.host, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTPToolDotSegments checks that arguments cannot climb the URL path: an argument
+// that fills a whole path segment with . or .. is refused before any request is made.
+func TestHTTPToolDotSegments(t *testing.T) {
+	srv := newHits(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "reached "+r.URL.Path) })
+	tests := []struct {
+		name    string
+		path    string
+		args    map[string]any
+		want    string
+		wantErr string
+	}{
+		{name: "dot dot segment", path: "/api/{{ args.id }}/items", args: map[string]any{"id": ".."},
+			wantErr: `argument id makes the url path segment ".."`},
+		{name: "dot segment", path: "/api/{{ args.id }}/items", args: map[string]any{"id": "."},
+			wantErr: `argument id makes the url path segment "."`},
+		{name: "two arguments make a dot dot", path: "/api/{{ args.id }}{{ args.q }}/items", args: map[string]any{"id": ".", "q": "."},
+			wantErr: `arguments id, q make the url path segment ".."`},
+		{name: "last segment", path: "/api/{{ args.id }}", args: map[string]any{"id": ".."},
+			wantErr: `argument id makes the url path segment ".."`},
+		{name: "dots inside a segment are fine", path: "/api/{{ args.id }}/items", args: map[string]any{"id": "a..b"},
+			want: "reached /api/a..b/items"},
+		{name: "three dots are a name", path: "/api/{{ args.id }}/items", args: map[string]any{"id": "..."},
+			want: "reached /api/.../items"},
+		{name: "dot dot in the query is a value", path: "/api?q={{ args.q }}", args: map[string]any{"q": ".."},
+			want: "reached /api"},
+		{name: "escaped slashes stay in one segment", path: "/api/{{ args.id }}/items", args: map[string]any{"id": "../.."},
+			want: "reached /api/../../items"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(srv.seen())
+			a := build(t, httpDecl("GET", srv.URL+tt.path, "127.0.0.1"))
+			out, err := a.tools[0].backing.run(context.Background(), nil, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if n := len(srv.seen()) - before; n != 0 {
+					t.Errorf("server got %d requests, want none", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.text != tt.want {
+				t.Errorf("text = %q, want %q", out.text, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTPToolPrivateAddresses checks the dial-time guard: a host name in allowed_hosts
+// reaches only public addresses; loopback, private and link-local ones need the address
+// or its range in allowed_hosts.
+func TestHTTPToolPrivateAddresses(t *testing.T) {
+	srv := newHits(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "inside") })
+	port := strings.TrimPrefix(srv.hostPort(), "127.0.0.1:")
+	byName := "http://localhost:" + port + "/x"
+	tests := []struct {
+		name    string
+		url     string
+		allowed []string
+		wantErr string
+	}{
+		{name: "name resolving to loopback is refused", url: byName, allowed: []string{"localhost"},
+			wantErr: "is a loopback address"},
+		{name: "name with its port is refused too", url: byName, allowed: []string{"localhost:" + port},
+			wantErr: "is a loopback address"},
+		{name: "name plus the address is allowed", url: byName, allowed: []string{"localhost", "127.0.0.1"}},
+		{name: "name plus a range is allowed", url: byName, allowed: []string{"localhost", "127.0.0.0/8"}},
+		{name: "name plus another range is refused", url: byName, allowed: []string{"localhost", "10.0.0.0/8"},
+			wantErr: "is a loopback address"},
+		{name: "address literal is allowed", url: srv.URL + "/x", allowed: []string{"127.0.0.1"}},
+		{name: "address literal by range is allowed", url: srv.URL + "/x", allowed: []string{"127.0.0.0/8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(srv.seen())
+			quoted := make([]string, len(tt.allowed))
+			for i, h := range tt.allowed {
+				quoted[i] = strconv.Quote(h)
+			}
+			a := build(t, httpDecl("GET", tt.url, quoted...))
+			out, err := a.tools[0].backing.run(context.Background(), nil, map[string]any{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "allowed_hosts") {
+					t.Fatalf("error = %v, want it to contain %q and name allowed_hosts", err, tt.wantErr)
+				}
+				if n := len(srv.seen()) - before; n != 0 {
+					t.Errorf("server got %d requests, want none", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.text != "inside" {
+				t.Errorf("text = %q, want %q", out.text, "inside")
+			}
+		})
+	}
+}
+
+func TestSpecialAddr(t *testing.T) {
+	tests := []struct {
+		ip   string
+		want string
+	}{
+		{"8.8.8.8", ""},
+		{"2606:4700::1111", ""},
+		{"127.0.0.1", "loopback"},
+		{"127.9.9.9", "loopback"},
+		{"::1", "loopback"},
+		{"::ffff:127.0.0.1", "loopback"},
+		{"10.1.2.3", "private"},
+		{"172.16.0.1", "private"},
+		{"192.168.1.1", "private"},
+		{"fd00::1", "private"},
+		{"100.64.0.1", "shared (carrier-grade NAT)"},
+		{"169.254.169.254", "link-local"},
+		{"fe80::1", "link-local"},
+		{"0.0.0.0", "unspecified"},
+		{"0.1.2.3", "unspecified"},
+		{"::", "unspecified"},
+		{"224.0.0.1", "multicast"},
+		{"ff02::1", "multicast"},
+		{"255.255.255.255", "broadcast"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ip, func(t *testing.T) {
+			if got := specialAddr(netip.MustParseAddr(tt.ip)); got != tt.want {
+				t.Errorf("specialAddr(%s) = %q, want %q", tt.ip, got, tt.want)
 			}
 		})
 	}

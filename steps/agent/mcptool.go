@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,18 +17,24 @@ import (
 	"github.com/aiflow/aiflow/spec"
 )
 
-// mcpServer is an {mcp: {command, env, include}} entry: the tools of an MCP server
-// spoken to over stdio. The server is started when the step runs (and by
+// mcpServer is an {mcp: {command, env, include, timeout}} entry: the tools of an MCP
+// server spoken to over stdio. The server is started when the step runs (and by
 // DiscoverPlanNotes), in the flow file's directory, with only PATH, HOME, the temp and
 // locale variables of aiflow's environment plus env:, and stopped when the step ends.
+// Every request to it (the start-up handshake, the tool listing, each tool call) must be
+// answered within timeout, so a server that stops answering cannot hold the run.
 type mcpServer struct {
 	command []string
 	env     map[string]string
 	include []string
 	dir     string
+	timeout time.Duration
 }
 
-var mcpKeys = []string{"command", "env", "include"}
+var mcpKeys = []string{"command", "env", "include", "timeout"}
+
+// DefaultMCPTimeout bounds each request to an MCP server whose entry sets no timeout:.
+const DefaultMCPTimeout = 60 * time.Second
 
 // mcpStop bounds how long a server may take to exit once its stdin is closed.
 const mcpStop = 2 * time.Second
@@ -44,7 +51,7 @@ func decodeMCPEntry(n node, f map[string]node, dir string, d *spec.Diagnostics) 
 	if !ok {
 		return nil
 	}
-	s := &mcpServer{dir: dir}
+	s := &mcpServer{dir: dir, timeout: DefaultMCPTimeout}
 	if c, ok := mf["command"]; !ok {
 		m.errorf(d, "an mcp server needs command: [program, args...]")
 	} else if s.command, ok = c.strs(d, "command"); ok && (len(s.command) == 0 || s.command[0] == "") {
@@ -55,6 +62,9 @@ func decodeMCPEntry(n node, f map[string]node, dir string, d *spec.Diagnostics) 
 	}
 	if i, ok := mf["include"]; ok {
 		s.include, _ = i.strs(d, "include")
+	}
+	if tn, ok := mf["timeout"]; ok {
+		s.timeout = decodeTimeout(tn, d)
 	}
 	if spec.Diagnostics((*d)[before:]).HasErrors() {
 		return nil
@@ -93,26 +103,37 @@ type mcpConn struct {
 	stderr  *tail
 }
 
+// timedOut explains err when the request's own timeout (not the caller's context) ended
+// it.
+func (s *mcpServer) timedOut(ctx, rctx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %s (raise the mcp entry's timeout:)", s.timeout)
+	}
+	return err
+}
+
 // connect starts the server and lists its tools (those in include:, when given).
 func (s *mcpServer) connect(ctx context.Context) (*mcpConn, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	cmd := exec.Command(s.command[0], s.command[1:]...)
 	cmd.Dir, cmd.Env = s.dir, s.environ()
 	c := &mcpConn{server: s, stderr: &tail{max: 2048}}
 	cmd.Stderr = c.stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: "aiflow", Version: "1"}, nil)
-	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: mcpStop}, nil)
+	session, err := client.Connect(rctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: mcpStop}, nil)
 	if err != nil {
 		if cmd.Process != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
-		return nil, c.fail("starting", err)
+		return nil, c.fail("starting", s.timedOut(ctx, rctx, err))
 	}
 	c.session = session
-	for t, err := range session.Tools(ctx, nil) {
+	for t, err := range session.Tools(rctx, nil) {
 		if err != nil {
 			c.close()
-			return nil, c.fail("listing the tools of", err)
+			return nil, c.fail("listing the tools of", s.timedOut(ctx, rctx, err))
 		}
 		if len(s.include) == 0 || contains(s.include, t.Name) {
 			c.tools = append(c.tools, t)
@@ -192,9 +213,11 @@ func asObject(v any) (map[string]any, error) {
 
 // call runs one tool; a result flagged isError comes back as an error with its text.
 func (c *mcpConn) call(ctx context.Context, name string, args map[string]any) (toolOut, error) {
-	res, err := c.session.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	rctx, cancel := context.WithTimeout(ctx, c.server.timeout)
+	defer cancel()
+	res, err := c.session.CallTool(rctx, &mcp.CallToolParams{Name: name, Arguments: args})
 	if err != nil {
-		return toolOut{}, c.fail("calling "+name+" on", err)
+		return toolOut{}, c.fail("calling "+name+" on", c.server.timedOut(ctx, rctx, err))
 	}
 	text := contentText(res)
 	if res.IsError {

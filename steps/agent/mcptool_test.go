@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -23,6 +24,10 @@ const mcpServerEnv = "AIFLOW_AGENT_TEST_MCP_SERVER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mcpServerEnv) == "1" {
+		if os.Getenv("AIFLOW_AGENT_TEST_MCP_MUTE") == "1" { // reads requests, never answers
+			io.Copy(io.Discard, os.Stdin)
+			os.Exit(0)
+		}
 		if err := serveMCP(); err != nil {
 			fmt.Fprintln(os.Stderr, "test mcp server:", err)
 			os.Exit(1)
@@ -58,6 +63,11 @@ func serveMCP() error {
 				return nil, err
 			}
 			return textResult(strings.ToUpper(in.Text), false), nil
+		})
+	s.AddTool(&mcp.Tool{Name: "hang", Description: "Never answers.", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
 		})
 	s.AddTool(&mcp.Tool{Name: "fail", Description: "Always fails.", InputSchema: json.RawMessage(`{"type":"object"}`)},
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -101,7 +111,7 @@ func TestMCPTools(t *testing.T) {
 	for _, tool := range gen.Requests()[0].Tools {
 		names = append(names, tool.Name)
 	}
-	if d := cmp.Diff([]string{"add", "fail", "shout"}, names); d != "" { // the server lists them by name
+	if d := cmp.Diff([]string{"add", "fail", "hang", "shout"}, names); d != "" { // the server lists them by name
 		t.Errorf("tools offered (-want +got):\n%s", d)
 	}
 	if req := gen.Requests()[0].Tools[0].Parameters["required"]; fmt.Sprint(req) != "[a b]" {
@@ -207,8 +217,47 @@ func TestDiscoverPlanNotes(t *testing.T) {
 	exe, _ := os.Executable()
 	backing := "mcp " + exe + " -test.run=^$"
 	want := []string{"tool search_kb: step search", "tool add: " + backing + " — Add two numbers.",
-		"tool fail: " + backing + " — Always fails.", "tool shout: " + backing + " — Upper-case a text."}
+		"tool fail: " + backing + " — Always fails.", "tool hang: " + backing + " — Never answers.",
+		"tool shout: " + backing + " — Upper-case a text."}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("notes (-want +got):\n%s", d)
 	}
+}
+
+// TestMCPTimeouts checks that a server that does not answer cannot hold the step: each
+// request (start-up handshake, tool call) is bounded by the entry's timeout:, and the
+// session stays usable after a call timed out.
+func TestMCPTimeouts(t *testing.T) {
+	t.Run("tool call never answers", func(t *testing.T) {
+		a := build(t, strings.Replace(mcpTools(t, ""), "    env:", "    timeout: 2s\n    env:", 1))
+		gen := scripted(func(n int, req providers.GenerateRequest) providers.GenerateResponse {
+			switch n {
+			case 0:
+				return providers.GenerateResponse{ToolCalls: []providers.ToolCall{call("hang", `{}`)}}
+			case 1:
+				return providers.GenerateResponse{ToolCalls: []providers.ToolCall{call("add", `{"a":1,"b":2}`)}}
+			}
+			return providers.GenerateResponse{Text: "done"}
+		})
+		if _, err := a.Run(context.Background(), agentCall(gen, &steptest.Env{}, nil)); err != nil {
+			t.Fatal(err)
+		}
+		var results []string
+		for _, r := range gen.Requests()[1:] {
+			for _, m := range lastCalls(r.Messages) {
+				results = append(results, fmt.Sprintf("%v %s", m.IsError, m.Content))
+			}
+		}
+		if len(results) != 2 || !strings.HasPrefix(results[0], "true calling hang on mcp server ") ||
+			!strings.HasSuffix(results[0], ": no answer within 2s (raise the mcp entry's timeout:)") || results[1] != "false 3" {
+			t.Errorf("tool results = %q, want the hang timed out and add answered", results)
+		}
+	})
+	t.Run("server never answers the handshake", func(t *testing.T) {
+		src := strings.Replace(mcpTools(t, ", AIFLOW_AGENT_TEST_MCP_MUTE: \"1\""), "    env:", "    timeout: 300ms\n    env:", 1)
+		_, err := build(t, src).Run(context.Background(), agentCall(scripted(nil), &steptest.Env{}, nil))
+		if err == nil || !strings.HasPrefix(err.Error(), "starting mcp server ") || !strings.Contains(err.Error(), "no answer within 300ms (raise the mcp entry's timeout:)") {
+			t.Fatalf("error = %v, want the start-up timed out", err)
+		}
+	})
 }

@@ -15,14 +15,16 @@ import (
 
 // NewClient returns the shared retrying transport (transport.New) for one provider
 // entry: retries and debug traces from c, c.HTTPClient's transport (when given)
-// underneath, classify for non-2xx answers and secrets redacted from every error.
-func NewClient(kind string, c providers.Config, classify func(*http.Response, []byte) *providers.Error, secrets []string) *http.Client {
+// underneath, classify for non-2xx answers, secrets redacted from every error and the
+// entry's timeouts setting bounding every attempt.
+func NewClient(kind string, c providers.Config, classify func(*http.Response, []byte) *providers.Error, secrets []string,
+	timeouts transport.Timeouts) *http.Client {
 	var base http.RoundTripper
 	if c.HTTPClient != nil {
 		base = c.HTTPClient.Transport
 	}
 	return transport.New(transport.Options{
-		Provider: kind, Retry: c.Retry, Classify: classify, Secrets: secrets, Base: base, Debug: c.Debug,
+		Provider: kind, Retry: c.Retry, Classify: classify, Secrets: secrets, Base: base, Debug: c.Debug, Timeouts: timeouts,
 	})
 }
 

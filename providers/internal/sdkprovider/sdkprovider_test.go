@@ -14,6 +14,7 @@ import (
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/internal/sdkprovider"
+	"github.com/aiflow/aiflow/providers/transport"
 )
 
 func TestShorten(t *testing.T) {
@@ -102,7 +103,7 @@ func TestNewClient(t *testing.T) {
 		return nil
 	}
 	c := providers.Config{HTTPClient: srv.Client(), Debug: &trace, Retry: providers.RetryPolicy{Attempts: 1}}
-	client := sdkprovider.NewClient("kind", c, classify, []string{"sk-secret"})
+	client := sdkprovider.NewClient("kind", c, classify, []string{"sk-secret"}, transport.Timeouts{})
 	resp, err := client.Get(srv.URL)
 	if err == nil {
 		resp.Body.Close()
