@@ -81,6 +81,7 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 		return nil, err
 	}
 	w.vars = vars
+	fl.noteSecretVars(vars)
 	w.env = newRunEnv(fl, opts, w)
 	for _, id := range fl.Order {
 		w.states[id] = &stepState{done: make(chan struct{})}

@@ -1,0 +1,211 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers/fake"
+)
+
+// envTopicFlow embeds a text built from an env() value with the offline local provider.
+const envTopicFlow = `
+aiflow: 1
+steps:
+  q:
+    uses: embed
+    with:
+      text: 'a short note about ${ env("TOPIC") }'
+outputs:
+  vector: ${ steps.q.output.vector }
+`
+
+// TestCacheKeyFollowsEnvValue: an env() value is redacted from what aiflow records, but the
+// cache key must still depend on it, or a run with another value gets the first run's
+// result back (issue 11, finding 1).
+func TestCacheKeyFollowsEnvValue(t *testing.T) {
+	dir := t.TempDir()
+	run := func(dir, topic string) (*engine.RunResult, []store.StepRecord) {
+		t.Helper()
+		fl := e2eFlow(t, envTopicFlow, map[string]string{"TOPIC": topic})
+		res := e2eRun(t, fl, dir, engine.RunOptions{})
+		st, err := store.Open(filepath.Join(dir, "state"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		recs, err := st.Steps(context.Background(), res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, recs
+	}
+	elephants, _ := run(dir, "elephants")
+	giraffes, recs := run(dir, "giraffes")
+	fresh, _ := run(t.TempDir(), "giraffes")
+	if fmt.Sprint(giraffes.Outputs["vector"]) == fmt.Sprint(elephants.Outputs["vector"]) {
+		t.Fatalf("TOPIC=giraffes returned the vector of TOPIC=elephants: the cache key ignores the env() value")
+	}
+	if fmt.Sprint(giraffes.Outputs["vector"]) != fmt.Sprint(fresh.Outputs["vector"]) {
+		t.Errorf("TOPIC=giraffes after elephants differs from TOPIC=giraffes in a fresh state")
+	}
+	if len(recs) != 1 || recs[0].Status == engine.StatusCached {
+		t.Errorf("the giraffes run was served from the cache: %+v", recs)
+	}
+	again, recs := run(dir, "giraffes")
+	if len(recs) != 1 || recs[0].Status != engine.StatusCached || fmt.Sprint(again.Outputs["vector"]) != fmt.Sprint(fresh.Outputs["vector"]) {
+		t.Errorf("the same env() value must still hit the cache: %+v", recs)
+	}
+	// Neither value reached the state (they are redacted, and keys are hashes).
+	for _, v := range []string{"elephants", "giraffes"} {
+		assertNotInState(t, filepath.Join(dir, "state"), v)
+	}
+}
+
+// assertNotInState fails when secret occurs in any file of the state directory (the SQLite
+// database and its journal), so nothing records it: runs, steps, cache, events.
+func assertNotInState(t *testing.T, dir, secret string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("%s holds the secret %q", path, secret)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secretVarFlow echoes a secret: true var through the fake provider into a step output, the
+// cache and the flow's outputs.
+const secretVarFlow = `
+aiflow: 1
+vars:
+  pw: { type: string, secret: true }
+providers:
+  f: { kind: fake }
+steps:
+  gen:
+    uses: generate
+    model: f:m
+    prompt: 'log in with ${ vars.pw } please'
+    params: { temperature: 0 }
+  shape:
+    uses: transform
+    cache: forever
+    with:
+      expr: { pw: '${ vars.pw }', text: '${ steps.gen.output.text }' }
+outputs:
+  text: ${ steps.gen.output.text }
+  pw: ${ vars.pw }
+  shape: ${ steps.shape.output.value }
+`
+
+// TestSecretVarIsRedactedEverywhere: a secret: true var is hidden wherever env() values
+// are: step outputs, the cache table, the run's outputs, events and errors (issue 11,
+// finding 7). Different values still make different cache keys (finding 1).
+func TestSecretVarIsRedactedEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	p := fake.New()
+	var (
+		mu     sync.Mutex
+		events []engine.Event
+	)
+	hook := engine.HookFunc(func(e engine.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	for i, pw := range []string{"hunter2-PLANTED", "swordfish-PLANTED"} {
+		fl := fakeFlow(t, p, secretVarFlow)
+		st, err := store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := fl.Run(context.Background(), engine.RunOptions{Store: st, Vars: map[string]any{"pw": pw}, Hooks: []engine.Hook{hook}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Calls("m"); got != i+1 {
+			t.Errorf("run %d: the model was called %d times in all; a new secret value must miss the cache", i+1, got)
+		}
+		b, _ := json.Marshal(res)
+		if strings.Contains(string(b), "PLANTED") {
+			t.Errorf("run result holds the secret: %s", b)
+		}
+		if res.Outputs["pw"] != "[REDACTED]" || !strings.Contains(fmt.Sprint(res.Outputs["text"]), "log in with [REDACTED] please") {
+			t.Errorf("outputs %v: want the secret replaced by [REDACTED]", res.Outputs)
+		}
+		recs, err := st.Steps(context.Background(), res.RunID)
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("steps %v, %v", recs, err)
+		}
+		for _, r := range recs {
+			if !strings.Contains(string(r.Output), "[REDACTED]") {
+				t.Errorf("step %s output %s: want the secret redacted", r.StepID, r.Output)
+			}
+		}
+		entries, err := st.CacheList(context.Background(), store.CacheFilter{})
+		if err != nil || len(entries) != 2*(i+1) {
+			t.Fatalf("cache entries %v, %v", entries, err)
+		}
+		st.Close()
+	}
+	for _, e := range events {
+		b, _ := json.Marshal(e)
+		if strings.Contains(string(b), "PLANTED") || strings.Contains(fmt.Sprint(e.Err), "PLANTED") {
+			t.Errorf("event holds the secret: %s", b)
+		}
+	}
+	assertNotInState(t, dir, "PLANTED")
+}
+
+// TestSecretVarRedactedInErrors: a secret var quoted in a step's error is redacted in the
+// error, the step record and the run record.
+func TestSecretVarRedactedInErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := fake.New()
+	p.Fail = func(string, int) error { return fmt.Errorf("bad prompt: log in with hunter2-PLANTED please") }
+	fl := fakeFlow(t, p, secretVarFlow)
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fl.Run(context.Background(), engine.RunOptions{Store: st, Vars: map[string]any{"pw": "hunter2-PLANTED"}})
+	st.Close()
+	if err == nil {
+		t.Fatal("the run succeeded; want the planted failure")
+	}
+	if msg := fl.Redact(err.Error()); strings.Contains(msg, "PLANTED") {
+		t.Errorf("Flow.Redact leaves the secret var in %q", msg)
+	}
+	assertNotInState(t, dir, "PLANTED")
+}
+
+// TestRedactKeepsMarkers: secrets are replaced in one pass, so a secret that occurs inside
+// "[REDACTED]" does not mangle markers already written, and the longest secret wins.
+func TestRedactKeepsMarkers(t *testing.T) {
+	src := strings.Replace(secretVarFlow, "pw: { type: string, secret: true }", "pw: { type: string, secret: true }\n  short: { type: string, secret: true }", 1)
+	fl := fakeFlow(t, fake.New(), src)
+	st := openStore(t)
+	if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st, Vars: map[string]any{"pw": "ACTED-PLANTED-long", "short": "ACTED"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := fl.Redact("x ACTED-PLANTED-long y ACTED z")
+	if want := "x [REDACTED] y [REDACTED] z"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+}
