@@ -15,6 +15,7 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers/fake"
+	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
 // envTopicFlow embeds a text built from an env() value with the offline local provider.
@@ -208,4 +209,32 @@ func TestRedactKeepsMarkers(t *testing.T) {
 	if want := "x [REDACTED] y [REDACTED] z"; got != want {
 		t.Errorf("Redact = %q, want %q", got, want)
 	}
+}
+
+// TestCacheKeyIgnoresProviderCredentials: a provider's api_token (and account, base URL)
+// is not part of the work, so rotating it keeps the cache, and it never reaches the state.
+func TestCacheKeyIgnoresProviderCredentials(t *testing.T) {
+	dir := t.TempDir()
+	for i, tok := range []string{"cf-token-PLANTED-one-0123456789", "cf-token-PLANTED-two-0123456789"} {
+		cf := wiretest.NewCloudflare(t, wiretest.WithCFToken(tok))
+		cf.SetResponder(modelNamer)
+		fl := e2eFlow(t, cfFlow(cf, "", `
+  gen:
+    uses: generate
+    model: cf:`+primaryModel+`
+    prompt: hello
+    params: { temperature: 0 }
+outputs:
+  text: ${ steps.gen.output.text }
+`), cfEnv(cf))
+		res := e2eRun(t, fl, dir, engine.RunOptions{})
+		wantReqs, wantStatus := 1, engine.StatusSucceeded
+		if i > 0 {
+			wantReqs, wantStatus = 0, engine.StatusCached
+		}
+		if got := countPath(cf, cfRunPath(primaryModel)); got != wantReqs || res.Steps[0].Status != wantStatus {
+			t.Errorf("token %d: %d requests, step %s; want %d, %s (the token must not change the cache key)", i+1, got, res.Steps[0].Status, wantReqs, wantStatus)
+		}
+	}
+	assertNotInState(t, filepath.Join(dir, "state"), "PLANTED")
 }
