@@ -135,8 +135,9 @@ func plainText(body []byte) string {
 	return strings.Join(strings.Fields(stripTags(string(body))), " ")
 }
 
-// shorten cuts s to at most n bytes, on a rune boundary, marking the cut with "…".
-func shorten(s string, n int) string {
+// Shorten cuts s to at most n bytes, on a rune boundary, marking the cut with "…". Redact
+// before shortening: a cut through a secret would leave its beginning unredacted.
+func Shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

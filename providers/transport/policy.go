@@ -103,7 +103,7 @@ func (c *client) complete(pe *providers.Error, resp *http.Response, plain string
 	quotesBody := plain != "" && strings.Contains(pe.Message, plain)
 	pe.Message = c.redact(pe.Message)
 	if quotesBody {
-		pe.Message = shorten(pe.Message, maxMessage)
+		pe.Message = Shorten(pe.Message, maxMessage)
 	}
 }
 
