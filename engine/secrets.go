@@ -91,39 +91,82 @@ func (s *secretSet) snapshot() ([]string, *strings.Replacer) {
 	return s.sorted, s.replacer
 }
 
-// Redact replaces every known secret in str with [REDACTED].
+// Redact replaces every known secret in str with [REDACTED], and what a shortening cut left
+// of one (see redactCuts).
 func (s *secretSet) Redact(str string) string {
-	_, r := s.snapshot()
+	secrets, r := s.snapshot()
 	if r == nil {
 		return str
 	}
-	return r.Replace(str)
+	return redactCuts(r.Replace(str), secrets)
+}
+
+// ellipsis marks where aiflow and its providers shorten quoted text (error bodies, model
+// output in errors, summaries).
+const ellipsis = "…"
+
+// minCutPrefix is how much of a secret's beginning, right before an ellipsis, counts as
+// the secret cut short.
+const minCutPrefix = 3
+
+// redactCuts hides the beginning of a secret that a shortening cut through: a provider or
+// step may quote text that holds a secret it never knew of (an env() value or secret var
+// echoed by a model) and shorten it before the engine redacts, leaving "…hunter2-se…".
+// Text whose last minCutPrefix bytes or more before an ellipsis begin a secret is treated
+// as that secret.
+func redactCuts(str string, secrets []string) string {
+	if !strings.Contains(str, ellipsis) {
+		return str
+	}
+	var b strings.Builder
+	for rest := str; ; {
+		i := strings.Index(rest, ellipsis)
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		head, cut := rest[:i], 0
+		for _, sec := range secrets {
+			for k := min(len(sec)-1, len(head)); k >= minCutPrefix && k > cut; k-- {
+				if strings.HasSuffix(head, sec[:k]) {
+					cut = k
+					break
+				}
+			}
+		}
+		b.WriteString(head[:len(head)-cut])
+		if cut > 0 {
+			b.WriteString(redactedMark)
+		}
+		b.WriteString(ellipsis)
+		rest = rest[i+len(ellipsis):]
+	}
 }
 
 // redactValue returns a copy of data with secrets replaced inside every string. It takes
 // the secrets once: env() calls on other goroutines may add to the set meanwhile.
 func (s *secretSet) redactValue(v any) any {
-	_, r := s.snapshot()
+	secrets, r := s.snapshot()
 	if r == nil {
 		return v
 	}
-	return redactWith(v, r)
+	return redactWith(v, secrets, r)
 }
 
-func redactWith(v any, r *strings.Replacer) any {
+func redactWith(v any, secrets []string, r *strings.Replacer) any {
 	switch x := v.(type) {
 	case string:
-		return r.Replace(x)
+		return redactCuts(r.Replace(x), secrets)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = redactWith(e, r)
+			out[k] = redactWith(e, secrets, r)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = redactWith(e, r)
+			out[i] = redactWith(e, secrets, r)
 		}
 		return out
 	}

@@ -49,3 +49,27 @@ func TestStreamRedactor(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactCutSecrets: text shortened before it reached the engine may end in the
+// beginning of a secret; that beginning is redacted too.
+func TestRedactCutSecrets(t *testing.T) {
+	s := newSecretSet()
+	s.add("hunter2-secret")
+	s.add("ACTED")
+	tests := []struct{ in, want string }{
+		{"bad input: xx hunter2-se…", "bad input: xx [REDACTED]…"},
+		{"pw hunter2-secret ok", "pw [REDACTED] ok"},
+		{"a hun… b hunter2-secret… c", "a [REDACTED]… b [REDACTED]… c"},
+		{"hu… and a summary…", "hu… and a summary…"},
+		{"x hunter2-secret…", "x [REDACTED]…"},
+		{"no ellipsis hunter2", "no ellipsis hunter2"},
+	}
+	for _, tt := range tests {
+		if got := s.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := s.redactValue([]any{tt.in}).([]any)[0]; got != tt.want {
+			t.Errorf("redactValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

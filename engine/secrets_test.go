@@ -175,25 +175,30 @@ func TestSecretVarIsRedactedEverywhere(t *testing.T) {
 }
 
 // TestSecretVarRedactedInErrors: a secret var quoted in a step's error is redacted in the
-// error, the step record and the run record.
+// error, the step record and the run record, also when the provider shortened the quote
+// through the secret (issue 11, findings 6 and 7).
 func TestSecretVarRedactedInErrors(t *testing.T) {
-	dir := t.TempDir()
-	p := fake.New()
-	p.Fail = func(string, int) error { return fmt.Errorf("bad prompt: log in with hunter2-PLANTED please") }
-	fl := fakeFlow(t, p, secretVarFlow)
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, msg := range []string{"bad prompt: log in with hunter2-PLANTED please", "bad prompt: log in with hunter2-PLA…"} {
+		t.Run(msg, func(t *testing.T) {
+			dir := t.TempDir()
+			p := fake.New()
+			p.Fail = func(string, int) error { return fmt.Errorf("%s", msg) }
+			fl := fakeFlow(t, p, secretVarFlow)
+			st, err := store.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = fl.Run(context.Background(), engine.RunOptions{Store: st, Vars: map[string]any{"pw": "hunter2-PLANTED"}})
+			st.Close()
+			if err == nil {
+				t.Fatal("the run succeeded; want the planted failure")
+			}
+			if got := fl.Redact(err.Error()); strings.Contains(got, "hunter2") || !strings.Contains(got, "[REDACTED]") {
+				t.Errorf("Flow.Redact leaves the secret var in %q", got)
+			}
+			assertNotInState(t, dir, "hunter2")
+		})
 	}
-	_, err = fl.Run(context.Background(), engine.RunOptions{Store: st, Vars: map[string]any{"pw": "hunter2-PLANTED"}})
-	st.Close()
-	if err == nil {
-		t.Fatal("the run succeeded; want the planted failure")
-	}
-	if msg := fl.Redact(err.Error()); strings.Contains(msg, "PLANTED") {
-		t.Errorf("Flow.Redact leaves the secret var in %q", msg)
-	}
-	assertNotInState(t, dir, "PLANTED")
 }
 
 // TestRedactKeepsMarkers: secrets are replaced in one pass, so a secret that occurs inside
