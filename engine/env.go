@@ -310,7 +310,7 @@ func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
 	w.turns[key] = idx + 1
 	w.mu.Unlock()
 	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: idx, Role: t.Role,
-		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: t.Arguments, Usage: toStoreUsage(t.Usage)})
+		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: w.fl.secrets.redactJSON(t.Arguments), Usage: toStoreUsage(t.Usage)})
 }
 
 // Invoke builds a one-off step of kind uses and runs it with inputs.

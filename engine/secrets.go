@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -151,6 +153,24 @@ func (s *secretSet) redactValue(v any) any {
 		return v
 	}
 	return redactWith(v, secrets, r)
+}
+
+// redactJSON redacts the strings inside a JSON document (tool call arguments) and keeps it
+// valid JSON. Text that is not JSON is redacted as text.
+func (s *secretSet) redactJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return json.RawMessage(s.Redact(string(raw)))
+	}
+	if red := s.redactValue(v); !reflect.DeepEqual(red, v) {
+		if b, err := json.Marshal(red); err == nil {
+			return b
+		}
+	}
+	return raw
 }
 
 func redactWith(v any, secrets []string, r *strings.Replacer) any {

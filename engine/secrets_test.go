@@ -243,3 +243,38 @@ outputs:
 	}
 	assertNotInState(t, filepath.Join(dir, "state"), "PLANTED")
 }
+
+// TestSecretVarRedactedInAgentTurns: an agent's recorded turns (content and tool call
+// arguments) hide a secret var the model echoes back.
+func TestSecretVarRedactedInAgentTurns(t *testing.T) {
+	script := func(p wiretest.ChatPrompt) wiretest.ChatTurn {
+		if res := p.ToolResults(); len(res) > 0 {
+			return wiretest.ChatTurn{Text: "From the tool: " + res[0].Content}
+		}
+		args, _ := json.Marshal(map[string]string{"country": p.LastUser()})
+		return wiretest.ChatTurn{ToolCalls: []wiretest.ChatToolCall{{ID: "call_1", Name: "get_capital", Arguments: string(args)}}}
+	}
+	o := wiretest.NewOpenAI(t, wiretest.WithOpenAIScript(script))
+	entry := fmt.Sprintf("    kind: openai\n    api_key: ${ env(\"TOKEN\") }\n    base_url: %s", o.URL())
+	src := fmt.Sprintf(capitalFlow, entry, "gpt-4o-mini")
+	src = strings.Replace(src, "user: What is the capital of France?", "user: 'What is the capital of ${ vars.pw }?'", 1)
+	src = strings.Replace(src, "providers:", "vars:\n  pw: { type: string, secret: true }\nproviders:", 1)
+	fl := e2eFlow(t, src, map[string]string{"TOKEN": o.Key()})
+	dir := t.TempDir()
+	res, st := agentRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"pw": "Atlantis-PLANTED"}})
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), "PLANTED") {
+		t.Errorf("run result holds the secret: %s", b)
+	}
+	turns, err := st.Turns(context.Background(), res.RunID, "ask")
+	if err != nil || len(turns) == 0 {
+		t.Fatalf("turns %v, %v", turns, err)
+	}
+	for _, tr := range turns {
+		if strings.Contains(tr.Content+string(tr.Arguments), "PLANTED") {
+			t.Errorf("turn %d holds the secret: %q %s", tr.Index, tr.Content, tr.Arguments)
+		}
+	}
+	st.Close()
+	assertNotInState(t, filepath.Join(dir, "state"), "PLANTED")
+}
