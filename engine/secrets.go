@@ -2,12 +2,14 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -266,4 +268,23 @@ func (fl *Flow) noteSecretVars(vars map[string]any) {
 			fl.secrets.addVar(val)
 		}
 	}
+}
+
+// redactErr hides secrets in err's text. Diagnostics stay diagnostics (callers render them
+// one by one), each with its summary and detail redacted; any other error keeps only its
+// redacted text.
+func (fl *Flow) redactErr(err error) error {
+	var de *spec.DiagnosticsError
+	if errors.As(err, &de) {
+		diags := make(spec.Diagnostics, len(de.Diags))
+		for i, d := range de.Diags {
+			d.Summary, d.Detail = fl.Redact(d.Summary), fl.Redact(d.Detail)
+			diags[i] = d
+		}
+		return &spec.DiagnosticsError{Diags: diags}
+	}
+	if msg := fl.Redact(err.Error()); msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
 }

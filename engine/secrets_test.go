@@ -278,3 +278,25 @@ func TestSecretVarRedactedInAgentTurns(t *testing.T) {
 	st.Close()
 	assertNotInState(t, filepath.Join(dir, "state"), "PLANTED")
 }
+
+// TestBadSecretVarValueNotEchoed: a secret var's value that fails its type or enum check is
+// not quoted in the error.
+func TestBadSecretVarValueNotEchoed(t *testing.T) {
+	tests := []struct{ name, decl string }{
+		{"wrong type", "pw: { type: integer, secret: true }"},
+		{"not in enum", "pw: { type: string, secret: true, enum: [a, b] }"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(secretVarFlow, "pw: { type: string, secret: true }", tt.decl, 1)
+			fl := fakeFlow(t, fake.New(), src)
+			_, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t), Vars: map[string]any{"pw": "hunter2-PLANTED-and-more-text-to-pass-forty-bytes"}})
+			if err == nil {
+				t.Fatal("want the bad value rejected")
+			}
+			if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "vars.pw") {
+				t.Errorf("error %q: want vars.pw named and its value hidden", err)
+			}
+		})
+	}
+}
