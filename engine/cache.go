@@ -11,10 +11,16 @@ import (
 )
 
 // cacheKeyVersion changes when the key's recipe changes, invalidating every entry.
-const cacheKeyVersion = "aiflow-cache-v1"
+// v2: env() values and secret vars are hashed as they are, no longer as "[REDACTED]"; v1
+// keys of calls that read a secret were shared by every value of it, so their entries may
+// hold another input's result and must not be served.
+const cacheKeyVersion = "aiflow-cache-v2"
 
-// cacheMaterial is everything that decides a step call's result. Secrets and account ids are
-// not part of it: provider settings are left out, and env() values are redacted.
+// cacheMaterial is everything that decides a step call's result. Provider settings (API
+// tokens, account ids, base URLs) are not part of it, so rotating a token keeps the cache.
+// Inputs, prompt and params are the resolved values, secrets included: a different env()
+// value or secret var is different work and must get a different key. The material lives
+// only in memory and only its SHA-256 is kept or shown, so no secret is recorded in clear.
 type cacheMaterial struct {
 	Version      string         `json:"v"`
 	Kind         string         `json:"kind"`
@@ -29,15 +35,13 @@ type cacheMaterial struct {
 	Tools        any            `json:"tools,omitempty"`
 }
 
-// CacheKey returns the content hash of a call: same work, same key, in any process.
+// CacheKey returns the content hash of a call: same work, same key, in any process. It
+// depends on the values of the secrets a call reads but never contains them (see
+// cacheMaterial), and not on which secrets happen to be known when it is computed, so plan
+// and run agree.
 func (fl *Flow) CacheKey(n *Node, call *steps.Call) string {
 	m := cacheMaterial{Version: cacheKeyVersion, Kind: n.Kind.Name, KindVersion: n.Kind.Version,
-		Inputs: redactMap(fl.secrets, call.Inputs), Params: redactMap(fl.secrets, call.Params), Schema: call.OutputSchema}
-	if call.Prompt != nil {
-		p := *call.Prompt
-		p.System, p.User = fl.secrets.Redact(p.System), fl.secrets.Redact(p.User)
-		m.Prompt = &p
-	}
+		Inputs: call.Inputs, Params: call.Params, Prompt: call.Prompt, Schema: call.OutputSchema}
 	if call.Model != nil {
 		m.ProviderKind, m.Model = call.Model.ProviderKind, call.Model.ID
 	}
@@ -54,13 +58,6 @@ func (fl *Flow) CacheKey(n *Node, call *steps.Call) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func redactMap(s *secretSet, m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return s.redactValue(m).(map[string]any)
 }
 
 // cachePolicy resolves whether a call is cached and for how long. A step's own cache:

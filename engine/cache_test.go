@@ -102,34 +102,49 @@ func TestCacheKeyChangesWithEverythingThatMatters(t *testing.T) {
 	})
 }
 
-func TestCacheKeyHasNoSecrets(t *testing.T) {
+// TestCacheKeyFollowsSecretsWithoutHoldingThem: an env() value in a prompt is part of the
+// work, so another value must miss the cache (issue 11, finding 1); the value itself still
+// appears nowhere: not in the key, the outputs, the cached value or the state.
+func TestCacheKeyFollowsSecretsWithoutHoldingThem(t *testing.T) {
 	src := strings.Replace(cachedFlow, "user: Summarise this.", `user: 'Token ${ env("AIFLOW_TEST_SECRET") } here'`, 1)
 	keys := map[string]bool{}
-	for _, secret := range []string{"s3cr3t-value-one", "s3cr3t-value-two"} {
+	dir := t.TempDir()
+	secrets := []string{"s3cr3t-value-one", "s3cr3t-value-two"}
+	for _, secret := range secrets {
 		t.Setenv("AIFLOW_TEST_SECRET", secret)
 		p := fake.New()
 		fl := fakeFlow(t, p, src)
-		st := openStore(t)
+		st, err := store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		res, err := fl.Run(context.Background(), engine.RunOptions{Store: st})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p.Calls("m") != 1 {
+			t.Errorf("secret %s: the model was not called; the run was served another secret's result", secret)
+		}
 		entries, err := st.CacheList(context.Background(), store.CacheFilter{})
-		if err != nil || len(entries) != 1 {
+		if err != nil {
 			t.Fatalf("cache entries %v, %v", entries, err)
 		}
-		keys[entries[0].Key] = true
-		got, _, _ := st.CacheGet(context.Background(), entries[0].Key, time.Now())
+		for _, e := range entries {
+			keys[e.Key] = true
+			got, _, _ := st.CacheGet(context.Background(), e.Key, time.Now())
+			if strings.Contains(string(got.Value), "s3cr3t") || strings.Contains(e.Key, "s3cr3t") {
+				t.Errorf("the cache entry holds the secret")
+			}
+		}
 		if strings.Contains(fmt.Sprint(res.Outputs), secret) {
 			t.Errorf("the outputs hold the secret")
 		}
-		if strings.Contains(string(got.Value), secret) {
-			t.Errorf("the cached value holds the secret")
-		}
+		st.Close()
 	}
-	if len(keys) != 1 {
-		t.Errorf("the secret's value changed the cache key: the key is derived from it")
+	if len(keys) != 2 {
+		t.Errorf("%d cache keys for two values of the secret: the key must depend on the value", len(keys))
 	}
+	assertNotInState(t, dir, "s3cr3t")
 }
 
 func TestCorruptCacheEntryReruns(t *testing.T) {

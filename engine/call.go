@@ -231,6 +231,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	var out any
 	err := w.guarded(n, call.Model, call.Item, []*steps.Call{call}, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
 		res, attempts, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
+			defer endStream(call)
 			return w.opts.Executor.Execute(ctx, n.Impl, call)
 		})
 		cr.attempts, cr.usage, cr.meta = attempts, res.Usage, res.Meta

@@ -159,15 +159,26 @@ type stepEnv struct {
 	n      *Node
 	item   int
 	stream bool
+	tokens streamRedactor // secrets split across tokens are redacted too
 }
 
 func (e *runEnv) forStep(n *Node, item int) steps.Env {
-	return &stepEnv{e: e, n: n, item: item, stream: e.w.streams[n.ID]}
+	return &stepEnv{e: e, n: n, item: item, stream: e.w.streams[n.ID], tokens: streamRedactor{secrets: e.fl.secrets}}
 }
 
 func (s *stepEnv) Emit(ev steps.Event) {
 	if ev.Kind == "token" {
-		s.e.w.hooks.emit(Event{Type: EventToken, RunID: s.e.w.runID, StepID: s.n.ID, Item: s.item, Text: ev.Text, Stream: s.stream})
+		s.emitToken(s.tokens.write(ev.Text))
+	}
+}
+
+// endStream releases the streamed text held back in case it was the start of a secret;
+// it is called when an attempt of the call returns.
+func (s *stepEnv) endStream() { s.emitToken(s.tokens.flush()) }
+
+func (s *stepEnv) emitToken(text string) {
+	if text != "" {
+		s.e.w.hooks.emit(Event{Type: EventToken, RunID: s.e.w.runID, StepID: s.n.ID, Item: s.item, Text: text, Stream: s.stream})
 	}
 }
 
@@ -305,7 +316,7 @@ func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
 	w.turns[key] = idx + 1
 	w.mu.Unlock()
 	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: idx, Role: t.Role,
-		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: t.Arguments, Usage: toStoreUsage(t.Usage)})
+		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: w.fl.secrets.redactJSON(t.Arguments), Usage: toStoreUsage(t.Usage)})
 }
 
 // Invoke builds a one-off step of kind uses and runs it with inputs.

@@ -80,11 +80,13 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 			w.res[name] = ref
 		}
 	}
+	fl.noteSecretVars(given) // before checking them: a rejected value is quoted in the error
 	vars, err := fl.resolveVars(given, map[string]any{"run": w.runInfo, "vars": map[string]any{}})
 	if err != nil {
-		return nil, err
+		return nil, fl.redactErr(err)
 	}
 	w.vars = vars
+	fl.noteSecretVars(vars)
 	w.env = newRunEnv(fl, opts, w)
 	for _, id := range fl.Order {
 		w.states[id] = &stepState{done: make(chan struct{})}

@@ -13,7 +13,8 @@ import (
 	"github.com/aiflow/aiflow/providers"
 )
 
-// maxMessage bounds how much of a non-JSON error body ends up in an error message.
+// maxMessage bounds how much of a non-JSON error body ends up in an error message, counted
+// after redaction.
 const maxMessage = 300
 
 // DefaultClassify turns a non-2xx response into a typed error from its status alone:
@@ -58,7 +59,8 @@ type codeMessage struct {
 // ParseErrorBody extracts a provider error code and message from an error body. It knows
 // the Cloudflare envelope (`errors[0]`), AI Gateway's `error: [{code, message}]`, the
 // OpenAI and Anthropic `error: {type, code, message}` objects and a bare `message`; any
-// other body yields its first line of text (HTML tags stripped), shortened.
+// other body yields its text on one line, HTML tags stripped; the client shortens that to
+// maxMessage once secrets are redacted.
 func ParseErrorBody(body []byte) (code, message string) {
 	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err != nil {
@@ -126,18 +128,24 @@ func joinMessages(list []codeMessage) string {
 	return strings.Join(msgs, "; ")
 }
 
-// plainText makes a short one-line message out of a non-JSON body.
+// plainText makes a one-line message out of a non-JSON body. It is not shortened here: the
+// client redacts secrets first and shortens after (see client.complete), so a secret that
+// straddles the cut cannot leave its beginning behind.
 func plainText(body []byte) string {
-	s := stripTags(string(body))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxMessage {
-		s = s[:maxMessage]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "…"
+	return strings.Join(strings.Fields(stripTags(string(body))), " ")
+}
+
+// Shorten cuts s to at most n bytes, on a rune boundary, marking the cut with "…". Redact
+// before shortening: a cut through a secret would leave its beginning unredacted.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // stripTags removes <…> markup, so an HTML error page reads as its text.

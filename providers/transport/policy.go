@@ -69,7 +69,7 @@ func (c *client) classifyResponse(resp *http.Response) *providers.Error {
 	if pe == nil {
 		pe = DefaultClassify(resp, body)
 	}
-	c.complete(pe, resp)
+	c.complete(pe, resp, plainText(body))
 	if readErr != nil && pe.Err == nil {
 		pe.Err = &redactedError{msg: c.redact(readErr.Error()), cause: readErr}
 	}
@@ -77,8 +77,11 @@ func (c *client) classifyResponse(resp *http.Response) *providers.Error {
 	return pe
 }
 
-// complete fills what a Classify func may leave out, obeys x-should-retry and redacts.
-func (c *client) complete(pe *providers.Error, resp *http.Response) {
+// complete fills what a Classify func may leave out, obeys x-should-retry and redacts. A
+// message quoting the body's text (plain, the body as ParseErrorBody renders non-JSON) is
+// shortened to maxMessage after redaction, never before: a cut through a secret would leave
+// its beginning unredacted.
+func (c *client) complete(pe *providers.Error, resp *http.Response, plain string) {
 	if pe.Provider == "" {
 		pe.Provider = c.opts.Provider
 	}
@@ -97,7 +100,11 @@ func (c *client) complete(pe *providers.Error, resp *http.Response) {
 	if pe.Message == "" {
 		pe.Message = http.StatusText(resp.StatusCode)
 	}
+	quotesBody := plain != "" && strings.Contains(pe.Message, plain)
 	pe.Message = c.redact(pe.Message)
+	if quotesBody {
+		pe.Message = Shorten(pe.Message, maxMessage)
+	}
 }
 
 // retryableConnError reports whether a transport-level failure is worth another attempt:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -463,5 +464,34 @@ func TestMergeGateway(t *testing.T) {
 	}
 	if MergeGateway(nil, nil) != nil {
 		t.Error("MergeGateway(nil, nil) != nil")
+	}
+}
+
+// TestRedactBeforeShortening: a non-JSON error body is shortened to maxMessage for the
+// message, but only after redaction, so a secret straddling the cut leaves no prefix of
+// itself behind (issue 11, finding 6).
+func TestRedactBeforeShortening(t *testing.T) {
+	const secret = "sekret-PLANTED-1234567890"
+	for _, pad := range []int{maxMessage - 20, maxMessage - 10, maxMessage - 3, maxMessage - 1, maxMessage} {
+		t.Run(fmt.Sprint(pad), func(t *testing.T) {
+			body := strings.Repeat("x", pad) + secret + " and more text after the token"
+			s := &script{replies: []reply{{status: 400, header: map[string]string{"Content-Type": "text/plain"}, body: body}}}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			c := New(Options{Provider: "test", Secrets: []string{secret}, Retry: providers.RetryPolicy{Backoff: fast}})
+			_, err := post(t, c, srv.URL, "{}")
+			var pe *providers.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *providers.Error", err)
+			}
+			for _, text := range []string{pe.Message, err.Error()} {
+				if strings.Contains(text, "sek") || strings.Contains(text, "PLANTED") {
+					t.Errorf("message leaks a piece of the secret: %q", text)
+				}
+			}
+			if len(pe.Message) > maxMessage+len("…") {
+				t.Errorf("message is %d bytes, want at most %d: %q", len(pe.Message), maxMessage, pe.Message)
+			}
+		})
 	}
 }

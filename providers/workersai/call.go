@@ -155,11 +155,10 @@ func (p *Provider) decode(model string, raw []byte, out any) error {
 	return nil
 }
 
+// badResponse quotes the beginning of an unreadable body. The token is redacted before the
+// body is shortened, so a token across the cut leaves nothing of itself behind.
 func (p *Provider) badResponse(model string, err error, body []byte) error {
-	snippet := string(body)
-	if len(snippet) > 200 {
-		snippet = snippet[:200] + "…"
-	}
+	snippet := transport.Shorten(transport.Redact(string(body), p.secrets), 200)
 	return &providers.Error{Provider: Kind, Model: model,
 		Message: transport.Redact(fmt.Sprintf("unexpected response (%v): %s", err, snippet), p.secrets), Err: err}
 }

@@ -134,3 +134,33 @@ func metaValues(m providers.Meta) []string {
 	}
 	return out
 }
+
+// TestSecretAtTheCutNeverLeaks: error bodies are quoted shortened (300 bytes for an error
+// status, 200 for an unreadable 2xx), and the token is redacted before the cut, so a token
+// straddling it leaves no beginning behind (issue 11, finding 6).
+func TestSecretAtTheCutNeverLeaks(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		pad    int
+	}{
+		{"error status, token across byte 300", 400, 290},
+		{"error status, token just before byte 300", 400, 297},
+		{"unreadable 2xx, token across byte 200", 200, 190},
+		{"unreadable 2xx, token just before byte 200", 200, 197},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			p := open(t, cf, nil)
+			cf.Faults.Add(wiretest.Fault{Status: tt.status, Body: strings.Repeat("x", tt.pad) + cf.Token() + " trailing words"})
+			_, err := p.Generate(context.Background(), providers.GenerateRequest{Model: llama, Messages: user("hi")})
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if tok := cf.Token(); strings.Contains(err.Error(), tok[:3]) {
+				t.Errorf("error leaks the start of the token %q: %s", tok[:3], err)
+			}
+		})
+	}
+}

@@ -7,7 +7,6 @@ package sdkprovider
 import (
 	"errors"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/transport"
@@ -62,14 +61,4 @@ func ResponseMeta(resp *http.Response, model string, headers []string) providers
 
 // Shorten cuts s to at most 200 bytes, on a rune boundary, marking the cut with "…",
 // so that model output quoted in an error stays readable.
-func Shorten(s string) string {
-	const limit = 200
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func Shorten(s string) string { return transport.Shorten(s, 200) }
