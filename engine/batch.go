@@ -55,7 +55,9 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 				outs[i], recs[i] = out, cr
 				w.addUsage(results[j].Usage)
 				w.observe(calls[t], results[j].Usage.USD)
-				w.cachePut(n, calls[t], keys[t], b, cr.model)
+				if b != nil {
+					w.cachePut(n, calls[t], keys[t], b, cr.model)
+				}
 				w.recordItem(n, idxs[i], out, cr, start, len(items))
 			}
 			return nil
@@ -135,14 +137,29 @@ type outputError struct{ err error }
 func (e *outputError) Error() string { return e.err.Error() }
 func (e *outputError) Unwrap() error { return e.err }
 
-func roundTrip(w *walker, out map[string]any) (any, []byte, error) {
-	b, err := json.Marshal(w.fl.secrets.redactValue(out))
+// roundTrip normalises a step's output to what JSON can hold and encodes it for the cache.
+// The value it returns is the real one: later steps of this run read it as it is. What is
+// written anywhere (cache, records, printed outputs) is redacted; an output that held a
+// secret is not cached (reusing its redacted copy would hand later runs "[REDACTED]" in
+// place of the value), so cacheable is false and value is nil.
+func roundTrip(w *walker, out map[string]any) (v any, value []byte, err error) {
+	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, nil, fmt.Errorf("step output is not JSON-encodable: %w", err)
 	}
-	var v any
-	err = json.Unmarshal(b, &v)
-	return v, b, err
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, nil, err
+	}
+	if w.fl.secrets.holdsSecret(v) {
+		return v, nil, nil
+	}
+	return v, b, nil
+}
+
+// recordBytes encodes a step output for the run store, with secrets redacted.
+func (w *walker) recordBytes(out any) []byte {
+	b, _ := json.Marshal(w.fl.secrets.redactValue(out))
+	return b
 }
 
 func (w *walker) cachePut(n *Node, call *steps.Call, key string, value []byte, model string) {

@@ -106,7 +106,9 @@ func TestCacheKeyChangesWithEverythingThatMatters(t *testing.T) {
 // work, so another value must miss the cache (issue 11, finding 1); the value itself still
 // appears nowhere: not in the key, the outputs, the cached value or the state.
 func TestCacheKeyFollowsSecretsWithoutHoldingThem(t *testing.T) {
-	src := strings.Replace(cachedFlow, "user: Summarise this.", `user: 'Token ${ env("AIFLOW_TEST_SECRET") } here'`, 1)
+	// The secret is in the system prompt, which the fake model does not echo, so the answer
+	// is cacheable (an output that holds a secret never is: see TestLaterStepsReadRealValues).
+	src := strings.Replace(cachedFlow, "system: Be brief.", `system: 'Token ${ env("AIFLOW_TEST_SECRET") } here'`, 1)
 	keys := map[string]bool{}
 	dir := t.TempDir()
 	secrets := []string{"s3cr3t-value-one", "s3cr3t-value-two"}

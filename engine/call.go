@@ -249,7 +249,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		if out, b, err = roundTrip(w, res.Output); err != nil {
 			return err
 		}
-		if useCache {
+		if useCache && b != nil {
 			w.cachePut(n, call, key, b, cr.model)
 		}
 		return nil
@@ -628,7 +628,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 }
 
 func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {
-	b, _ := json.Marshal(out)
+	b := w.recordBytes(out)
 	status := StatusSucceeded
 	if cr.cached {
 		status = StatusCached

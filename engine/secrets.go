@@ -288,3 +288,33 @@ func (fl *Flow) redactErr(err error) error {
 	}
 	return err
 }
+
+// holdsSecret reports whether redacting v would change any string in it, that is whether
+// v carries a secret (a number secret counts once it is in text, as redactValue sees it).
+func (s *secretSet) holdsSecret(v any) bool {
+	secrets, r := s.snapshot()
+	if r == nil {
+		return false
+	}
+	var holds func(any) bool
+	holds = func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			return redactCuts(r.Replace(x), secrets) != x
+		case map[string]any:
+			for _, e := range x {
+				if holds(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if holds(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return holds(v)
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -139,6 +140,9 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 	for _, r := range recs {
 		if r.Status != StatusSucceeded && r.Status != StatusCached {
 			continue
+		}
+		if bytes.Contains(r.Output, []byte(redactedMark)) {
+			continue // recorded with a secret hidden: run it again for the real value
 		}
 		if w.prev[r.StepID] == nil {
 			w.prev[r.StepID] = map[int]store.StepRecord{}
@@ -344,7 +348,7 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 		st.status = StatusCached
 	}
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
-	out, _ := json.Marshal(st.output)
+	out := w.recordBytes(st.output)
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
 		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
 	typ := EventStepDone
