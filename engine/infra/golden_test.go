@@ -54,6 +54,7 @@ func TestPlanGolden(t *testing.T) {
 			}
 			if _, ok := a.get("before.yaml"); ok {
 				h.apply(h.flow("before.yaml"))
+				h.remove("before.yaml") // flow.yaml is the edited before.yaml
 			}
 			if m := mutations[name]; m != nil {
 				m(t, h)
