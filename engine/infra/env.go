@@ -14,10 +14,10 @@ import (
 // env is what one Plan, Apply or Destroy shares: the flow, evaluated vars, opened
 // providers and backends. It is used by one goroutine.
 type env struct {
-	fl      *engine.Flow
-	key     string // flowKey(fl): the flow part of its resources' state keys
+	fl  *engine.Flow
+	key string // flowKey(fl): the flow part of its resources' state keys
 	// others maps kind/name of the local resources other flows record to their flow.
-	others map[string]string
+	others  map[string]string
 	st      *store.Store
 	opts    Options
 	scope   map[string]any

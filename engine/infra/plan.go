@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
-	"path/filepath"
 	"sort"
 
 	"github.com/aiflow/aiflow/engine"
