@@ -3,6 +3,7 @@ package infra
 import (
 	"context"
 	"errors"
+	"github.com/aiflow/aiflow/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -370,6 +371,44 @@ resources:
 			}
 			if got != tt.want {
 				t.Errorf("dimensions = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckRecordsLocalResources: the check before a run creates a missing local index
+// and records it, and records a local index made by an older run without a record, so
+// that the next plan has nothing to do (it used to say "will be adopted").
+func TestCheckRecordsLocalResources(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, h *harness, fl *engine.Flow)
+	}{
+		{"missing index", func(*testing.T, *harness, *engine.Flow) {}},
+		{"index made by an older run", func(t *testing.T, h *harness, fl *engine.Flow) {
+			h.apply(fl)
+			if err := h.st.DeleteResource(ctx, "infra-test", "kb"); err != nil {
+				t.Fatal(err)
+			}
+			if a := actions(h.plan(fl))["kb"]; a != ActionAdopt {
+				t.Fatalf("setup: kb %s, want adopt", a)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.write("flow.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
+			fl := h.flow("flow.yaml")
+			tt.setup(t, h, fl)
+			if err := Check(ctx, fl, h.st, h.opts()); err != nil {
+				t.Fatal(err)
+			}
+			if p := h.plan(fl); p.Changes {
+				t.Errorf("plan after the check: %v", actions(p))
+			}
+			if rs, err := h.st.GetResource(ctx, "infra-test", "kb"); err != nil || rs.ID != "indexes/kb" {
+				t.Errorf("record = %+v, %v", rs, err)
 			}
 		})
 	}
