@@ -16,6 +16,9 @@ import (
 type env struct {
 	fl  *engine.Flow
 	key string // flowKey(fl): the flow part of its resources' state keys
+	// viewOnly is set by NewPlan: a resource that cannot be refreshed is planned from
+	// its record, with the reason, instead of failing the plan; and NoRefresh applies.
+	viewOnly bool
 	// others maps kind/name of the local resources other flows record to their flow.
 	others  map[string]string
 	st      *store.Store

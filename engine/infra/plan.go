@@ -30,6 +30,20 @@ type Plan struct {
 	Resources []*Change `json:"resources"`
 	// Changes is true when Apply would change anything.
 	Changes bool `json:"changes"`
+	// Refreshed is false when the plan was made from the recorded state alone
+	// (Options.NoRefresh).
+	Refreshed bool `json:"refreshed"`
+}
+
+// Unrefreshed counts the resources that could not be refreshed.
+func (p *Plan) Unrefreshed() int {
+	n := 0
+	for _, c := range p.Resources {
+		if c.RefreshError != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Change is the plan for one resource.
@@ -49,6 +63,9 @@ type Change struct {
 	Drift []AttrChange `json:"drift"`
 	// Info describes the real resource (e.g. "42 vectors"), for people.
 	Info string `json:"info,omitempty"`
+	// RefreshError says why the real resource could not be read; the change was then
+	// planned from the recorded state.
+	RefreshError string `json:"refresh_error,omitempty"`
 
 	res   *resource
 	state *store.ResourceState
@@ -74,6 +91,7 @@ func NewPlan(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options
 		return nil, err
 	}
 	defer e.close()
+	e.viewOnly = true
 	p, err := e.plan(ctx)
 	return p, e.redact(err)
 }
@@ -87,7 +105,7 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	for i := range states {
 		byName[states[i].Name] = &states[i]
 	}
-	p := &Plan{Flow: e.key, Resources: []*Change{}}
+	p := &Plan{Flow: e.key, Resources: []*Change{}, Refreshed: !(e.viewOnly && e.opts.NoRefresh)}
 	names := make([]string, 0, len(e.fl.Resources))
 	for name := range e.fl.Resources {
 		names = append(names, name)
@@ -265,11 +283,21 @@ func (e *env) planEvaluated(ctx context.Context, r *resource, st *store.Resource
 		return nil, fmt.Errorf("the local %s %q in %s is recorded for flow %q; local resources of flows that share a state directory need different names (or give each flow its own -state-dir)",
 			r.kind, r.name, e.opts.StateDir, owner)
 	}
-	real, err := r.k.refresh(ctx, e, r, st)
-	if err != nil {
-		return nil, err
+	var real realState
+	var refreshErr string
+	if e.viewOnly && e.opts.NoRefresh {
+		real = recorded(st)
+	} else {
+		var err error
+		if real, err = r.k.refresh(ctx, e, r, st); err != nil {
+			if !e.viewOnly || ctx.Err() != nil {
+				return nil, err
+			}
+			real, refreshErr = recorded(st), e.fl.Redact(err.Error())
+		}
 	}
-	c := &Change{Name: r.name, Kind: r.kind, Backend: r.backend, Attributes: []AttrChange{}, Drift: []AttrChange{}, res: r, state: st, real: real, Info: real.info}
+	c := &Change{Name: r.name, Kind: r.kind, Backend: r.backend, Attributes: []AttrChange{}, Drift: []AttrChange{}, res: r, state: st, real: real, Info: real.info,
+		RefreshError: refreshErr}
 	c.ID = real.id
 	if c.ID == "" && st != nil {
 		c.ID = st.ID
@@ -341,6 +369,15 @@ func (e *env) diff(c *Change, r *resource, st *store.ResourceState, real realSta
 	default:
 		c.Action = ActionNoop
 	}
+}
+
+// recorded is the real state as the record has it, for a plan without refresh: the
+// resource exists when it is recorded, with the recorded attributes (so no drift).
+func recorded(st *store.ResourceState) realState {
+	if st == nil {
+		return realState{}
+	}
+	return realState{exists: true, id: st.ID}
 }
 
 // forcedChange reports whether an attribute that forces replacement differs between
