@@ -44,19 +44,19 @@ var mutations = map[string]func(t *testing.T, h *harness){
 // planOptions change how a scenario's flow.yaml is planned.
 var planOptions = map[string]func(t *testing.T, o Options) Options{
 	"offline": func(t *testing.T, o Options) Options {
-		o.HTTPClient = unreachable(t)
+		o.HTTPClient = closedPortClient(t)
 		return o
 	},
 	"norefresh": func(t *testing.T, o Options) Options {
-		o.HTTPClient = unreachable(t) // -refresh=false must not need the network
+		o.HTTPClient = closedPortClient(t) // -refresh=false must not need the network
 		o.NoRefresh = true
 		return o
 	},
 }
 
-// unreachable is an HTTP client whose every connection goes to a closed loopback port:
+// closedPortClient is an HTTP client whose every connection goes to a closed loopback port:
 // refused at once, as offline but without waiting.
-func unreachable(t *testing.T) *http.Client {
+func closedPortClient(t *testing.T) *http.Client {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

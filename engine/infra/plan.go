@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -290,7 +292,7 @@ func (e *env) planEvaluated(ctx context.Context, r *resource, st *store.Resource
 	} else {
 		var err error
 		if real, err = r.k.refresh(ctx, e, r, st); err != nil {
-			if !e.viewOnly || ctx.Err() != nil {
+			if !e.viewOnly || ctx.Err() != nil || !unreachable(err) {
 				return nil, err
 			}
 			real, refreshErr = recorded(st), e.fl.Redact(err.Error())
@@ -369,6 +371,14 @@ func (e *env) diff(c *Change, r *resource, st *store.ResourceState, real realSta
 	default:
 		c.Action = ActionNoop
 	}
+}
+
+// unreachable reports whether err says the backend could not be reached or is
+// unavailable for now (network errors, timeouts, 5xx and 429 answers), as opposed to a
+// mistake in the flow or its credentials, which still fails the plan.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || providers.IsRetryable(err)
 }
 
 // recorded is the real state as the record has it, for a plan without refresh: the
