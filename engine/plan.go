@@ -292,9 +292,8 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		}
 		est := estimateCall(n.Kind.Task, call)
 		ps.Estimate = ps.Estimate.add(est)
-		if est.ContextWindow > 0 && est.InputTokens+est.OutputTokens > est.ContextWindow {
-			ps.Warnings = append(ps.Warnings, fmt.Sprintf("input of about %d tokens (+%d output) may exceed the %d-token context window of %s",
-				est.InputTokens, est.OutputTokens, est.ContextWindow, call.Model.Ref()))
+		if w := contextWarning(est, call.Model.Ref()); w != "" {
+			ps.Warnings = append(ps.Warnings, w)
 		}
 	}
 	if !oldest.IsZero() {
@@ -314,6 +313,27 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		ps.Reason = why
 	}
 	return nil, ActionRun
+}
+
+// contextWarning says when a call may not fit its model's context window. The texts of a
+// batched call (an embed of many chunks) are each a separate input: the longest one
+// counts, not their sum.
+func contextWarning(est Estimate, model string) string {
+	if est.ContextWindow <= 0 {
+		return ""
+	}
+	if est.largestText > 0 && est.largestText < est.InputTokens { // several texts
+		if est.largestText+est.OutputTokens > est.ContextWindow {
+			return fmt.Sprintf("the longest text, of about %d tokens, may exceed the %d-token context window of %s",
+				est.largestText, est.ContextWindow, model)
+		}
+		return ""
+	}
+	if est.InputTokens+est.OutputTokens > est.ContextWindow {
+		return fmt.Sprintf("input of about %d tokens (+%d output) may exceed the %d-token context window of %s",
+			est.InputTokens, est.OutputTokens, est.ContextWindow, model)
+	}
+	return ""
 }
 
 // planCacheHit looks a call up in the cache without counting a hit (CachePeek).
