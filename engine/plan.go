@@ -44,6 +44,9 @@ type PlannedStep struct {
 	Reason     string   `json:"reason,omitempty"`
 	Model      string   `json:"model,omitempty"`
 	Candidates []string `json:"candidates,omitempty"`
+	// Models is how a routed for_each's items are spread over models, when they go to
+	// more than one (Model is then empty).
+	Models []ModelShare `json:"models,omitempty"`
 	Items      int      `json:"items,omitempty"`  // for_each items, when known
 	CachedN    int      `json:"cached,omitempty"` // items (or 1) found in the cache
 	CacheAge   string   `json:"cache_age,omitempty"`
@@ -53,6 +56,12 @@ type PlannedStep struct {
 	Warnings   []string `json:"warnings,omitempty"`
 	// Notes are what the step says about itself (an agent's tools, a sub-flow's path).
 	Notes []string `json:"notes,omitempty"`
+}
+
+// ModelShare is how many items of a step go to one model.
+type ModelShare struct {
+	Model string `json:"model"`
+	Items int    `json:"items"`
 }
 
 // planNoter is implemented by steps with more to show in a plan (agent tools, sub-flows).
@@ -262,9 +271,14 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 	pure := n.Kind.Task == "" && deterministic(n, nil)
 	missing := 0
 	var oldest time.Time
+	share := map[string]int{}
 	for i, call := range calls {
 		if call.Model != nil {
 			ps.Model = call.Model.Ref()
+			if share[ps.Model] == 0 {
+				ps.Models = append(ps.Models, ModelShare{Model: ps.Model})
+			}
+			share[ps.Model]++
 		}
 		if out, at, ok := w.planCacheHit(n, call); ok {
 			outs[i] = out
@@ -295,6 +309,14 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		if w := contextWarning(est, call.Model.Ref()); w != "" {
 			ps.Warnings = append(ps.Warnings, w)
 		}
+	}
+	if len(ps.Models) > 1 {
+		ps.Model = ""
+		for i := range ps.Models {
+			ps.Models[i].Items = share[ps.Models[i].Model]
+		}
+	} else {
+		ps.Models = nil
 	}
 	if !oldest.IsZero() {
 		ps.CacheAge = w.opts.Now().Sub(oldest).Round(time.Second).String()

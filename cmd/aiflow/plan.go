@@ -113,6 +113,12 @@ func printPlan(w io.Writer, p *engine.Plan) {
 		var notes []string
 		if s.Model != "" {
 			notes = append(notes, "model "+s.Model)
+		} else if len(s.Models) > 1 {
+			parts := make([]string, len(s.Models))
+			for i, m := range s.Models {
+				parts[i] = fmt.Sprintf("%s (%d)", m.Model, m.Items)
+			}
+			notes = append(notes, "models "+strings.Join(parts, ", "))
 		} else if len(s.Candidates) > 1 {
 			notes = append(notes, "model decided at run time ("+strings.Join(s.Candidates, " | ")+")")
 		}
