@@ -46,14 +46,14 @@ type PlannedStep struct {
 	Candidates []string `json:"candidates,omitempty"`
 	// Models is how a routed for_each's items are spread over models, when they go to
 	// more than one (Model is then empty).
-	Models []ModelShare `json:"models,omitempty"`
-	Items      int      `json:"items,omitempty"`  // for_each items, when known
-	CachedN    int      `json:"cached,omitempty"` // items (or 1) found in the cache
-	CacheAge   string   `json:"cache_age,omitempty"`
-	Cache      string   `json:"cache"`
-	Estimate   Estimate `json:"estimate"`
-	Partial    bool     `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
-	Warnings   []string `json:"warnings,omitempty"`
+	Models   []ModelShare `json:"models,omitempty"`
+	Items    int          `json:"items,omitempty"`  // for_each items, when known
+	CachedN  int          `json:"cached,omitempty"` // items (or 1) found in the cache
+	CacheAge string       `json:"cache_age,omitempty"`
+	Cache    string       `json:"cache"`
+	Estimate Estimate     `json:"estimate"`
+	Partial  bool         `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
+	Warnings []string     `json:"warnings,omitempty"`
 	// Notes are what the step says about itself (an agent's tools, a sub-flow's path).
 	Notes []string `json:"notes,omitempty"`
 }
