@@ -18,6 +18,9 @@ type Estimate struct {
 	USD           float64 `json:"usd"`
 	Priced        bool    `json:"priced"`                   // the catalogue knows the model's price
 	ContextWindow int     `json:"context_window,omitempty"` // 0 when unknown
+	// largestText is, for a call with a list of texts (a batched embed), the tokens of
+	// its longest text: each text meets the context window on its own, not their sum.
+	largestText int
 }
 
 // add sums two estimates; the result is priced only if both are.
@@ -40,10 +43,21 @@ func estimateCall(task providers.Task, call *steps.Call) Estimate {
 	if s, ok := call.Inputs["text"].(string); ok {
 		e.InputTokens += tokens.Count(s)
 	}
-	if l, ok := call.Inputs["texts"].([]string); ok {
-		for _, s := range l {
-			e.InputTokens += tokens.Count(s)
+	var texts []string
+	switch l := call.Inputs["texts"].(type) {
+	case []string:
+		texts = l
+	case []any:
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				texts = append(texts, s)
+			}
 		}
+	}
+	for _, s := range texts {
+		n := tokens.Count(s)
+		e.InputTokens += n
+		e.largestText = max(e.largestText, n)
 	}
 	switch task {
 	case providers.TaskGenerate:

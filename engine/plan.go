@@ -44,15 +44,24 @@ type PlannedStep struct {
 	Reason     string   `json:"reason,omitempty"`
 	Model      string   `json:"model,omitempty"`
 	Candidates []string `json:"candidates,omitempty"`
-	Items      int      `json:"items,omitempty"`  // for_each items, when known
-	CachedN    int      `json:"cached,omitempty"` // items (or 1) found in the cache
-	CacheAge   string   `json:"cache_age,omitempty"`
-	Cache      string   `json:"cache"`
-	Estimate   Estimate `json:"estimate"`
-	Partial    bool     `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
-	Warnings   []string `json:"warnings,omitempty"`
+	// Models is how a routed for_each's items are spread over models, when they go to
+	// more than one (Model is then empty).
+	Models   []ModelShare `json:"models,omitempty"`
+	Items    int          `json:"items,omitempty"`  // for_each items, when known
+	CachedN  int          `json:"cached,omitempty"` // items (or 1) found in the cache
+	CacheAge string       `json:"cache_age,omitempty"`
+	Cache    string       `json:"cache"`
+	Estimate Estimate     `json:"estimate"`
+	Partial  bool         `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
+	Warnings []string     `json:"warnings,omitempty"`
 	// Notes are what the step says about itself (an agent's tools, a sub-flow's path).
 	Notes []string `json:"notes,omitempty"`
+}
+
+// ModelShare is how many items of a step go to one model.
+type ModelShare struct {
+	Model string `json:"model"`
+	Items int    `json:"items"`
 }
 
 // planNoter is implemented by steps with more to show in a plan (agent tools, sub-flows).
@@ -262,9 +271,14 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 	pure := n.Kind.Task == "" && deterministic(n, nil)
 	missing := 0
 	var oldest time.Time
+	share := map[string]int{}
 	for i, call := range calls {
 		if call.Model != nil {
 			ps.Model = call.Model.Ref()
+			if share[ps.Model] == 0 {
+				ps.Models = append(ps.Models, ModelShare{Model: ps.Model})
+			}
+			share[ps.Model]++
 		}
 		if out, at, ok := w.planCacheHit(n, call); ok {
 			outs[i] = out
@@ -292,10 +306,17 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		}
 		est := estimateCall(n.Kind.Task, call)
 		ps.Estimate = ps.Estimate.add(est)
-		if est.ContextWindow > 0 && est.InputTokens+est.OutputTokens > est.ContextWindow {
-			ps.Warnings = append(ps.Warnings, fmt.Sprintf("input of about %d tokens (+%d output) may exceed the %d-token context window of %s",
-				est.InputTokens, est.OutputTokens, est.ContextWindow, call.Model.Ref()))
+		if w := contextWarning(est, call.Model.Ref()); w != "" {
+			ps.Warnings = append(ps.Warnings, w)
 		}
+	}
+	if len(ps.Models) > 1 {
+		ps.Model = ""
+		for i := range ps.Models {
+			ps.Models[i].Items = share[ps.Models[i].Model]
+		}
+	} else {
+		ps.Models = nil
 	}
 	if !oldest.IsZero() {
 		ps.CacheAge = w.opts.Now().Sub(oldest).Round(time.Second).String()
@@ -314,6 +335,27 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		ps.Reason = why
 	}
 	return nil, ActionRun
+}
+
+// contextWarning says when a call may not fit its model's context window. The texts of a
+// batched call (an embed of many chunks) are each a separate input: the longest one
+// counts, not their sum.
+func contextWarning(est Estimate, model string) string {
+	if est.ContextWindow <= 0 {
+		return ""
+	}
+	if est.largestText > 0 && est.largestText < est.InputTokens { // several texts
+		if est.largestText+est.OutputTokens > est.ContextWindow {
+			return fmt.Sprintf("the longest text, of about %d tokens, may exceed the %d-token context window of %s",
+				est.largestText, est.ContextWindow, model)
+		}
+		return ""
+	}
+	if est.InputTokens+est.OutputTokens > est.ContextWindow {
+		return fmt.Sprintf("input of about %d tokens (+%d output) may exceed the %d-token context window of %s",
+			est.InputTokens, est.OutputTokens, est.ContextWindow, model)
+	}
+	return ""
 }
 
 // planCacheHit looks a call up in the cache without counting a hit (CachePeek).

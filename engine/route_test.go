@@ -279,3 +279,55 @@ steps:
 		t.Errorf("%d batch calls, $%f spent; want 2 calls within the $0.0005 budget", calls, res.Usage.USD)
 	}
 }
+
+// TestPlanShowsSplitDistribution: a routed for_each whose items go to several models is
+// planned with each model's share (the plan used to name one model), the same shares the
+// run with that seed takes.
+func TestPlanShowsSplitDistribution(t *testing.T) {
+	src := `
+aiflow: 1
+providers:
+  f: { kind: fake }
+models:
+  a: f:a
+  b: f:b
+  c: f:c
+routes:
+  abc:
+    split: { a: 50, b: 30, c: 20 }
+steps:
+  gen:
+    uses: generate
+    route: abc
+    for_each: ${ ["i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9", "i10", "i11", "i12", "i13", "i14", "i15", "i16", "i17", "i18", "i19", "i20", "i21", "i22", "i23", "i24", "i25", "i26", "i27", "i28", "i29", "i30", "i31", "i32", "i33", "i34", "i35", "i36", "i37", "i38", "i39"] }
+    prompt: item ${ each.value }
+    params: { temperature: 0 }
+    cache: off
+outputs:
+  models: ${ map(steps.gen.output, .model) }
+`
+	fl := fakeFlow(t, fake.New(), src)
+	p, err := fl.Plan(context.Background(), engine.PlanOptions{Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := p.Steps[0]
+	planned := map[string]int{}
+	for _, m := range gen.Models {
+		planned[m.Model] = m.Items
+	}
+	if gen.Model != "" || len(planned) != 3 {
+		t.Fatalf("plan: model %q, shares %+v; want the shares of f:a, f:b and f:c", gen.Model, gen.Models)
+	}
+	res, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t), Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := map[string]int{}
+	for _, m := range res.Outputs["models"].([]any) {
+		ran[m.(string)]++
+	}
+	if d := cmp.Diff(ran, planned); d != "" {
+		t.Errorf("planned shares differ from the run's (-run +plan):\n%s", d)
+	}
+}

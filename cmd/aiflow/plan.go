@@ -21,7 +21,8 @@ func init() {
 func planCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("plan", stderr)
 	o := outputFlag(fs)
-	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the plan has work to do, 0 when it has none")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the plan has work to do, 0 when it has none (1 when a resource could not be refreshed)")
+	refresh := fs.Bool("refresh", true, "read the real state of the flow's resources; -refresh=false plans from the recorded state (offline)")
 	var vars varFlags
 	fs.Var(&vars, "var", "set a var: name=value or name=@file (repeatable)")
 	varsFile := fs.String("vars-file", "", "YAML or JSON file of var values")
@@ -73,7 +74,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			defer st.Close()
 		}
-		if rp, err = infra.NewPlan(ctx, fl, st, infra.Options{StateDir: sd, Vars: given}); err != nil {
+		if rp, err = infra.NewPlan(ctx, fl, st, infra.Options{StateDir: sd, Vars: given, NoRefresh: !*refresh}); err != nil {
 			return v.fail(errState, err, nil)
 		}
 	}
@@ -86,6 +87,15 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		if rp != nil && len(rp.Resources) > 0 {
 			fmt.Fprintln(stdout)
 			infra.Render(stdout, rp)
+		}
+	}
+	if rp != nil {
+		// The plan was printed, but it may be wrong for these resources: not a success.
+		if n := rp.Unrefreshed(); n > 0 {
+			if !v.json {
+				fmt.Fprintf(stderr, "Error: %d resource%s could not be refreshed (see above); pass -refresh=false to plan from the recorded state\n", n, plural(n))
+			}
+			return exitError
 		}
 	}
 	if *detailed && changes {
@@ -103,6 +113,12 @@ func printPlan(w io.Writer, p *engine.Plan) {
 		var notes []string
 		if s.Model != "" {
 			notes = append(notes, "model "+s.Model)
+		} else if len(s.Models) > 1 {
+			parts := make([]string, len(s.Models))
+			for i, m := range s.Models {
+				parts[i] = fmt.Sprintf("%s (%d)", m.Model, m.Items)
+			}
+			notes = append(notes, "models "+strings.Join(parts, ", "))
 		} else if len(s.Candidates) > 1 {
 			notes = append(notes, "model decided at run time ("+strings.Join(s.Candidates, " | ")+")")
 		}

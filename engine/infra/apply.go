@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
@@ -64,9 +65,9 @@ func (e *env) destroyPlan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Flow: flowName(e.fl), Resources: []*Change{}}
+	p := &Plan{Flow: e.key, Resources: []*Change{}}
 	for _, s := range states {
-		if ownedBy(s, e.fl) {
+		if s.Flow == e.key {
 			c := destroyChange(s)
 			c.Reason = ""
 			p.Resources = append(p.Resources, c)
@@ -112,7 +113,7 @@ func (e *env) destroy(ctx context.Context, s store.ResourceState) error {
 	if err := k.destroy(ctx, e, s); err != nil {
 		return err
 	}
-	if err := e.st.DeleteResource(ctx, s.Name); err != nil && !isNotFound(err) {
+	if err := e.st.DeleteResource(ctx, s.Flow, s.Name); err != nil && !isNotFound(err) {
 		return err
 	}
 	return nil
@@ -120,17 +121,17 @@ func (e *env) destroy(ctx context.Context, s store.ResourceState) error {
 
 // stateFor is the state Apply records for a change.
 func (e *env) stateFor(c *Change, id string) store.ResourceState {
-	attrs := map[string]any{attrFlow: flowName(e.fl)}
+	attrs := map[string]any{attrFlow: e.key, attrFile: filepath.Base(e.fl.Spec.File)}
 	for k, v := range c.res.attrs {
 		attrs[k] = v
 	}
-	return store.ResourceState{Name: c.Name, Kind: c.Kind, Backend: c.res.backend, ID: id, Attributes: attrs}
+	return store.ResourceState{Flow: e.key, Name: c.Name, Kind: c.Kind, Backend: c.res.backend, ID: id, Attributes: attrs}
 }
 
 func (e *env) record(ctx context.Context, c *Change, id string) error {
 	s := e.stateFor(c, id)
 	if c.Kind == "database" {
-		applied, err := e.st.AppliedMigrations(ctx, c.Name)
+		applied, err := e.st.AppliedMigrations(ctx, e.key, c.Name)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package infra
 import (
 	"context"
 	"errors"
+	"github.com/aiflow/aiflow/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,7 @@ func TestApplyAndDestroy(t *testing.T) {
 		}
 	})
 	t.Run("state records ids and attributes", func(t *testing.T) {
-		rs, err := h.st.GetResource(ctx, "remote")
+		rs, err := h.st.GetResource(ctx, "infra-test", "remote")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func TestApplyAndDestroy(t *testing.T) {
 			t.Errorf("migrations attribute (-want +got):\n%s", diff)
 		}
 		for _, r := range []string{"db", "kb", "gw", "summarise"} {
-			if _, err := h.st.GetResource(ctx, r); err != nil {
+			if _, err := h.st.GetResource(ctx, "infra-test", r); err != nil {
 				t.Error(err)
 			}
 		}
@@ -133,7 +134,7 @@ func TestApplyAndDestroy(t *testing.T) {
 				t.Errorf("%s: %v", p, err)
 			}
 		}
-		if applied, _ := h.st.AppliedMigrations(ctx, "db"); len(applied) != 0 {
+		if applied, _ := h.st.AppliedMigrations(ctx, "infra-test", "db"); len(applied) != 0 {
 			t.Errorf("migrations still recorded: %v", applied)
 		}
 	})
@@ -144,6 +145,7 @@ func TestReplaceKeepsNothingOld(t *testing.T) {
 	h.write("before.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
 	h.write("flow.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 6 }\n"+noopStep)
 	h.apply(h.flow("before.yaml"))
+	h.remove("before.yaml") // flow.yaml is the edited before.yaml
 	fl := h.flow("flow.yaml")
 	if p := h.apply(fl); actions(p)["kb"] != ActionReplace {
 		t.Fatalf("actions = %v", actions(p))
@@ -151,7 +153,7 @@ func TestReplaceKeepsNothingOld(t *testing.T) {
 	if p := h.plan(fl); p.Changes {
 		t.Errorf("after replace: %v", actions(p))
 	}
-	rs, err := h.st.GetResource(context.Background(), "kb")
+	rs, err := h.st.GetResource(context.Background(), "infra-test", "kb")
 	if err != nil || rs.Attributes["dimensions"] != 6.0 {
 		t.Errorf("state = %+v, %v", rs, err)
 	}
@@ -173,7 +175,7 @@ func TestAdoptAndCancel(t *testing.T) {
 		t.Errorf("a cancelled apply recorded %v", rs)
 	}
 	h.apply(fl)
-	rs, err := h.st.GetResource(ctx, "remote")
+	rs, err := h.st.GetResource(ctx, "infra-test", "remote")
 	if err != nil || rs.ID != h.cf.D1().Databases()[0].UUID {
 		t.Errorf("adopted state = %+v, %v", rs, err)
 	}
@@ -182,14 +184,83 @@ func TestAdoptAndCancel(t *testing.T) {
 	}
 }
 
+// TestFlowsShareState: two flows in one folder each have their own records. A remote
+// kb of one is planned against its own (absent) record, not replaced because of the
+// other's local kb; a local kb that would share the other's directory is refused by
+// name; destroy removes only the flow's own records.
 func TestFlowsShareState(t *testing.T) {
+	ctx := context.Background()
 	h := newHarness(t)
 	h.write("a.yaml", strings.Replace(cfProvider, "infra-test", "a", 1)+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n  db: { kind: database }\n"+noopStep)
-	h.write("b.yaml", strings.Replace(cfProvider, "infra-test", "b", 1)+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
+	h.write("b.yaml", strings.Replace(cfProvider, "infra-test", "b", 1)+"resources:\n  kb: { kind: vector-index, backend: vectorize, provider: cf, dimensions: 8 }\n"+noopStep)
+	h.write("c.yaml", strings.Replace(cfProvider, "infra-test", "c", 1)+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
 	h.apply(h.flow("a.yaml"))
-	p := h.plan(h.flow("b.yaml"))
-	if diff := cmp.Diff(map[string]string{"kb": ActionNoop}, actions(p)); diff != "" {
-		t.Errorf("flow b would touch flow a's resources (-want +got):\n%s", diff)
+	b := h.flow("b.yaml")
+	if diff := cmp.Diff(map[string]string{"kb": ActionCreate}, actions(h.plan(b))); diff != "" {
+		t.Errorf("flow b planned against flow a's kb (-want +got):\n%s", diff)
+	}
+	h.apply(b)
+	for flow, backend := range map[string]string{"a": "local", "b": "vectorize"} {
+		rs, err := h.st.GetResource(ctx, flow, "kb")
+		if err != nil || rs.Backend != backend {
+			t.Errorf("record of %s's kb = %+v, %v; want backend %s", flow, rs, err, backend)
+		}
+	}
+	for _, f := range []string{"a.yaml", "b.yaml"} {
+		if p := h.plan(h.flow(f)); p.Changes {
+			t.Errorf("%s after both applied: %v", f, actions(p))
+		}
+	}
+	_, err := NewPlan(ctx, h.flow("c.yaml"), h.st, h.opts())
+	if err == nil || !strings.Contains(err.Error(), `recorded for flow "a"`) {
+		t.Errorf("flow c's local kb would share flow a's directory: err = %v", err)
+	}
+	if _, err := Destroy(ctx, b, h.st, h.opts(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.plan(h.flow("a.yaml")); p.Changes {
+		t.Errorf("destroying b changed a: %v", actions(p))
+	}
+}
+
+// TestSameNameInOneFolder: two flow files of one folder with the same name: would
+// share their records, so planning the second one fails and says why.
+func TestSameNameInOneFolder(t *testing.T) {
+	h := newHarness(t)
+	h.write("a.yaml", cfProvider+"resources:\n  db: { kind: database }\n"+noopStep)
+	h.write("b.yaml", cfProvider+"resources:\n  db: { kind: database }\n"+noopStep)
+	h.apply(h.flow("a.yaml"))
+	_, err := NewPlan(context.Background(), h.flow("b.yaml"), h.st, h.opts())
+	if err == nil || !strings.Contains(err.Error(), `flows b.yaml and a.yaml share the state directory`) || !strings.Contains(err.Error(), `both named "infra-test"`) {
+		t.Errorf("err = %v", err)
+	}
+	h.remove("a.yaml") // renamed: b.yaml takes the records over
+	if p := h.plan(h.flow("b.yaml")); p.Changes {
+		t.Errorf("after the rename: %v", actions(p))
+	}
+}
+
+// TestClaimsUnownedRecords: a record an older aiflow left without an owner is taken by
+// the flow that next plans its name.
+func TestClaimsUnownedRecords(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database }\n"+noopStep)
+	fl := h.flow("flow.yaml")
+	h.apply(fl)
+	rs, err := h.st.GetResource(ctx, "infra-test", "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.ClaimResource(ctx, "infra-test", "", "db"); err != nil { // as the schema upgrade leaves it
+		t.Fatal(err)
+	}
+	if p := h.plan(fl); p.Changes {
+		t.Errorf("plan of an unowned record: %v", actions(p))
+	}
+	got, err := h.st.GetResource(ctx, "infra-test", "db")
+	if err != nil || got.ID != rs.ID {
+		t.Errorf("record after the plan = %+v, %v", got, err)
 	}
 }
 
@@ -300,6 +371,44 @@ resources:
 			}
 			if got != tt.want {
 				t.Errorf("dimensions = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckRecordsLocalResources: the check before a run creates a missing local index
+// and records it, and records a local index made by an older run without a record, so
+// that the next plan has nothing to do (it used to say "will be adopted").
+func TestCheckRecordsLocalResources(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, h *harness, fl *engine.Flow)
+	}{
+		{"missing index", func(*testing.T, *harness, *engine.Flow) {}},
+		{"index made by an older run", func(t *testing.T, h *harness, fl *engine.Flow) {
+			h.apply(fl)
+			if err := h.st.DeleteResource(ctx, "infra-test", "kb"); err != nil {
+				t.Fatal(err)
+			}
+			if a := actions(h.plan(fl))["kb"]; a != ActionAdopt {
+				t.Fatalf("setup: kb %s, want adopt", a)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.write("flow.yaml", cfProvider+"resources:\n  kb: { kind: vector-index, dimensions: 4 }\n"+noopStep)
+			fl := h.flow("flow.yaml")
+			tt.setup(t, h, fl)
+			if err := Check(ctx, fl, h.st, h.opts()); err != nil {
+				t.Fatal(err)
+			}
+			if p := h.plan(fl); p.Changes {
+				t.Errorf("plan after the check: %v", actions(p))
+			}
+			if rs, err := h.st.GetResource(ctx, "infra-test", "kb"); err != nil || rs.ID != "indexes/kb" {
+				t.Errorf("record = %+v, %v", rs, err)
 			}
 		})
 	}

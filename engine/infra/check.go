@@ -35,9 +35,11 @@ func (e *StaleError) Error() string {
 }
 
 // Check verifies, before a run, that every resource the flow declares exists and matches
-// it; it returns a *StaleError otherwise. A local vector index may be missing: the engine
-// creates it on first use. A resource that exists but is not in state passes (apply
-// would only record it). Resources no longer declared do not matter to a run.
+// it; it returns a *StaleError otherwise. A missing local vector index is created here
+// and recorded, as apply would (the engine used to create it on first use, unrecorded,
+// so the next plan offered to adopt it); a local resource that exists but is not in
+// state is recorded too. A remote resource that exists but is not in state passes
+// (apply would only record it). Resources no longer declared do not matter to a run.
 func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) error {
 	e, err := newEnv(fl, st, opts)
 	if err != nil {
@@ -49,10 +51,13 @@ func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) 
 		return e.redact(err)
 	}
 	stale := &StaleError{}
+	var record []*Change
 	for _, c := range p.Resources {
 		switch {
 		case c.Action == ActionDestroy:
-		case c.Action == ActionCreate && c.Kind == "vector-index" && c.Backend == "local":
+		case c.Action == ActionCreate && c.Kind == "vector-index" && c.Backend == "local",
+			c.Action == ActionAdopt && isLocal(c.Kind, c.Backend):
+			record = append(record, c)
 		case c.Action != ActionNoop && c.Action != ActionAdopt:
 			stale.Changes = append(stale.Changes, c)
 		case c.Kind == "prompt":
@@ -63,6 +68,18 @@ func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) 
 	}
 	if len(stale.Changes) > 0 || len(stale.Problems) > 0 {
 		return stale
+	}
+	if len(record) > 0 {
+		unlock, err := store.Lock(e.opts.StateDir, e.opts.lockWait())
+		if err != nil {
+			return fmt.Errorf("another aiflow is changing resources in this state directory: %w", err)
+		}
+		defer unlock()
+		for _, c := range record {
+			if err := e.execute(ctx, c); err != nil {
+				return e.redact(fmt.Errorf("resource %q (%s): %w", c.Name, c.Action, err))
+			}
+		}
 	}
 	return nil
 }

@@ -14,7 +14,13 @@ import (
 // env is what one Plan, Apply or Destroy shares: the flow, evaluated vars, opened
 // providers and backends. It is used by one goroutine.
 type env struct {
-	fl      *engine.Flow
+	fl  *engine.Flow
+	key string // flowKey(fl): the flow part of its resources' state keys
+	// viewOnly is set by NewPlan: a resource that cannot be refreshed is planned from
+	// its record, with the reason, instead of failing the plan; and NoRefresh applies.
+	viewOnly bool
+	// others maps kind/name of the local resources other flows record to their flow.
+	others  map[string]string
 	st      *store.Store
 	opts    Options
 	scope   map[string]any
@@ -27,7 +33,7 @@ func newEnv(fl *engine.Flow, st *store.Store, opts Options) (*env, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = st.Dir()
 	}
-	e := &env{fl: fl, st: st, opts: opts, provs: map[string]providers.Provider{}, dbs: map[string]providers.DatabaseBackend{}}
+	e := &env{fl: fl, key: flowKey(fl), st: st, opts: opts, provs: map[string]providers.Provider{}, dbs: map[string]providers.DatabaseBackend{}}
 	vars, err := e.vars()
 	if err != nil {
 		return nil, err

@@ -1,8 +1,11 @@
 package infra
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +20,14 @@ var update = flag.Bool("update", false, "rewrite the golden sections of testdata
 // mutations change real state between applying before.yaml and planning flow.yaml, as
 // someone outside aiflow would.
 var mutations = map[string]func(t *testing.T, h *harness){
+	"norefresh": func(t *testing.T, h *harness) {
+		if !h.cf.Gateways().Set("gw", map[string]any{"cache_ttl": 60.0}) {
+			t.Fatal("gateway gw was not created")
+		}
+		if err := os.Remove(filepath.Join(h.state, "databases", "db.db")); err != nil {
+			t.Fatal(err)
+		}
+	},
 	"drift": func(t *testing.T, h *harness) {
 		if !h.cf.Gateways().Set("gw", map[string]any{"cache_ttl": 60.0, "collect_logs": false}) {
 			t.Fatal("gateway gw was not created")
@@ -28,6 +39,33 @@ var mutations = map[string]func(t *testing.T, h *harness){
 			h.cf.D1().DeleteDatabase(d.UUID)
 		}
 	},
+}
+
+// planOptions change how a scenario's flow.yaml is planned.
+var planOptions = map[string]func(t *testing.T, o Options) Options{
+	"offline": func(t *testing.T, o Options) Options {
+		o.HTTPClient = closedPortClient(t)
+		return o
+	},
+	"norefresh": func(t *testing.T, o Options) Options {
+		o.HTTPClient = closedPortClient(t) // -refresh=false must not need the network
+		o.NoRefresh = true
+		return o
+	},
+}
+
+// closedPortClient is an HTTP client whose every connection goes to a closed loopback port:
+// refused at once, as offline but without waiting.
+func closedPortClient(t *testing.T) *http.Client {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
 }
 
 // TestPlanGolden applies before.yaml (when there is one), applies a scenario's
@@ -54,18 +92,26 @@ func TestPlanGolden(t *testing.T) {
 			}
 			if _, ok := a.get("before.yaml"); ok {
 				h.apply(h.flow("before.yaml"))
+				h.remove("before.yaml") // flow.yaml is the edited before.yaml
 			}
 			if m := mutations[name]; m != nil {
 				m(t, h)
 			}
-			p := h.plan(h.flow("flow.yaml"))
+			opts := h.opts()
+			if o := planOptions[name]; o != nil {
+				opts = o(t, opts)
+			}
+			p, err := NewPlan(context.Background(), h.flow("flow.yaml"), h.st, opts)
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
 			var human strings.Builder
 			Render(&human, p)
 			js, err := json.MarshalIndent(p, "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{"plan.golden": human.String(), "plan.json.golden": scrub(string(js)) + "\n"}
+			got := map[string]string{"plan.golden": scrub(human.String()), "plan.json.golden": scrub(string(js)) + "\n"}
 			if *update {
 				for k, v := range got {
 					a.set(k, v)
@@ -85,7 +131,12 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
-var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+var (
+	uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	portRE = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+)
 
-// scrub replaces the emulator's random D1 uuids.
-func scrub(s string) string { return uuidRE.ReplaceAllString(s, "<uuid>") }
+// scrub replaces the emulator's random D1 uuids and loopback ports.
+func scrub(s string) string {
+	return portRE.ReplaceAllString(uuidRE.ReplaceAllString(s, "<uuid>"), "127.0.0.1:<port>")
+}

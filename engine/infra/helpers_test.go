@@ -69,6 +69,14 @@ func (h *harness) write(name, content string) {
 	}
 }
 
+// remove deletes a file of the flow directory.
+func (h *harness) remove(name string) {
+	h.t.Helper()
+	if err := os.Remove(filepath.Join(h.dir, name)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // flow compiles the flow file name of the directory.
 func (h *harness) flow(name string) *engine.Flow {
 	h.t.Helper()

@@ -89,13 +89,13 @@ func dbMigrations(ctx context.Context, db providers.Database) (recs []store.Migr
 
 // stateMigrations reads the migrations the state records for database name.
 func (e *env) stateMigrations(ctx context.Context, name string) ([]store.MigrationRecord, error) {
-	names, err := e.st.AppliedMigrations(ctx, name)
+	names, err := e.st.AppliedMigrations(ctx, e.key, name)
 	if err != nil {
 		return nil, err
 	}
 	recs := make([]store.MigrationRecord, 0, len(names))
 	for _, n := range names {
-		sum, err := e.st.MigrationChecksum(ctx, name, n)
+		sum, err := e.st.MigrationChecksum(ctx, e.key, name, n)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +173,7 @@ func (e *env) migrate(ctx context.Context, b providers.DatabaseBackend, spec pro
 	if _, err := checkMigrations(ms, applied); err != nil {
 		return err
 	}
-	if err := e.st.SetMigrations(ctx, spec.Name, applied); err != nil {
+	if err := e.st.SetMigrations(ctx, e.key, spec.Name, applied); err != nil {
 		return err
 	}
 	done := map[string]bool{}
@@ -190,7 +190,7 @@ func (e *env) migrate(ctx context.Context, b providers.DatabaseBackend, spec pro
 		if err := db.Exec(ctx, recordMigration(rec)+";\n"+m.sql); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if err := e.st.RecordMigration(ctx, spec.Name, m.name, m.checksum); err != nil {
+		if err := e.st.RecordMigration(ctx, e.key, spec.Name, m.name, m.checksum); err != nil {
 			return err
 		}
 	}

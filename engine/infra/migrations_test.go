@@ -59,7 +59,7 @@ func TestMigrations(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "migration 011_bad.sql") || !strings.Contains(err.Error(), "no such table: nope") {
 				t.Fatalf("failing migration: %v", err)
 			}
-			applied, _ := h.st.AppliedMigrations(ctx, "db")
+			applied, _ := h.st.AppliedMigrations(ctx, "infra-test", "db")
 			if diff := cmp.Diff([]string{"001_log.sql", "002_second.sql", "010_third.sql"}, applied); diff != "" {
 				t.Errorf("recorded after a failure (-want +got):\n%s", diff)
 			}
@@ -117,7 +117,7 @@ func TestMigrationsRecordedInDatabase(t *testing.T) {
 			var recorded []string
 			for _, r := range query("SELECT name, checksum FROM aiflow_migrations ORDER BY rowid") {
 				recorded = append(recorded, r[0].(string))
-				if sum, _ := h.st.MigrationChecksum(ctx, "db", r[0].(string)); sum != r[1] {
+				if sum, _ := h.st.MigrationChecksum(ctx, "infra-test", "db", r[0].(string)); sum != r[1] {
 					t.Errorf("%s: checksum in the database %v, in the state %q", r[0], r[1], sum)
 				}
 			}
@@ -126,7 +126,7 @@ func TestMigrationsRecordedInDatabase(t *testing.T) {
 			}
 
 			t.Run("state behind the database", func(t *testing.T) {
-				if err := h.st.SetMigrations(ctx, "db", nil); err != nil {
+				if err := h.st.SetMigrations(ctx, "infra-test", "db", nil); err != nil {
 					t.Fatal(err)
 				}
 				if c := h.plan(fl).Resources[0]; c.Action != ActionNoop {
@@ -137,7 +137,7 @@ func TestMigrationsRecordedInDatabase(t *testing.T) {
 				if rows := query("SELECT group_concat(name, ',') FROM log"); rows[0][0] != "a,b,c" {
 					t.Errorf("log = %v, want a,b,c", rows[0][0])
 				}
-				applied, _ := h.st.AppliedMigrations(ctx, "db")
+				applied, _ := h.st.AppliedMigrations(ctx, "infra-test", "db")
 				if diff := cmp.Diff(append(all, "004_c.sql"), applied); diff != "" {
 					t.Errorf("state after apply (-want +got):\n%s", diff)
 				}

@@ -23,6 +23,9 @@ type Options struct {
 	Retry providers.RetryPolicy
 	// LockWait bounds the wait for the state lock; zero means DefaultLockWait.
 	LockWait time.Duration
+	// NoRefresh plans from the recorded state alone, without asking any backend about
+	// the real resources (`plan -refresh=false`: works offline). Only NewPlan reads it.
+	NoRefresh bool
 }
 
 func (o Options) lockWait() time.Duration {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
 )
 
 // Actions a plan gives a resource.
@@ -28,6 +32,20 @@ type Plan struct {
 	Resources []*Change `json:"resources"`
 	// Changes is true when Apply would change anything.
 	Changes bool `json:"changes"`
+	// Refreshed is false when the plan was made from the recorded state alone
+	// (Options.NoRefresh).
+	Refreshed bool `json:"refreshed"`
+}
+
+// Unrefreshed counts the resources that could not be refreshed.
+func (p *Plan) Unrefreshed() int {
+	n := 0
+	for _, c := range p.Resources {
+		if c.RefreshError != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Change is the plan for one resource.
@@ -47,6 +65,9 @@ type Change struct {
 	Drift []AttrChange `json:"drift"`
 	// Info describes the real resource (e.g. "42 vectors"), for people.
 	Info string `json:"info,omitempty"`
+	// RefreshError says why the real resource could not be read; the change was then
+	// planned from the recorded state.
+	RefreshError string `json:"refresh_error,omitempty"`
 
 	res   *resource
 	state *store.ResourceState
@@ -72,12 +93,13 @@ func NewPlan(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options
 		return nil, err
 	}
 	defer e.close()
+	e.viewOnly = true
 	p, err := e.plan(ctx)
 	return p, e.redact(err)
 }
 
 func (e *env) plan(ctx context.Context) (*Plan, error) {
-	states, err := e.st.ListResources(ctx)
+	states, err := e.ownStates(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +107,7 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	for i := range states {
 		byName[states[i].Name] = &states[i]
 	}
-	p := &Plan{Flow: flowName(e.fl), Resources: []*Change{}}
+	p := &Plan{Flow: e.key, Resources: []*Change{}, Refreshed: !(e.viewOnly && e.opts.NoRefresh)}
 	names := make([]string, 0, len(e.fl.Resources))
 	for name := range e.fl.Resources {
 		names = append(names, name)
@@ -104,7 +126,7 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	}
 	for i := len(states) - 1; i >= 0; i-- {
 		s := states[i]
-		if _, declared := e.fl.Resources[s.Name]; !declared && ownedBy(s, e.fl) {
+		if _, declared := e.fl.Resources[s.Name]; !declared {
 			p.Resources = append(p.Resources, destroyChange(s))
 		}
 	}
@@ -139,23 +161,99 @@ func sortDestroys(cs []*Change) {
 	})
 }
 
-// flowName identifies the flow that owns a resource in state.
-func flowName(fl *engine.Flow) string {
+// flowKey identifies the flow that owns a resource in state: its name:, else its file's
+// base name. Both survive moving the folder; flows sharing a state directory (those of
+// one folder) must have different names, which ownStates checks.
+func flowKey(fl *engine.Flow) string {
 	if fl.Spec.Name != "" {
 		return fl.Spec.Name
 	}
-	return fl.Spec.File
+	return filepath.Base(fl.Spec.File)
 }
 
-// ownedBy reports whether state s was recorded by this flow (flows can share a state
-// directory; each destroys only its own resources).
-func ownedBy(s store.ResourceState, fl *engine.Flow) bool {
-	owner, _ := s.Attributes[attrFlow].(string)
-	return owner == flowName(fl)
+// legacyKeys are the owners an older aiflow may have recorded for this flow's resources:
+// none (a record from before resources were keyed by flow) and, for a flow without
+// name:, its file path as given.
+func legacyKeys(fl *engine.Flow) []string {
+	keys := []string{""}
+	if fl.Spec.Name == "" && fl.Spec.File != "" {
+		keys = append(keys, fl.Spec.File)
+		if abs, err := filepath.Abs(fl.Spec.File); err == nil {
+			keys = append(keys, abs)
+		}
+	}
+	return keys
 }
 
-// attrFlow is the state attribute naming the flow that applied a resource.
-const attrFlow = "flow"
+// Attributes every record carries: the flow that applied it and that flow's file name.
+const (
+	attrFlow = "flow"
+	attrFile = "file"
+)
+
+// ownStates returns this flow's records, ordered by name. A record an older aiflow left
+// unowned (or under the flow's file path) for a resource this flow declares is claimed
+// first: it becomes this flow's record. Another flow file beside this one that has the
+// same name is an error, since the two would share each other's records.
+func (e *env) ownStates(ctx context.Context) ([]store.ResourceState, error) {
+	all, err := e.st.ListResources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]bool{}
+	for _, s := range all {
+		if s.Flow == e.key {
+			own[s.Name] = true
+		}
+	}
+	claimed := false
+	for _, s := range all {
+		if _, declared := e.fl.Resources[s.Name]; !declared || own[s.Name] || s.Flow == e.key || !slices.Contains(legacyKeys(e.fl), s.Flow) {
+			continue
+		}
+		if err := e.st.ClaimResource(ctx, s.Flow, e.key, s.Name); err != nil {
+			return nil, err
+		}
+		own[s.Name], claimed = true, true
+	}
+	if claimed {
+		if all, err = e.st.ListResources(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []store.ResourceState
+	e.others = map[string]string{}
+	for _, s := range all {
+		if s.Flow != e.key {
+			if isLocal(s.Kind, s.Backend) {
+				e.others[s.Kind+"/"+s.Name] = s.Flow
+			}
+			continue
+		}
+		if err := e.sameName(s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// sameName fails when s was applied by another flow file of this folder that is still
+// there and has this flow's name.
+func (e *env) sameName(s store.ResourceState) error {
+	file, _ := s.Attributes[attrFile].(string)
+	own := filepath.Base(e.fl.Spec.File)
+	if file == "" || file == own || e.fl.Spec.File == "" {
+		return nil
+	}
+	other := filepath.Join(e.fl.Spec.Dir, file)
+	f, diags := spec.ParseFile(other)
+	if f == nil || diags.HasErrors() || flowKey(&engine.Flow{Spec: f}) != e.key {
+		return nil // gone, renamed, or now named differently: the record is this flow's
+	}
+	return fmt.Errorf("flows %s and %s share the state directory %s and are both named %q: their resources would be recorded as one flow's; give each a different name:",
+		own, file, e.opts.StateDir, e.key)
+}
 
 func destroyChange(s store.ResourceState) *Change {
 	st := s
@@ -172,13 +270,36 @@ func (e *env) planResource(ctx context.Context, rn *engine.ResourceNode, st *sto
 	return e.planEvaluated(ctx, r, st)
 }
 
+// isLocal reports whether a resource lives under the state directory, by name (a local
+// database or vector index): two flows' resources of one name would be one.
+func isLocal(kind, backend string) bool {
+	return backend == "local" && (kind == "database" || kind == "vector-index")
+}
+
 // planEvaluated plans an evaluated resource.
 func (e *env) planEvaluated(ctx context.Context, r *resource, st *store.ResourceState) (*Change, error) {
-	real, err := r.k.refresh(ctx, e, r, st)
-	if err != nil {
-		return nil, err
+	if owner, ok := e.others[r.kind+"/"+r.name]; ok && st == nil && isLocal(r.kind, r.backend) {
+		if owner == "" {
+			owner = "an older aiflow"
+		}
+		return nil, fmt.Errorf("the local %s %q in %s is recorded for flow %q; local resources of flows that share a state directory need different names (or give each flow its own -state-dir)",
+			r.kind, r.name, e.opts.StateDir, owner)
 	}
-	c := &Change{Name: r.name, Kind: r.kind, Backend: r.backend, Attributes: []AttrChange{}, Drift: []AttrChange{}, res: r, state: st, real: real, Info: real.info}
+	var real realState
+	var refreshErr string
+	if e.viewOnly && e.opts.NoRefresh {
+		real = recorded(st)
+	} else {
+		var err error
+		if real, err = r.k.refresh(ctx, e, r, st); err != nil {
+			if !e.viewOnly || ctx.Err() != nil || !unreachable(err) {
+				return nil, err
+			}
+			real, refreshErr = recorded(st), e.fl.Redact(err.Error())
+		}
+	}
+	c := &Change{Name: r.name, Kind: r.kind, Backend: r.backend, Attributes: []AttrChange{}, Drift: []AttrChange{}, res: r, state: st, real: real, Info: real.info,
+		RefreshError: refreshErr}
 	c.ID = real.id
 	if c.ID == "" && st != nil {
 		c.ID = st.ID
@@ -250,6 +371,23 @@ func (e *env) diff(c *Change, r *resource, st *store.ResourceState, real realSta
 	default:
 		c.Action = ActionNoop
 	}
+}
+
+// unreachable reports whether err says the backend could not be reached or is
+// unavailable for now (network errors, timeouts, 5xx and 429 answers), as opposed to a
+// mistake in the flow or its credentials, which still fails the plan.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || providers.IsRetryable(err)
+}
+
+// recorded is the real state as the record has it, for a plan without refresh: the
+// resource exists when it is recorded, with the recorded attributes (so no drift).
+func recorded(st *store.ResourceState) realState {
+	if st == nil {
+		return realState{}
+	}
+	return realState{exists: true, id: st.ID}
 }
 
 // forcedChange reports whether an attribute that forces replacement differs between

@@ -26,6 +26,11 @@ func Render(w io.Writer, p *Plan) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, Summary(p))
+	if n := p.Unrefreshed(); n > 0 {
+		fmt.Fprintf(w, "%d resource%s could not be refreshed: %s planned from the recorded state and may be incomplete.\n", n, plural(n), map[bool]string{true: "it is", false: "they are"}[n == 1])
+	} else if !p.Refreshed {
+		fmt.Fprintln(w, "Planned from the recorded state without refreshing (-refresh=false): changes made outside aiflow are not shown.")
+	}
 }
 
 // Summary is the plan's last line: "Plan: 1 to create, 1 to replace." or "No changes…".
@@ -61,6 +66,7 @@ func renderChange(w io.Writer, c *Change) {
 			line += " (" + c.Info + ")"
 		}
 		fmt.Fprintln(w, line)
+		renderRefreshError(w, c)
 		return
 	}
 	fmt.Fprintln(w)
@@ -68,7 +74,14 @@ func renderChange(w io.Writer, c *Change) {
 	if c.Reason != "" {
 		fmt.Fprintf(w, "      # %s\n", c.Reason)
 	}
+	renderRefreshError(w, c)
 	renderAttrs(w, c.Attributes, "      ", c.Action == ActionCreate)
+}
+
+func renderRefreshError(w io.Writer, c *Change) {
+	if c.RefreshError != "" {
+		fmt.Fprintf(w, "      # could not refresh: %s (planned from the recorded state)\n", c.RefreshError)
+	}
 }
 
 func renderAttrs(w io.Writer, attrs []AttrChange, indent string, create bool) {

@@ -67,9 +67,9 @@ func (e *env) resource(rn *engine.ResourceNode) (*resource, error) {
 	return r, nil
 }
 
-// stateOf looks up the recorded state of name, nil when there is none.
+// stateOf looks up this flow's recorded state of name, nil when there is none.
 func (e *env) stateOf(ctx context.Context, name string) (*store.ResourceState, error) {
-	s, err := e.st.GetResource(ctx, name)
+	s, err := e.st.GetResource(ctx, e.key, name)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil

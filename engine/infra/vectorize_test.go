@@ -33,6 +33,7 @@ func TestVectorizeIndex(t *testing.T) {
 	if p := h.plan(v1); p.Changes {
 		t.Errorf("plan after apply: %v", actions(p))
 	}
+	h.remove("v1.yaml") // v2.yaml is the edited v1.yaml
 	p := h.plan(h.flow("v2.yaml"))
 	c := p.Resources[0]
 	if c.Action != ActionReplace || len(c.Attributes) != 1 || c.Attributes[0].Name != "dimensions" || !c.Attributes[0].ForcesReplacement {

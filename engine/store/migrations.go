@@ -9,10 +9,10 @@ import (
 )
 
 // AppliedMigrations returns the names of the migrations recorded for a
-// database resource, in the order they were recorded.
-func (s *Store) AppliedMigrations(ctx context.Context, resource string) ([]string, error) {
-	const q = `SELECT name FROM resource_migrations WHERE resource = ? ORDER BY rowid`
-	rows, err := s.query(ctx, q, resource)
+// database resource of flow, in the order they were recorded.
+func (s *Store) AppliedMigrations(ctx context.Context, flow, resource string) ([]string, error) {
+	const q = `SELECT name FROM resource_migrations WHERE flow = ? AND resource = ? ORDER BY rowid`
+	rows, err := s.query(ctx, q, flow, resource)
 	if err != nil {
 		return nil, fmt.Errorf("reading migrations of %q: %w", resource, err)
 	}
@@ -32,10 +32,10 @@ func (s *Store) AppliedMigrations(ctx context.Context, resource string) ([]strin
 }
 
 // MigrationChecksum returns the checksum recorded with migration name of a
-// resource, or an error wrapping ErrNotFound.
-func (s *Store) MigrationChecksum(ctx context.Context, resource, name string) (string, error) {
-	const q = `SELECT checksum FROM resource_migrations WHERE resource = ? AND name = ?`
-	row, err := s.queryRow(ctx, q, resource, name)
+// resource of flow, or an error wrapping ErrNotFound.
+func (s *Store) MigrationChecksum(ctx context.Context, flow, resource, name string) (string, error) {
+	const q = `SELECT checksum FROM resource_migrations WHERE flow = ? AND resource = ? AND name = ?`
+	row, err := s.queryRow(ctx, q, flow, resource, name)
 	var sum string
 	if err == nil {
 		err = row.Scan(&sum)
@@ -50,17 +50,17 @@ func (s *Store) MigrationChecksum(ctx context.Context, resource, name string) (s
 }
 
 // RecordMigration records that migration name, with the given checksum, was
-// applied to resource. Recording it again with the same checksum is a no-op;
+// applied to resource of flow. Recording it again with the same checksum is a no-op;
 // with a different one it fails with ErrConflict, because an applied
 // migration's file has been edited.
-func (s *Store) RecordMigration(ctx context.Context, resource, name, checksum string) error {
+func (s *Store) RecordMigration(ctx context.Context, flow, resource, name, checksum string) error {
 	if resource == "" || name == "" || checksum == "" {
 		return fmt.Errorf("recording migration: %w: empty resource, name or checksum", ErrInvalid)
 	}
 	err := s.update(ctx, func(tx *sql.Tx) error {
 		var old string
-		err := tx.QueryRowContext(ctx, `SELECT checksum FROM resource_migrations WHERE resource = ? AND name = ?`,
-			resource, name).Scan(&old)
+		err := tx.QueryRowContext(ctx, `SELECT checksum FROM resource_migrations WHERE flow = ? AND resource = ? AND name = ?`,
+			flow, resource, name).Scan(&old)
 		switch {
 		case err == nil && old == checksum:
 			return nil
@@ -69,8 +69,8 @@ func (s *Store) RecordMigration(ctx context.Context, resource, name, checksum st
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO resource_migrations (resource, name, checksum, applied_at) VALUES (?,?,?,?)`,
-			resource, name, checksum, time.Now().UnixNano())
+		_, err = tx.ExecContext(ctx, `INSERT INTO resource_migrations (flow, resource, name, checksum, applied_at) VALUES (?,?,?,?,?)`,
+			flow, resource, name, checksum, time.Now().UnixNano())
 		return err
 	})
 	if err != nil {
@@ -85,10 +85,10 @@ type MigrationRecord struct {
 	Checksum string // sha256 of the file, hex
 }
 
-// SetMigrations replaces the migrations recorded for resource with recs, in their
+// SetMigrations replaces the migrations recorded for resource of flow with recs, in their
 // order. A database records its own migrations (in the transaction that runs each), so
 // the state's list is a cache that apply refreshes from the database with this.
-func (s *Store) SetMigrations(ctx context.Context, resource string, recs []MigrationRecord) error {
+func (s *Store) SetMigrations(ctx context.Context, flow, resource string, recs []MigrationRecord) error {
 	if resource == "" {
 		return fmt.Errorf("recording migrations: %w: empty resource", ErrInvalid)
 	}
@@ -98,13 +98,13 @@ func (s *Store) SetMigrations(ctx context.Context, resource string, recs []Migra
 		}
 	}
 	err := s.update(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM resource_migrations WHERE resource = ?`, resource); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM resource_migrations WHERE flow = ? AND resource = ?`, flow, resource); err != nil {
 			return err
 		}
 		now := time.Now().UnixNano()
 		for _, r := range recs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO resource_migrations (resource, name, checksum, applied_at) VALUES (?,?,?,?)`,
-				resource, r.Name, r.Checksum, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO resource_migrations (flow, resource, name, checksum, applied_at) VALUES (?,?,?,?,?)`,
+				flow, resource, r.Name, r.Checksum, now); err != nil {
 				return err
 			}
 		}

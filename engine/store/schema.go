@@ -134,6 +134,44 @@ INSERT OR IGNORE INTO blobs (hash, data, size)
 UPDATE steps SET output_sum = aiflow_sha256(output) WHERE output IS NOT NULL;
 ALTER TABLE steps DROP COLUMN output;
 `,
+	// 3: resources keyed by (flow, name). Two flows sharing a state directory used to
+	// overwrite each other's record of a same-named resource. A row goes to the flow its
+	// attributes name (every apply recorded it); else, when the runs name a single flow,
+	// to that one; else to '' (unowned), which the next flow to plan the name claims.
+	`
+CREATE TABLE resources_v3 (
+	flow       TEXT NOT NULL DEFAULT '',
+	name       TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	backend    TEXT NOT NULL DEFAULT '',
+	id         TEXT NOT NULL DEFAULT '',
+	attributes TEXT,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (flow, name)
+);
+INSERT INTO resources_v3 (flow, name, kind, backend, id, attributes, updated_at)
+	SELECT coalesce(
+		CASE WHEN json_valid(attributes) AND json_type(attributes, '$.flow') = 'text' THEN json_extract(attributes, '$.flow') END,
+		CASE WHEN (SELECT count(DISTINCT flow_name) FROM runs WHERE flow_name != '') = 1
+			THEN (SELECT max(flow_name) FROM runs WHERE flow_name != '') END,
+		''), name, kind, backend, id, attributes, updated_at
+	FROM resources;
+CREATE TABLE resource_migrations_v3 (
+	flow       TEXT NOT NULL DEFAULT '',
+	resource   TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	checksum   TEXT NOT NULL,
+	applied_at INTEGER NOT NULL,
+	PRIMARY KEY (flow, resource, name)
+);
+INSERT INTO resource_migrations_v3 (flow, resource, name, checksum, applied_at)
+	SELECT coalesce((SELECT r.flow FROM resources_v3 r WHERE r.name = m.resource), ''), m.resource, m.name, m.checksum, m.applied_at
+	FROM resource_migrations m ORDER BY m.rowid;
+DROP TABLE resources;
+DROP TABLE resource_migrations;
+ALTER TABLE resources_v3 RENAME TO resources;
+ALTER TABLE resource_migrations_v3 RENAME TO resource_migrations;
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two
