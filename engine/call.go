@@ -549,6 +549,8 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 			for i, idx := range g {
 				if i < len(results) {
 					outs[idx] = results[i]
+				}
+				if i < len(recs) { // a failed item's record comes without a result
 					usage = usage.Add(recs[i].usage)
 					attempts += recs[i].attempts
 					if recs[i].cached {
@@ -619,12 +621,23 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 		each := map[string]any{"value": items[idx], "index": idx}
 		out, cr, err := w.callOnce(n, scope, idx, each)
 		if err != nil {
-			return outs[:i], recs[:i], fmt.Errorf("item %d: %w", idx, err)
+			// The failed item is recorded, and its record returned, with what it paid and
+			// how often it tried: runs show and the step's totals count it.
+			recs[i] = cr
+			w.recordFailedItem(n, idx, cr, err, start)
+			return outs[:i], recs[:i+1], fmt.Errorf("item %d: %w", idx, err)
 		}
 		outs[i], recs[i] = out, cr
 		w.recordItem(n, idx, out, cr, start, len(items))
 	}
 	return outs, recs, nil
+}
+
+// recordFailedItem stores a for_each item that failed, with its model, attempts and the
+// usage it paid, so runs show lists it in place of leaving the item out.
+func (w *walker) recordFailedItem(n *Node, idx int, cr callRecord, err error, start time.Time) {
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: StatusFailed, Error: w.fl.Redact(err.Error()), Model: cr.model,
+		Attempts: cr.attempts, Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Meta: redactMeta(w.fl, cr.meta)})
 }
 
 func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {

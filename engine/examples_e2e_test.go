@@ -85,9 +85,9 @@ func TestSummariseAndTranslateExampleOnWorkersAI(t *testing.T) {
 	}{
 		{"default document", nil, string(honeybees), "es", map[string]any{
 			"summary": "# Honeybees and", "translation": "[es] # Honeybees and", "tone": "NEGATIVE"}},
-		{"positive document", map[string]any{"document": "Bees are wonderful pollinators. They visit flowers.", "target_lang": "fr"},
-			"Bees are wonderful pollinators. They visit flowers.", "fr", map[string]any{
-				"summary": "Bees are wonderful", "translation": "[fr] Bees are wonderful", "tone": "POSITIVE"}},
+		{"positive document", map[string]any{"document": "Bees are wonderful pollinators. They visit flowers.", "target_lang": "es"},
+			"Bees are wonderful pollinators. They visit flowers.", "es", map[string]any{
+				"summary": "Bees are wonderful", "translation": "[es] Bees are wonderful", "tone": "POSITIVE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

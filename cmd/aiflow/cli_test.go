@@ -42,6 +42,8 @@ func TestCLI(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files in testdata/cli (%v)", err)
 	}
+	defer func(c string) { apertiumCommand = c }(apertiumCommand)
+	apertiumCommand = fakeApertium(t, "eng-spa", "spa-eng") // the pairs .ci/deps installs
 	for _, file := range files {
 		file, _ := filepath.Abs(file) // the case runs in its own directory
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {

@@ -35,6 +35,9 @@ func register(c command) { commands[c.name] = c }
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		return commandHelp(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -56,6 +59,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// commandHelp prints a command's help, as "aiflow help run" is asked for: its summary
+// and its flags, on stdout since the help is what was asked for.
+func commandHelp(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "aiflow help: expected one command, got %q\n", strings.Join(args, " "))
+		return exitError
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		var names []string
+		for n := range commands {
+			names = append(names, n)
+		}
+		fmt.Fprintf(stderr, "aiflow help: unknown command %q%s\n", args[0], suggest(args[0], names))
+		usage(stderr)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "aiflow %s: %s\n\n", c.name, c.summary)
+	if c.name != "version" { // version takes no flags and would print the version
+		c.run([]string{"-h"}, stdout, stdout) // -h reports flag.ErrHelp: not a failure here
+	}
+	return exitOK
 }
 
 func usage(w io.Writer) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +29,10 @@ var modelTasks = []providers.Task{providers.TaskGenerate, providers.TaskEmbed, p
 type modelRow struct {
 	catalog.Model
 	Description string `json:"description,omitempty"`
+	// Pairs are the language pairs local/apertium can translate on this machine (empty
+	// when none or when apertium is missing; Note says which).
+	Pairs []string `json:"pairs,omitempty"`
+	Note  string   `json:"note,omitempty"`
 }
 
 func modelsCmd(args []string, stdout, stderr io.Writer) int {
@@ -50,11 +55,21 @@ func modelsCmd(args []string, stdout, stderr io.Writer) int {
 		return v.fail(errUsage, err, nil)
 	}
 	rows := filterModels(allModels(), providers.Task(*task), *kind)
+	note := ""
+	for i := range rows {
+		if rows[i].Provider == local.Kind && rows[i].ID == local.ModelApertium {
+			rows[i].Pairs, rows[i].Note = apertiumPairsNote(context.Background())
+			note = rows[i].Note
+		}
+	}
 	if v.json {
 		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "models": rows, "diagnostics": diagList(nil)})
 		return exitOK
 	}
 	printModels(stdout, rows)
+	if note != "" {
+		fmt.Fprintf(stdout, "local/apertium: %s.\n", note)
+	}
 	return exitOK
 }
 

@@ -66,6 +66,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return v.fail(errState, err, nil)
 	}
+	diags = append(diags, translationWarnings(ctx, fl, planVars(fl, given))...).Sort()
 	var rp *infra.Plan
 	if len(fl.Spec.Resources) > 0 || st != nil {
 		if st == nil {

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,7 +18,7 @@ import (
 )
 
 func init() {
-	register(command{name: "runs", summary: "List past runs, show one or prune old ones: runs [show ID | prune]", run: runsCmd})
+	register(command{name: "runs", summary: "List past runs, show one or prune old ones: runs [flow.yaml | show ID [flow.yaml] | prune]", run: runsCmd})
 }
 
 func runsCmd(args []string, stdout, stderr io.Writer) int {
@@ -35,27 +39,48 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 		return v.fail(errUsage, err, nil)
 	}
 	ctx := context.Background()
-	var flow string
-	if len(pos) > 0 && pos[0] != "show" {
-		flow, pos = pos[0], pos[1:]
-	}
-	sd := *dir
-	if sd == "" {
-		sd = ".aiflow"
-		if flow != "" {
-			sd = stateDir("", flow)
+	var flow, showID string
+	switch {
+	case len(pos) > 0 && pos[0] == "show":
+		// runs show ID [flow.yaml]
+		if len(pos) < 2 || len(pos) > 3 {
+			return v.fail(errUsage, errors.New(runsShowUsage), nil)
 		}
+		showID = pos[1]
+		if len(pos) == 3 {
+			flow = pos[2]
+		}
+	case len(pos) > 0:
+		// runs [flow.yaml] and the older runs flow.yaml show ID
+		flow, pos = pos[0], pos[1:]
+		switch {
+		case len(pos) == 2 && pos[0] == "show":
+			showID = pos[1]
+		case len(pos) > 0:
+			return v.fail(errUsage, fmt.Errorf("unexpected arguments after %s: %s (%s)", flow, strings.Join(pos, " "), runsShowUsage), nil)
+		}
+	}
+	sd, err := runsStateDir(*dir, flow)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	if sd == "" { // a flow that has never run: no state beside it yet, so no runs
+		if showID != "" {
+			return v.fail(errState, fmt.Errorf("run %s not found: %s has no state yet in %s", showID, flow, displayDir(stateDir("", flow))), nil)
+		}
+		return listRuns(v, nil, displayDir(stateDir("", flow)))
 	}
 	st, err := openStore(sd)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
 	defer st.Close()
-	if len(pos) >= 1 && pos[0] == "show" {
-		if len(pos) != 2 {
-			return v.fail(errUsage, errors.New("usage: aiflow runs show RUN_ID"), nil)
+	if showID != "" {
+		hint := ""
+		if flow == "" {
+			hint = fmt.Sprintf(" (pass its flow file, aiflow runs show %s flow.yaml, or --state-dir)", showID)
 		}
-		return showRun(ctx, v, st, pos[1], *turns)
+		return showRun(ctx, v, st, showID, *turns, displayDir(sd)+hint)
 	}
 	opts := store.ListRunsOpts{Limit: *limit}
 	if flow != "" {
@@ -65,6 +90,63 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
+	return listRuns(v, runs, displayDir(sd))
+}
+
+// runsShowUsage is the usage line of runs show.
+const runsShowUsage = "usage: aiflow runs [flow.yaml] | aiflow runs show RUN_ID [flow.yaml], with --state-dir D for another state"
+
+// runsStateDir finds the state runs reads, without creating it: --state-dir if given (it
+// must exist), else .aiflow beside the flow ("" when that flow has not run yet), else
+// ./.aiflow, the current folder's state.
+func runsStateDir(flag, flow string) (string, error) {
+	switch {
+	case flag != "":
+		if !isDir(flag) {
+			return "", fmt.Errorf("no state in %s (check --state-dir)", displayDir(flag))
+		}
+		return stateDir(flag, flow), nil
+	case flow != "":
+		if _, err := os.Stat(flow); errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("flow file %s does not exist", flow)
+		} else if err != nil {
+			return "", fmt.Errorf("flow file: %w", err)
+		}
+		if sd := stateDir("", flow); isDir(sd) {
+			return sd, nil
+		}
+		return "", nil
+	case isDir(".aiflow"):
+		return stateDir(".aiflow", ""), nil
+	}
+	return "", errors.New("no state in ./.aiflow (pass a flow file or --state-dir)")
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// displayDir shows a directory relative to the current one when it is inside it, so
+// messages read "./.aiflow" rather than a long absolute path.
+func displayDir(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return abs
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return abs
+	}
+	return "." + string(filepath.Separator) + rel
+}
+
+// listRuns prints runs as a table, or says where it looked when there are none.
+func listRuns(v view, runs []store.Run, where string) int {
 	if v.json {
 		views := make([]runJSON, len(runs))
 		for i, r := range runs {
@@ -73,7 +155,11 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "runs": views, "diagnostics": diagList(nil)})
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	if len(runs) == 0 {
+		fmt.Fprintf(v.stdout, "No runs in %s.\n", where)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(v.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tFLOW\tSTATUS\tSTARTED\tDURATION\tTOKENS\tUSD")
 	for _, r := range runs {
 		dur := "-"
@@ -87,8 +173,13 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns bool) int {
+// showRun prints one run and its steps; where says which state was searched, for the
+// error when the run is not there.
+func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns bool, where string) int {
 	r, err := st.GetRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v.fail(errState, fmt.Errorf("run %s not found in %s", id, where), nil)
+	}
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
@@ -96,6 +187,7 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
+	recs = orderSteps(recs)
 	turns := map[string][]store.Turn{}
 	if withTurns {
 		for _, s := range recs {
@@ -136,9 +228,20 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		fmt.Fprintf(w, "  vars:    %s\n", b)
 	}
 	fmt.Fprintln(w, "\nSteps:")
+	scores := make([]string, len(recs))
+	scored := false
+	for i, s := range recs {
+		if scores[i] = stepScore(s.Output); scores[i] != "" {
+			scored = true
+		}
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  STEP\tITEM\tSTATUS\tMODEL\tATTEMPTS\tTOKENS\tTOOK\tNOTE")
-	for _, s := range recs {
+	head := "  STEP\tITEM\tSTATUS\tMODEL\tATTEMPTS\tTOKENS\tTOOK\t"
+	if scored {
+		head += "SCORE\t"
+	}
+	fmt.Fprintln(tw, head+"NOTE")
+	for i, s := range recs {
 		item := "-"
 		if s.Item >= 0 {
 			item = fmt.Sprint(s.Item)
@@ -151,7 +254,11 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		if s.Error != "" {
 			note = s.Error
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.StepID, item, s.Status, dash(s.Model), s.Attempts, s.Usage.InputTokens+s.Usage.OutputTokens, took, note)
+		row := fmt.Sprintf("  %s\t%s\t%s\t%s\t%d\t%d\t%s\t", s.StepID, item, s.Status, dash(s.Model), s.Attempts, s.Usage.InputTokens+s.Usage.OutputTokens, took)
+		if scored {
+			row += dash(scores[i]) + "\t"
+		}
+		fmt.Fprintln(tw, row+note)
 	}
 	tw.Flush()
 	for _, step := range sortedKeys(turns) {
@@ -166,6 +273,46 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		fmt.Fprintf(w, "\nOutputs:\n  %s\n", b)
 	}
 	return exitOK
+}
+
+// orderSteps groups the records by step, steps in the order they started (the store's
+// order), and lists a for_each step's whole-step record first and then its items in item
+// order: the store orders by start time, which interleaves items that ran concurrently.
+func orderSteps(recs []store.StepRecord) []store.StepRecord {
+	first := map[string]int{}
+	for i, r := range recs {
+		if _, ok := first[r.StepID]; !ok {
+			first[r.StepID] = i
+		}
+	}
+	out := append([]store.StepRecord(nil), recs...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if first[a.StepID] != first[b.StepID] {
+			return first[a.StepID] < first[b.StepID]
+		}
+		return a.Item < b.Item // WholeStep (-1) first
+	})
+	return out
+}
+
+// stepScore is the score a step's output carries at its top level (a classify step's
+// best label and its score), "" when it has none.
+func stepScore(output json.RawMessage) string {
+	if len(output) == 0 || output[0] != '{' {
+		return ""
+	}
+	var o struct {
+		Label *string  `json:"label"`
+		Score *float64 `json:"score"`
+	}
+	if json.Unmarshal(output, &o) != nil || o.Score == nil {
+		return ""
+	}
+	if o.Label != nil && *o.Label != "" {
+		return fmt.Sprintf("%s %.3f", *o.Label, *o.Score)
+	}
+	return fmt.Sprintf("%.3f", *o.Score)
 }
 
 // runJSON is a run as -o json prints it.

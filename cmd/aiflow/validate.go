@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -26,6 +27,9 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fl, diags := loadFlow(path)
 	valid := fl != nil && !diags.HasErrors()
+	if valid {
+		diags = append(diags, translationWarnings(context.Background(), fl, nil)...).Sort()
+	}
 	if v.json {
 		out := map[string]any{"format_version": jsonFormatVersion, "valid": valid, "diagnostics": diagList(diags),
 			"error_count": len(diags.Errors()), "warning_count": len(diags.Warnings())}

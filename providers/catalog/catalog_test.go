@@ -164,3 +164,35 @@ func TestRequestsPerMinute(t *testing.T) {
 		t.Error("openai has no published per-task limit in the catalogue")
 	}
 }
+
+// TestSourcesArePublic keeps the catalogue citing what users can open: the public
+// Cloudflare docs (pricing, limits and model pages), never a file only this repo's
+// authors have (issue 12, 13b).
+func TestSourcesArePublic(t *testing.T) {
+	f, err := parse(modelsJSON)
+	if err != nil {
+		t.Fatalf("models.json: %v", err)
+	}
+	check := func(what, source string) {
+		t.Helper()
+		if strings.Contains(source, ".md") || strings.Contains(source, "§") {
+			t.Errorf("%s: source %q cites a file users do not have", what, source)
+		}
+		if !strings.Contains(source, "https://developers.cloudflare.com/workers-ai/") {
+			t.Errorf("%s: source %q does not cite the public Cloudflare docs", what, source)
+		}
+	}
+	for _, m := range f.Models {
+		if m.Provider != "workers-ai" {
+			continue
+		}
+		check(m.ID, m.Source)
+		if !m.Unpriced && !strings.Contains(m.Source, "https://developers.cloudflare.com/workers-ai/platform/pricing/") &&
+			!strings.Contains(m.Source, "https://developers.cloudflare.com/workers-ai/models/") {
+			t.Errorf("%s: priced entry %q cites neither the pricing page nor the model page", m.ID, m.Source)
+		}
+	}
+	for _, rl := range f.RateLimits {
+		check(rl.Provider+" "+string(rl.Task), rl.Source)
+	}
+}

@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -75,13 +76,26 @@ func (a *apertium) mode(ctx context.Context, from, to language) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	if m, ok := pickMode(from, to, modes); ok {
+		return m, nil
+	}
+	return "", &providers.Error{Provider: Kind, Model: ModelApertium, Message: missingPair(from, to, modes)}
+}
+
+// pickMode finds the installed mode for from → to.
+func pickMode(from, to language, modes []string) (string, bool) {
 	for _, want := range modeNames(from, to) {
 		for _, m := range modes {
 			if m == want {
-				return m, nil
+				return m, true
 			}
 		}
 	}
+	return "", false
+}
+
+// missingPair explains that from → to is not installed: what to install, and what is.
+func missingPair(from, to language, modes []string) string {
 	pkg, known := debianPackage(from.code3, to.code3)
 	msg := fmt.Sprintf("Apertium has no %s-%s mode installed", from.code3, to.code3)
 	if known {
@@ -94,7 +108,48 @@ func (a *apertium) mode(ctx context.Context, from, to language) (string, error) 
 	} else {
 		msg += "; installed: " + strings.Join(modes, ", ")
 	}
-	return "", &providers.Error{Provider: Kind, Model: ModelApertium, Message: msg}
+	return msg
+}
+
+// ErrApertiumMissing is what ApertiumPairs wraps when the apertium command is not found,
+// so callers can say "apertium not installed" rather than report a failure.
+var ErrApertiumMissing = errors.New("apertium not installed")
+
+// ApertiumPairs lists the translation modes (language pairs, e.g. eng-spa) that the
+// apertium command bin reports with -l, reading datadir (-d) when it is not empty; bin ""
+// is "apertium" on PATH. aiflow models and the validate/plan checks use it to say what the
+// local translator can do before a run fails on a missing pair.
+func ApertiumPairs(ctx context.Context, bin, datadir string) ([]string, error) {
+	if bin == "" {
+		bin = "apertium"
+	}
+	a := &apertium{bin: bin, datadir: datadir}
+	if _, err := exec.LookPath(bin); err != nil {
+		return nil, fmt.Errorf("%w: the apertium command %q was not found (apt-get install apertium apertium-eng-spa)", ErrApertiumMissing, bin)
+	}
+	en, _ := parseLanguage("en")
+	return a.installed(ctx, en, en)
+}
+
+// ApertiumPairProblem says why modes (as ApertiumPairs lists them) cannot translate from
+// → to (ISO 639-1 or 639-3 codes, optionally with a region), naming the Debian package to
+// install and the installed pairs — the message a run would fail with — or "" when they can.
+func ApertiumPairProblem(from, to string, modes []string) string {
+	f, err := parseLanguage(from)
+	if err != nil {
+		return "from: " + err.Error()
+	}
+	t, err := parseLanguage(to)
+	if err != nil {
+		return "to: " + err.Error()
+	}
+	if f.code3 == t.code3 && f.variant == t.variant {
+		return ""
+	}
+	if _, ok := pickMode(f, t, modes); ok {
+		return ""
+	}
+	return missingPair(f, t, modes)
 }
 
 // installed lists the modes `apertium -l` reports, caching the first successful answer.

@@ -266,3 +266,60 @@ func TestDebianPackageKeysSorted(t *testing.T) {
 		t.Errorf("debianPackage(spa, eng) = %q, %v", got, ok)
 	}
 }
+
+func TestApertiumPairs(t *testing.T) {
+	bin := fakeApertium(t, "eng-spa", "spa-eng", "spa-eng_US")
+	got, err := ApertiumPairs(context.Background(), bin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"eng-spa", "spa-eng", "spa-eng_US"}, got); diff != "" {
+		t.Errorf("pairs (-want +got):\n%s", diff)
+	}
+	_, err = ApertiumPairs(context.Background(), filepath.Join(t.TempDir(), "no-such-apertium"), "")
+	if !errors.Is(err, ErrApertiumMissing) {
+		t.Errorf("missing command: err = %v, want ErrApertiumMissing", err)
+	}
+}
+
+func TestApertiumPairsReal(t *testing.T) {
+	requireApertium(t, "eng-spa")
+	got, err := ApertiumPairs(context.Background(), "apertium", "")
+	if err != nil || !slices.Contains(got, "eng-spa") {
+		t.Errorf("ApertiumPairs = %v, %v; want eng-spa among them", got, err)
+	}
+}
+
+func TestApertiumPairProblem(t *testing.T) {
+	installed := []string{"eng-spa", "spa-eng", "en-gl"}
+	tests := []struct {
+		name, from, to string
+		modes          []string
+		want           []string // substrings; none means no problem
+	}{
+		{"installed", "en", "es", installed, nil},
+		{"three-letter codes", "eng", "spa", installed, nil},
+		{"two-letter mode", "en", "gl", installed, nil},
+		{"same language", "en", "en", nil, nil},
+		{"missing with a package", "en", "ca", installed, []string{"no eng-cat mode installed", "apt-get install apertium-eng-cat", "installed: eng-spa, spa-eng, en-gl"}},
+		{"missing without a package", "en", "fr", installed, []string{"no eng-fra mode installed", "Debian has no known package", "installed: eng-spa"}},
+		{"nothing installed", "en", "es", []string{}, []string{"apt-get install apertium-eng-spa", "no pairs are installed"}},
+		{"bad code", "en", "xx", installed, []string{`to: unknown language code "xx"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ApertiumPairProblem(tt.from, tt.to, tt.modes)
+			if len(tt.want) == 0 && got != "" {
+				t.Errorf("problem = %q, want none", got)
+			}
+			if len(tt.want) > 0 && got == "" {
+				t.Errorf("no problem reported, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("problem = %q, want it to contain %q", got, w)
+				}
+			}
+		})
+	}
+}
