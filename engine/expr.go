@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/tokens"
 )
@@ -290,6 +291,9 @@ func (c *Compiler) CompileCondition(v *spec.Value) (*Template, *Refs, spec.Diagn
 }
 
 func (c *Compiler) compileExpr(src string, asBool bool) (*vm.Program, error) {
+	if err := exprguard.CheckNesting(src); err != nil {
+		return nil, err
+	}
 	if asBool {
 		return expr.Compile(src, c.bool...)
 	}
@@ -303,10 +307,27 @@ func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
 	}
 	if strings.Contains(msg, "expected bool") {
 		return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "condition is not boolean",
-			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", strings.TrimSpace(src), msg)}
+			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", clip(src), msg)}
 	}
 	return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "invalid expression",
-		Detail: fmt.Sprintf("${ %s }: %s", strings.TrimSpace(src), msg)}
+		Detail: fmt.Sprintf("${ %s }: %s", clip(src), msg)}
+}
+
+// maxShownSrc bounds how much of an expression a message quotes.
+const maxShownSrc = 200
+
+// clip trims an expression for a message, eliding the middle of a long one so a
+// megabyte-long expression does not become a megabyte-long error.
+func clip(src string) string {
+	src = strings.TrimSpace(src)
+	if len(src) <= maxShownSrc {
+		return src
+	}
+	r := []rune(src)
+	if len(r) <= maxShownSrc {
+		return src
+	}
+	return string(r[:maxShownSrc/2]) + " … " + string(r[len(r)-maxShownSrc/2:])
 }
 
 func nodePos(file string, n *yaml.Node) spec.Pos {
@@ -451,7 +472,7 @@ func (e *ExprError) message() string {
 	if e.Src == "" {
 		return fmt.Sprintf("%s: %s", e.Path, msg)
 	}
-	return fmt.Sprintf("%s: ${ %s }: %s", e.Path, strings.TrimSpace(e.Src), msg)
+	return fmt.Sprintf("%s: ${ %s }: %s", e.Path, clip(e.Src), msg)
 }
 
 func (e *ExprError) Unwrap() error { return e.Err }
