@@ -313,22 +313,8 @@ func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
 		Detail: fmt.Sprintf("${ %s }: %s", clip(src), msg)}
 }
 
-// maxShownSrc bounds how much of an expression a message quotes.
-const maxShownSrc = 200
-
-// clip trims an expression for a message, eliding the middle of a long one so a
-// megabyte-long expression does not become a megabyte-long error.
-func clip(src string) string {
-	src = strings.TrimSpace(src)
-	if len(src) <= maxShownSrc {
-		return src
-	}
-	r := []rune(src)
-	if len(r) <= maxShownSrc {
-		return src
-	}
-	return string(r[:maxShownSrc/2]) + " … " + string(r[len(r)-maxShownSrc/2:])
-}
+// clip trims an expression for a message (see exprguard.Clip).
+func clip(src string) string { return exprguard.Clip(strings.TrimSpace(src)) }
 
 func nodePos(file string, n *yaml.Node) spec.Pos {
 	return spec.Pos{File: file, Line: n.Line, Col: n.Column}

@@ -48,3 +48,19 @@ func CheckNesting(src string) error {
 		}
 	}
 }
+
+// maxShown bounds how much of an expression a message quotes.
+const maxShown = 200
+
+// Clip shortens an expression for a message, eliding the middle of a long one so a
+// megabyte-long expression does not become a megabyte-long error.
+func Clip(src string) string {
+	if len(src) <= maxShown {
+		return src
+	}
+	r := []rune(src)
+	if len(r) <= maxShown {
+		return src
+	}
+	return string(r[:maxShown/2]) + " … " + string(r[len(r)-maxShown/2:])
+}
