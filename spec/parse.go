@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,14 +24,15 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ParseFile reads and parses a flow file.
 func ParseFile(path string) (*Flow, Diagnostics) {
-	st, err := os.Stat(path)
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
+	defer f.Close()
 	if st.Size() > MaxFileBytes {
 		return nil, Diagnostics{tooBig(path, st.Size())}
 	}
-	src, err := os.ReadFile(path)
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}

@@ -204,11 +204,12 @@ type varFlags []string
 func (v *varFlags) String() string     { return strings.Join(*v, ",") }
 func (v *varFlags) Set(s string) error { *v = append(*v, s); return nil }
 
-// parseVars reads --var k=v, --var k=@file and --vars-file (YAML or JSON mapping).
+// parseVars reads --var k=v, --var k=@file and --vars-file (YAML or JSON mapping). Files
+// are read like file() reads them: regular files of at most 32 MiB (spec.MaxReadBytes).
 func parseVars(pairs []string, varsFile string) (map[string]any, error) {
 	out := map[string]any{}
 	if varsFile != "" {
-		b, err := os.ReadFile(varsFile)
+		b, err := spec.ReadLimited(varsFile)
 		if err != nil {
 			return nil, fmt.Errorf("--vars-file: %w", err)
 		}
@@ -226,7 +227,7 @@ func parseVars(pairs []string, varsFile string) (map[string]any, error) {
 			return nil, fmt.Errorf("--var %q: expected name=value or name=@file", p)
 		}
 		if strings.HasPrefix(v, "@") {
-			b, err := os.ReadFile(v[1:])
+			b, err := spec.ReadLimited(v[1:])
 			if err != nil {
 				return nil, fmt.Errorf("--var %s: %w", k, err)
 			}
