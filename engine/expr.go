@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,7 +31,7 @@ var functionNames = []string{"env", "file", "glob", "tokens", "join", "json", "s
 
 // exprEnv is the type-checking environment: every scope is an untyped map.
 func exprEnv() map[string]any {
-	m := map[string]any{}
+	m := map[string]any{evalKey: (*evalBudget)(nil)}
 	for _, n := range scopeNames {
 		m[n] = map[string]any{}
 	}
@@ -50,7 +51,7 @@ func (fs *Funcs) options() []expr.Option {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	return []expr.Option{
+	return append(budgetOptions(), []expr.Option{
 		expr.Env(exprEnv()),
 		expr.MaxNodes(2000),
 		expr.DisableBuiltin("join"),
@@ -66,17 +67,12 @@ func (fs *Funcs) options() []expr.Option {
 			return v, nil
 		}, new(func(string) string)),
 		expr.Function("file", func(args ...any) (any, error) {
-			name, _ := args[0].(string)
-			p := name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(fs.Dir, p)
-			}
-			b, err := spec.ReadLimited(p)
-			if err != nil {
-				return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
-			}
-			return string(b), nil
+			return fs.file(budgetOf(nil), args[0])
 		}, new(func(string) string)),
+		// The budget patch calls this instead of file(), to count what it reads.
+		expr.Function(fnFile, func(args ...any) (any, error) {
+			return fs.file(budgetOf(args[0]), args[1])
+		}),
 		expr.Function("glob", func(args ...any) (any, error) {
 			pattern, _ := args[0].(string)
 			return globFiles(fs.Dir, pattern)
@@ -99,7 +95,24 @@ func (fs *Funcs) options() []expr.Option {
 			sum := sha256.Sum256([]byte(stringify(args[0])))
 			return hex.EncodeToString(sum[:]), nil
 		}, new(func(any) string)),
+	}...)
+}
+
+// file reads a file for file(), charging its size to the evaluation's budget.
+func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
+	name, _ := arg.(string)
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(fs.Dir, p)
 	}
+	data, err := spec.ReadLimited(p)
+	if err != nil {
+		return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
+	}
+	if err := b.grow(len(data)); err != nil {
+		return nil, err
+	}
+	return string(data), nil
 }
 
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
@@ -255,6 +268,11 @@ func NewCompiler(fs *Funcs) *Compiler {
 	return &Compiler{opts: o, bool: append(append([]expr.Option{}, o...), expr.AsBool())}
 }
 
+// patched is opts with the budget patch last, so it sees the other options' functions.
+func patched(opts []expr.Option) []expr.Option {
+	return append(append([]expr.Option{}, opts...), expr.Patch(budgetPatch{}))
+}
+
 // Compile compiles a flow value into a Template and the references it makes.
 func (c *Compiler) Compile(v *spec.Value) (*Template, *Refs, spec.Diagnostics) {
 	refs := newRefs()
@@ -294,10 +312,16 @@ func (c *Compiler) compileExpr(src string, asBool bool) (*vm.Program, error) {
 	if err := exprguard.CheckNesting(src); err != nil {
 		return nil, err
 	}
+	opts := c.opts
 	if asBool {
-		return expr.Compile(src, c.bool...)
+		opts = c.bool
 	}
-	return expr.Compile(src, c.opts...)
+	// Compile as written first: its type errors are the ones to report (the patched
+	// tree calls untyped functions, which type-check anything).
+	if _, err := expr.Compile(src, opts...); err != nil {
+		return nil, err
+	}
+	return expr.Compile(src, patched(opts)...)
 }
 
 func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
@@ -390,8 +414,27 @@ func (t *Template) IsLiteral() bool {
 	return false
 }
 
-// Eval evaluates the template in scope.
+// Eval evaluates the template in scope, within the default evaluation bounds
+// (MaxEvalSteps, MaxEvalBytes).
 func (t *Template) Eval(scope map[string]any) (any, error) {
+	return t.EvalContext(context.Background(), scope)
+}
+
+// EvalContext evaluates the template in scope; it stops with ctx's error soon after ctx
+// is done (a step's timeout, Ctrl-C), and with ErrEvalBudget past the evaluation bounds.
+func (t *Template) EvalContext(ctx context.Context, scope map[string]any) (any, error) {
+	if t.kind == tLiteral {
+		return t.lit, nil
+	}
+	env := make(map[string]any, len(scope)+1)
+	for k, v := range scope {
+		env[k] = v
+	}
+	env[evalKey] = newEvalBudget(ctx)
+	return t.eval(env)
+}
+
+func (t *Template) eval(scope map[string]any) (any, error) {
 	switch t.kind {
 	case tLiteral:
 		return t.lit, nil
@@ -418,7 +461,7 @@ func (t *Template) Eval(scope map[string]any) (any, error) {
 	case tMap:
 		m := make(map[string]any, len(t.keys))
 		for i, k := range t.keys {
-			v, err := t.kids[i].Eval(scope)
+			v, err := t.kids[i].eval(scope)
 			if err != nil {
 				return nil, err
 			}
@@ -428,7 +471,7 @@ func (t *Template) Eval(scope map[string]any) (any, error) {
 	case tList:
 		l := make([]any, len(t.kids))
 		for i, k := range t.kids {
-			v, err := k.Eval(scope)
+			v, err := k.eval(scope)
 			if err != nil {
 				return nil, err
 			}

@@ -176,7 +176,7 @@ func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) P
 	}
 	scope := w.scope(n)
 	if n.When != nil {
-		v, err := n.When.Eval(scope)
+		v, err := n.When.EvalContext(ctx, scope)
 		if err != nil {
 			ps.Action, ps.Reason = ActionRuntime, w.fl.Redact(err.Error())
 			return ps
@@ -220,7 +220,7 @@ func (w *walker) planCalls(n *Node, scope map[string]any) ([]*steps.Call, error)
 	var items []any
 	single := n.ForEach == nil
 	if !single {
-		v, err := n.ForEach.Eval(scope)
+		v, err := n.ForEach.EvalContext(w.ctx, scope)
 		if err != nil {
 			return nil, err
 		}

@@ -252,7 +252,7 @@ func (w *walker) runNode(n *Node) {
 	}
 	scope := w.scope(n)
 	if n.When != nil {
-		v, err := n.When.Eval(scope)
+		v, err := n.When.EvalContext(w.ctx, scope)
 		if err != nil {
 			w.fail(n, st, err, start)
 			return

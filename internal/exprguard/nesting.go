@@ -6,6 +6,7 @@ package exprguard
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser/lexer"
@@ -55,12 +56,15 @@ const maxShown = 200
 // Clip shortens an expression for a message, eliding the middle of a long one so a
 // megabyte-long expression does not become a megabyte-long error.
 func Clip(src string) string {
-	if len(src) <= maxShown {
+	if utf8.RuneCountInString(src) <= maxShown {
 		return src
 	}
-	r := []rune(src)
-	if len(r) <= maxShown {
-		return src
+	head, tail := src, src
+	for i := 0; i < maxShown/2; i++ {
+		_, n := utf8.DecodeRuneInString(head)
+		head = head[n:]
+		_, m := utf8.DecodeLastRuneInString(tail)
+		tail = tail[:len(tail)-m]
 	}
-	return string(r[:maxShown/2]) + " … " + string(r[len(r)-maxShown/2:])
+	return src[:len(src)-len(head)] + " … " + src[len(tail):]
 }
