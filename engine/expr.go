@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,7 +43,9 @@ func exprEnv() map[string]any {
 // Funcs gives expression functions the outside world they need. Env lookups are
 // recorded so their values can be redacted.
 type Funcs struct {
-	Dir       string                            // base directory for file()
+	Dir string // base directory for file()
+	// Roots are the directories file() and glob() may read; nil means Dir only.
+	Roots     *spec.ReadRoots
 	LookupEnv func(string) (string, bool)       // defaults to os.LookupEnv
 	OnEnv     func(name, value string, ok bool) // called on every env() read
 }
@@ -50,6 +54,9 @@ func (fs *Funcs) options() []expr.Option {
 	lookup := fs.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
+	}
+	if fs.Roots == nil {
+		fs.Roots, _ = spec.NewReadRoots(fs.Dir) // no extra dirs: cannot fail
 	}
 	return append(budgetOptions(), []expr.Option{
 		expr.Env(exprEnv()),
@@ -75,7 +82,7 @@ func (fs *Funcs) options() []expr.Option {
 		}),
 		expr.Function("glob", func(args ...any) (any, error) {
 			pattern, _ := args[0].(string)
-			return globFiles(fs.Dir, pattern)
+			return globFiles(fs.Roots, fs.Dir, pattern)
 		}, new(func(string) []any)),
 		expr.Function("tokens", func(args ...any) (any, error) {
 			return tokens.Count(stringify(args[0])), nil
@@ -105,7 +112,7 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(fs.Dir, p)
 	}
-	data, err := spec.ReadLimited(p)
+	data, err := fs.Roots.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
 	}
@@ -116,11 +123,18 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 }
 
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
-// paths file() accepts.
-func globFiles(dir, pattern string) ([]any, error) {
+// paths file() accepts. The directory the pattern starts from and every match must lie
+// in roots, so glob() can neither list nor return what file() may not read.
+func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	full := pattern
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(dir, pattern)
+	}
+	if _, err := roots.Resolve(globBase(full)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return []any{}, nil
+		}
+		return nil, fmt.Errorf("glob(%q): %w", pattern, err)
 	}
 	matches, err := filepath.Glob(full)
 	if err != nil {
@@ -129,7 +143,14 @@ func globFiles(dir, pattern string) ([]any, error) {
 	sort.Strings(matches)
 	out := make([]any, 0, len(matches))
 	for _, m := range matches {
-		if st, err := os.Stat(m); err != nil || st.IsDir() {
+		real, err := roots.Resolve(m)
+		if errors.Is(err, spec.ErrReadDenied) {
+			return nil, fmt.Errorf("glob(%q): %w", pattern, err)
+		}
+		if err != nil {
+			continue
+		}
+		if st, err := os.Stat(real); err != nil || st.IsDir() {
 			continue
 		}
 		if !filepath.IsAbs(pattern) {
@@ -140,6 +161,24 @@ func globFiles(dir, pattern string) ([]any, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// globBase is the directory a cleaned pattern starts from: its leading elements
+// without wildcards.
+func globBase(pattern string) string {
+	base := filepath.Dir(pattern)
+	for hasMeta(base) {
+		base = filepath.Dir(base)
+	}
+	return base
+}
+
+func hasMeta(path string) bool {
+	magic := `*?[`
+	if filepath.Separator != '\\' {
+		magic = `*?[\`
+	}
+	return strings.ContainsAny(path, magic)
 }
 
 func unwrapPath(err error) error {

@@ -22,8 +22,20 @@ const (
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ParseFile reads and parses a flow file.
+// ParseFile reads and parses a flow file that may read files in its own directory.
 func ParseFile(path string) (*Flow, Diagnostics) {
+	return ParseFileIn(path, nil)
+}
+
+// ParseFileIn reads and parses a flow file whose reads are confined to roots; nil means
+// the flow file's directory. With roots given (a sub-flow, or --allow-read), the flow
+// file itself must lie in them.
+func ParseFileIn(path string, roots *ReadRoots) (*Flow, Diagnostics) {
+	if roots != nil {
+		if _, err := roots.Resolve(path); err != nil {
+			return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+		}
+	}
 	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
@@ -36,7 +48,7 @@ func ParseFile(path string) (*Flow, Diagnostics) {
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
-	return Parse(path, src)
+	return ParseIn(path, src, roots)
 }
 
 func unwrapPathErr(err error) string {
@@ -54,6 +66,11 @@ func tooBig(file string, n int64) Diagnostic {
 // Parse parses src as the flow file named file. It returns every structural problem found,
 // sorted by position; the Flow is nil only when the YAML itself cannot be read.
 func Parse(file string, src []byte) (*Flow, Diagnostics) {
+	return ParseIn(file, src, nil)
+}
+
+// ParseIn is Parse with the flow's reads confined to roots (nil: file's directory).
+func ParseIn(file string, src []byte, roots *ReadRoots) (*Flow, Diagnostics) {
 	if len(src) > MaxFileBytes {
 		return nil, Diagnostics{tooBig(file, int64(len(src)))}
 	}
@@ -77,7 +94,10 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 	if p.tooMuch {
 		return nil, p.diags.Sort()
 	}
-	f := &Flow{File: file, Dir: filepath.Dir(file), Source: src}
+	f := &Flow{File: file, Dir: filepath.Dir(file), Source: src, Reads: roots}
+	if f.Reads == nil {
+		f.Reads, _ = NewReadRoots(f.Dir) // no --allow-read dirs: cannot fail
+	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}

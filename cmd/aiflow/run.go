@@ -38,6 +38,7 @@ type runArgs struct {
 	debug       bool
 	apply       bool
 	budget      float64
+	allowRead   varFlags
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -55,6 +56,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.apply, "apply", false, "create or update the flow's resources first (like aiflow apply -auto-approve)")
 	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
+	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -72,7 +74,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func execute(ctx context.Context, a runArgs, v view) int {
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
 	if fs == nil {
 		return code
 	}
