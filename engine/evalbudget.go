@@ -30,13 +30,15 @@ const (
 
 // Names the patch introduces. They contain a space, so no expression can write them.
 const (
-	evalKey  = "aiflow eval" // scope entry holding the *evalBudget
-	fnStep   = "aiflow step"
-	fnAdd    = "aiflow +"
-	fnSub    = "aiflow -"
-	fnMul    = "aiflow *"
-	fnFile   = "aiflow file"
-	maxShown = 40 // digits of an operand quoted in an overflow error
+	evalKey   = "aiflow eval" // scope entry holding the *evalBudget
+	fnStep    = "aiflow step"
+	fnAdd     = "aiflow +"
+	fnSub     = "aiflow -"
+	fnMul     = "aiflow *"
+	fnFile    = "aiflow file"
+	fnJoin    = "aiflow join"
+	fnReplace = "aiflow replace"
+	maxShown  = 40 // digits of an operand quoted in an overflow error
 )
 
 // ErrEvalBudget is the cause of an evaluation stopped for doing too much work.
@@ -105,9 +107,13 @@ func budgetOf(v any) *evalBudget {
 	return newEvalBudget(context.Background())
 }
 
+// budgeted maps the functions that read or build large strings to their variants that
+// take the budget first.
+var budgeted = map[string]string{"file": fnFile, "join": fnJoin, "replace": fnReplace}
+
 // budgetPatch rewrites a checked expression tree so its work is counted: predicate
 // bodies become fnStep(budget, body), a + b, a - b, a * b become checked calls, and
-// file(name) charges what it reads.
+// file(), join() and replace() charge what they read or build.
 type budgetPatch struct{}
 
 func (budgetPatch) Visit(node *ast.Node) {
@@ -116,8 +122,12 @@ func (budgetPatch) Visit(node *ast.Node) {
 	case *ast.PredicateNode:
 		n.Node = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnStep}, Arguments: []ast.Node{budget(), n.Node}}
 	case *ast.CallNode:
-		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "file" && len(n.Arguments) == 1 {
-			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnFile}, Arguments: []ast.Node{budget(), n.Arguments[0]}})
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		if fn := budgeted[id.Value]; fn != "" {
+			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: append([]ast.Node{budget()}, n.Arguments...)})
 		}
 	case *ast.BinaryNode:
 		fn := map[string]string{"+": fnAdd, "-": fnSub, "*": fnMul}[n.Operator]

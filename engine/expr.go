@@ -62,6 +62,7 @@ func (fs *Funcs) options() []expr.Option {
 		expr.Env(exprEnv()),
 		expr.MaxNodes(2000),
 		expr.DisableBuiltin("join"),
+		expr.DisableBuiltin("replace"), // replaced below by one that charges the budget
 		expr.Function("env", func(args ...any) (any, error) {
 			name, _ := args[0].(string)
 			v, ok := lookup(name)
@@ -88,12 +89,17 @@ func (fs *Funcs) options() []expr.Option {
 			return tokens.Count(stringify(args[0])), nil
 		}, new(func(any) int)),
 		expr.Function("join", func(args ...any) (any, error) {
-			sep := ""
-			if len(args) > 1 {
-				sep, _ = args[1].(string)
-			}
-			return joinAny(args[0], sep)
+			return join(budgetOf(nil), args)
 		}, new(func(any) string), new(func(any, string) string)),
+		expr.Function(fnJoin, func(args ...any) (any, error) {
+			return join(budgetOf(args[0]), args[1:])
+		}),
+		expr.Function("replace", func(args ...any) (any, error) {
+			return replace(budgetOf(nil), args)
+		}, new(func(string, string, string) string), new(func(string, string, string, int) string)),
+		expr.Function(fnReplace, func(args ...any) (any, error) {
+			return replace(budgetOf(args[0]), args[1:])
+		}),
 		expr.Function("json", func(args ...any) (any, error) {
 			b, err := json.Marshal(args[0])
 			return string(b), err
@@ -188,16 +194,67 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func joinAny(v any, sep string) (string, error) {
+// join is join(list[, sep]); it charges the result's size before building it.
+func join(b *evalBudget, args []any) (any, error) {
+	sep := ""
+	if len(args) > 1 {
+		sep, _ = args[1].(string)
+	}
+	v := args[0]
 	rv := reflect.ValueOf(v)
 	if v == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
 		return "", fmt.Errorf("join: expected a list, got %s", spec.DescribeValue(v))
 	}
 	parts := make([]string, rv.Len())
+	size := len(sep) * max(len(parts)-1, 0)
 	for i := range parts {
 		parts[i] = stringify(rv.Index(i).Interface())
+		size += len(parts[i])
+		if err := b.grow(len(parts[i])); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.grow(size); err != nil {
+		return nil, err
 	}
 	return strings.Join(parts, sep), nil
+}
+
+// replace is expr-lang's replace(s, old, new[, n]), charging the result's size to the
+// budget before building it: nested replaces multiply a string's length.
+func replace(b *evalBudget, args []any) (any, error) {
+	if len(args) != 3 && len(args) != 4 {
+		return nil, fmt.Errorf("replace takes 3 or 4 arguments, got %d", len(args))
+	}
+	var str [3]string
+	for i := range str {
+		s, ok := args[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("replace: argument %d is %s, not a string", i+1, spec.DescribeValue(args[i]))
+		}
+		str[i] = s
+	}
+	s, old, repl := str[0], str[1], str[2]
+	n := -1
+	if len(args) == 4 {
+		k, ok := toInt64(args[3])
+		if !ok {
+			return nil, fmt.Errorf("replace: the count is %s, not an integer", spec.DescribeValue(args[3]))
+		}
+		n = int(k)
+	}
+	count := strings.Count(s, old)
+	if n >= 0 && n < count {
+		count = n
+	}
+	// Check the factors first: a product past the budget could overflow.
+	if count > 0 && len(repl) > 0 && count > MaxEvalBytes/len(repl) {
+		return nil, b.grow(MaxEvalBytes + 1)
+	}
+	if err := b.grow(len(s) + count*(len(repl)-len(old))); err != nil {
+		return nil, err
+	}
+	return strings.Replace(s, old, repl, n), nil
 }
 
 // stringify renders a value for interpolation: strings as is, scalars with fmt, the rest as JSON.

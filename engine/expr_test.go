@@ -152,11 +152,15 @@ func TestExprEvalBounded(t *testing.T) {
 	for i := range big {
 		big[i] = i
 	}
-	scope := map[string]any{"vars": map[string]any{"big": big}}
+	scope := map[string]any{"vars": map[string]any{"big": big, "mib": strings.Repeat("x", 1<<20)}}
 	for _, src := range []string{
 		`${ reduce(1..100000, #acc + "xxxxxxxxxx", "") }`,
 		`${ count(vars.big, any(vars.big, # < 0)) }`,
 		`${ reduce(1..100, #acc + #acc, "x") }`,
+		// Functions whose output multiplies their input are charged before they build it.
+		`${ replace(replace(replace(repeat("x", 99999), "x", repeat("x", 99)), "x", repeat("x", 99)), "x", repeat("x", 99)) }`,
+		`${ len(join(map(1..999, vars.mib))) }`,
+		`${ len(join(map(1..999, vars.mib), vars.mib)) }`,
 	} {
 		_, err := evalSrc(t, context.Background(), src, scope)
 		if !errors.Is(err, engine.ErrEvalBudget) {
@@ -172,9 +176,18 @@ func TestExprEvalBounded(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled evaluation: got %v, want context.Canceled", err)
 	}
-	got, err := evalSrc(t, context.Background(), `${ len(reduce(1..1000, #acc + "x", "")) }`, scope)
-	if err != nil || got != 1000 {
-		t.Errorf("small reduce = %v, %v; want 1000", got, err)
+	for src, want := range map[string]any{
+		`${ len(reduce(1..1000, #acc + "x", "")) }`: 1000,
+		`${ replace("a-b-c", "-", "+") }`:           "a+b+c",
+		`${ replace("a-b-c", "-", "+", 1) }`:        "a+b-c",
+		`${ replace("abc", "", "-") }`:              "-a-b-c-",
+		`${ join(["a", 1, true], ", ") }`:           "a, 1, true",
+		`${ join(map(1..3, # * 2)) }`:               "246",
+	} {
+		got, err := evalSrc(t, context.Background(), src, scope)
+		if err != nil || got != want {
+			t.Errorf("%s = %#v, %v; want %#v", src, got, err, want)
+		}
 	}
 }
 
