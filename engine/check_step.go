@@ -118,7 +118,7 @@ func (c *checker) subFlows(n *Node) {
 		if !filepath.IsAbs(full) {
 			full = filepath.Join(c.flow.Spec.Dir, path)
 		}
-		f, diags := spec.ParseFileIn(full, c.flow.Spec.Reads)
+		f, diags := spec.ParseSubFlow(full, c.flow.Spec.Reads)
 		if f != nil && !diags.HasErrors() {
 			opts := c.opts
 			opts.depth++

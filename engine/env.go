@@ -360,7 +360,7 @@ func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any)
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(e.fl.Spec.Dir, path)
 	}
-	f, diags := spec.ParseFileIn(full, e.fl.Spec.Reads) // a sub-flow reads no more than its parent
+	f, diags := spec.ParseSubFlow(full, e.fl.Spec.Reads)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("sub-flow %s: %w", path, diags.Err())
 	}

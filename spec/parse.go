@@ -27,15 +27,19 @@ func ParseFile(path string) (*Flow, Diagnostics) {
 	return ParseFileIn(path, nil)
 }
 
-// ParseFileIn reads and parses a flow file whose reads are confined to roots; nil means
-// the flow file's directory. With roots given (a sub-flow, or --allow-read), the flow
-// file itself must lie in them.
-func ParseFileIn(path string, roots *ReadRoots) (*Flow, Diagnostics) {
-	if roots != nil {
-		if _, err := roots.Resolve(path); err != nil {
-			return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
-		}
+// ParseSubFlow parses a flow file that another flow runs: the file must lie in the
+// calling flow's roots, and its own reads are confined to them, so a sub-flow can
+// neither be nor read a file its caller may not read.
+func ParseSubFlow(path string, roots *ReadRoots) (*Flow, Diagnostics) {
+	if _, err := roots.Resolve(path); err != nil {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
+	return ParseFileIn(path, roots)
+}
+
+// ParseFileIn reads and parses a flow file whose reads are confined to roots; nil means
+// the flow file's directory.
+func ParseFileIn(path string, roots *ReadRoots) (*Flow, Diagnostics) {
 	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
