@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("local", "offline local provider: embed, summarize, classify, translate throughput on examples/data", benchLocal)
+	register("local", "offline local provider: embed, summarize, classify, translate throughput on examples/flows/data", benchLocal)
 }
 
 // localBenchDuration is how long each local measurement runs.
@@ -138,11 +138,11 @@ func localThroughput(workers int, call func() error) (float64, error) {
 	return float64(calls) / time.Since(start).Seconds(), firstErr
 }
 
-// localSampleTexts reads examples/data: its paragraphs and its whole documents.
+// localSampleTexts reads examples/flows/data: its paragraphs and its whole documents.
 func localSampleTexts() (chunks, docs []string, err error) {
-	files, err := filepath.Glob(filepath.Join("examples", "data", "*.md"))
+	files, err := filepath.Glob(filepath.Join("examples", "flows", "data", "*.md"))
 	if err != nil || len(files) == 0 {
-		return nil, nil, fmt.Errorf("no examples/data/*.md here; run from the repository root")
+		return nil, nil, fmt.Errorf("no examples/flows/data/*.md here; run from the repository root")
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -202,7 +202,7 @@ func TestAgentResearchExample(t *testing.T) {
 	res, st := agentRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
 	answer, _ := res.Outputs["answer"].(string)
 	t.Logf("answer: %s", answer)
-	if !strings.Contains(answer, "[../data/sourdough-baking.md]") || !strings.Contains(strings.ToLower(answer), "starter") {
+	if !strings.Contains(answer, "[data/sourdough-baking.md]") || !strings.Contains(strings.ToLower(answer), "starter") {
 		t.Errorf("answer = %q, want a summary about starters citing sourdough-baking.md", answer)
 	}
 	if d := cmp.Diff([]any{"search_docs", "search_docs", "summarize_source"}, res.Outputs["tools_used"]); d != "" {
@@ -222,7 +222,7 @@ func TestAgentResearchExample(t *testing.T) {
 		t.Errorf("recorded turns (-want +got):\n%s", d)
 	}
 	var args map[string]any
-	if err := json.Unmarshal(turns[7].Arguments, &args); err != nil || args["source"] != "../data/sourdough-baking.md" {
+	if err := json.Unmarshal(turns[7].Arguments, &args); err != nil || args["source"] != "data/sourdough-baking.md" {
 		t.Errorf("summarize_source arguments = %s (%v)", turns[7].Arguments, err)
 	}
 }

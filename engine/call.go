@@ -38,15 +38,18 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 	return out
 }
 
-// buildCall evaluates a node's inputs, prompt, params and schema in scope.
+// buildCall evaluates a node's inputs, prompt, params and schema in scope, within the
+// run's context and the step's timeout:.
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
+	ctx, cancel := w.evalContext(n)
+	defer cancel()
 	call := &steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs)), Env: w.env.forStep(n, item)}
 	for _, f := range n.Kind.Inputs {
 		var v any
 		var err error
 		t := n.Inputs[f.Name]
 		if t != nil {
-			if v, err = t.Eval(scope); err != nil {
+			if v, err = t.EvalContext(ctx, scope); err != nil {
 				return nil, err
 			}
 		}
@@ -63,17 +66,17 @@ func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call
 		}
 	}
 	if n.System != nil || n.User != nil || n.Msgs != nil {
-		p, err := evalPrompt(n, scope)
+		p, err := evalPrompt(ctx, n, scope)
 		if err != nil {
 			return nil, err
 		}
 		call.Prompt = p
 	}
 	var err error
-	if call.Params, err = evalMap(n.Params, scope); err != nil {
+	if call.Params, err = evalMap(ctx, n.Params, scope); err != nil {
 		return nil, err
 	}
-	if call.OutputSchema, err = evalMap(n.Schema, scope); err != nil {
+	if call.OutputSchema, err = evalMap(ctx, n.Schema, scope); err != nil {
 		return nil, err
 	}
 	return call, nil
@@ -86,11 +89,11 @@ func srcOf(t *Template) string {
 	return t.src
 }
 
-func evalMap(t *Template, scope map[string]any) (map[string]any, error) {
+func evalMap(ctx context.Context, t *Template, scope map[string]any) (map[string]any, error) {
 	if t == nil {
 		return nil, nil
 	}
-	v, err := t.Eval(scope)
+	v, err := t.EvalContext(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +104,7 @@ func evalMap(t *Template, scope map[string]any) (map[string]any, error) {
 	return m, nil
 }
 
-func evalPrompt(n *Node, scope map[string]any) (*steps.Prompt, error) {
+func evalPrompt(ctx context.Context, n *Node, scope map[string]any) (*steps.Prompt, error) {
 	p := &steps.Prompt{}
 	for _, x := range []struct {
 		t   *Template
@@ -110,14 +113,14 @@ func evalPrompt(n *Node, scope map[string]any) (*steps.Prompt, error) {
 		if x.t == nil {
 			continue
 		}
-		v, err := x.t.Eval(scope)
+		v, err := x.t.EvalContext(ctx, scope)
 		if err != nil {
 			return nil, err
 		}
 		*x.dst = stringify(v)
 	}
 	if n.Msgs != nil {
-		v, err := n.Msgs.Eval(scope)
+		v, err := n.Msgs.EvalContext(ctx, scope)
 		if err != nil {
 			return nil, err
 		}
@@ -442,7 +445,7 @@ func (w *walker) route(r *RouteNode, call *steps.Call, scope map[string]any) (st
 		if cond == nil {
 			return rule.Use.Name, nil
 		}
-		v, err := cond.Eval(rs)
+		v, err := cond.EvalContext(w.ctx, rs)
 		if err != nil {
 			return "", err
 		}
@@ -513,7 +516,7 @@ func mix64(z uint64) uint64 {
 
 // fanOut runs a for_each step: one call per item (or per batch), results in input order.
 func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time.Time) {
-	items, err := forEachItems(n, scope)
+	items, err := forEachItems(w.ctx, n, scope)
 	if err != nil {
 		w.fail(n, st, err, start)
 		return

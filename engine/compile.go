@@ -109,7 +109,7 @@ func compileFlow(f *spec.Flow, opts Options) (*Flow, spec.Diagnostics, int) {
 	}
 	c := &checker{opts: opts, diags: nil}
 	c.secrets = newSecretSet()
-	c.funcs = &Funcs{Dir: f.Dir, LookupEnv: opts.LookupEnv, OnEnv: c.secrets.onEnv}
+	c.funcs = &Funcs{Dir: f.Dir, Roots: f.Reads, LookupEnv: opts.LookupEnv, OnEnv: c.secrets.onEnv}
 	c.compiler = NewCompiler(c.funcs)
 	fl := &Flow{Spec: f, Nodes: map[string]*Node{}, Providers: map[string]*ProviderNode{}, Models: map[string]*spec.Model{},
 		Routes: map[string]*RouteNode{}, Resources: map[string]*ResourceNode{}, funcs: c.funcs, compiler: c.compiler, opts: opts, secrets: c.secrets}

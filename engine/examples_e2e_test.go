@@ -72,7 +72,7 @@ func sentPaths(cf *wiretest.Cloudflare) []string {
 // max_length words), m2m100 translates ("[lang] text") and distilbert-sst-2 tags the tone
 // (a small lexicon; a tie ranks NEGATIVE first).
 func TestSummariseAndTranslateExampleOnWorkersAI(t *testing.T) {
-	honeybees, err := os.ReadFile("../examples/data/honeybees.md")
+	honeybees, err := os.ReadFile("../examples/flows/data/honeybees.md")
 	if err != nil {
 		t.Fatal(err)
 	}

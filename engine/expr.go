@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +20,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/tokens"
 )
@@ -29,7 +33,7 @@ var functionNames = []string{"env", "file", "glob", "tokens", "join", "json", "s
 
 // exprEnv is the type-checking environment: every scope is an untyped map.
 func exprEnv() map[string]any {
-	m := map[string]any{}
+	m := map[string]any{evalKey: (*evalBudget)(nil)}
 	for _, n := range scopeNames {
 		m[n] = map[string]any{}
 	}
@@ -39,7 +43,9 @@ func exprEnv() map[string]any {
 // Funcs gives expression functions the outside world they need. Env lookups are
 // recorded so their values can be redacted.
 type Funcs struct {
-	Dir       string                            // base directory for file()
+	Dir string // base directory for file()
+	// Roots are the directories file() and glob() may read; nil means Dir only.
+	Roots     *spec.ReadRoots
 	LookupEnv func(string) (string, bool)       // defaults to os.LookupEnv
 	OnEnv     func(name, value string, ok bool) // called on every env() read
 }
@@ -49,10 +55,14 @@ func (fs *Funcs) options() []expr.Option {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	return []expr.Option{
+	if fs.Roots == nil {
+		fs.Roots, _ = spec.NewReadRoots(fs.Dir) // no extra dirs: cannot fail
+	}
+	return append(budgetOptions(), []expr.Option{
 		expr.Env(exprEnv()),
 		expr.MaxNodes(2000),
 		expr.DisableBuiltin("join"),
+		expr.DisableBuiltin("replace"), // replaced below by one that charges the budget
 		expr.Function("env", func(args ...any) (any, error) {
 			name, _ := args[0].(string)
 			v, ok := lookup(name)
@@ -65,31 +75,31 @@ func (fs *Funcs) options() []expr.Option {
 			return v, nil
 		}, new(func(string) string)),
 		expr.Function("file", func(args ...any) (any, error) {
-			name, _ := args[0].(string)
-			p := name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(fs.Dir, p)
-			}
-			b, err := spec.ReadLimited(p)
-			if err != nil {
-				return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
-			}
-			return string(b), nil
+			return fs.file(budgetOf(nil), args[0])
 		}, new(func(string) string)),
+		// The budget patch calls this instead of file(), to count what it reads.
+		expr.Function(fnFile, func(args ...any) (any, error) {
+			return fs.file(budgetOf(args[0]), args[1])
+		}),
 		expr.Function("glob", func(args ...any) (any, error) {
 			pattern, _ := args[0].(string)
-			return globFiles(fs.Dir, pattern)
+			return globFiles(fs.Roots, fs.Dir, pattern)
 		}, new(func(string) []any)),
 		expr.Function("tokens", func(args ...any) (any, error) {
 			return tokens.Count(stringify(args[0])), nil
 		}, new(func(any) int)),
 		expr.Function("join", func(args ...any) (any, error) {
-			sep := ""
-			if len(args) > 1 {
-				sep, _ = args[1].(string)
-			}
-			return joinAny(args[0], sep)
+			return join(budgetOf(nil), args)
 		}, new(func(any) string), new(func(any, string) string)),
+		expr.Function(fnJoin, func(args ...any) (any, error) {
+			return join(budgetOf(args[0]), args[1:])
+		}),
+		expr.Function("replace", func(args ...any) (any, error) {
+			return replace(budgetOf(nil), args)
+		}, new(func(string, string, string) string), new(func(string, string, string, int) string)),
+		expr.Function(fnReplace, func(args ...any) (any, error) {
+			return replace(budgetOf(args[0]), args[1:])
+		}),
 		expr.Function("json", func(args ...any) (any, error) {
 			b, err := json.Marshal(args[0])
 			return string(b), err
@@ -98,15 +108,39 @@ func (fs *Funcs) options() []expr.Option {
 			sum := sha256.Sum256([]byte(stringify(args[0])))
 			return hex.EncodeToString(sum[:]), nil
 		}, new(func(any) string)),
+	}...)
+}
+
+// file reads a file for file(), charging its size to the evaluation's budget.
+func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
+	name, _ := arg.(string)
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(fs.Dir, p)
 	}
+	data, err := fs.Roots.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
+	}
+	if err := b.grow(len(data)); err != nil {
+		return nil, err
+	}
+	return string(data), nil
 }
 
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
-// paths file() accepts.
-func globFiles(dir, pattern string) ([]any, error) {
+// paths file() accepts. The directory the pattern starts from and every match must lie
+// in roots, so glob() can neither list nor return what file() may not read.
+func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	full := pattern
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(dir, pattern)
+	}
+	if _, err := roots.Resolve(globBase(full)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return []any{}, nil
+		}
+		return nil, fmt.Errorf("glob(%q): %w", pattern, err)
 	}
 	matches, err := filepath.Glob(full)
 	if err != nil {
@@ -115,7 +149,14 @@ func globFiles(dir, pattern string) ([]any, error) {
 	sort.Strings(matches)
 	out := make([]any, 0, len(matches))
 	for _, m := range matches {
-		if st, err := os.Stat(m); err != nil || st.IsDir() {
+		real, err := roots.Resolve(m)
+		if errors.Is(err, spec.ErrReadDenied) {
+			return nil, fmt.Errorf("glob(%q): %w", pattern, err)
+		}
+		if err != nil {
+			continue
+		}
+		if st, err := os.Stat(real); err != nil || st.IsDir() {
 			continue
 		}
 		if !filepath.IsAbs(pattern) {
@@ -128,6 +169,24 @@ func globFiles(dir, pattern string) ([]any, error) {
 	return out, nil
 }
 
+// globBase is the directory a cleaned pattern starts from: its leading elements
+// without wildcards.
+func globBase(pattern string) string {
+	base := filepath.Dir(pattern)
+	for hasMeta(base) {
+		base = filepath.Dir(base)
+	}
+	return base
+}
+
+func hasMeta(path string) bool {
+	magic := `*?[`
+	if filepath.Separator != '\\' {
+		magic = `*?[\`
+	}
+	return strings.ContainsAny(path, magic)
+}
+
 func unwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
 		return pe.Err
@@ -135,16 +194,67 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func joinAny(v any, sep string) (string, error) {
+// join is join(list[, sep]); it charges the result's size before building it.
+func join(b *evalBudget, args []any) (any, error) {
+	sep := ""
+	if len(args) > 1 {
+		sep, _ = args[1].(string)
+	}
+	v := args[0]
 	rv := reflect.ValueOf(v)
 	if v == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
 		return "", fmt.Errorf("join: expected a list, got %s", spec.DescribeValue(v))
 	}
 	parts := make([]string, rv.Len())
+	size := len(sep) * max(len(parts)-1, 0)
 	for i := range parts {
 		parts[i] = stringify(rv.Index(i).Interface())
+		size += len(parts[i])
+		if err := b.grow(len(parts[i])); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.grow(size); err != nil {
+		return nil, err
 	}
 	return strings.Join(parts, sep), nil
+}
+
+// replace is expr-lang's replace(s, old, new[, n]), charging the result's size to the
+// budget before building it: nested replaces multiply a string's length.
+func replace(b *evalBudget, args []any) (any, error) {
+	if len(args) != 3 && len(args) != 4 {
+		return nil, fmt.Errorf("replace takes 3 or 4 arguments, got %d", len(args))
+	}
+	var str [3]string
+	for i := range str {
+		s, ok := args[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("replace: argument %d is %s, not a string", i+1, spec.DescribeValue(args[i]))
+		}
+		str[i] = s
+	}
+	s, old, repl := str[0], str[1], str[2]
+	n := -1
+	if len(args) == 4 {
+		k, ok := toInt64(args[3])
+		if !ok {
+			return nil, fmt.Errorf("replace: the count is %s, not an integer", spec.DescribeValue(args[3]))
+		}
+		n = int(k)
+	}
+	count := strings.Count(s, old)
+	if n >= 0 && n < count {
+		count = n
+	}
+	// Check the factors first: a product past the budget could overflow.
+	if count > 0 && len(repl) > 0 && count > MaxEvalBytes/len(repl) {
+		return nil, b.grow(MaxEvalBytes + 1)
+	}
+	if err := b.grow(len(s) + count*(len(repl)-len(old))); err != nil {
+		return nil, err
+	}
+	return strings.Replace(s, old, repl, n), nil
 }
 
 // stringify renders a value for interpolation: strings as is, scalars with fmt, the rest as JSON.
@@ -254,6 +364,11 @@ func NewCompiler(fs *Funcs) *Compiler {
 	return &Compiler{opts: o, bool: append(append([]expr.Option{}, o...), expr.AsBool())}
 }
 
+// patched is opts with the budget patch last, so it sees the other options' functions.
+func patched(opts []expr.Option) []expr.Option {
+	return append(append([]expr.Option{}, opts...), expr.Patch(budgetPatch{}))
+}
+
 // Compile compiles a flow value into a Template and the references it makes.
 func (c *Compiler) Compile(v *spec.Value) (*Template, *Refs, spec.Diagnostics) {
 	refs := newRefs()
@@ -290,10 +405,19 @@ func (c *Compiler) CompileCondition(v *spec.Value) (*Template, *Refs, spec.Diagn
 }
 
 func (c *Compiler) compileExpr(src string, asBool bool) (*vm.Program, error) {
-	if asBool {
-		return expr.Compile(src, c.bool...)
+	if err := exprguard.CheckNesting(src); err != nil {
+		return nil, err
 	}
-	return expr.Compile(src, c.opts...)
+	opts := c.opts
+	if asBool {
+		opts = c.bool
+	}
+	// Compile as written first: its type errors are the ones to report (the patched
+	// tree calls untyped functions, which type-check anything).
+	if _, err := expr.Compile(src, opts...); err != nil {
+		return nil, err
+	}
+	return expr.Compile(src, patched(opts)...)
 }
 
 func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
@@ -303,11 +427,14 @@ func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
 	}
 	if strings.Contains(msg, "expected bool") {
 		return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "condition is not boolean",
-			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", strings.TrimSpace(src), msg)}
+			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", clip(src), msg)}
 	}
 	return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "invalid expression",
-		Detail: fmt.Sprintf("${ %s }: %s", strings.TrimSpace(src), msg)}
+		Detail: fmt.Sprintf("${ %s }: %s", clip(src), msg)}
 }
+
+// clip trims an expression for a message (see exprguard.Clip).
+func clip(src string) string { return exprguard.Clip(strings.TrimSpace(src)) }
 
 func nodePos(file string, n *yaml.Node) spec.Pos {
 	return spec.Pos{File: file, Line: n.Line, Col: n.Column}
@@ -383,8 +510,27 @@ func (t *Template) IsLiteral() bool {
 	return false
 }
 
-// Eval evaluates the template in scope.
+// Eval evaluates the template in scope, within the default evaluation bounds
+// (MaxEvalSteps, MaxEvalBytes).
 func (t *Template) Eval(scope map[string]any) (any, error) {
+	return t.EvalContext(context.Background(), scope)
+}
+
+// EvalContext evaluates the template in scope; it stops with ctx's error soon after ctx
+// is done (a step's timeout, Ctrl-C), and with ErrEvalBudget past the evaluation bounds.
+func (t *Template) EvalContext(ctx context.Context, scope map[string]any) (any, error) {
+	if t.kind == tLiteral {
+		return t.lit, nil
+	}
+	env := make(map[string]any, len(scope)+1)
+	for k, v := range scope {
+		env[k] = v
+	}
+	env[evalKey] = newEvalBudget(ctx)
+	return t.eval(env)
+}
+
+func (t *Template) eval(scope map[string]any) (any, error) {
 	switch t.kind {
 	case tLiteral:
 		return t.lit, nil
@@ -411,7 +557,7 @@ func (t *Template) Eval(scope map[string]any) (any, error) {
 	case tMap:
 		m := make(map[string]any, len(t.keys))
 		for i, k := range t.keys {
-			v, err := t.kids[i].Eval(scope)
+			v, err := t.kids[i].eval(scope)
 			if err != nil {
 				return nil, err
 			}
@@ -421,7 +567,7 @@ func (t *Template) Eval(scope map[string]any) (any, error) {
 	case tList:
 		l := make([]any, len(t.kids))
 		for i, k := range t.kids {
-			v, err := k.Eval(scope)
+			v, err := k.eval(scope)
 			if err != nil {
 				return nil, err
 			}
@@ -451,7 +597,7 @@ func (e *ExprError) message() string {
 	if e.Src == "" {
 		return fmt.Sprintf("%s: %s", e.Path, msg)
 	}
-	return fmt.Sprintf("%s: ${ %s }: %s", e.Path, strings.TrimSpace(e.Src), msg)
+	return fmt.Sprintf("%s: ${ %s }: %s", e.Path, clip(e.Src), msg)
 }
 
 func (e *ExprError) Unwrap() error { return e.Err }

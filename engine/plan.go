@@ -185,7 +185,7 @@ func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) P
 	}
 	scope := w.scope(n)
 	if n.When != nil {
-		v, err := n.When.Eval(scope)
+		v, err := n.When.EvalContext(ctx, scope)
 		if err != nil {
 			ps.Action, ps.Reason = ActionRuntime, w.fl.Redact(err.Error())
 			return ps
@@ -229,7 +229,7 @@ func (w *walker) planCalls(n *Node, scope map[string]any) ([]*steps.Call, error)
 	var items []any
 	single := n.ForEach == nil
 	if !single {
-		l, err := forEachItems(n, scope)
+		l, err := forEachItems(w.ctx, n, scope)
 		if err != nil {
 			return nil, err
 		}

@@ -152,7 +152,7 @@ outputs:
 
 func exampleDocs(t *testing.T) []any {
 	t.Helper()
-	paths, err := filepath.Glob("../examples/data/*.md")
+	paths, err := filepath.Glob("../examples/flows/data/*.md")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no example documents: %v", err)
 	}
@@ -168,7 +168,7 @@ func exampleDocs(t *testing.T) []any {
 	return docs
 }
 
-// TestRAGLocal ingests examples/data with the local provider and index, checks a second
+// TestRAGLocal ingests examples/flows/data with the local provider and index, checks a second
 // ingest overwrites instead of duplicating, then asks questions whose answer is in a known
 // document.
 func TestRAGLocal(t *testing.T) {

@@ -50,8 +50,13 @@ type subFlowEntry struct {
 func newSubFlowSet() *subFlowSet { return &subFlowSet{entries: map[subFlowKey]*subFlowEntry{}} }
 
 // load returns the compiled flow file full, compiling it with opts the first time this
-// content is seen.
-func (s *subFlowSet) load(full string, opts Options) *subFlowEntry {
+// content is seen. The file must lie in roots (the top flow's readable folders), and its
+// own reads are confined to them too. Every flow sharing a set shares the top flow's
+// roots, so the roots need not be part of the key.
+func (s *subFlowSet) load(full string, roots *spec.ReadRoots, opts Options) *subFlowEntry {
+	if _, err := roots.Resolve(full); err != nil {
+		return &subFlowEntry{diags: spec.Diagnostics{{Severity: spec.Error, Pos: spec.Pos{File: full}, Summary: "cannot read flow file", Detail: err.Error()}}}
+	}
 	src, diags := spec.ReadFlowFile(full)
 	if diags.HasErrors() {
 		return &subFlowEntry{diags: diags}
@@ -64,7 +69,7 @@ func (s *subFlowSet) load(full string, opts Options) *subFlowEntry {
 		return e
 	}
 	e = &subFlowEntry{}
-	f, diags := spec.Parse(full, src)
+	f, diags := spec.ParseIn(full, src, roots)
 	if f != nil && !diags.HasErrors() {
 		var more spec.Diagnostics
 		e.flow, more, e.depth = compileFlow(f, opts)
@@ -157,7 +162,7 @@ func (c *checker) subFlows(n *Node) {
 		}
 		opts := c.opts
 		opts.chain = chain
-		e := c.opts.subflows.load(full, opts)
+		e := c.opts.subflows.load(full, c.flow.Spec.Reads, opts)
 		if e.depth+1 > c.subDepth {
 			c.subDepth, c.deepest = e.depth+1, n
 		}
@@ -214,7 +219,7 @@ func (fl *Flow) subFlowForRun(ctx context.Context, step *spec.Step, path string)
 	}
 	opts := fl.opts
 	opts.chain = fl.opts.chain.with(chain[len(chain)-1])
-	e := fl.opts.subflows.load(full, opts)
+	e := fl.opts.subflows.load(full, fl.Spec.Reads, opts)
 	if err := e.diags.Err(); err != nil {
 		return nil, nil, fmt.Errorf("sub-flow %s: %w", path, err)
 	}

@@ -264,7 +264,7 @@ func (w *walker) runNode(n *Node) {
 	}
 	scope := w.scope(n)
 	if n.When != nil {
-		v, err := n.When.Eval(scope)
+		v, err := n.When.EvalContext(w.ctx, scope)
 		if err != nil {
 			w.fail(n, st, err, start)
 			return
@@ -407,8 +407,8 @@ func checkItemCount(s *spec.Step, n int) error {
 // forEachItems evaluates n's for_each list and checks its length against the step's
 // cap as soon as it is known, so a list of millions fails at once instead of growing
 // per-item state. A null list gives no items.
-func forEachItems(n *Node, scope map[string]any) ([]any, error) {
-	v, err := n.ForEach.Eval(scope)
+func forEachItems(ctx context.Context, n *Node, scope map[string]any) ([]any, error) {
+	v, err := n.ForEach.EvalContext(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

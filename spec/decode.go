@@ -491,7 +491,7 @@ func (p *parser) prompt(f *Flow, g kv) *Prompt {
 				continue
 			}
 			pr.File, pr.FilePos = name, p.pos(h.v)
-			b, err := ReadLimited(filepath.Join(f.Dir, name))
+			b, err := f.Reads.ReadFile(filepath.Join(f.Dir, name))
 			if err != nil {
 				p.errf(h.v, h.path, "cannot read prompt file %q", name)
 				p.diags[len(p.diags)-1].Detail = unwrapPathErr(err) + " (paths are relative to the flow file)"

@@ -15,8 +15,10 @@ const FormatVersion = 1
 
 // Flow is one parsed flow file.
 type Flow struct {
-	File        string // path as given to Parse
-	Dir         string // directory of File, for relative prompt files and file()
+	File string // path as given to Parse
+	Dir  string // directory of File, for relative prompt files and file()
+	// Reads are the directories prompt files, file(), glob() and sub-flows may read.
+	Reads       *ReadRoots
 	Source      []byte // the file's bytes, for hashing and fmt
 	Version     int
 	Name        string

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,26 +28,44 @@ const (
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ParseFile reads and parses a flow file.
+// ParseFile reads and parses a flow file that may read files in its own directory.
 func ParseFile(path string) (*Flow, Diagnostics) {
+	return ParseFileIn(path, nil)
+}
+
+// ParseSubFlow parses a flow file that another flow runs: the file must lie in the
+// calling flow's roots, and its own reads are confined to them, so a sub-flow can
+// neither be nor read a file its caller may not read.
+func ParseSubFlow(path string, roots *ReadRoots) (*Flow, Diagnostics) {
+	if _, err := roots.Resolve(path); err != nil {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+	}
+	return ParseFileIn(path, roots)
+}
+
+// ParseFileIn reads and parses a flow file whose reads are confined to roots; nil means
+// the flow file's directory.
+func ParseFileIn(path string, roots *ReadRoots) (*Flow, Diagnostics) {
 	src, diags := ReadFlowFile(path)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return Parse(path, src)
+	return ParseIn(path, src, roots)
 }
 
 // ReadFlowFile reads a flow file within MaxFileBytes without parsing it, for callers
-// that key compiled flows by their content.
+// that key compiled flows by their content. It refuses what is not a regular file
+// (a named pipe would block the read forever).
 func ReadFlowFile(path string) ([]byte, Diagnostics) {
-	st, err := os.Stat(path)
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
+	defer f.Close()
 	if st.Size() > MaxFileBytes {
 		return nil, Diagnostics{tooBig(path, st.Size())}
 	}
-	src, err := os.ReadFile(path)
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
 	}
@@ -68,6 +87,11 @@ func tooBig(file string, n int64) Diagnostic {
 // Parse parses src as the flow file named file. It returns every structural problem found,
 // sorted by position; the Flow is nil only when the YAML itself cannot be read.
 func Parse(file string, src []byte) (*Flow, Diagnostics) {
+	return ParseIn(file, src, nil)
+}
+
+// ParseIn is Parse with the flow's reads confined to roots (nil: file's directory).
+func ParseIn(file string, src []byte, roots *ReadRoots) (*Flow, Diagnostics) {
 	if len(src) > MaxFileBytes {
 		return nil, Diagnostics{tooBig(file, int64(len(src)))}
 	}
@@ -94,7 +118,10 @@ func Parse(file string, src []byte) (*Flow, Diagnostics) {
 	if p.tooMuch {
 		return nil, p.diags.Sort()
 	}
-	f := &Flow{File: file, Dir: filepath.Dir(file), Source: src}
+	f := &Flow{File: file, Dir: filepath.Dir(file), Source: src, Reads: roots}
+	if f.Reads == nil {
+		f.Reads, _ = NewReadRoots(f.Dir) // no --allow-read dirs: cannot fail
+	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}

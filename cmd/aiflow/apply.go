@@ -53,6 +53,7 @@ type infraArgs struct {
 	vars        varFlags
 	varsFile    string
 	lockTimeout time.Duration
+	allowRead   varFlags
 }
 
 func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bool) {
@@ -64,6 +65,7 @@ func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bo
 	fs.Var(&a.vars, "var", "set a var: name=value or name=@file (repeatable)")
 	fs.StringVar(&a.varsFile, "vars-file", "", "YAML or JSON file of var values")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", infra.DefaultLockWait, "how long to wait for another apply or destroy to release the state lock")
+	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return a, false
@@ -99,7 +101,7 @@ func infraCmd(a infraArgs, stdout, stderr io.Writer, action infraAction, verb st
 	if v.json && !a.autoApprove {
 		return v.fail(errUsage, errors.New("-o json needs -auto-approve (there is no one to confirm)"), nil)
 	}
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
 	if fs == nil {
 		return code
 	}

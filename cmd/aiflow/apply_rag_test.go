@@ -64,13 +64,13 @@ func TestRagIngestApplyRunDestroy(t *testing.T) {
 		"flows/rag-ingest.yaml":           ragWithDB(t),
 		"flows/migrations/001_chunks.sql": "CREATE TABLE chunks (id TEXT PRIMARY KEY, source TEXT NOT NULL, chunk INTEGER NOT NULL, text TEXT NOT NULL);\n",
 	}
-	data, _ := filepath.Glob("../../examples/data/*.md")
+	data, _ := filepath.Glob("../../examples/flows/data/*.md")
 	for _, d := range data {
 		b, err := os.ReadFile(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		files["data/"+filepath.Base(d)] = string(b)
+		files["flows/data/"+filepath.Base(d)] = string(b)
 	}
 	for name, content := range files {
 		p := filepath.Join(dir, name)

@@ -115,9 +115,26 @@ func plural(n int) string {
 	return "s"
 }
 
-// loadFlow parses and compiles a flow file.
-func loadFlow(path string) (*engine.Flow, spec.Diagnostics) {
-	f, diags := spec.ParseFile(path)
+// allowReadUsage documents --allow-read: flows read only inside their own folder unless
+// the user widens it, so a flow (or a model calling a sub-flow tool) cannot read
+// arbitrary files such as ~/.ssh or /etc.
+const allowReadUsage = "let prompt files, file(), glob() and sub-flows read files in `DIR` too (repeatable; by default only the flow's folder)"
+
+// allowReadFlag registers --allow-read on fs.
+func allowReadFlag(fs *flag.FlagSet) *varFlags {
+	var dirs varFlags
+	fs.Var(&dirs, "allow-read", allowReadUsage)
+	return &dirs
+}
+
+// loadFlow parses and compiles a flow file whose reads are confined to its folder and
+// the --allow-read directories.
+func loadFlow(path string, allowRead []string) (*engine.Flow, spec.Diagnostics) {
+	roots, err := spec.NewReadRoots(filepath.Dir(path), allowRead...)
+	if err != nil {
+		return nil, spec.Diagnostics{{Severity: spec.Error, Pos: spec.Pos{File: path}, Summary: "invalid --allow-read", Detail: err.Error()}}
+	}
+	f, diags := spec.ParseFileIn(path, roots)
 	if diags.HasErrors() || f == nil {
 		return nil, diags
 	}
@@ -168,8 +185,8 @@ type flowState struct {
 // openFlowState loads and compiles the flow (printing its warnings in human output, less
 // unset-env ones), reads the --var/--vars-file values and opens the state directory. When
 // it fails it has reported why and returns the exit code; the caller closes st otherwise.
-func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag string) (*flowState, int) {
-	fl, diags := loadFlow(flow)
+func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag string, allowRead []string) (*flowState, int) {
+	fl, diags := loadFlow(flow, allowRead)
 	if fl == nil {
 		return nil, v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", flow), diags)
 	}
@@ -204,11 +221,12 @@ type varFlags []string
 func (v *varFlags) String() string     { return strings.Join(*v, ",") }
 func (v *varFlags) Set(s string) error { *v = append(*v, s); return nil }
 
-// parseVars reads --var k=v, --var k=@file and --vars-file (YAML or JSON mapping).
+// parseVars reads --var k=v, --var k=@file and --vars-file (YAML or JSON mapping). Files
+// are read like file() reads them: regular files of at most 32 MiB (spec.MaxReadBytes).
 func parseVars(pairs []string, varsFile string) (map[string]any, error) {
 	out := map[string]any{}
 	if varsFile != "" {
-		b, err := os.ReadFile(varsFile)
+		b, err := spec.ReadLimited(varsFile)
 		if err != nil {
 			return nil, fmt.Errorf("--vars-file: %w", err)
 		}
@@ -226,7 +244,7 @@ func parseVars(pairs []string, varsFile string) (map[string]any, error) {
 			return nil, fmt.Errorf("--var %q: expected name=value or name=@file", p)
 		}
 		if strings.HasPrefix(v, "@") {
-			b, err := os.ReadFile(v[1:])
+			b, err := spec.ReadLimited(v[1:])
 			if err != nil {
 				return nil, fmt.Errorf("--var %s: %w", k, err)
 			}

@@ -177,7 +177,7 @@ func checkQuickstartOutputs(t *testing.T, outs map[string]any) {
 	for _, s := range list {
 		sources = append(sources, fmt.Sprint(s))
 	}
-	if n < 100 || len(answer) < 50 || !slices.Contains(sources, "../data/honeybees.md") {
+	if n < 100 || len(answer) < 50 || !slices.Contains(sources, "data/honeybees.md") {
 		t.Errorf("outputs: chunks_indexed %v, answer %q, sources %v; want > 100 chunks, an answer and honeybees.md among the sources", outs["chunks_indexed"], answer, sources)
 	}
 }

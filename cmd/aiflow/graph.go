@@ -15,6 +15,7 @@ func init() {
 func graphCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("graph", stderr)
 	format := fs.String("format", "dot", "dot or mermaid")
+	allowRead := allowReadFlag(fs)
 	pos, err := parseArgs(fs, args)
 	v := view{stdout: stdout, stderr: stderr}
 	if err != nil {
@@ -24,7 +25,7 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
-	fl, diags := loadFlow(path)
+	fl, diags := loadFlow(path, *allowRead)
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", path), diags)
 	}

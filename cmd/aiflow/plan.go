@@ -29,6 +29,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow)")
 	seed := fs.Int64("seed", 0, "seed for split routes")
 	budget := fs.Float64("budget", 0, "budget in USD (overrides the flow's budget:)")
+	allowRead := allowReadFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -41,7 +42,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
-	fl, diags := loadFlow(path)
+	fl, diags := loadFlow(path, *allowRead)
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", path), diags)
 	}

@@ -40,6 +40,7 @@ type runArgs struct {
 	apply       bool
 	budget      float64
 	lockTimeout time.Duration
+	allowRead   varFlags
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -58,6 +59,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
+	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -75,7 +77,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func execute(ctx context.Context, a runArgs, v view) int {
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
 	if fs == nil {
 		return code
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// copyExamples copies examples/flows/rag-ingest.yaml, its migrations and examples/data
+// copyExamples copies examples/flows/rag-ingest.yaml, its migrations and examples/flows/data
 // into dir, keeping the layout the flow's relative paths expect, and returns the flow.
 func copyExamples(t testing.TB, dir string) string {
 	t.Helper()
@@ -22,8 +22,8 @@ func copyExamples(t testing.TB, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		keep := rel == "." || rel == "data" || rel == "flows" || rel == "flows/migrations" ||
-			strings.HasPrefix(rel, "data/") || strings.HasPrefix(rel, "flows/migrations/") || rel == "flows/rag-ingest.yaml"
+		keep := rel == "." || rel == "flows" || rel == "flows/data" || rel == "flows/migrations" ||
+			strings.HasPrefix(rel, "flows/data/") || strings.HasPrefix(rel, "flows/migrations/") || rel == "flows/rag-ingest.yaml"
 		switch {
 		case !keep && d.IsDir():
 			return filepath.SkipDir
@@ -94,7 +94,7 @@ func ingestGrowth(t testing.TB) (first, after int64) {
 }
 
 // TestIdenticalIngestsGrowStateUnder5Percent is issue 11 finding 22, measured the way
-// users met it: after a first ingest of examples/data, five identical re-runs must add
+// users met it: after a first ingest of examples/flows/data, five identical re-runs must add
 // under 5 % to state.db plus the index files (they used to add about 250 %).
 func TestIdenticalIngestsGrowStateUnder5Percent(t *testing.T) {
 	if testing.Short() {

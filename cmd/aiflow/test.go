@@ -31,11 +31,12 @@ const (
 )
 
 type testArgs struct {
-	output   string
-	stateDir string
-	run      string
-	noCache  bool
-	verbose  bool
+	output    string
+	stateDir  string
+	run       string
+	noCache   bool
+	verbose   bool
+	allowRead varFlags
 }
 
 // testResult is one test's outcome, as -o json prints it.
@@ -71,6 +72,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.run, "run", "", "only tests whose name matches this regular expression")
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
 	fs.BoolVar(&a.verbose, "v", false, "log every step of every test run to stderr")
+	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -98,7 +100,7 @@ func runTests(ctx context.Context, a testArgs, path string, v view) int {
 	if diags.HasErrors() {
 		return v.fail(errInvalidTests, fmt.Errorf("invalid test file %s", testPath), diags)
 	}
-	fl, fdiags := loadFlow(flowPath)
+	fl, fdiags := loadFlow(flowPath, a.allowRead)
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", flowPath), fdiags)
 	}

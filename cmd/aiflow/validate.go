@@ -13,6 +13,7 @@ func init() {
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	o := outputFlag(fs)
+	allowRead := allowReadFlag(fs)
 	pos, err := parseArgs(fs, args)
 	v, verr := parseView(*o, stdout, stderr)
 	if err != nil {
@@ -25,7 +26,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
-	fl, diags := loadFlow(path)
+	fl, diags := loadFlow(path, *allowRead)
 	valid := fl != nil && !diags.HasErrors()
 	if valid {
 		diags = append(diags, translationWarnings(context.Background(), fl, nil)...).Sort()

@@ -52,7 +52,7 @@ func (e *env) close() {
 // vars resolves var values: given ones, else their defaults.
 func (e *env) vars() (map[string]any, error) {
 	out := map[string]any{}
-	comp := engine.NewCompiler(&engine.Funcs{Dir: e.fl.Spec.Dir})
+	comp := engine.NewCompiler(&engine.Funcs{Dir: e.fl.Spec.Dir, Roots: e.fl.Spec.Reads})
 	for _, v := range e.fl.Spec.Vars {
 		if x, ok := e.opts.Vars[v.Name]; ok {
 			// A value that does not convert stays as given: the engine reports bad vars

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// The retrieval test embeds the sample documents of examples/data, split into paragraphs,
+// The retrieval test embeds the sample documents of examples/flows/data, split into paragraphs,
 // and checks that brute-force cosine search with the lexical embedder finds the paragraphs
 // that answer hand-labelled questions (testdata/retrieval/queries.json).
 
@@ -29,10 +29,10 @@ type labelledQuery struct {
 	Relevant []string `json:"relevant"`
 }
 
-// loadChunks splits every examples/data document into non-heading paragraphs.
+// loadChunks splits every examples/flows/data document into non-heading paragraphs.
 func loadChunks(t testing.TB) []chunk {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "data", "*.md"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "flows", "data", "*.md"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample documents found (err %v)", err)
 	}

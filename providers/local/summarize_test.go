@@ -100,7 +100,7 @@ func TestSummarizeErrors(t *testing.T) {
 // TestSummaryInDocumentOrder summarises every sample document and checks that the chosen
 // sentences are verbatim and appear in the order of the source.
 func TestSummaryInDocumentOrder(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "data", "*.md"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "flows", "data", "*.md"))
 	p := newProvider(t, nil)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestBudgetFor(t *testing.T) {
 
 // BenchmarkSummarize reports documents/s for the ~600-word sample documents.
 func BenchmarkSummarize(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "data", "*.md"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "flows", "data", "*.md"))
 	var docs []string
 	for _, f := range files {
 		data, err := os.ReadFile(f)

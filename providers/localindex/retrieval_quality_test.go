@@ -22,7 +22,7 @@ import (
 func TestRetrievalQualityVectorVsHybrid(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join("..", "..")
-	files, _ := filepath.Glob(filepath.Join(root, "examples", "data", "*.md"))
+	files, _ := filepath.Glob(filepath.Join(root, "examples", "flows", "data", "*.md"))
 	var ids, texts []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)

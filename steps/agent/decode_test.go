@@ -202,3 +202,18 @@ func TestNewLimitsAndPrompt(t *testing.T) {
 		t.Errorf("diagnostics (-want +got):\n%s", d)
 	}
 }
+
+// TestTemplateNestingBounded: a tool template nested a million parentheses deep is a
+// diagnostic, not a stack overflow in expr-lang's parser.
+func TestTemplateNestingBounded(t *testing.T) {
+	deep := strings.Repeat("(", 1_000_000) + "args.query" + strings.Repeat(")", 1_000_000)
+	tools := strings.Replace(search, "${ args.query }", "${ "+deep+" }", 1)
+	_, diags := Kind.New(newStep(t, tools))
+	if !diags.HasErrors() {
+		t.Fatal("a template nested a million levels deep compiled")
+	}
+	msg := diags.Err().Error()
+	if !strings.Contains(msg, "nest more than") || len(msg) > 2000 {
+		t.Errorf("diagnostic should name the nesting limit and quote a clipped expression, got %.300q… (%d bytes)", msg, len(msg))
+	}
+}

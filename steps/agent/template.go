@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 )
@@ -109,9 +110,13 @@ func (c *compiler) program(n node, src string) *vm.Program {
 	for _, s := range c.scope {
 		env[s] = map[string]any{}
 	}
-	prog, err := expr.Compile(src, expr.Env(env), expr.MaxNodes(500))
+	err := exprguard.CheckNesting(src)
+	var prog *vm.Program
+	if err == nil {
+		prog, err = expr.Compile(src, expr.Env(env), expr.MaxNodes(500))
+	}
 	if err != nil {
-		n.errorf(c.diags, "${%s}: %s", src, firstLine(err.Error()))
+		n.errorf(c.diags, "${%s}: %s", exprguard.Clip(src), firstLine(err.Error()))
 		(*c.diags)[len(*c.diags)-1].Detail = "tool templates may use " + strings.Join(c.scope, ", ")
 		return nil
 	}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package spec
+
+const openNonblock = 0
