@@ -131,7 +131,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return v.fail(errRunFailed, err, nil)
 	}
 	if v.json {
-		out := map[string]any{"format_version": jsonFormatVersion, "run": res, "diagnostics": diagList(diags)}
+		out := map[string]any{"format_version": jsonFormatVersion, "run": runJSONDoc{Flow: abs, Name: fl.Spec.Name, RunResult: res}, "diagnostics": diagList(diags)}
 		if err != nil {
 			out["error"] = map[string]any{"kind": errRunFailed, "message": fl.Redact(err.Error())}
 		}
@@ -149,6 +149,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// runJSONDoc is the "run" object of run -o json: the result with the flow's file path and
+// name under the keys plan, apply and runs show use for them.
+type runJSONDoc struct {
+	Flow string `json:"flow"`
+	Name string `json:"name"`
+	*engine.RunResult
 }
 
 func debugWriter(on bool, w io.Writer) io.Writer {

@@ -64,7 +64,7 @@ func (e *env) destroyPlan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Flow: flowName(e.fl), Resources: []*Change{}}
+	p := &Plan{Flow: e.fl.Spec.File, Name: e.fl.Spec.Name, Resources: []*Change{}}
 	for _, s := range states {
 		if ownedBy(s, e.fl) {
 			c := destroyChange(s)

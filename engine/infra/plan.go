@@ -24,7 +24,10 @@ const (
 
 // Plan is what Apply would do to the flow's resources, as data (`-o json` prints it).
 type Plan struct {
+	// Flow is the flow file's path and Name the flow's name, the same two keys with the
+	// same meanings as in engine.Plan and the run documents.
 	Flow      string    `json:"flow"`
+	Name      string    `json:"name"`
 	Resources []*Change `json:"resources"`
 	// Changes is true when Apply would change anything.
 	Changes bool `json:"changes"`
@@ -85,7 +88,7 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	for i := range states {
 		byName[states[i].Name] = &states[i]
 	}
-	p := &Plan{Flow: flowName(e.fl), Resources: []*Change{}}
+	p := &Plan{Flow: e.fl.Spec.File, Name: e.fl.Spec.Name, Resources: []*Change{}}
 	names := make([]string, 0, len(e.fl.Resources))
 	for name := range e.fl.Resources {
 		names = append(names, name)
