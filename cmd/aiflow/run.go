@@ -114,13 +114,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	if err := infra.Check(ctx, fl, st, iopts); err != nil {
 		return v.fail(errState, err, nil)
 	}
-	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
+	prog := newProgress(newScreen(v.stderr), v.stdout, newScreen(v.stdout).tty && !v.json, time.Now)
+	prog.start()
 	openDB := func(ctx context.Context, name string) (providers.Database, error) {
 		return infra.OpenDatabase(ctx, fl, st, iopts, name)
 	}
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
+		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
 		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
 	prog.finish()
 	if res == nil {
@@ -138,7 +139,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		v.writeJSON(out)
 	} else {
 		if err == nil || anyOutput(res.Outputs) {
-			printOutputs(v.stdout, res.Outputs, fl, prog.streamed)
+			printOutputs(v.stdout, res.Outputs, fl)
 		}
 		printSummary(v.stderr, res)
 		if err != nil {
@@ -190,7 +191,7 @@ func anyOutput(outs map[string]any) bool {
 }
 
 // printOutputs writes the outputs as a two-column table; multi-line values go below their name.
-func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, streamed map[string]bool) {
+func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
 	names := make([]string, 0, len(outs))
 	for _, o := range fl.Outputs {
 		names = append(names, o.Name)
