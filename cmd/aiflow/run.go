@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
@@ -210,19 +212,47 @@ func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
 	}
 }
 
+// render is how a value reads in human output: a string as its text, a scalar as in YAML,
+// a list or map as indented YAML lines (never JSON).
 func render(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
 	case string:
 		return x
-	case map[string]any, []any:
-		b, err := json.MarshalIndent(x, "", "  ")
-		if err == nil {
-			return string(b)
-		}
 	}
-	return jsonString(v)
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(plainNumbers(v)); err != nil {
+		return jsonString(v)
+	}
+	enc.Close()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// plainNumbers turns whole float64s (every JSON number decodes to one) into int64s, so a
+// count reads 1000000 rather than 1e+06.
+func plainNumbers(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainNumbers(e)
+		}
+		return out
+	}
+	return v
 }
 
 func indent(s, pre string) string {
