@@ -283,6 +283,9 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 	if pol.explicit {
 		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
 	}
+	ctx = providers.WithRateWait(ctx, func(d time.Duration) {
+		w.hooks.emit(Event{Type: EventRateWait, RunID: w.runID, StepID: n.ID, Item: item, Elapsed: d})
+	})
 	return body(ctx, pol, func(a int, err error, wait time.Duration) {
 		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
 	})

@@ -15,6 +15,7 @@ const (
 	EventStepStart  EventType = "step_start"
 	EventToken      EventType = "token"
 	EventRetry      EventType = "step_retry"
+	EventRateWait   EventType = "rate_wait" // a provider's rate limiter holds a call for Elapsed
 	EventFallback   EventType = "step_fallback"
 	EventItemDone   EventType = "item_done"
 	EventStepDone   EventType = "step_done"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,6 +108,7 @@ func infraCmd(a infraArgs, stdout, stderr io.Writer, action infraAction, verb st
 	}
 	defer fs.st.Close()
 	fl, vars, st, dir := fs.fl, fs.vars, fs.st, fs.dir
+	fl.Spec.File = absPath(a.flow) // as run does: the plan's "flow" is the file's path
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &confirmer{v: v, auto: a.autoApprove, verb: verb}
@@ -161,7 +163,7 @@ func (c *confirmer) report(p *infra.Plan, err error) int {
 		switch {
 		case c.shown:
 		case c.verb == "Destroy" && !p.Changes:
-			fmt.Fprintf(v.stdout, "Nothing to destroy: no resources of flow %s are recorded.\n", p.Flow)
+			fmt.Fprintf(v.stdout, "Nothing to destroy: no resources of flow %s are recorded.\n", cmp.Or(p.Name, p.Flow))
 		default:
 			infra.Render(v.stdout, p)
 		}

@@ -14,12 +14,16 @@ func init() {
 
 func graphCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("graph", stderr)
-	format := fs.String("format", "dot", "dot or mermaid")
+	format := fs.String("format", "dot", "dot or mermaid (human output)")
 	allowRead := allowReadFlag(fs)
+	o := outputFlag(fs)
 	pos, err := parseArgs(fs, args)
-	v := view{stdout: stdout, stderr: stderr}
 	if err != nil {
 		return exitError
+	}
+	v, err := parseView(*o, stdout, stderr)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
 	}
 	path, err := flowArg(pos)
 	if err != nil {
@@ -29,15 +33,55 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", path), diags)
 	}
-	switch *format {
-	case "dot":
+	switch {
+	case v.json:
+		fl.Spec.File = absPath(path)
+		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "graph": newGraphDoc(fl), "diagnostics": diagList(diags)})
+	case *format == "dot":
 		writeDOT(stdout, fl)
-	case "mermaid":
+	case *format == "mermaid":
 		writeMermaid(stdout, fl)
 	default:
-		return v.fail(errUsage, fmt.Errorf("--format: unknown format %q (use dot or mermaid)", *format), nil)
+		return v.fail(errUsage, fmt.Errorf("--format: unknown format %q (use dot or mermaid, or -o json)", *format), nil)
 	}
 	return exitOK
+}
+
+// graphDoc is the step graph in graph -o json.
+type graphDoc struct {
+	Flow  string      `json:"flow"` // the file's path
+	Name  string      `json:"name"`
+	Nodes []graphNode `json:"nodes"`
+	Edges []graphEdge `json:"edges"`
+}
+
+type graphNode struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"` // the step's uses:
+}
+
+// graphEdge says that To waits for From. Kind is "data" when To reads From's output in an
+// expression, "order" when it only lists it in needs:.
+type graphEdge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Kind string `json:"kind"`
+}
+
+func newGraphDoc(fl *engine.Flow) graphDoc {
+	g := graphDoc{Flow: fl.Spec.File, Name: fl.Spec.Name, Nodes: []graphNode{}, Edges: []graphEdge{}}
+	for _, id := range fl.Order {
+		n := fl.Nodes[id]
+		g.Nodes = append(g.Nodes, graphNode{ID: id, Kind: n.Kind.Name})
+		for _, d := range n.Deps {
+			kind := "order"
+			if n.Refs != nil && len(n.Refs.Steps[d]) > 0 {
+				kind = "data"
+			}
+			g.Edges = append(g.Edges, graphEdge{From: d, To: id, Kind: kind})
+		}
+	}
+	return g
 }
 
 func writeDOT(w io.Writer, fl *engine.Flow) {

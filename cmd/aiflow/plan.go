@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aiflow/aiflow/engine"
@@ -46,6 +47,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", path), diags)
 	}
+	fl.Spec.File = absPath(path) // "flow" in -o json: the same path run and apply print
 	given, err := parseVars(vars, *varsFile)
 	if err != nil {
 		return v.fail(errUsage, err, nil)
@@ -104,6 +106,14 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// absPath is path made absolute, or path itself when the working directory is unknown.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func printPlan(w io.Writer, p *engine.Plan) {

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
@@ -116,13 +118,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	if err := infra.Check(ctx, fl, st, iopts); err != nil {
 		return v.fail(errState, err, nil)
 	}
-	prog := newProgress(v.stderr, v.stdout, isTerminal(v.stderr), isTerminal(v.stdout) && !v.json, fl)
+	prog := newProgress(newScreen(v.stderr), v.stdout, newScreen(v.stdout).tty && !v.json, time.Now)
+	prog.start()
 	openDB := func(ctx context.Context, name string) (providers.Database, error) {
 		return infra.OpenDatabase(ctx, fl, st, iopts, name)
 	}
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, v.stderr),
+		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
 		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
 	prog.finish()
 	if res == nil {
@@ -133,14 +136,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return v.fail(errRunFailed, err, nil)
 	}
 	if v.json {
-		out := map[string]any{"format_version": jsonFormatVersion, "run": res, "diagnostics": diagList(diags)}
+		out := map[string]any{"format_version": jsonFormatVersion, "run": runJSONDoc{Flow: abs, Name: fl.Spec.Name, RunResult: res}, "diagnostics": diagList(diags)}
 		if err != nil {
 			out["error"] = map[string]any{"kind": errRunFailed, "message": fl.Redact(err.Error())}
 		}
 		v.writeJSON(out)
 	} else {
 		if err == nil || anyOutput(res.Outputs) {
-			printOutputs(v.stdout, res.Outputs, fl, prog.streamed)
+			printOutputs(v.stdout, res.Outputs, fl)
 		}
 		printSummary(v.stderr, res)
 		if err != nil {
@@ -151,6 +154,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// runJSONDoc is the "run" object of run -o json: the result with the flow's file path and
+// name under the keys plan, apply and runs show use for them.
+type runJSONDoc struct {
+	Flow string `json:"flow"`
+	Name string `json:"name"`
+	*engine.RunResult
 }
 
 func debugWriter(on bool, w io.Writer) io.Writer {
@@ -184,7 +195,7 @@ func anyOutput(outs map[string]any) bool {
 }
 
 // printOutputs writes the outputs as a two-column table; multi-line values go below their name.
-func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, streamed map[string]bool) {
+func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
 	names := make([]string, 0, len(outs))
 	for _, o := range fl.Outputs {
 		names = append(names, o.Name)
@@ -203,19 +214,47 @@ func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, streamed ma
 	}
 }
 
+// render is how a value reads in human output: a string as its text, a scalar as in YAML,
+// a list or map as indented YAML lines (never JSON).
 func render(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
 	case string:
 		return x
-	case map[string]any, []any:
-		b, err := json.MarshalIndent(x, "", "  ")
-		if err == nil {
-			return string(b)
-		}
 	}
-	return jsonString(v)
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(plainNumbers(v)); err != nil {
+		return jsonString(v)
+	}
+	enc.Close()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// plainNumbers turns whole float64s (every JSON number decodes to one) into int64s, so a
+// count reads 1000000 rather than 1e+06.
+func plainNumbers(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainNumbers(e)
+		}
+		return out
+	}
+	return v
 }
 
 func indent(s, pre string) string {

@@ -129,7 +129,7 @@ func runTest(ctx context.Context, a testArgs, v view, fl *engine.Flow, st *store
 	r := testResult{Name: tc.name, Pos: tc.pos, Failures: []testFailure{}}
 	var hooks []engine.Hook
 	if a.verbose && !v.json {
-		hooks = append(hooks, newProgress(v.stderr, io.Discard, false, false, fl))
+		hooks = append(hooks, newProgress(plainScreen(v.stderr), io.Discard, false, time.Now))
 	}
 	start := time.Now()
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: copyVars(tc.vars), Store: st, StateDir: st.Dir(), Hooks: hooks, NoCache: a.noCache})

@@ -65,7 +65,7 @@ func (e *env) destroyPlan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Flow: e.key, Resources: []*Change{}}
+	p := &Plan{Flow: e.fl.Spec.File, Name: e.fl.Spec.Name, Resources: []*Change{}}
 	for _, s := range states {
 		if s.Flow == e.key {
 			c := destroyChange(s)

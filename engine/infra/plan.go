@@ -28,7 +28,10 @@ const (
 
 // Plan is what Apply would do to the flow's resources, as data (`-o json` prints it).
 type Plan struct {
+	// Flow is the flow file's path and Name the flow's name, the same two keys with the
+	// same meanings as in engine.Plan and the run documents.
 	Flow      string    `json:"flow"`
+	Name      string    `json:"name"`
 	Resources []*Change `json:"resources"`
 	// Changes is true when Apply would change anything.
 	Changes bool `json:"changes"`
@@ -107,7 +110,7 @@ func (e *env) plan(ctx context.Context) (*Plan, error) {
 	for i := range states {
 		byName[states[i].Name] = &states[i]
 	}
-	p := &Plan{Flow: e.key, Resources: []*Change{}, Refreshed: !(e.viewOnly && e.opts.NoRefresh)}
+	p := &Plan{Flow: e.fl.Spec.File, Name: e.fl.Spec.Name, Resources: []*Change{}, Refreshed: !(e.viewOnly && e.opts.NoRefresh)}
 	names := make([]string, 0, len(e.fl.Resources))
 	for name := range e.fl.Resources {
 		names = append(names, name)

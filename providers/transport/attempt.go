@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/aiflow/aiflow/providers"
 )
 
 // attemptTransport performs one attempt: it waits for the rate limiter, sends the request
@@ -57,8 +59,8 @@ func (t *attemptTransport) trace(req *http.Request, resp *http.Response, err err
 }
 
 // wait blocks until the limiter admits one attempt, like rate.Limiter.Wait, and reports
-// the scheduled admission time to Options.OnAdmit. It fails at once when the wait would
-// outlast the context's deadline.
+// the scheduled admission time to Options.OnAdmit and a wait to providers.ReportRateWait.
+// It fails at once when the wait would outlast the context's deadline.
 func (c *client) wait(ctx context.Context) error {
 	now := time.Now()
 	r := c.limiter.ReserveN(now, 1)
@@ -76,6 +78,7 @@ func (c *client) wait(ctx context.Context) error {
 	if delay <= 0 {
 		return nil
 	}
+	providers.ReportRateWait(ctx, delay)
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	select {

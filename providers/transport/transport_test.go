@@ -495,3 +495,38 @@ func TestRedactBeforeShortening(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimitWaitReported checks that a call the limiter holds tells the context's
+// providers.WithRateWait function how long it waits (the run's progress view shows
+// "waiting for rate limit"), and that an unheld call reports nothing.
+func TestRateLimitWaitReported(t *testing.T) {
+	s := &script{replies: []reply{{status: 200}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := New(Options{Provider: "test", RatePerSecond: 0.001, Burst: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := time.AfterFunc(10*time.Second, cancel) // without a report, do not wait 17 minutes
+	defer stop.Stop()
+	var waits []time.Duration
+	ctx = providers.WithRateWait(ctx, func(d time.Duration) {
+		waits = append(waits, d)
+		cancel() // the wait is ~17 minutes: stop it once reported
+	})
+	for i, want := range []error{nil, context.Canceled} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("{}"))
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("request %d: err = %v, want %v", i+1, err, want)
+		}
+		if len(waits) != i {
+			t.Fatalf("after request %d: waits reported = %v, want %d", i+1, waits, i)
+		}
+	}
+	if waits[0] < 16*time.Minute {
+		t.Errorf("reported wait %s, want the limiter's ~1000s", waits[0])
+	}
+}
