@@ -194,12 +194,18 @@ func anyOutput(outs map[string]any) bool {
 	return false
 }
 
-// printOutputs writes the outputs as a two-column table; multi-line values go below their name.
+// printOutputs writes the flow's outputs in the order it declares them.
 func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
 	names := make([]string, 0, len(outs))
 	for _, o := range fl.Outputs {
 		names = append(names, o.Name)
 	}
+	printValues(w, outs, names, "")
+}
+
+// printValues writes the named values as a two-column table, each line after prefix;
+// multi-line values go below their name. run and runs show print outputs this one way.
+func printValues(w io.Writer, outs map[string]any, names []string, prefix string) {
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
@@ -207,10 +213,10 @@ func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
 	for _, n := range names {
 		s := render(outs[n])
 		if strings.Contains(s, "\n") || len(s) > 100 {
-			fmt.Fprintf(w, "%s:\n%s\n", n, indent(s, "  "))
+			fmt.Fprintf(w, "%s%s:\n%s\n", prefix, n, indent(s, prefix+"  "))
 			continue
 		}
-		fmt.Fprintf(w, "%-*s  %s\n", width, n, s)
+		fmt.Fprintf(w, "%s%-*s  %s\n", prefix, width, n, s)
 	}
 }
 

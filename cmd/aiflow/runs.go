@@ -269,8 +269,8 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		}
 	}
 	if len(r.Outputs) > 0 {
-		b, _ := json.MarshalIndent(r.Outputs, "  ", "  ")
-		fmt.Fprintf(w, "\nOutputs:\n  %s\n", b)
+		fmt.Fprintf(w, "\nOutputs:\n")
+		printValues(w, r.Outputs, sortedKeys(r.Outputs), "  ")
 	}
 	return exitOK
 }
