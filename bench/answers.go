@@ -25,7 +25,7 @@ func init() {
 }
 
 // Abstention is the quickstart's answer when no document answers the question.
-const Abstention = "The documents do not answer this."
+const Abstention = local.Abstention
 
 // labelledQuestion is one entry of the labelled set; no Answers means unanswerable.
 type labelledQuestion struct {
@@ -111,8 +111,8 @@ func (s *answerScores) add(q labelledQuestion, answer string) {
 
 // answerOutcome is one question's answer, for the detailed listing.
 type answerOutcome struct {
-	q      labelledQuestion
-	answer string
+	q               labelledQuestion
+	answer, sources string
 }
 
 // answerReport holds the scores of each half and of the whole set.
@@ -139,7 +139,7 @@ func benchAnswers() error {
 	}
 	if os.Getenv("ANSWERS_DETAIL") != "" {
 		for _, o := range r.outcomes {
-			fmt.Printf("\n   [%s] %s (%s)\n     → %s\n", o.q.Set, o.q.Question, cmpLabel(o.q), o.answer)
+			fmt.Printf("\n   [%s] %s (%s)\n     → %s\n     sources %s\n", o.q.Set, o.q.Question, cmpLabel(o.q), o.answer, o.sources)
 		}
 	}
 	return nil
@@ -166,13 +166,13 @@ func evaluateAnswers(root string) (*answerReport, error) {
 	defer done()
 	r := &answerReport{bySet: map[string]*answerScores{tuneSet: {}, heldOutSet: {}}}
 	for _, q := range qs {
-		answer, err := ask(q.Question)
+		answer, sources, err := ask(q.Question)
 		if err != nil {
 			return nil, fmt.Errorf("question %q: %w", q.Question, err)
 		}
 		r.bySet[q.Set].add(q, answer)
 		r.all.add(q, answer)
-		r.outcomes = append(r.outcomes, answerOutcome{q, answer})
+		r.outcomes = append(r.outcomes, answerOutcome{q, answer, sources})
 	}
 	return r, nil
 }
@@ -217,7 +217,7 @@ func loadLabelledQuestions(root string) ([]labelledQuestion, error) {
 
 // quickstartAsker compiles the quickstart flow under root and returns a function that runs
 // it for one question and returns its answer output, and a function that cleans up.
-func quickstartAsker(root string) (ask func(string) (string, error), done func(), err error) {
+func quickstartAsker(root string) (ask func(string) (answer, sources string, err error), done func(), err error) {
 	f, diags := spec.ParseFile(filepath.Join(root, "examples", "flows", "quickstart.yaml"))
 	if diags.HasErrors() {
 		return nil, nil, diags.Err()
@@ -236,16 +236,16 @@ func quickstartAsker(root string) (ask func(string) (string, error), done func()
 		return nil, nil, err
 	}
 	done = func() { st.Close(); os.RemoveAll(dir) }
-	ask = func(question string) (string, error) {
+	ask = func(question string) (string, string, error) {
 		res, err := fl.Run(context.Background(), engine.RunOptions{Store: st, StateDir: dir, Vars: map[string]any{"question": question}})
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		answer, ok := res.Outputs["answer"].(string)
 		if !ok {
-			return "", fmt.Errorf("the quickstart's answer output is %T, want a string", res.Outputs["answer"])
+			return "", "", fmt.Errorf("the quickstart's answer output is %T, want a string", res.Outputs["answer"])
 		}
-		return answer, nil
+		return answer, fmt.Sprint(res.Outputs["sources"]), nil
 	}
 	return ask, done, nil
 }
