@@ -4,8 +4,8 @@ import "testing"
 
 // TestAnswerQualityFloors runs the quickstart on the labelled questions and fails when the
 // answers get worse than they measure today (floors a little under the figures printed by
-// go run ./bench answers: precision 0.633, abstention 0.938, false abstention 0.042, hit
-// rate 0.778 over all 88 questions).
+// go run ./bench answers: precision 0.621, recall 0.520, abstention 0.938, false abstention
+// 0.042, hit rate 0.792 over all 88 questions).
 func TestAnswerQualityFloors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the quickstart 88 times")
@@ -25,8 +25,9 @@ func TestAnswerQualityFloors(t *testing.T) {
 		got, want float64
 		atMost    bool
 	}{
-		{"answer-sentence precision", s.Precision(), 0.60, false},
-		{"hit rate", s.HitRate(), 0.74, false},
+		{"answer-sentence precision", s.Precision(), 0.59, false},
+		{"answer-sentence recall", s.Recall(), 0.49, false},
+		{"hit rate", s.HitRate(), 0.76, false},
 		{"abstention on unanswerable questions", s.AbstentionRate(), 0.87, false},
 		{"false abstention on answerable questions", s.FalseAbstentionRate(), 0.07, true},
 	}

@@ -48,6 +48,8 @@ func TestFocusedAnswer(t *testing.T) {
 		{"the night paragraph, not the glass buildings", night + "\n\n" + paragraph(t, "bird-migration", 10), "Why do birds migrate at night?",
 			[]string{"Many small songbirds migrate at night."}, "glass"},
 		{"nothing retrieved", "", "How do tides work?", []string{Abstention}, ""},
+		{"the sentence naming the asked-about directive is not cut below the best", paragraph(t, "http-caching", 2) + "\n\n" + paragraph(t, "http-caching", 3),
+			"what does max-age in the Cache-Control header mean", []string{"The max-age directive says how many seconds a response stays fresh"}, ""},
 	}
 	p := newProvider(t, nil)
 	for _, tt := range tests {
