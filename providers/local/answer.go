@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	qframe "github.com/aiflow/aiflow/internal/question"
 )
 
 // Query-focused extraction: the extractive answer to a Focus question.
@@ -50,15 +52,6 @@ const (
 	answerB      = 0.75
 )
 
-// frameWords are words that frame a question rather than name what it is about.
-var frameWords = map[string]bool{
-	"work": true, "works": true, "happen": true, "happens": true, "mean": true, "means": true,
-	"meant": true, "tell": true, "explain": true, "describe": true, "use": true, "used": true,
-	"exactly": true, "really": true, "actually": true, "thing": true, "things": true,
-	"kind": true, "kinds": true, "type": true, "types": true, "way": true, "ways": true,
-	"get": true, "gets": true, "make": true, "makes": true, "good": true, "best": true, "please": true, "know": true,
-}
-
 // stem strips one common English suffix, keeping at least four letters: a light stemmer
 // in the spirit of Porter's first step, enough to meet plural, tense and -ion forms.
 func stem(w string) string {
@@ -85,7 +78,7 @@ func stems(s string) []string {
 func focusTerms(question string) []string {
 	var out []string
 	for _, w := range words(question) {
-		if isStopWord(w) || frameWords[w] {
+		if isStopWord(w) || qframe.IsFrameWord(w) {
 			continue
 		}
 		if s := stem(w); !slices.Contains(out, s) {

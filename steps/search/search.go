@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/aiflow/aiflow/internal/question"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
@@ -56,6 +57,7 @@ var Kind = steps.Kind{
 			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index)."},
 		{Name: "min_score", Type: steps.Number, Default: 0.0, Doc: "Drop matches scoring below this (a relevance floor; see the matches output for what score means per mode). Not for euclidean indexes, whose score is a distance."},
 		{Name: "min_relative", Type: steps.Number, Default: DefaultMinRelative, Doc: "Drop matches scoring below this share (0–1) of the best match's score; 0 keeps them all. Ignored for euclidean indexes."},
+		{Name: "question", Type: steps.Bool, Default: false, Doc: `The text is a natural-language question: its question-frame words ("how does X work", "what does X mean") are dropped from the query before it is embedded and matched, so "work" does not retrieve texts about workers.`},
 		{Name: "return_metadata", Type: steps.Bool, Default: true, Doc: "Include each match's metadata."},
 	},
 	Outputs: []steps.Field{
@@ -134,6 +136,9 @@ func parse(call *steps.Call) (query, error) {
 	ref, _ := call.Inputs["index"].(steps.ResourceRef)
 	in := query{index: ref.Name}
 	in.text, _ = call.Inputs["text"].(string)
+	if isQuestion, _ := call.Inputs["question"].(bool); isQuestion {
+		in.text = question.Query(in.text)
+	}
 	q := &in.q
 	q.Text = in.text
 	q.Mode, _ = call.Inputs["mode"].(string)

@@ -103,6 +103,12 @@ func TestRun(t *testing.T) {
 			wantQ:   providers.VectorQuery{Mode: "keyword", Text: "zzz", TopK: 2, ReturnMetadata: true},
 		},
 		{
+			name:    "a question's frame words are not searched for",
+			inputs:  map[string]any{"text": "How does zzz work?", "mode": "keyword", "question": true, "top_k": 2},
+			wantIDs: []string{"d2", "d3"},
+			wantQ:   providers.VectorQuery{Mode: "keyword", Text: "How does zzz", TopK: 2, ReturnMetadata: true},
+		},
+		{
 			name:    "hybrid embeds the text",
 			inputs:  map[string]any{"text": "aaa zzz", "mode": "hybrid", "top_k": 1},
 			wantIDs: []string{"d3"},
