@@ -21,7 +21,7 @@ type Vector struct {
 const (
 	ModeVector  = "vector"  // nearest neighbours of Vector (default)
 	ModeKeyword = "keyword" // BM25 over stored Text
-	ModeHybrid  = "hybrid"  // reciprocal rank fusion of vector and keyword results
+	ModeHybrid  = "hybrid"  // vector and keyword results fused (the local index: a convex combination of normalised scores)
 )
 
 // VectorQuery is a nearest-neighbour (or keyword, or hybrid) query.

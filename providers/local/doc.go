@@ -7,7 +7,10 @@
 //     pieces, not meaning: "car" and "automobile" are unrelated to it.
 //   - local/textrank: extractive summarisation. Sentences are ranked by PageRank over a
 //     TF-IDF cosine-similarity graph (TextRank/LexRank); the best ones are returned verbatim,
-//     in document order. A Focus query biases the ranking (query-focused, biased LexRank).
+//     in document order. With a Focus question the summary is an extractive answer instead
+//     (answer.go): sentences of the paragraphs that cover the question, scored by BM25 and
+//     embedding cosine and picked by maximal marginal relevance, or exactly
+//     "The documents do not answer this." when no paragraph covers it.
 //   - local/vader: rule- and lexicon-based English sentiment (VADER, via
 //     github.com/jonreiter/govader) with labels POSITIVE, NEGATIVE and NEUTRAL.
 //   - local/zero-shot: picks among caller-given labels by lexical-embedding similarity.

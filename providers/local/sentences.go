@@ -173,3 +173,8 @@ func abbreviation(w string) bool {
 	}
 	return noBreakAbbrev[strings.ToLower(w)]
 }
+
+// SplitSentences returns the sentences of text exactly as the extractive summariser sees
+// and returns them (whitespace collapsed, Markdown headings and list markers dropped), so
+// that evaluation tools can compare a summary with labelled sentences one by one.
+func SplitSentences(text string) []string { return splitSentences(text) }

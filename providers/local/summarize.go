@@ -51,12 +51,15 @@ func (p *Provider) Summarize(ctx context.Context, req providers.SummarizeRequest
 	if req.MaxLength < 0 {
 		return providers.SummarizeResponse{}, badRequest(model, "max_length %d is negative", req.MaxLength)
 	}
+	if err := ctx.Err(); err != nil {
+		return providers.SummarizeResponse{}, fmt.Errorf("local summarize: %w", err)
+	}
+	if text, ok := focusedAnswer(req.Text, req.Focus, budgetFor(req.MaxLength)); ok {
+		return providers.SummarizeResponse{Text: text, Usage: usage(req.Text, text), Meta: providers.Meta{"model": model}}, nil
+	}
 	sents := splitSentences(req.Text)
 	if len(sents) == 0 {
 		return providers.SummarizeResponse{}, badRequest(model, "text has no sentences to summarise")
-	}
-	if err := ctx.Err(); err != nil {
-		return providers.SummarizeResponse{}, fmt.Errorf("local summarize: %w", err)
 	}
 	text := summarize(sents, req.Focus, budgetFor(req.MaxLength))
 	return providers.SummarizeResponse{Text: text, Usage: usage(req.Text, text), Meta: providers.Meta{"model": model}}, nil

@@ -1,7 +1,7 @@
 // Package localindex implements the embedded "local" vector-index backend: a persistent,
 // crash-safe index kept under <state dir>/indexes/<name>/ with exact search, optional HNSW
 // approximate search, Vectorize-style metadata filters, BM25 keyword search and hybrid
-// (reciprocal rank fusion) search.
+// (a convex combination of normalised vector and keyword scores) search.
 //
 // # Storage
 //
@@ -41,8 +41,10 @@
 // covers; Open loads it and inserts only what the log added since, or rebuilds it in
 // parallel when it is missing or stale. Keyword search is BM25 (k1=1.2, b=0.75, subpackage
 // bm25) over the stored text; its inverted index is kept in memory, updated on every write
-// and rebuilt on open. Hybrid search fuses the vector and keyword rankings with reciprocal
-// rank fusion (k=60).
+// and rebuilt on open. Keyword scores are BM25 divided by the query's self-score (about 1 when
+// a document holds the whole query); hybrid scores are 0.5·vector similarity (clamped to
+// [0, 1]) + 0.5·keyword score over the union of both candidate lists, so a hybrid score is
+// in [0, 1] and one threshold means the same for every query.
 //
 // # Differences from Vectorize
 //

@@ -106,8 +106,10 @@ func (x *Index) Upsert(ctx context.Context, vectors []providers.Vector) (int, er
 
 // Query returns the best matches, best first. Mode vector (the default) ranks by the
 // index metric: Score is the cosine similarity, the dot product, or the euclidean distance
-// (lower is closer). Mode keyword ranks by BM25 over the stored text; mode hybrid fuses
-// both rankings by reciprocal rank fusion and Score is the fused value. Namespace, when set,
+// (lower is closer). Mode keyword ranks by BM25 over the stored text, Score normalised
+// by the query's self-score to [0, 1]; mode hybrid ranks by the convex combination of the
+// vector similarity (clamped to [0, 1]) and that keyword score, so Score is in [0, 1] and
+// comparable across queries (see keyword.go). Namespace, when set,
 // restricts the search to that namespace; Filter applies Vectorize's metadata operators
 // before scoring. TopK defaults to 5. Matches always carry the namespace and stored text;
 // metadata and values only on request.

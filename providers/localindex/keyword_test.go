@@ -1,6 +1,8 @@
 package localindex
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -64,42 +66,94 @@ func TestKeywordSearchTracksWrites(t *testing.T) {
 	}
 }
 
-func TestHybridIsReciprocalRankFusion(t *testing.T) {
-	r := rand.New(rand.NewPCG(61, 62))
-	x := mustOpen(t, t.TempDir(), testSpec(8, metricEuclidean))
-	vs := randVectors(r, "v", 300, 8)
-	for i := range vs {
-		vs[i].Text = randText(r)
+// hybridSim is the reference [0,1] similarity of a vector-mode score for hybrid fusion.
+func hybridSim(metric string, score float64) float64 {
+	if metric == metricEuclidean {
+		return 1 / (1 + score)
+	}
+	return min(1, max(0, score))
+}
+
+func TestHybridIsConvexCombinationOfNormalisedScores(t *testing.T) {
+	for _, metric := range []string{metricCosine, metricEuclidean, metricDot} {
+		t.Run(metric, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(61, 62))
+			x := mustOpen(t, t.TempDir(), testSpec(8, metric))
+			const n = 300
+			vs := randVectors(r, "v", n, 8)
+			for i := range vs {
+				vs[i].Text = randText(r)
+			}
+			mustUpsert(t, x, vs)
+			q := randVec(r, 8)
+			const k, depth, text = 10, 50, "durable hybrid"
+			vec, _ := x.Query(ctx, providers.VectorQuery{Vector: q, TopK: n})
+			kw, _ := x.Query(ctx, providers.VectorQuery{Mode: providers.ModeKeyword, Text: text, TopK: n})
+			vecScore, kwScore, candidate := map[string]float64{}, map[string]float64{}, map[string]bool{}
+			for rank, m := range vec {
+				vecScore[m.ID] = hybridSim(metric, m.Score)
+				candidate[m.ID] = candidate[m.ID] || rank < depth
+			}
+			for rank, m := range kw {
+				kwScore[m.ID] = m.Score
+				candidate[m.ID] = candidate[m.ID] || rank < depth
+			}
+			var want []refHit
+			for id := range candidate {
+				want = append(want, refHit{id, hybridVectorWeight*vecScore[id] + (1-hybridVectorWeight)*kwScore[id]})
+			}
+			sort.Slice(want, func(i, j int) bool {
+				if want[i].score != want[j].score {
+					return want[i].score > want[j].score
+				}
+				return want[i].id < want[j].id
+			})
+			got, err := x.Query(ctx, providers.VectorQuery{Mode: providers.ModeHybrid, Vector: q, Text: text, TopK: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[:k], toRef(got), cmpHits); diff != "" {
+				t.Errorf("(-reference fusion +index):\n%s", diff)
+			}
+			for _, m := range got {
+				if m.Score < 0 || m.Score > 1 {
+					t.Errorf("hybrid score of %s is %v, outside [0, 1]", m.ID, m.Score)
+				}
+			}
+		})
+	}
+}
+
+// TestKeywordScoresAreNormalised checks that keyword scores are BM25 divided by the query's
+// self-score: 1 for a document that is exactly the query (all documents of equal length),
+// in (0, 1) for partial matches, and lower when the query has words no document holds.
+func TestKeywordScoresAreNormalised(t *testing.T) {
+	x := mustOpen(t, t.TempDir(), testSpec(4, metricCosine))
+	texts := []string{"durable hybrid fusion", "durable crash graph", "cloud flare index", "vector search rank"}
+	vs := make([]providers.Vector, len(texts))
+	for i, tx := range texts {
+		vs[i] = providers.Vector{ID: fmt.Sprint("d", i), Values: []float32{1, float32(i), 0, 1}, Text: tx}
 	}
 	mustUpsert(t, x, vs)
-	q := randVec(r, 8)
-	const k, depth = 10, 50
-	vec, _ := x.Query(ctx, providers.VectorQuery{Vector: q, TopK: depth})
-	kw, _ := x.Query(ctx, providers.VectorQuery{Mode: providers.ModeKeyword, Text: "durable hybrid", TopK: depth})
-	fused := map[string]float64{}
-	for _, l := range [][]providers.Match{vec, kw} {
-		for rank, m := range l {
-			fused[m.ID] += 1 / float64(60+rank+1)
+	score := func(q string) map[string]float64 {
+		ms, err := x.Query(ctx, providers.VectorQuery{Mode: providers.ModeKeyword, Text: q, TopK: 10})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	var want []refHit
-	for id, s := range fused {
-		want = append(want, refHit{id, s})
-	}
-	sort.Slice(want, func(i, j int) bool {
-		if want[i].score != want[j].score {
-			return want[i].score > want[j].score
+		out := map[string]float64{}
+		for _, m := range ms {
+			out[m.ID] = m.Score
 		}
-		return want[i].id < want[j].id
-	})
-	got, err := x.Query(ctx, providers.VectorQuery{Mode: providers.ModeHybrid, Vector: q, Text: "durable hybrid", TopK: k})
-	if err != nil {
-		t.Fatal(err)
+		return out
 	}
-	if diff := cmp.Diff(want[:k], toRef(got), cmpHits); diff != "" {
-		t.Errorf("(-reference fusion +index):\n%s", diff)
+	full := score("Durable hybrid fusion?")
+	if math.Abs(full["d0"]-1) > 1e-9 {
+		t.Errorf("exact match scores %v, want 1", full["d0"])
 	}
-	if len(vec) != depth || len(kw) != depth {
-		t.Fatalf("fusion inputs have %d and %d results, want %d each", len(vec), len(kw), depth)
+	if s := full["d1"]; s <= 0 || s >= 0.5 {
+		t.Errorf("one-term match scores %v, want in (0, 0.5)", s)
+	}
+	if unseen := score("durable hybrid fusion unicorn")["d0"]; unseen >= full["d0"] || unseen <= 0 {
+		t.Errorf("adding a word no document holds moved the score from %v to %v; want lower and positive", full["d0"], unseen)
 	}
 }

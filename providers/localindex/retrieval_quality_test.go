@@ -17,7 +17,7 @@ import (
 // TestRetrievalQualityVectorVsHybrid indexes the sample documents (paragraph chunks) with
 // the local lexical embedder and the local index, then measures recall@5 on the labelled
 // queries of providers/local/testdata/retrieval for vector, keyword (BM25) and hybrid
-// (reciprocal rank fusion) search. It reports all three and asserts floors just below
+// (convex combination of normalised scores) search. It reports all three and asserts floors just below
 // what they measure, so a regression in any of them fails.
 func TestRetrievalQualityVectorVsHybrid(t *testing.T) {
 	ctx := context.Background()

@@ -15,7 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
+	"github.com/aiflow/aiflow/internal/question"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
@@ -27,6 +29,14 @@ func init() { steps.MustRegister(Kind) }
 
 // MaxTopK is the largest top_k a search may ask for (Vectorize's limit without values).
 const MaxTopK = 100
+
+// DefaultMinRelative drops matches scoring under half the best match's score: far enough
+// below it that they rarely answer the same question, and they would otherwise pad a small
+// top_k with unrelated text (a RAG prompt or an extractive answer built from them suffers).
+const DefaultMinRelative = 0.5
+
+// metricEuclidean is the one index metric whose score is a distance.
+const metricEuclidean = "euclidean"
 
 // Kind describes the search step to the registry.
 var Kind = steps.Kind{
@@ -44,11 +54,14 @@ var Kind = steps.Kind{
 		{Name: "filter", Type: steps.Object, Doc: `Metadata filter with Vectorize operators: {source: "a.md"}, {year: {"$gte": 2020}}; $eq $ne $in $nin $lt $lte $gt $gte.`},
 		{Name: "namespace", Type: steps.String, Doc: "Namespace to search in."},
 		{Name: "mode", Type: steps.String, Default: providers.ModeVector, Enum: []string{providers.ModeVector, providers.ModeKeyword, providers.ModeHybrid},
-			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused by reciprocal rank)."},
+			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index)."},
+		{Name: "min_score", Type: steps.Number, Default: 0.0, Doc: "Drop matches scoring below this (a relevance floor; see the matches output for what score means per mode). Not for euclidean indexes, whose score is a distance."},
+		{Name: "min_relative", Type: steps.Number, Default: DefaultMinRelative, Doc: "Drop matches scoring below this share (0–1) of the best match's score; 0 keeps them all. Ignored for euclidean indexes."},
+		{Name: "question", Type: steps.Bool, Default: false, Doc: `The text is a natural-language question: its question-frame words ("how does X work", "what does X mean") are dropped from the query before it is embedded and matched, so "work" does not retrieve texts about workers.`},
 		{Name: "return_metadata", Type: steps.Bool, Default: true, Doc: "Include each match's metadata."},
 	},
 	Outputs: []steps.Field{
-		{Name: "matches", Type: steps.List, Doc: "Best first: {id, score, metadata, text}. Score follows the index metric (higher is closer, except euclidean distance)."},
+		{Name: "matches", Type: steps.List, Doc: "Best first: {id, score, metadata, text}. Vector mode: the index metric (cosine or dot product, higher is closer; euclidean distance, lower is closer). Local index keyword mode: BM25 over the query's self-score, 0–1 (about 1 when a text holds the whole query). Local hybrid: 0.5·cosine (clamped to 0–1) + 0.5·keyword score, 0–1."},
 		{Name: "texts", Type: steps.Strings, Doc: "The stored text of each match, in match order (empty when none was stored)."},
 		{Name: "count", Type: steps.Int, Doc: "Number of matches."},
 	},
@@ -80,9 +93,11 @@ func newSearcher(s *spec.Step) (steps.Step, spec.Diagnostics) {
 
 // query is a search call's inputs, checked.
 type query struct {
-	index string
-	q     providers.VectorQuery
-	text  string
+	index       string
+	q           providers.VectorQuery
+	text        string
+	minScore    float64
+	minRelative float64
 }
 
 // Run queries the index, embedding a text query first when it needs a vector.
@@ -108,15 +123,22 @@ func (s searcher) Run(ctx context.Context, call *steps.Call) (steps.Result, erro
 	if err != nil {
 		return steps.Result{}, fmt.Errorf("searching %s: %w", in.index, err)
 	}
+	if matches, err = applyFloors(ctx, idx, is, in, matches); err != nil {
+		return steps.Result{}, err
+	}
 	res.Output = output(matches)
 	return res, nil
 }
 
 // parse reads and checks the inputs.
 func parse(call *steps.Call) (query, error) {
+	var err error
 	ref, _ := call.Inputs["index"].(steps.ResourceRef)
 	in := query{index: ref.Name}
 	in.text, _ = call.Inputs["text"].(string)
+	if isQuestion, _ := call.Inputs["question"].(bool); isQuestion {
+		in.text = question.Query(in.text)
+	}
 	q := &in.q
 	q.Text = in.text
 	q.Mode, _ = call.Inputs["mode"].(string)
@@ -126,6 +148,15 @@ func parse(call *steps.Call) (query, error) {
 	q.TopK, _ = call.Inputs["top_k"].(int)
 	if q.TopK < 1 || q.TopK > MaxTopK {
 		return in, fmt.Errorf("top_k must be from 1 to %d, got %d", MaxTopK, q.TopK)
+	}
+	if in.minScore, err = number(call.Inputs, "min_score"); err != nil {
+		return in, err
+	}
+	if in.minRelative, err = number(call.Inputs, "min_relative"); err != nil {
+		return in, err
+	}
+	if in.minRelative < 0 || in.minRelative > 1 {
+		return in, fmt.Errorf("min_relative must be from 0 to 1 (a share of the best match's score), got %v", in.minRelative)
 	}
 	q.Filter, _ = call.Inputs["filter"].(map[string]any)
 	q.Namespace, _ = call.Inputs["namespace"].(string)
@@ -200,4 +231,58 @@ func output(ms []providers.Match) map[string]any {
 		texts[i] = m.Text
 	}
 	return map[string]any{"matches": list, "texts": texts, "count": len(ms)}
+}
+
+// number reads an optional numeric input (0 when absent).
+func number(inputs map[string]any, name string) (float64, error) {
+	switch v := inputs[name].(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("%s must be a finite number, got %v", name, v)
+		}
+		return v, nil
+	case int:
+		return float64(v), nil
+	case string:
+		return 0, fmt.Errorf("%s must be a number, got the string %q", name, v)
+	default:
+		return 0, fmt.Errorf("%s must be a number, got %T", name, v)
+	}
+}
+
+// applyFloors drops matches below min_score and below min_relative × the best score. Both
+// need a similarity (higher is closer): an euclidean index's score is a distance, so
+// min_score is refused there and min_relative does not apply. A relative floor needs a
+// positive best score.
+func applyFloors(ctx context.Context, idx providers.VectorIndex, is providers.IndexSpec, in query, ms []providers.Match) ([]providers.Match, error) {
+	if len(ms) == 0 || in.minScore == 0 && in.minRelative == 0 {
+		return ms, nil
+	}
+	metric := is.Metric
+	if metric == "" {
+		info, err := idx.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading index %s: %w", in.index, err)
+		}
+		metric = info.Metric
+	}
+	if metric == metricEuclidean && in.q.Mode == providers.ModeVector {
+		if in.minScore != 0 {
+			return nil, fmt.Errorf("min_score needs a similarity score, but index %s uses euclidean distance (lower is closer); remove min_score or use a cosine index", in.index)
+		}
+		return ms, nil
+	}
+	floor := in.minScore
+	if best := ms[0].Score; best > 0 {
+		floor = max(floor, in.minRelative*best)
+	}
+	kept := ms[:0:0]
+	for _, m := range ms {
+		if m.Score >= floor {
+			kept = append(kept, m)
+		}
+	}
+	return kept, nil
 }

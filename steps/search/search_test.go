@@ -103,6 +103,12 @@ func TestRun(t *testing.T) {
 			wantQ:   providers.VectorQuery{Mode: "keyword", Text: "zzz", TopK: 2, ReturnMetadata: true},
 		},
 		{
+			name:    "a question's frame words are not searched for",
+			inputs:  map[string]any{"text": "How does zzz work?", "mode": "keyword", "question": true, "top_k": 2},
+			wantIDs: []string{"d2", "d3"},
+			wantQ:   providers.VectorQuery{Mode: "keyword", Text: "How does zzz", TopK: 2, ReturnMetadata: true},
+		},
+		{
 			name:    "hybrid embeds the text",
 			inputs:  map[string]any{"text": "aaa zzz", "mode": "hybrid", "top_k": 1},
 			wantIDs: []string{"d3"},
@@ -206,6 +212,77 @@ func TestNew(t *testing.T) {
 				t.Errorf("diagnostics = %v", diags)
 			}
 			_ = st
+		})
+	}
+}
+
+// TestRelevanceFloors checks min_score and min_relative. The query "ab" has cosine 1 with
+// d1 ("aaa bbb"), 0.5 with d3 ("aaa zzz") and 0 with d2 ("zzz yyy").
+func TestRelevanceFloors(t *testing.T) {
+	tests := []struct {
+		name    string
+		inputs  map[string]any
+		wantIDs []string
+	}{
+		{"no floors", map[string]any{"min_score": 0.0, "min_relative": 0.0}, []string{"d1", "d3", "d2"}},
+		{"absolute floor", map[string]any{"min_score": 0.8, "min_relative": 0.0}, []string{"d1"}},
+		{"absolute floor as an int", map[string]any{"min_score": 0, "min_relative": 0.0}, []string{"d1", "d3", "d2"}},
+		{"relative floor keeps half of the best", map[string]any{"min_relative": 0.5}, []string{"d1", "d3"}},
+		{"relative floor above half", map[string]any{"min_relative": 0.6}, []string{"d1"}},
+		{"nothing clears the floor", map[string]any{"min_score": 1.5}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, _ := fixture(t)
+			in := map[string]any{"text": "ab"}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			res, err := searcher{}.Run(context.Background(), newCall(env, nil, in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.wantIDs, ids(res.Output)); d != "" {
+				t.Errorf("ids (-want +got):\n%s", d)
+			}
+			if n := res.Output["count"].(int); n != len(tt.wantIDs) {
+				t.Errorf("count = %d, want %d", n, len(tt.wantIDs))
+			}
+		})
+	}
+}
+
+func TestRelevanceFloorDefaults(t *testing.T) {
+	fields := map[string]any{}
+	for _, f := range Kind.Inputs {
+		fields[f.Name] = f.Default
+	}
+	if fields["min_score"] != 0.0 || fields["min_relative"] != DefaultMinRelative {
+		t.Errorf("defaults: min_score %v, min_relative %v; want 0 and %v", fields["min_score"], fields["min_relative"], DefaultMinRelative)
+	}
+}
+
+func TestRelevanceFloorErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		inputs  map[string]any
+		wantErr string
+	}{
+		{"relative above 1", map[string]any{"min_relative": 1.5}, "min_relative must be from 0 to 1 (a share of the best match's score), got 1.5"},
+		{"relative negative", map[string]any{"min_relative": -0.1}, "min_relative must be from 0 to 1 (a share of the best match's score), got -0.1"},
+		{"not a number", map[string]any{"min_score": "high"}, `min_score must be a number, got the string "high"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, _ := fixture(t)
+			in := map[string]any{"text": "ab"}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			_, err := searcher{}.Run(context.Background(), newCall(env, nil, in))
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
 		})
 	}
 }

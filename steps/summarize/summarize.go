@@ -22,7 +22,7 @@ var Kind = steps.Kind{
 	Inputs: []steps.Field{
 		{Name: "text", Type: steps.String, Required: true, Doc: "The text to summarise."},
 		{Name: "max_length", Type: steps.Int, Doc: "Longest summary: tokens for model summarisers, sentences for the local extractive one; the provider's default when absent."},
-		{Name: "focus", Type: steps.String, Doc: "A query the summary should answer (extractive summarisers rank sentences by it), e.g. a RAG question."},
+		{Name: "focus", Type: steps.String, Doc: "A question the summary should answer, e.g. a RAG question. The local extractive summariser then returns only sentences that answer it, or exactly \"The documents do not answer this.\" when none does (also for an empty text)."},
 	},
 	Outputs: []steps.Field{
 		{Name: "text", Type: steps.String, Doc: "The summary."},

@@ -110,17 +110,66 @@ func (x *Index) Search(query string, k int, accept func(doc uint32) bool) []Hit 
 			continue
 		}
 		l := x.postings[id]
-		df := float64(len(l))
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		w := idf(n, float64(len(l)))
 		for _, p := range l {
 			if scores[p.doc] == 0 {
 				touched = append(touched, p.doc)
 			}
 			tf, dl := float64(p.tf), float64(x.docLen[p.doc])
-			scores[p.doc] += idf * tf * (K1 + 1) / (tf + K1*(1-B+B*dl/avg))
+			scores[p.doc] += w * tf * (K1 + 1) / (tf + K1*(1-B+B*dl/avg))
 		}
 	}
 	return topHits(touched, scores, k, accept)
+}
+
+// idf is the BM25 inverse document frequency of a term found in df of the n documents.
+func idf(n, df float64) float64 { return math.Log(1 + (n-df+0.5)/(df+0.5)) }
+
+// SelfScore is what query would score against a document of average length holding each
+// of its distinct terms once: Σ idf(t)·(K1+1)/(1+K1) = Σ idf(t). Terms no document holds
+// count with df 0, the highest idf, so a query whose words the index has never seen cannot
+// reach its own self-score. Dividing a Search score by it gives a relevance that is about 1
+// for a document matching the whole query and falls toward 0 as fewer (and rarer) query
+// terms match; it is 0 for an empty index or a query without words.
+func (x *Index) SelfScore(query string) float64 {
+	if x.docs == 0 {
+		return 0
+	}
+	n := float64(x.docs)
+	var s float64
+	for _, t := range dedupe(Tokenize(query)) {
+		df := 0.0
+		if id, ok := x.terms[t]; ok {
+			df = float64(len(x.postings[id]))
+		}
+		s += idf(n, df)
+	}
+	return s
+}
+
+// Score is doc's BM25 score for query, as Search computes it (0 when doc holds none of the
+// query's terms or is not indexed). It costs O(query terms · log df).
+func (x *Index) Score(query string, doc uint32) float64 {
+	if x.docs == 0 || int(doc) >= len(x.docLen) || x.docLen[doc] == 0 {
+		return 0
+	}
+	n, avg := float64(x.docs), float64(x.totalLen)/float64(x.docs)
+	dl := float64(x.docLen[doc])
+	var s float64
+	for _, t := range dedupe(Tokenize(query)) {
+		id, ok := x.terms[t]
+		if !ok {
+			continue
+		}
+		l := x.postings[id]
+		i := sort.Search(len(l), func(i int) bool { return l[i].doc >= doc })
+		if i == len(l) || l[i].doc != doc {
+			continue
+		}
+		tf := float64(l[i].tf)
+		s += idf(n, float64(len(l))) * tf * (K1 + 1) / (tf + K1*(1-B+B*dl/avg))
+	}
+	return s
 }
 
 func dedupe(ts []string) []string {

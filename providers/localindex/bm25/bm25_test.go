@@ -135,6 +135,12 @@ func TestSearchMatchesFormulaUnderUpdates(t *testing.T) {
 			if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9), cmpopts.EquateEmpty()); diff != "" {
 				t.Fatalf("step %d, query %q (-reference +index):\n%s", step, q, diff)
 			}
+			ref := refScores(docs, q)
+			for d := range docs {
+				if got := x.Score(q, d); math.Abs(got-ref[d]) > 1e-9 {
+					t.Fatalf("step %d: Score(%q, %d) = %v, want %v", step, q, d, got, ref[d])
+				}
+			}
 		}
 	}
 	nonEmpty := 0
@@ -162,5 +168,39 @@ func TestSearchAcceptAndLimits(t *testing.T) {
 	}
 	if got := New().Search("red", 3, nil); got != nil {
 		t.Errorf("empty index returned %v", got)
+	}
+}
+
+// TestSelfScoreNormalises checks that a Search score divided by SelfScore is a relevance
+// near 1 for a document of average length holding each query term once, smaller when it
+// holds fewer of them, and smaller still when the query has words no document holds.
+func TestSelfScoreNormalises(t *testing.T) {
+	x := New()
+	x.Set(0, "tides rise twice")
+	x.Set(1, "moon pulls oceans")
+	x.Set(2, "bees dance daily")
+	x.Set(3, "tides follow moon")
+	rel := func(q string, doc uint32) float64 { return x.Score(q, doc) / x.SelfScore(q) }
+	tests := []struct {
+		query  string
+		doc    uint32
+		lo, hi float64
+	}{
+		{"tides follow moon", 3, 0.999, 1.001},
+		{"tides moon", 3, 0.999, 1.001},
+		{"tides follow moon", 0, 0.05, 0.5}, // one of three terms
+		{"tides follow capital", 3, 0.2, 0.7},
+		{"capital france", 3, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := rel(tt.query, tt.doc); got < tt.lo || got > tt.hi {
+			t.Errorf("relevance of doc %d for %q = %.3f, want in [%.3f, %.3f]", tt.doc, tt.query, got, tt.lo, tt.hi)
+		}
+	}
+	if got := New().SelfScore("tides"); got != 0 {
+		t.Errorf("SelfScore on an empty index = %v, want 0", got)
+	}
+	if got := x.SelfScore("  "); got != 0 {
+		t.Errorf("SelfScore of a query without words = %v, want 0", got)
 	}
 }
