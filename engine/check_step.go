@@ -17,23 +17,32 @@ var generalKeys = map[string]bool{"uses": true, "description": true, "with": tru
 
 func (c *checker) step(s *spec.Step) {
 	path := "steps." + s.ID
-	kind, ok := c.opts.Steps.Lookup(s.Uses)
-	if !ok {
-		if s.Uses != "" {
-			c.errf(s.UsesPos, path+".uses", "known kinds: "+strings.Join(c.opts.Steps.Names(), ", "),
-				"unknown step kind %q%s", s.Uses, spec.DidYouMean(s.Uses, c.opts.Steps.Names()))
-		}
-		return
+	kind, known := c.opts.Steps.Lookup(s.Uses)
+	if !known && s.Uses != "" {
+		c.errf(s.UsesPos, path+".uses", "known kinds: "+strings.Join(c.opts.Steps.Names(), ", "),
+			"unknown step kind %q%s", s.Uses, spec.DidYouMean(s.Uses, c.opts.Steps.Names()))
 	}
+	// A step of an unknown kind still joins the graph with what it refers to, so that
+	// its references and a cycle through it are reported in the same pass.
 	n := &Node{ID: s.ID, Spec: s, Kind: kind, Inputs: map[string]*Template{}}
 	c.flow.Nodes[s.ID] = n
 	all := newRefs()
-	for key, pos := range s.Keys {
-		if !generalKeys[key] && !kind.Accepts(key) {
-			c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+	if known {
+		for key, pos := range s.Keys {
+			if !generalKeys[key] && !kind.Accepts(key) {
+				c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+			}
+		}
+		c.inputs(n, kind, all)
+	} else {
+		for _, in := range s.With {
+			t, refs, d := c.compiler.Compile(in.Value)
+			c.diags.Add(d)
+			all.merge(refs)
+			c.checkRefs(refs, n, in.Value.Path)
+			n.Inputs[in.Key] = t
 		}
 	}
-	c.inputs(n, kind, all)
 	compile := func(v *spec.Value) *Template {
 		if v == nil {
 			return nil
@@ -92,6 +101,9 @@ func (c *checker) step(s *spec.Step) {
 	}
 	n.Refs = all
 	c.noteEnv(all)
+	if !known {
+		return
+	}
 	c.models(n)
 	impl, d := kind.New(s)
 	c.diags.Add(d)
