@@ -327,6 +327,10 @@ func (c *checker) servers(task providers.Task) string {
 }
 
 func (c *checker) routes(f *spec.Flow) {
+	var rc *Compiler
+	if len(f.Routes) > 0 {
+		rc = c.routeCompiler()
+	}
 	for _, r := range f.Routes {
 		rn := &RouteNode{Spec: r}
 		for i, rule := range r.Rules {
@@ -334,8 +338,8 @@ func (c *checker) routes(f *spec.Flow) {
 			if rule.When != nil {
 				var refs *Refs
 				var d spec.Diagnostics
-				t, refs, d = c.compiler.CompileCondition(rule.When)
-				c.diags.Add(d)
+				t, refs, d = rc.CompileCondition(rule.When)
+				c.diags.Add(explainRouteInput(d, rule.When))
 				if len(refs.Steps) > 0 {
 					c.errf(rule.When.Pos, rule.When.Path, "route conditions see input, vars, run and budget", "a route condition cannot refer to steps")
 				}
