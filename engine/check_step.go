@@ -61,6 +61,9 @@ func (c *checker) step(s *spec.Step) {
 		}
 	}
 	n.Params, n.Schema = compile(s.Params), nil
+	if known {
+		c.checkParams(n)
+	}
 	if s.Output != nil && s.Output.Schema != nil {
 		n.Schema = compile(s.Output.Schema)
 	}
