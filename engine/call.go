@@ -277,7 +277,7 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 		return err
 	}
 	defer unreserve()
-	release := w.acquire(w.ctx, m)
+	release := w.acquire(w.ctx, m, n.Kind.Task)
 	defer release()
 	pol, ctx := w.policy(n), w.ctx
 	if pol.explicit {
@@ -311,31 +311,35 @@ func (w *walker) policy(n *Node) attemptPolicy {
 	return p
 }
 
-// acquire takes a global execution slot and, for model calls, a slot of the provider's own
-// concurrency limit.
-func (w *walker) acquire(ctx context.Context, m *steps.Model) func() {
-	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		return func() {}
-	}
+// acquire takes, for model calls, a slot of the provider's concurrency limit for task,
+// then a global execution slot. The provider slot comes first so that calls queued
+// behind a busy provider hold no global slot that calls to other providers or tasks
+// could use; every caller takes them in this order, so they cannot deadlock.
+func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Task) func() {
 	var psem chan struct{}
 	if m != nil {
-		psem = w.env.providerSem(m.ProviderName)
+		psem = w.env.providerSem(m.ProviderName, task)
 	}
 	if psem != nil {
 		select {
 		case psem <- struct{}{}:
 		case <-ctx.Done():
-			<-w.sem
 			return func() {}
 		}
 	}
-	return func() {
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
 		if psem != nil {
 			<-psem
 		}
+		return func() {}
+	}
+	return func() {
 		<-w.sem
+		if psem != nil {
+			<-psem
+		}
 	}
 }
 

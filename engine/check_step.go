@@ -17,23 +17,32 @@ var generalKeys = map[string]bool{"uses": true, "description": true, "with": tru
 
 func (c *checker) step(s *spec.Step) {
 	path := "steps." + s.ID
-	kind, ok := c.opts.Steps.Lookup(s.Uses)
-	if !ok {
-		if s.Uses != "" {
-			c.errf(s.UsesPos, path+".uses", "known kinds: "+strings.Join(c.opts.Steps.Names(), ", "),
-				"unknown step kind %q%s", s.Uses, spec.DidYouMean(s.Uses, c.opts.Steps.Names()))
-		}
-		return
+	kind, known := c.opts.Steps.Lookup(s.Uses)
+	if !known && s.Uses != "" {
+		c.errf(s.UsesPos, path+".uses", "known kinds: "+strings.Join(c.opts.Steps.Names(), ", "),
+			"unknown step kind %q%s", s.Uses, spec.DidYouMean(s.Uses, c.opts.Steps.Names()))
 	}
+	// A step of an unknown kind still joins the graph with what it refers to, so that
+	// its references and a cycle through it are reported in the same pass.
 	n := &Node{ID: s.ID, Spec: s, Kind: kind, Inputs: map[string]*Template{}}
 	c.flow.Nodes[s.ID] = n
 	all := newRefs()
-	for key, pos := range s.Keys {
-		if !generalKeys[key] && !kind.Accepts(key) {
-			c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+	if known {
+		for key, pos := range s.Keys {
+			if !generalKeys[key] && !kind.Accepts(key) {
+				c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+			}
+		}
+		c.inputs(n, kind, all)
+	} else {
+		for _, in := range s.With {
+			t, refs, d := c.compiler.Compile(in.Value)
+			c.diags.Add(d)
+			all.merge(refs)
+			c.checkRefs(refs, n, in.Value.Path)
+			n.Inputs[in.Key] = t
 		}
 	}
-	c.inputs(n, kind, all)
 	compile := func(v *spec.Value) *Template {
 		if v == nil {
 			return nil
@@ -52,6 +61,9 @@ func (c *checker) step(s *spec.Step) {
 		}
 	}
 	n.Params, n.Schema = compile(s.Params), nil
+	if known {
+		c.checkParams(n)
+	}
 	if s.Output != nil && s.Output.Schema != nil {
 		n.Schema = compile(s.Output.Schema)
 	}
@@ -92,6 +104,9 @@ func (c *checker) step(s *spec.Step) {
 	}
 	n.Refs = all
 	c.noteEnv(all)
+	if !known {
+		return
+	}
 	c.models(n)
 	impl, d := kind.New(s)
 	c.diags.Add(d)
@@ -315,6 +330,10 @@ func (c *checker) servers(task providers.Task) string {
 }
 
 func (c *checker) routes(f *spec.Flow) {
+	var rc *Compiler
+	if len(f.Routes) > 0 {
+		rc = c.routeCompiler()
+	}
 	for _, r := range f.Routes {
 		rn := &RouteNode{Spec: r}
 		for i, rule := range r.Rules {
@@ -322,8 +341,8 @@ func (c *checker) routes(f *spec.Flow) {
 			if rule.When != nil {
 				var refs *Refs
 				var d spec.Diagnostics
-				t, refs, d = c.compiler.CompileCondition(rule.When)
-				c.diags.Add(d)
+				t, refs, d = rc.CompileCondition(rule.When)
+				c.diags.Add(explainRouteInput(d, rule.When))
 				if len(refs.Steps) > 0 {
 					c.errf(rule.When.Pos, rule.When.Path, "route conditions see input, vars, run and budget", "a route condition cannot refer to steps")
 				}

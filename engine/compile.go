@@ -131,6 +131,7 @@ func compileFlow(f *spec.Flow, opts Options) (*Flow, spec.Diagnostics, int) {
 		fl.Outputs = append(fl.Outputs, &OutputNode{Name: o.Name, T: t, Refs: refs})
 	}
 	c.vars(f)
+	c.checkStepFields()
 	c.graph()
 	c.checkSubDepth()
 	c.envWarnings()

@@ -31,8 +31,12 @@ type runEnv struct {
 type provSlot struct {
 	once sync.Once
 	p    providers.Provider
-	sem  chan struct{}
-	err  error
+	// limit is the provider's declared concurrency, applied per task: generate calls
+	// queued at the limit must not starve embeddings on the same provider (providers
+	// rate-limit tasks separately too). sems holds one semaphore per task, under runEnv.mu.
+	limit int
+	sems  map[providers.Task]chan struct{}
+	err   error
 }
 
 type indexSlot struct {
@@ -99,7 +103,9 @@ func (e *runEnv) provider(name string) (providers.Provider, error) {
 		}
 		s.p = p
 		if l, ok := s.p.(providers.Limiter); ok && l.Limits().Concurrency > 0 {
-			s.sem = make(chan struct{}, l.Limits().Concurrency)
+			e.mu.Lock()
+			s.limit = l.Limits().Concurrency
+			e.mu.Unlock()
 		}
 	})
 	return s.p, s.err
@@ -118,8 +124,24 @@ func (e *runEnv) providerConfig(pn *ProviderNode) (providers.Config, error) {
 	return cfg, nil
 }
 
-func (e *runEnv) providerSem(name string) chan struct{} {
-	return e.slot(name).sem
+// providerSem is the semaphore bounding the provider's calls for task, or nil when the
+// provider declares no limit.
+func (e *runEnv) providerSem(name string, task providers.Task) chan struct{} {
+	s := e.slot(name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.limit <= 0 {
+		return nil
+	}
+	sem, ok := s.sems[task]
+	if !ok {
+		if s.sems == nil {
+			s.sems = map[providers.Task]chan struct{}{}
+		}
+		sem = make(chan struct{}, s.limit)
+		s.sems[task] = sem
+	}
+	return sem
 }
 
 // model resolves an alias, provider:id or bare provider name to a bound model, opening

@@ -331,3 +331,25 @@ outputs:
 		t.Errorf("planned shares differ from the run's (-run +plan):\n%s", d)
 	}
 }
+
+// TestRouteConditionOnInputText checks that input in a route condition is the call's text:
+// string operators compile and choose the model at run time (issue 12 bug 2).
+func TestRouteConditionOnInputText(t *testing.T) {
+	src := strings.Replace(routedFlow, `tokens(input) > 50 || vars.quality == "high"`, `input contains "code" && lower(input) startsWith "review"`, 1)
+	tests := []struct{ text, want string }{
+		{"review this code", "big: review this code"},
+		{"review this poem", "small: review this poem"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			fl := fakeFlow(t, fake.New(), src)
+			res, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t), Vars: map[string]any{"text": tt.text}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Outputs["text"]; got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -212,6 +212,28 @@ func yamlError(file string, src []byte, err error) Diagnostic {
 			return d
 		}
 	}
+	if strings.Contains(m[2], "did not find expected ',' or '}'") || strings.Contains(m[2], "did not find expected ',' or ']'") {
+		// yaml.v3 names the zero-based line where the collection opens; look there first.
+		for _, l := range []int{line + 1, line} {
+			pl, pc, in, char, key, ok := flowProblem(src, l)
+			if !ok {
+				continue
+			}
+			d.Pos.Line, d.Pos.Col = pl, pc
+			d.Path = blockPath(src, l, key)
+			what, brackets, noun, closer := "{ … } flow mapping", "{ … }", "mapping", "}"
+			if in == '[' {
+				what, brackets, noun, closer = "[ … ] flow sequence", "[ … ]", "list", "]"
+			}
+			d.Summary = "unterminated or malformed " + what
+			found := fmt.Sprintf("found %q where ',' or '%s' should follow the value", char, closer)
+			if char == "" {
+				found = fmt.Sprintf("the file ends where ',' or '%s' should follow the value", closer)
+			}
+			d.Detail = found + "; plain values inside " + brackets + " cannot contain ': ', ' #', '?', ',', '[', ']', '{' or '}': quote such a value, or write the " + noun + " in block style"
+			return d
+		}
+	}
 	if strings.Contains(m[2], "did not find expected ',' or '}'") {
 		for l := line; l <= line+3; l++ {
 			if text := sourceLine(src, l); strings.Contains(text, "{") {

@@ -61,6 +61,10 @@ type Kind struct {
 	Inputs []Field
 	// Outputs are the fields of steps.<id>.output.
 	Outputs []Field
+	// Params are the keys accepted under params: (model parameters), checked at
+	// validate so that a typo or an unsupported key fails before anything is paid.
+	// Nil means the kind takes no params: key or does not declare them.
+	Params []Field
 	// Keys lists the optional top-level step keys (beyond uses, with, when, for_each, needs,
 	// cache, retry, timeout, description, continue_on_error) that the kind accepts:
 	// model, route, prompt, params, output, tools, batch, parallelism.
@@ -284,4 +288,20 @@ func (k Kind) Accepts(key string) bool {
 		}
 	}
 	return false
+}
+
+// GenerateParams are the model parameters of chat generation that aiflow knows how to
+// send: the union of what its providers accept (each provider refuses or drops, at run
+// time, the ones its API lacks). stream is absent on purpose: aiflow decides streaming.
+var GenerateParams = []Field{
+	{Name: "max_tokens", Type: Int, Doc: "Most tokens the model may generate."},
+	{Name: "max_completion_tokens", Type: Int, Doc: "OpenAI's name for max_tokens on newer models."},
+	{Name: "temperature", Type: Number, Doc: "Sampling temperature; 0 is greedy (and cacheable by default)."},
+	{Name: "top_p", Type: Number, Doc: "Nucleus sampling probability mass."},
+	{Name: "top_k", Type: Int, Doc: "Sample from the k most likely tokens (workers-ai, anthropic)."},
+	{Name: "seed", Type: Int, Doc: "Sampling seed (workers-ai, openai)."},
+	{Name: "stop", Type: Any, Doc: "A stop sequence or a list of them (openai, anthropic)."},
+	{Name: "repetition_penalty", Type: Number, Doc: "Penalty for repeated tokens (workers-ai)."},
+	{Name: "frequency_penalty", Type: Number, Doc: "Penalty by token frequency (workers-ai, openai)."},
+	{Name: "presence_penalty", Type: Number, Doc: "Penalty for tokens already present (workers-ai, openai)."},
 }

@@ -57,6 +57,7 @@ var Kind = steps.Kind{
 		{Name: "stopped", Type: steps.String, Enum: []string{StoppedAnswer, StoppedMaxTurns, StoppedMaxTokens, StoppedBudget}, Doc: "Why the loop ended: answer, max_turns, max_tokens or budget."},
 		{Name: "model", Type: steps.String, Doc: "provider:model-id of the model that answered."},
 	},
+	Params:        steps.GenerateParams,
 	Keys:          []string{"model", "route", "prompt", "params", "output", "tools"},
 	Version:       "1",
 	Deterministic: false,

@@ -50,6 +50,7 @@ var Kind = steps.Kind{
 		{Name: "finish_reason", Type: steps.String, Doc: "Why generation stopped, as the provider says it (stop, length, tool_calls…)."},
 		{Name: "tool_calls", Type: steps.List, Doc: "Tools the model asked to call: {id, name, arguments}; empty without tools."},
 	},
+	Params:        steps.GenerateParams,
 	Keys:          []string{"model", "route", "prompt", "params", "output", "tools"},
 	Version:       "1",
 	Deterministic: false,
