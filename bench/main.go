@@ -28,6 +28,18 @@ func register(name, doc string, run func() error) {
 }
 
 func main() {
+	if c := os.Getenv(streamChildEnv); c != "" { // a child process of the stream suite
+		var i int
+		if _, err := fmt.Sscan(c, &i); err != nil || i < 0 || i >= len(streamCases) {
+			fmt.Fprintf(os.Stderr, "bench: bad %s=%q\n", streamChildEnv, c)
+			os.Exit(2)
+		}
+		if err := runStreamChild(i, os.Getenv(streamURLEnv)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	names := os.Args[1:]
 	if len(names) == 0 {
 		for n := range suites {
