@@ -89,6 +89,9 @@ func dbMigrations(ctx context.Context, db providers.Database) (recs []store.Migr
 
 // stateMigrations reads the migrations the state records for database name.
 func (e *env) stateMigrations(ctx context.Context, name string) ([]store.MigrationRecord, error) {
+	if e.st == nil {
+		return nil, nil
+	}
 	names, err := e.st.AppliedMigrations(ctx, e.key, name)
 	if err != nil {
 		return nil, err
