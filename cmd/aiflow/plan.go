@@ -72,12 +72,8 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	diags = append(diags, translationWarnings(ctx, fl, planVars(fl, given))...).Sort()
 	var rp *infra.Plan
 	if len(fl.Spec.Resources) > 0 || st != nil {
-		if st == nil {
-			if st, err = openStore(sd); err != nil {
-				return v.fail(errState, err, nil)
-			}
-			defer st.Close()
-		}
+		// Without a state directory (st nil) nothing was applied: plan from nothing,
+		// without making the directory; a plan changes nothing.
 		if rp, err = infra.NewPlan(ctx, fl, st, infra.Options{StateDir: sd, Vars: given, NoRefresh: !*refresh}); err != nil {
 			return v.fail(errState, err, nil)
 		}

@@ -31,6 +31,9 @@ func Destroy(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options
 }
 
 func run(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options, confirm Confirm, plan func(*env, context.Context) (*Plan, error)) (*Plan, error) {
+	if st == nil {
+		return nil, errors.New("apply and destroy need a state store")
+	}
 	e, err := newEnv(fl, st, opts)
 	if err != nil {
 		return nil, err

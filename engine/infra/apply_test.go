@@ -240,8 +240,9 @@ func TestSameNameInOneFolder(t *testing.T) {
 	}
 }
 
-// TestClaimsUnownedRecords: a record an older aiflow left without an owner is taken by
-// the flow that next plans its name.
+// TestClaimsUnownedRecords: a record an older aiflow left without an owner is the
+// plan's as it is, and is taken by the flow that next applies its name; the plan
+// itself writes nothing.
 func TestClaimsUnownedRecords(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
@@ -258,9 +259,15 @@ func TestClaimsUnownedRecords(t *testing.T) {
 	if p := h.plan(fl); p.Changes {
 		t.Errorf("plan of an unowned record: %v", actions(p))
 	}
+	if _, err := h.st.GetResource(ctx, "", "db"); err != nil {
+		t.Errorf("the plan changed the unowned record: %v", err)
+	}
+	if p := h.apply(fl); p.Changes {
+		t.Errorf("apply of an unowned record: %v", actions(p))
+	}
 	got, err := h.st.GetResource(ctx, "infra-test", "db")
 	if err != nil || got.ID != rs.ID {
-		t.Errorf("record after the plan = %+v, %v", got, err)
+		t.Errorf("record after the apply = %+v, %v", got, err)
 	}
 }
 

@@ -41,6 +41,9 @@ func (e *StaleError) Error() string {
 // state is recorded too. A remote resource that exists but is not in state passes
 // (apply would only record it). Resources no longer declared do not matter to a run.
 func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) error {
+	if st == nil {
+		return fmt.Errorf("checking resources needs a state store")
+	}
 	e, err := newEnv(fl, st, opts)
 	if err != nil {
 		return err

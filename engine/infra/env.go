@@ -31,6 +31,9 @@ type env struct {
 
 func newEnv(fl *engine.Flow, st *store.Store, opts Options) (*env, error) {
 	if opts.StateDir == "" {
+		if st == nil {
+			return nil, fmt.Errorf("no state directory given")
+		}
 		opts.StateDir = st.Dir()
 	}
 	e := &env{fl: fl, key: flowKey(fl), st: st, opts: opts, provs: map[string]providers.Provider{}, dbs: map[string]providers.DatabaseBackend{}}

@@ -89,6 +89,9 @@ func dbMigrations(ctx context.Context, db providers.Database) (recs []store.Migr
 
 // stateMigrations reads the migrations the state records for database name.
 func (e *env) stateMigrations(ctx context.Context, name string) ([]store.MigrationRecord, error) {
+	if e.st == nil {
+		return nil, nil
+	}
 	names, err := e.st.AppliedMigrations(ctx, e.key, name)
 	if err != nil {
 		return nil, err
@@ -188,6 +191,13 @@ func (e *env) migrate(ctx context.Context, b providers.DatabaseBackend, spec pro
 		// The record goes first, as wrangler does: a script that ends inside a comment
 		// cannot swallow it.
 		if err := db.Exec(ctx, recordMigration(rec)+";\n"+m.sql); err != nil {
+			if recs, ok := recordedMeanwhile(ctx, db, m.name); ok {
+				// The state's cache follows the database, so the next plan starts from it.
+				if err := e.st.SetMigrations(ctx, e.key, spec.Name, recs); err != nil {
+					return err
+				}
+				return fmt.Errorf("migration %s was applied by another apply meanwhile; run aiflow plan again", m.name)
+			}
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		if err := e.st.RecordMigration(ctx, e.key, spec.Name, m.name, m.checksum); err != nil {
@@ -195,6 +205,23 @@ func (e *env) migrate(ctx context.Context, b providers.DatabaseBackend, spec pro
 		}
 	}
 	return nil
+}
+
+// recordedMeanwhile reports whether the database now records migration name, with all
+// it records: after the migration's run failed, that means another apply (another
+// machine, another state directory) ran it since this one read the table, and the
+// record's primary key rolled this run back.
+func recordedMeanwhile(ctx context.Context, db providers.Database, name string) ([]store.MigrationRecord, bool) {
+	recs, _, err := dbMigrations(ctx, db)
+	if err != nil {
+		return nil, false
+	}
+	for _, r := range recs {
+		if r.Name == name {
+			return recs, true
+		}
+	}
+	return nil, false
 }
 
 // recordMigration is the insert of a migration's record, values written as SQL string

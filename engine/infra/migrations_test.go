@@ -1,13 +1,18 @@
 package infra
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aiflow/aiflow/engine/store"
 )
 
 // TestMigrations applies a migrations folder on both backends: in lexical order, once
@@ -182,5 +187,80 @@ func TestMigrationsRecordedInDatabase(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// raceTransport runs before() once, just before it sends the first request whose body
+// contains mark: a second apply slipped in between this apply's read of the applied
+// migrations and its run of the next one.
+type raceTransport struct {
+	base   http.RoundTripper
+	mark   string
+	before func()
+	fired  bool
+}
+
+func (rt *raceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && !rt.fired {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte(rt.mark)) {
+			rt.fired = true
+			rt.before()
+		}
+	}
+	return rt.base.RoundTrip(req)
+}
+
+// TestRacingApplies: two applies with their own state directories (two machines)
+// apply the same D1 database's new migration at once. The loser's insert of the
+// migration's record hits the table's primary key and rolls back; it reports that
+// another apply got there first rather than SQLite's bare UNIQUE constraint, and a
+// second apply then has nothing to do.
+func TestRacingApplies(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database, backend: d1, provider: cf, migrations: migrations }\n"+noopStep)
+	h.write("migrations/001_log.sql", "CREATE TABLE log (name TEXT);\n")
+	fl := h.flow("flow.yaml")
+	h.apply(fl)
+	h.write("migrations/002_row.sql", "INSERT INTO log (name) VALUES ('002');\n")
+	fl = h.flow("flow.yaml")
+
+	other := &harness{t: t, dir: h.dir, state: filepath.Join(t.TempDir(), ".aiflow"), cf: h.cf}
+	st, err := store.Open(other.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other.st = st
+
+	opts := h.opts()
+	opts.HTTPClient = &http.Client{Transport: &raceTransport{base: h.cf.Server.Client().Transport, mark: "002_row.sql",
+		before: func() { other.apply(other.flow("flow.yaml")) }}}
+	_, err = Apply(ctx, fl, h.st, opts, nil)
+	want := "migration 002_row.sql was applied by another apply meanwhile; run aiflow plan again"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("the losing apply: %v\nwant an error containing %q", err, want)
+	}
+	if p := h.apply(fl); p.Changes {
+		t.Errorf("apply after the race still has changes: %+v", p.Resources[0])
+	}
+	applied, _ := h.st.AppliedMigrations(ctx, "infra-test", "db")
+	if diff := cmp.Diff([]string{"001_log.sql", "002_row.sql"}, applied); diff != "" {
+		t.Errorf("state after the race (-want +got):\n%s", diff)
+	}
+	db, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Query(ctx, "SELECT count(*) FROM log", nil)
+	if err != nil || res.Rows[0][0] != int64(1) {
+		t.Errorf("rows of log = %v, %v; want 1", res.Rows, err)
 	}
 }

@@ -89,7 +89,10 @@ type AttrChange struct {
 var kindOrder = map[string]int{"database": 0, "vector-index": 1, "ai-gateway": 2, "prompt": 3}
 
 // NewPlan refreshes every resource the flow declares, and every resource recorded for this
-// flow, and says what Apply would do. It changes nothing.
+// flow, and says what Apply would do. It changes nothing: not the resources, not the
+// state (records an older aiflow left are claimed by Apply, not here). st may be nil
+// when there is no state directory yet (opts.StateDir then names where it would be):
+// nothing is recorded, and the plan does not create the directory.
 func NewPlan(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) (*Plan, error) {
 	e, err := newEnv(fl, st, opts)
 	if err != nil {
@@ -199,6 +202,10 @@ const (
 // first: it becomes this flow's record. Another flow file beside this one that has the
 // same name is an error, since the two would share each other's records.
 func (e *env) ownStates(ctx context.Context) ([]store.ResourceState, error) {
+	e.others = map[string]string{}
+	if e.st == nil {
+		return nil, nil
+	}
 	all, err := e.st.ListResources(ctx)
 	if err != nil {
 		return nil, err
@@ -210,14 +217,19 @@ func (e *env) ownStates(ctx context.Context) ([]store.ResourceState, error) {
 		}
 	}
 	claimed := false
-	for _, s := range all {
+	for i, s := range all {
 		if _, declared := e.fl.Resources[s.Name]; !declared || own[s.Name] || s.Flow == e.key || !slices.Contains(legacyKeys(e.fl), s.Flow) {
+			continue
+		}
+		own[s.Name] = true
+		if e.viewOnly {
+			all[i].Flow = e.key // a plan only looks: the record is this flow's from here on
 			continue
 		}
 		if err := e.st.ClaimResource(ctx, s.Flow, e.key, s.Name); err != nil {
 			return nil, err
 		}
-		own[s.Name], claimed = true, true
+		claimed = true
 	}
 	if claimed {
 		if all, err = e.st.ListResources(ctx); err != nil {
@@ -225,7 +237,6 @@ func (e *env) ownStates(ctx context.Context) ([]store.ResourceState, error) {
 		}
 	}
 	var out []store.ResourceState
-	e.others = map[string]string{}
 	for _, s := range all {
 		if s.Flow != e.key {
 			if isLocal(s.Kind, s.Backend) {

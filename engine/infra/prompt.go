@@ -2,8 +2,12 @@ package infra
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
@@ -179,23 +183,62 @@ func hasContent(r *resource) bool {
 	return false
 }
 
-// insertVersion adds the next version of prompt name and makes it the active one.
+// insertVersion adds the next version of prompt name and makes it the only active one.
+// Deactivating the old version and inserting the new one are one script, so one
+// transaction (providers.Database.Exec): a kill between them cannot leave the prompt
+// without an active version. Values are SQL literals, as D1 binds no parameters to a
+// script.
 func insertVersion(ctx context.Context, db providers.Database, name string, attrs map[string]any) error {
 	params := "{}"
 	if p, ok := attrs["params"].(map[string]any); ok {
 		b, err := json.Marshal(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("prompt %q: params: %w", name, err)
 		}
 		params = string(b)
 	}
-	if _, err := db.Query(ctx, `UPDATE prompts SET active = 0 WHERE name = ?`, []any{name}); err != nil {
-		return err
+	vals := make([]string, 0, 4)
+	for _, v := range []any{name, attrs["system"], attrs["model"], params} {
+		lit, err := sqlLiteral(v)
+		if err != nil {
+			return fmt.Errorf("prompt %q: %w", name, err)
+		}
+		vals = append(vals, lit)
 	}
-	_, err := db.Query(ctx, `INSERT INTO prompts (name, version, system, model, params, active)
-		VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM prompts WHERE name = ?1), ?2, ?3, ?4, 1)`,
-		[]any{name, attrs["system"], attrs["model"], params})
-	return err
+	script := `UPDATE prompts SET active = 0 WHERE name = ` + vals[0] + ` AND active <> 0;
+INSERT INTO prompts (name, version, system, model, params, active)
+	VALUES (` + vals[0] + `, (SELECT coalesce(max(version), 0) + 1 FROM prompts WHERE name = ` + vals[0] + `), ` +
+		vals[1] + `, ` + vals[2] + `, ` + vals[3] + `, 1);`
+	if err := db.Exec(ctx, script); err != nil {
+		return fmt.Errorf("prompt %q: adding a version: %w", name, err)
+	}
+	return nil
+}
+
+// sqlLiteral writes a prompt setting as an SQL literal: NULL, a number, or a string
+// (hex-encoded when it holds a NUL byte, which would end the statement's text).
+func sqlLiteral(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "NULL", nil
+	case string:
+		if strings.ContainsRune(x, 0) {
+			return "CAST(X'" + hex.EncodeToString([]byte(x)) + "' AS TEXT)", nil
+		}
+		return sqlString(x), nil
+	case bool:
+		if x {
+			return "1", nil
+		}
+		return "0", nil
+	case int, int64:
+		return fmt.Sprint(x), nil
+	case float64:
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return strconv.FormatFloat(x, 'g', -1, 64), nil
+		}
+	}
+	return "", fmt.Errorf("want text, a number or nothing, got %T %v", v, v)
 }
 
 func (promptKind) destroy(ctx context.Context, e *env, st store.ResourceState) error {

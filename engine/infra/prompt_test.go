@@ -2,6 +2,7 @@ package infra
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -139,4 +140,50 @@ func asStale(err error, se **StaleError) bool {
 	s, ok := err.(*StaleError)
 	*se = s
 	return ok
+}
+
+// TestInsertVersionValues: a version's settings reach the database unchanged, whatever
+// characters they hold, now that they travel as SQL literals in one script.
+func TestInsertVersionValues(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database }\n  p: { kind: prompt, database: db }\n"+noopStep)
+	fl := h.flow("flow.yaml")
+	h.apply(fl)
+	db, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  Prompt
+		err   string
+	}{
+		{"quotes and semicolons", map[string]any{"system": "it's; DROP TABLE prompts; --", "model": "m", "params": map[string]any{"k": "v'"}},
+			Prompt{Name: "p", Version: 1, System: "it's; DROP TABLE prompts; --", Model: "m", Params: map[string]any{"k": "v'"}}, ""},
+		{"NUL and newlines", map[string]any{"system": "a\x00b\nc", "model": nil},
+			Prompt{Name: "p", Version: 2, System: "a\x00b\nc", Params: map[string]any{}}, ""},
+		{"not text", map[string]any{"system": []any{1}}, Prompt{}, "want text, a number or nothing"},
+		{"NaN", map[string]any{"system": math.NaN()}, Prompt{}, "want text, a number or nothing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := insertVersion(ctx, db, "p", tt.attrs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("insertVersion = %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := activeVersion(ctx, db, "p")
+			if err != nil || !ok || !cmp.Equal(tt.want, got) {
+				t.Errorf("active version = %+v, %v, %v; want %+v", got, ok, err, tt.want)
+			}
+		})
+	}
 }

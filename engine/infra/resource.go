@@ -69,6 +69,9 @@ func (e *env) resource(rn *engine.ResourceNode) (*resource, error) {
 
 // stateOf looks up this flow's recorded state of name, nil when there is none.
 func (e *env) stateOf(ctx context.Context, name string) (*store.ResourceState, error) {
+	if e.st == nil {
+		return nil, nil
+	}
 	s, err := e.st.GetResource(ctx, e.key, name)
 	if err != nil {
 		if isNotFound(err) {
