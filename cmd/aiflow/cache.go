@@ -33,13 +33,9 @@ type cacheArgs struct {
 func cacheCmd(args []string, stdout, stderr io.Writer) int {
 	var a cacheArgs
 	fs := cacheFlags(&a, stderr)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(a.output, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if len(pos) == 0 || len(pos) > 2 {
 		return v.fail(errUsage, errors.New(cacheUsage), nil)
