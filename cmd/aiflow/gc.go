@@ -32,11 +32,7 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) > 1 {
 		return v.fail(errUsage, errors.New(gcUsage), nil)
 	}
-	sd := ".aiflow"
-	if len(pos) == 1 || *dir != "" {
-		sd = stateDir(*dir, append(pos, "")[0])
-	}
-	st, err := openExistingStore(sd)
+	st, err := openExistingState(*dir, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

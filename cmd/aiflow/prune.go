@@ -43,18 +43,12 @@ func runsPruneCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.OlderThan = d
 	}
-	sd := ".aiflow"
-	if len(pos) == 1 || *dir != "" {
-		flow := ""
-		if len(pos) == 1 {
-			flow = pos[0]
-			if opts.Flow, err = filepath.Abs(flow); err != nil {
-				return v.fail(errUsage, err, nil)
-			}
+	if len(pos) == 1 {
+		if opts.Flow, err = filepath.Abs(pos[0]); err != nil {
+			return v.fail(errUsage, err, nil)
 		}
-		sd = stateDir(*dir, flow)
 	}
-	st, err := openExistingStore(sd)
+	st, err := openExistingState(*dir, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
