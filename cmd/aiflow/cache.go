@@ -33,13 +33,9 @@ type cacheArgs struct {
 func cacheCmd(args []string, stdout, stderr io.Writer) int {
 	var a cacheArgs
 	fs := cacheFlags(&a, stderr)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(a.output, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if len(pos) == 0 || len(pos) > 2 {
 		return v.fail(errUsage, errors.New(cacheUsage), nil)
@@ -49,11 +45,7 @@ func cacheCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
-	dir := ".aiflow"
-	if len(pos) == 2 || a.stateDir != "" {
-		dir = stateDir(a.stateDir, pos[len(pos)-1])
-	}
-	st, err := openExistingStore(dir)
+	st, err := openExistingState(a.stateDir, pos[1:])
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
@@ -108,6 +100,20 @@ func openExistingStore(dir string) (*store.Store, error) {
 		return nil, fmt.Errorf("no aiflow state in %s (run a flow first, or pass --state-dir)", dir)
 	}
 	return openStore(dir)
+}
+
+// openExistingState opens the existing state that cache, gc and runs prune work on:
+// the --state-dir flag's, else .aiflow beside the flow file when pos holds one, else
+// ./.aiflow.
+func openExistingState(dirFlag string, pos []string) (*store.Store, error) {
+	if len(pos) == 0 && dirFlag == "" {
+		return openExistingStore(".aiflow")
+	}
+	flow := ""
+	if len(pos) > 0 {
+		flow = pos[0]
+	}
+	return openExistingStore(stateDir(dirFlag, flow))
 }
 
 func cacheStats(ctx context.Context, v view, st *store.Store) int {

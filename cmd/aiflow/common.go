@@ -71,6 +71,30 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// errFlags marks a flag error the flag package has already reported, with usage.
+var errFlags = errors.New("invalid flags")
+
+// parseCommand is the opening every command that answers in a view shares: it parses
+// args with fs (the flow path before or after the flags) and then o, the -o value
+// outputFlag registered on fs. On an error, return v.failArgs(err).
+func parseCommand(fs *flag.FlagSet, o *string, args []string, stdout, stderr io.Writer) ([]string, view, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, view{stdout: stdout, stderr: stderr}, fmt.Errorf("%w: %w", errFlags, err)
+	}
+	v, err := parseView(*o, stdout, stderr)
+	return pos, v, err
+}
+
+// failArgs ends a command whose arguments parseCommand rejected: flag errors were
+// already reported by the flag package, a bad -o is a usage error.
+func (v view) failArgs(err error) int {
+	if errors.Is(err, errFlags) {
+		return exitError
+	}
+	return v.fail(errUsage, err, nil)
+}
+
 // fail reports an error of kind and returns exit code 1.
 func (v view) fail(kind string, err error, diags spec.Diagnostics) int {
 	if v.json {

@@ -29,13 +29,9 @@ func fmtCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("fmt", stderr)
 	check := fs.Bool("check", false, "print a diff of files that are not formatted; change nothing (exit 1 if any)")
 	o := outputFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if len(pos) == 0 {
 		return v.fail(errUsage, errors.New("usage: aiflow fmt [--check] [-o json] flow.yaml…"), nil)

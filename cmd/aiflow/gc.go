@@ -25,22 +25,14 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed and change nothing")
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if len(pos) > 1 {
 		return v.fail(errUsage, errors.New(gcUsage), nil)
 	}
-	sd := ".aiflow"
-	if len(pos) == 1 || *dir != "" {
-		sd = stateDir(*dir, append(pos, "")[0])
-	}
-	st, err := openExistingStore(sd)
+	st, err := openExistingState(*dir, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

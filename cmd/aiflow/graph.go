@@ -17,13 +17,9 @@ func graphCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "dot", "dot or mermaid (human output)")
 	allowRead := allowReadFlag(fs)
 	o := outputFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	path, err := flowArg(pos)
 	if err != nil {

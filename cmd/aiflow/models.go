@@ -40,13 +40,9 @@ func modelsCmd(args []string, stdout, stderr io.Writer) int {
 	o := outputFlag(fs)
 	task := fs.String("task", "", "only models for this task: "+taskList())
 	kind := fs.String("provider", "", "only models of this provider kind, e.g. workers-ai or local")
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if len(pos) > 0 {
 		return v.fail(errUsage, fmt.Errorf("unexpected argument %q: aiflow models [--task T] [--provider KIND]", pos[0]), nil)

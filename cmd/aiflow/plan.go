@@ -31,13 +31,9 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 0, "seed for split routes")
 	budget := fs.Float64("budget", 0, "budget in USD (overrides the flow's budget:)")
 	allowRead := allowReadFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	path, err := flowArg(pos)
 	if err != nil {

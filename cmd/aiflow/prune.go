@@ -23,13 +23,9 @@ func runsPruneCmd(args []string, stdout, stderr io.Writer) int {
 	keep := fs.Int("keep", 0, "keep the newest N runs of each flow")
 	olderThan := fs.String("older-than", "", "remove only runs started longer ago than this (e.g. 36h, 30d)")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed and change nothing")
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	opts := store.PruneOpts{Keep: *keep, DryRun: *dryRun, Protect: func(r store.Run) bool { return displayStatus(r) == store.RunRunning }}
 	switch {
@@ -47,18 +43,12 @@ func runsPruneCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.OlderThan = d
 	}
-	sd := ".aiflow"
-	if len(pos) == 1 || *dir != "" {
-		flow := ""
-		if len(pos) == 1 {
-			flow = pos[0]
-			if opts.Flow, err = filepath.Abs(flow); err != nil {
-				return v.fail(errUsage, err, nil)
-			}
+	if len(pos) == 1 {
+		if opts.Flow, err = filepath.Abs(pos[0]); err != nil {
+			return v.fail(errUsage, err, nil)
 		}
-		sd = stateDir(*dir, flow)
 	}
-	st, err := openExistingStore(sd)
+	st, err := openExistingState(*dir, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -62,13 +62,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(a.output, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	if a.flow, err = flowArg(pos); err != nil {
 		return v.fail(errUsage, err, nil)

@@ -30,13 +30,9 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
 	limit := fs.Int("limit", 20, "how many runs to list")
 	turns := fs.Bool("turns", false, "with show: include agent turns")
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(*o, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	ctx := context.Background()
 	var flow, showID string

@@ -73,13 +73,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
 	fs.BoolVar(&a.verbose, "v", false, "log every step of every test run to stderr")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
-	pos, err := parseArgs(fs, args)
+	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	v, err := parseView(a.output, stdout, stderr)
-	if err != nil {
-		return v.fail(errUsage, err, nil)
+		return v.failArgs(err)
 	}
 	path, err := flowArg(pos)
 	if err != nil {

@@ -14,13 +14,9 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	o := outputFlag(fs)
 	allowRead := allowReadFlag(fs)
-	pos, err := parseArgs(fs, args)
-	v, verr := parseView(*o, stdout, stderr)
+	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
-		return exitError
-	}
-	if verr != nil {
-		return v.fail(errUsage, verr, nil)
+		return v.failArgs(err)
 	}
 	path, err := flowArg(pos)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -35,14 +36,67 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &harness{t: t, dir: dir, state: filepath.Join(dir, ".aiflow"), cf: wiretest.NewCloudflare(t)}
-	st, err := store.Open(h.state)
+	h := &harness{t: t, dir: dir, cf: wiretest.NewCloudflare(t)}
+	h.st, h.state = openState(t, dir)
+	return h
+}
+
+// openState opens the state directory of the flow directory dir until the test ends,
+// and returns it with its path.
+func openState(t testing.TB, dir string) (*store.Store, string) {
+	t.Helper()
+	state := filepath.Join(dir, ".aiflow")
+	st, err := store.Open(state)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h.st = st
-	return h
+	return st, state
+}
+
+// compileFlow parses and compiles the flow file at path, failing the test on any error.
+func compileFlow(t testing.TB, path string, o engine.Options) *engine.Flow {
+	t.Helper()
+	f, diags := spec.ParseFile(path)
+	if diags.HasErrors() {
+		t.Fatalf("%s: %v", path, diags.Err())
+	}
+	fl, diags := engine.Compile(f, o)
+	if diags.HasErrors() {
+		t.Fatalf("%s: %v", path, diags.Err())
+	}
+	return fl
+}
+
+// child is this test binary run again as a child process that runs one test.
+type child struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+// startChild runs the test named test alone in a child process, with env added to
+// this process's environment; the child's stdout and stderr go to out.
+func startChild(t testing.TB, test string, env ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1"), done: make(chan struct{})}
+	c.cmd.Env = append(os.Environ(), env...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	return c
+}
+
+// wait waits for the child to end and returns how it ended.
+func (c *child) wait() error {
+	<-c.done
+	return c.err
 }
 
 func (h *harness) lookupEnv(name string) (string, bool) {
@@ -80,15 +134,7 @@ func (h *harness) remove(name string) {
 // flow compiles the flow file name of the directory.
 func (h *harness) flow(name string) *engine.Flow {
 	h.t.Helper()
-	f, diags := spec.ParseFile(filepath.Join(h.dir, name))
-	if diags.HasErrors() {
-		h.t.Fatalf("%s: %v", name, diags.Err())
-	}
-	fl, diags := engine.Compile(f, engine.Options{LookupEnv: h.lookupEnv})
-	if diags.HasErrors() {
-		h.t.Fatalf("%s: %v", name, diags.Err())
-	}
-	return fl
+	return compileFlow(h.t, filepath.Join(h.dir, name), engine.Options{LookupEnv: h.lookupEnv})
 }
 
 func (h *harness) opts() Options {

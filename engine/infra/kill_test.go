@@ -1,13 +1,11 @@
 package infra
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +15,6 @@ import (
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/wiretest"
-	"github.com/aiflow/aiflow/spec"
 )
 
 // The child process of TestKillDuringApply applies the flow of the directory named by
@@ -60,20 +57,8 @@ func killEnv(t *testing.T, dir, base string) (*engine.Flow, *store.Store, Option
 		}
 		return "", false
 	}
-	f, diags := spec.ParseFile(filepath.Join(dir, "flow.yaml"))
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	fl, diags := engine.Compile(f, engine.Options{LookupEnv: lookup})
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	state := filepath.Join(dir, ".aiflow")
-	st, err := store.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	fl := compileFlow(t, filepath.Join(dir, "flow.yaml"), engine.Options{LookupEnv: lookup})
+	st, state := openState(t, dir)
 	return fl, st, Options{StateDir: state, HTTPClient: &http.Client{}, Retry: providers.RetryPolicy{Attempts: 2, Backoff: 1, MaxBackoff: 1}}
 }
 
@@ -91,7 +76,7 @@ func TestKillDuringApply(t *testing.T) {
 			// long as one uninterrupted apply takes from there to its end.
 			cf := wiretest.NewCloudflare(t)
 			dir := killDir(t, backend)
-			child := startChild(t, dir, cf.APIBase())
+			child := startChild(t, "TestKillChild", killChildDir+"="+dir, killChildBase+"="+cf.APIBase())
 			child.waitForDatabase(backend, dir, cf)
 			start := time.Now()
 			if err := child.wait(); err != nil {
@@ -101,7 +86,7 @@ func TestKillDuringApply(t *testing.T) {
 			for trial := range killTrials {
 				cf := wiretest.NewCloudflare(t)
 				dir := killDir(t, backend)
-				child := startChild(t, dir, cf.APIBase())
+				child := startChild(t, "TestKillChild", killChildDir+"="+dir, killChildBase+"="+cf.APIBase())
 				child.waitForDatabase(backend, dir, cf)
 				delay := rand.N(span)
 				time.Sleep(delay)
@@ -156,34 +141,6 @@ func killDir(t *testing.T, backend string) string {
 		}
 	}
 	return dir
-}
-
-// child is a running TestKillChild.
-type child struct {
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func startChild(t *testing.T, dir, base string) *child {
-	t.Helper()
-	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1"), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), killChildDir+"="+dir, killChildBase+"="+base)
-	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.done)
-	}()
-	return c
-}
-
-func (c *child) wait() error {
-	<-c.done
-	return c.err
 }
 
 // waitForDatabase returns once the child has created the database, or has ended.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
-	"github.com/aiflow/aiflow/spec"
 )
 
 const lockChildEnv = "AIFLOW_INFRA_LOCK_CHILD"
@@ -36,19 +34,6 @@ func waitFor(t *testing.T, path string) {
 	t.Fatalf("%s never appeared", path)
 }
 
-func compileFile(t *testing.T, path string) *engine.Flow {
-	t.Helper()
-	f, diags := spec.ParseFile(path)
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	fl, diags := engine.Compile(f, engine.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	return fl
-}
-
 // TestLockAcrossProcesses runs apply in a child process (this test binary again) that
 // holds the state lock while it waits at its confirmation; an apply here meanwhile must
 // fail naming the child, and succeed with nothing left to do once the child is done.
@@ -61,26 +46,15 @@ func TestLockAcrossProcesses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "flow.yaml"), []byte(lockFlow), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockAcrossProcesses$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockChildEnv+"="+dir)
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child := startChild(t, "TestLockAcrossProcesses", lockChildEnv+"="+dir)
 	waitFor(t, filepath.Join(dir, "locked"))
 
-	state := filepath.Join(dir, ".aiflow")
-	st, err := store.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fl := compileFile(t, filepath.Join(dir, "flow.yaml"))
+	st, state := openState(t, dir)
+	fl := compileFlow(t, filepath.Join(dir, "flow.yaml"), engine.Options{})
 	opts := Options{StateDir: state, LockWait: 50 * time.Millisecond}
-	_, err = Apply(context.Background(), fl, st, opts, nil)
+	_, err := Apply(context.Background(), fl, st, opts, nil)
 	var le *store.LockedError
-	if !errors.As(err, &le) || le.Holder.PID != cmd.Process.Pid || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
+	if !errors.As(err, &le) || le.Holder.PID != child.cmd.Process.Pid || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", child.cmd.Process.Pid)) {
 		t.Errorf("apply while the child holds the lock: %v", err)
 	}
 	if rs, _ := st.ListResources(context.Background()); len(rs) != 0 {
@@ -90,8 +64,8 @@ func TestLockAcrossProcesses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
+	if err := child.wait(); err != nil {
+		t.Fatalf("child: %v\n%s", err, child.out.String())
 	}
 	p, err := Apply(context.Background(), fl, st, opts, nil)
 	if err != nil || p.Changes {
@@ -101,14 +75,9 @@ func TestLockAcrossProcesses(t *testing.T) {
 
 // lockChild applies the flow in dir, holding the lock until the parent writes "release".
 func lockChild(t *testing.T, dir string) {
-	state := filepath.Join(dir, ".aiflow")
-	st, err := store.Open(state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fl := compileFile(t, filepath.Join(dir, "flow.yaml"))
-	_, err = Apply(context.Background(), fl, st, Options{StateDir: state}, func(*Plan) bool {
+	st, state := openState(t, dir)
+	fl := compileFlow(t, filepath.Join(dir, "flow.yaml"), engine.Options{})
+	_, err := Apply(context.Background(), fl, st, Options{StateDir: state}, func(*Plan) bool {
 		if err := os.WriteFile(filepath.Join(dir, "locked"), nil, 0o644); err != nil {
 			t.Error(err)
 			return false

@@ -78,7 +78,7 @@ func (s *Store) PruneRuns(ctx context.Context, o PruneOpts) (PruneResult, error)
 	if len(res.Runs) == 0 {
 		return res, nil
 	}
-	err = s.update(ctx, func(tx *sql.Tx) error {
+	res.Outputs, res.OutputBytes, err = s.sweepOutputs(ctx, o.DryRun, func(tx *sql.Tx) error {
 		for _, r := range res.Runs {
 			var steps, turns int
 			err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM steps WHERE run_id = ?1), (SELECT count(*) FROM turns WHERE run_id = ?1)`,
@@ -91,19 +91,13 @@ func (s *Store) PruneRuns(ctx context.Context, o PruneOpts) (PruneResult, error)
 				return fmt.Errorf("deleting run %q: %w", r.ID, err)
 			}
 		}
-		if res.Outputs, res.OutputBytes, err = sweepBlobs(ctx, tx); err != nil {
-			return err
-		}
-		if o.DryRun {
-			return errDryRun
-		}
 		return nil
 	})
-	if o.DryRun && errors.Is(err, errDryRun) {
-		return res, nil
-	}
 	if err != nil {
 		return PruneResult{}, fmt.Errorf("pruning runs: %w", err)
+	}
+	if o.DryRun {
+		return res, nil
 	}
 	if res.DiskAfter, err = s.reclaim(ctx); err != nil {
 		return res, fmt.Errorf("pruned %d runs but reclaiming space: %w", len(res.Runs), err)
@@ -143,7 +137,7 @@ func (s *Store) GC(ctx context.Context, o GCOpts) (GCResult, error) {
 		return GCResult{}, fmt.Errorf("collecting garbage: %w", err)
 	}
 	res.DiskAfter = res.DiskBefore
-	err = s.update(ctx, func(tx *sql.Tx) error {
+	res.Outputs, res.OutputBytes, err = s.sweepOutputs(ctx, o.DryRun, func(tx *sql.Tx) error {
 		const expired = ` FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?`
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0)`+expired, o.Now.UnixNano()).
 			Scan(&res.ExpiredCache, &res.ExpiredBytes); err != nil {
@@ -152,25 +146,42 @@ func (s *Store) GC(ctx context.Context, o GCOpts) (GCResult, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE`+expired, o.Now.UnixNano()); err != nil {
 			return fmt.Errorf("deleting expired cache entries: %w", err)
 		}
-		var err error
-		if res.Outputs, res.OutputBytes, err = sweepBlobs(ctx, tx); err != nil {
-			return err
-		}
-		if o.DryRun {
-			return errDryRun
-		}
 		return nil
 	})
-	if o.DryRun && errors.Is(err, errDryRun) {
-		return res, nil
-	}
 	if err != nil {
 		return GCResult{}, fmt.Errorf("collecting garbage: %w", err)
+	}
+	if o.DryRun {
+		return res, nil
 	}
 	if res.DiskAfter, err = s.reclaim(ctx); err != nil {
 		return res, fmt.Errorf("collected garbage but reclaiming space: %w", err)
 	}
 	return res, nil
+}
+
+// sweepOutputs runs remove and then deletes the outputs no step record references
+// any more (remove may have dropped their last users), in one transaction that a
+// dry run rolls back, and reports those outputs. PruneRuns and GC differ only in
+// remove.
+func (s *Store) sweepOutputs(ctx context.Context, dryRun bool, remove func(tx *sql.Tx) error) (outputs int, outputBytes int64, err error) {
+	err = s.update(ctx, func(tx *sql.Tx) error {
+		if err := remove(tx); err != nil {
+			return err
+		}
+		var err error
+		if outputs, outputBytes, err = sweepBlobs(ctx, tx); err != nil {
+			return err
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if dryRun && errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return outputs, outputBytes, err
 }
 
 // reclaim gives free pages back to the file system (incrementally where the
