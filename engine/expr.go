@@ -129,8 +129,9 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 }
 
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
-// paths file() accepts. The directory the pattern starts from and every match must lie
-// in roots, so glob() can neither list nor return what file() may not read.
+// paths file() accepts. The directory the pattern starts from must lie in roots (else
+// it is an error) and matches outside them, such as symlinks pointing out, are left
+// out, so glob() can neither list nor return what file() may not read.
 func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	full := pattern
 	if !filepath.IsAbs(full) {
@@ -149,10 +150,10 @@ func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	sort.Strings(matches)
 	out := make([]any, 0, len(matches))
 	for _, m := range matches {
+		// A match that resolves outside the roots (a symlink pointing out) is skipped,
+		// like a broken link: file() could not read it, and one such link must not
+		// make the whole call fail.
 		real, err := roots.Resolve(m)
-		if errors.Is(err, spec.ErrReadDenied) {
-			return nil, fmt.Errorf("glob(%q): %w", pattern, err)
-		}
 		if err != nil {
 			continue
 		}
