@@ -245,7 +245,8 @@ func negate(x any) (any, error) {
 	return runtime.Negate(x), nil
 }
 
-// sum is expr-lang's sum(list) (0 plus each element in turn) with checked additions.
+// sum is expr-lang's sum(list) with checked additions: like expr-lang's, it starts at
+// int 0 and adds each element to the total as element + total.
 func sum(b *Budget, list any) (any, error) {
 	rv := reflect.ValueOf(list)
 	if list == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
@@ -254,7 +255,7 @@ func sum(b *Budget, list any) (any, error) {
 	var acc any = 0
 	for i := 0; i < rv.Len(); i++ {
 		var err error
-		if acc, err = arith(b, acc, rv.Index(i).Interface(), "+", add64); err != nil {
+		if acc, err = arith(b, rv.Index(i).Interface(), acc, "+", add64); err != nil {
 			return nil, err
 		}
 	}
