@@ -122,15 +122,16 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
 	}
-	if err := b.grow(len(data)); err != nil {
+	if err := b.Grow(len(data)); err != nil {
 		return nil, err
 	}
 	return string(data), nil
 }
 
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
-// paths file() accepts. The directory the pattern starts from and every match must lie
-// in roots, so glob() can neither list nor return what file() may not read.
+// paths file() accepts. The directory the pattern starts from must lie in roots (else
+// it is an error) and matches outside them, such as symlinks pointing out, are left
+// out, so glob() can neither list nor return what file() may not read.
 func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	full := pattern
 	if !filepath.IsAbs(full) {
@@ -149,10 +150,10 @@ func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
 	sort.Strings(matches)
 	out := make([]any, 0, len(matches))
 	for _, m := range matches {
+		// A match that resolves outside the roots (a symlink pointing out) is skipped,
+		// like a broken link: file() could not read it, and one such link must not
+		// make the whole call fail.
 		real, err := roots.Resolve(m)
-		if errors.Is(err, spec.ErrReadDenied) {
-			return nil, fmt.Errorf("glob(%q): %w", pattern, err)
-		}
 		if err != nil {
 			continue
 		}
@@ -210,11 +211,11 @@ func join(b *evalBudget, args []any) (any, error) {
 	for i := range parts {
 		parts[i] = stringify(rv.Index(i).Interface())
 		size += len(parts[i])
-		if err := b.grow(len(parts[i])); err != nil {
+		if err := b.Grow(len(parts[i])); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.grow(size); err != nil {
+	if err := b.Grow(size); err != nil {
 		return nil, err
 	}
 	return strings.Join(parts, sep), nil
@@ -249,9 +250,9 @@ func replace(b *evalBudget, args []any) (any, error) {
 	}
 	// Check the factors first: a product past the budget could overflow.
 	if count > 0 && len(repl) > 0 && count > MaxEvalBytes/len(repl) {
-		return nil, b.grow(MaxEvalBytes + 1)
+		return nil, b.Grow(MaxEvalBytes + 1)
 	}
-	if err := b.grow(len(s) + count*(len(repl)-len(old))); err != nil {
+	if err := b.Grow(len(s) + count*(len(repl)-len(old))); err != nil {
 		return nil, err
 	}
 	return strings.Replace(s, old, repl, n), nil
@@ -366,7 +367,7 @@ func NewCompiler(fs *Funcs) *Compiler {
 
 // patched is opts with the budget patch last, so it sees the other options' functions.
 func patched(opts []expr.Option) []expr.Option {
-	return append(append([]expr.Option{}, opts...), expr.Patch(budgetPatch{}))
+	return append(append([]expr.Option{}, opts...), expr.Patch(budgetPatch))
 }
 
 // Compile compiles a flow value into a Template and the references it makes.
@@ -421,10 +422,7 @@ func (c *Compiler) compileExpr(src string, asBool bool) (*vm.Program, error) {
 }
 
 func exprDiag(pos spec.Pos, path, src string, err error) spec.Diagnostic {
-	msg := err.Error()
-	if i := strings.Index(msg, "\n"); i >= 0 {
-		msg = msg[:i]
-	}
+	msg := exprguard.Message(err, src)
 	if strings.Contains(msg, "expected bool") {
 		return spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: "condition is not boolean",
 			Detail: fmt.Sprintf("${ %s } does not give true or false: %s", clip(src), msg)}
@@ -530,12 +528,19 @@ func (t *Template) EvalContext(ctx context.Context, scope map[string]any) (any, 
 	return t.eval(env)
 }
 
+// run runs one of the template's programs; expr-lang's own memory budget comes back as
+// ErrEvalBudget.
+func run(prog *vm.Program, scope map[string]any) (any, error) {
+	v, err := expr.Run(prog, scope)
+	return v, exprguard.Translate(err)
+}
+
 func (t *Template) eval(scope map[string]any) (any, error) {
 	switch t.kind {
 	case tLiteral:
 		return t.lit, nil
 	case tExpr:
-		v, err := expr.Run(t.prog, scope)
+		v, err := run(t.prog, scope)
 		if err != nil {
 			return nil, t.evalErr(t.src, err)
 		}
@@ -547,7 +552,7 @@ func (t *Template) eval(scope map[string]any) (any, error) {
 				b.WriteString(s.lit)
 				continue
 			}
-			v, err := expr.Run(s.prog, scope)
+			v, err := run(s.prog, scope)
 			if err != nil {
 				return nil, t.evalErr(s.src, err)
 			}
@@ -588,12 +593,10 @@ type ExprError struct {
 
 func (e *ExprError) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.message()) }
 
-// message is the error without its position: path, expression and cause.
+// message is the error without its position: path, expression and cause (without
+// expr-lang's position inside the expression, see exprguard.Message).
 func (e *ExprError) message() string {
-	msg := e.Err.Error()
-	if i := strings.Index(msg, "\n"); i >= 0 {
-		msg = msg[:i]
-	}
+	msg := exprguard.Message(e.Err, e.Src)
 	if e.Src == "" {
 		return fmt.Sprintf("%s: %s", e.Path, msg)
 	}

@@ -100,7 +100,7 @@ func evalSrc(t *testing.T, ctx context.Context, src string, scope map[string]any
 // TestExprIntegerOverflow: + - * on integers that leave 64 bits is an error naming the
 // expression, not a silent wrap; in-range arithmetic and other types are unchanged.
 func TestExprIntegerOverflow(t *testing.T) {
-	scope := map[string]any{"vars": map[string]any{"max": math.MaxInt64, "min": math.MinInt64, "n": 2, "s": "ab", "f": 1.5}}
+	scope := map[string]any{"vars": map[string]any{"max": math.MaxInt64, "min": math.MinInt64, "n": 2, "s": "ab", "f": 1.5, "big": 1e300}}
 	for _, src := range []string{
 		"${ 9223372036854775807 + 1 }",
 		"${ vars.max + 1 }",
@@ -111,6 +111,16 @@ func TestExprIntegerOverflow(t *testing.T) {
 		"${ 4611686018427387904 * 2 }",
 		"${ reduce(1..70, #acc * 2, 1) }",
 		"x = ${ vars.max + vars.n }",
+		// Integer-producing builtins and unary minus wrap in expr-lang too.
+		"${ sum([vars.max, 1]) }",
+		"${ sum([1, 2], vars.max) }",
+		"${ sum(1..3, # * vars.max) }",
+		"${ -vars.min }",
+		"${ - - -vars.min }",
+		"${ abs(vars.min) }",
+		"${ int(vars.big) }",
+		"${ int(-vars.big) }",
+		"${ int(1e19) }",
 	} {
 		_, err := evalSrc(t, context.Background(), src, scope)
 		if err == nil || !strings.Contains(err.Error(), "integer overflow") || !strings.Contains(err.Error(), "fuzz.yaml:3:7") {
@@ -132,6 +142,21 @@ func TestExprIntegerOverflow(t *testing.T) {
 		"${ sum(map(1..3, # + 1)) }":          9,
 		"n=${ vars.n * 2 } s=${ vars.s }":     "n=4 s=ab",
 		"${ len(repeat(\"ab\", 3) + \"c\") }": 7,
+		"${ sum([1, 2, 3]) }":                 6,
+		"${ sum([]) }":                        0,
+		"${ sum([1.5, 2]) }":                  3.5,
+		"${ sum(1..3, # * 2) }":               12,
+		"${ sum([vars.max, vars.min]) }":      -1,
+		"${ -vars.n }":                        -2,
+		"${ -vars.max }":                      -math.MaxInt64,
+		"${ -vars.f }":                        -1.5,
+		"${ abs(-3) }":                        3,
+		"${ abs(vars.min + 1) }":              math.MaxInt64,
+		"${ abs(-1.5) }":                      1.5,
+		"${ int(2.9) }":                       2,
+		"${ int(-2.9) }":                      -2,
+		"${ int(\"42\") }":                    42,
+		"${ int(vars.max) }":                  math.MaxInt64,
 	} {
 		got, err := evalSrc(t, context.Background(), src, scope)
 		if err != nil {
@@ -161,12 +186,16 @@ func TestExprEvalBounded(t *testing.T) {
 		`${ replace(replace(replace(repeat("x", 99999), "x", repeat("x", 99)), "x", repeat("x", 99)), "x", repeat("x", 99)) }`,
 		`${ len(join(map(1..999, vars.mib))) }`,
 		`${ len(join(map(1..999, vars.mib), vars.mib)) }`,
+		// expr-lang's own memory budget (ranges, repeat) is reported as ours.
+		`${ len(1..2000000) }`,
+		`${ len(repeat("x", 2000000)) }`,
+		`${ len(map(vars.big, 1..20)) }`,
 	} {
 		_, err := evalSrc(t, context.Background(), src, scope)
 		if !errors.Is(err, engine.ErrEvalBudget) {
 			t.Errorf("%s: got %v, want ErrEvalBudget", src, err)
 		}
-		if err != nil && (!strings.Contains(err.Error(), "fuzz.yaml:3:7") || !strings.Contains(err.Error(), "too much work")) {
+		if err != nil && (!strings.Contains(err.Error(), "fuzz.yaml:3:7") || !strings.Contains(err.Error(), "too much work") || strings.Contains(err.Error(), "memory budget")) {
 			t.Errorf("%s: error %q should name the position and the cause", src, err)
 		}
 	}
@@ -238,5 +267,36 @@ func TestStepTimeoutStopsEvaluation(t *testing.T) {
 	}
 	if _, err := runTest(t, fl, engine.RunOptions{}); !errors.Is(err, engine.ErrEvalBudget) {
 		t.Errorf("run of quadratic string building: got %v, want ErrEvalBudget", err)
+	}
+}
+
+// TestExprErrorPositions: expression errors name the file position of the expression
+// only, without expr-lang's own "(line:col)" counted from the start of the expression;
+// in a long expression, where it helps, they say where in the expression instead.
+func TestExprErrorPositions(t *testing.T) {
+	long := "${ vars.a + vars.b + vars.c + vars.d + vars.e + vars.f + vars.g + vars.h + nope(1) }"
+	c := engine.NewCompiler(&engine.Funcs{Dir: t.TempDir(), LookupEnv: func(string) (string, bool) { return "", false }})
+	for _, tc := range []struct{ src, want string }{
+		{`${ 1 + "a" }`, `fuzz.yaml:3:7: steps.x.with.v: invalid expression: ${ 1 + "a" }: invalid operation: + (mismatched types int and string)`},
+		{`${ vars.a + }`, `fuzz.yaml:3:7: steps.x.with.v: invalid expression: ${ vars.a + }: unexpected token EOF`},
+		{long, "fuzz.yaml:3:7: steps.x.with.v: invalid expression: " + long + ": unknown name nope (at character 73 of the expression)"},
+	} {
+		if got := compileErr(t, c, tc.src); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.src, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ src, want string }{
+		{`${ env("AIFLOW_UNSET") }`, `fuzz.yaml:3:7: steps.x.with.v: ${ env("AIFLOW_UNSET") }: environment variable AIFLOW_UNSET is not set`},
+		{`a ${ vars.s } b ${ env("AIFLOW_UNSET") }`, `fuzz.yaml:3:7: steps.x.with.v: ${ env("AIFLOW_UNSET") }: environment variable AIFLOW_UNSET is not set`},
+		{`${ vars.s / 2 }`, `fuzz.yaml:3:7: steps.x.with.v: ${ vars.s / 2 }: invalid operation: string / int`},
+	} {
+		tmpl, _, diags := c.Compile(exprValue(tc.src))
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", tc.src, diags.Err())
+		}
+		_, err := tmpl.Eval(map[string]any{"vars": map[string]any{"s": "text"}})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.src, err, tc.want)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -191,7 +192,7 @@ func check(a *assertion, scope map[string]any) (testFailure, bool) {
 	out, err := expr.Run(a.prog, scope)
 	switch {
 	case err != nil:
-		f.Message = "assertion error: " + firstLine(err.Error())
+		f.Message = "assertion error: " + exprguard.Message(err, a.src)
 	case out == true:
 		return f, false
 	default:

@@ -113,7 +113,7 @@ func TestCheckAssertion(t *testing.T) {
 		{"false call shows its argument", `all(outputs.sources, # endsWith ".txt")`, &testFailure{Assertion: `all(outputs.sources, # endsWith ".txt")`,
 			Message: "assertion failed", Values: []probeValue{{"outputs.sources", []any{"a.md", "b.md"}}}}},
 		{"runtime error", `outputs.missing.x == 1`, &testFailure{Assertion: `outputs.missing.x == 1`,
-			Message: "assertion error: cannot fetch x from <nil> (1:17)"}},
+			Message: "assertion error: cannot fetch x from <nil>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -247,7 +248,7 @@ func (p *testParser) asserts(n *yaml.Node, path string, tc *testCase) {
 		}
 		a, err := compileAssertion(src, p.pos(item))
 		if err != nil {
-			p.errf(item, ipath, "invalid assertion: %s", firstLine(err.Error()))
+			p.errf(item, ipath, "invalid assertion: %s", exprguard.Message(err, src))
 			p.diags[len(p.diags)-1].Detail = assertionHelp(item)
 			continue
 		}

@@ -137,7 +137,7 @@ func (s *stepTool) run(ctx context.Context, env steps.Env, args map[string]any) 
 	scope := map[string]any{"args": args, "resources": resourceScope(s.resources)}
 	inputs := map[string]any{}
 	if s.with != nil {
-		v, err := s.with.eval(scope)
+		v, err := s.with.eval(ctx, scope)
 		if err != nil {
 			return toolOut{}, fmt.Errorf("with: %w", err)
 		}
@@ -150,7 +150,7 @@ func (s *stepTool) run(ctx context.Context, env steps.Env, args map[string]any) 
 	var out any = res.Output
 	if s.result != nil {
 		scope["output"] = res.Output
-		if out, err = s.result.eval(scope); err != nil {
+		if out, err = s.result.eval(ctx, scope); err != nil {
 			return toolOut{usage: res.Usage}, fmt.Errorf("result: %w", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -26,6 +27,10 @@ import (
 //	output     in result: only, the step's output
 //
 // The engine does not compile tools:, so vars and steps are not visible here.
+//
+// The model controls args, so each evaluation gets the engine's bounds (exprguard): a
+// budget of loop iterations, arithmetic and text built, the call's context, and checked
+// integer arithmetic.
 
 // tmpl is a compiled template value.
 type tmpl struct {
@@ -110,13 +115,18 @@ func (c *compiler) program(n node, src string) *vm.Program {
 	for _, s := range c.scope {
 		env[s] = map[string]any{}
 	}
+	opts := append(exprguard.Options(), expr.Env(exprguard.Env(env)), expr.MaxNodes(500))
 	err := exprguard.CheckNesting(src)
 	var prog *vm.Program
 	if err == nil {
-		prog, err = expr.Compile(src, expr.Env(env), expr.MaxNodes(500))
+		// Compile as written first: its type errors are the ones to report (the patched
+		// tree calls untyped functions, which type-check anything).
+		if _, err = expr.Compile(src, opts...); err == nil {
+			prog, err = expr.Compile(src, append(opts, expr.Patch(exprguard.Patch{}))...)
+		}
 	}
 	if err != nil {
-		n.errorf(c.diags, "${%s}: %s", exprguard.Clip(src), firstLine(err.Error()))
+		n.errorf(c.diags, "${%s}: %s", exprguard.Clip(src), exprguard.Message(err, src))
 		(*c.diags)[len(*c.diags)-1].Detail = "tool templates may use " + strings.Join(c.scope, ", ")
 		return nil
 	}
@@ -179,11 +189,12 @@ func (t *tmpl) fold() *tmpl {
 	return &tmpl{lit: l}
 }
 
-// eval evaluates the template in scope.
-func (t *tmpl) eval(scope map[string]any) (any, error) {
+// eval evaluates the template in scope; each expression stops with ctx's error soon
+// after ctx is done, and with exprguard.ErrBudget past the evaluation bounds.
+func (t *tmpl) eval(ctx context.Context, scope map[string]any) (any, error) {
 	switch t.kind {
 	case tWhole:
-		return runProgram(t.whole, scope)
+		return runProgram(ctx, t.whole, scope)
 	case tString:
 		var b strings.Builder
 		for _, p := range t.parts {
@@ -191,7 +202,7 @@ func (t *tmpl) eval(scope map[string]any) (any, error) {
 				b.WriteString(p.lit)
 				continue
 			}
-			v, err := runProgram(p.prog, scope)
+			v, err := runProgram(ctx, p.prog, scope)
 			if err != nil {
 				return nil, err
 			}
@@ -201,7 +212,7 @@ func (t *tmpl) eval(scope map[string]any) (any, error) {
 	case tMap:
 		out := make(map[string]any, len(t.fields))
 		for k, f := range t.fields {
-			v, err := f.eval(scope)
+			v, err := f.eval(ctx, scope)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -211,7 +222,7 @@ func (t *tmpl) eval(scope map[string]any) (any, error) {
 	case tList:
 		out := make([]any, len(t.items))
 		for i, it := range t.items {
-			v, err := it.eval(scope)
+			v, err := it.eval(ctx, scope)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -222,16 +233,28 @@ func (t *tmpl) eval(scope map[string]any) (any, error) {
 	return t.lit, nil
 }
 
-func runProgram(p *vm.Program, scope map[string]any) (any, error) {
+func runProgram(ctx context.Context, p *vm.Program, scope map[string]any) (any, error) {
 	if p == nil {
 		return nil, fmt.Errorf("expression did not compile")
 	}
-	v, err := expr.Run(p, scope)
+	v, err := exprguard.Run(ctx, p, scope)
 	if err != nil {
-		return nil, fmt.Errorf("${%s}: %s", p.Source().String(), firstLine(err.Error()))
+		src := p.Source().String()
+		return nil, &evalError{src: exprguard.Clip(src), msg: exprguard.Message(err, src), err: err}
 	}
 	return v, nil
 }
+
+// evalError is a template expression that failed: its message shows the expression and
+// the cause's first line; errors.Is still sees the cause (exprguard.ErrBudget, the
+// context's error).
+type evalError struct {
+	src, msg string
+	err      error
+}
+
+func (e *evalError) Error() string { return fmt.Sprintf("${%s}: %s", e.src, e.msg) }
+func (e *evalError) Unwrap() error { return e.err }
 
 // resourceScope is what resources.X gives a tool template: a reference by name, which
 // steps such as search open through their Env.
