@@ -135,6 +135,7 @@ steps:
 				if err == nil {
 					t.Fatalf("resume ran (prompt %q); want it refused naming %v", got, tt.wantErr)
 				}
+				t.Logf("resume refused: %v", err)
 				for _, name := range tt.wantErr {
 					if !strings.Contains(err.Error(), "--var "+name+"=") {
 						t.Errorf("resume error %q does not ask for --var %s=…", err, name)
