@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/fake"
+	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/embed"
 )
 
 // TestNonRetryableAttempts: a step that gives up on a non-retryable error reports the
@@ -164,4 +168,150 @@ func (s inputSpy) Execute(ctx context.Context, st steps.Step, call *steps.Call) 
 		*s.got = call.Prompt.User
 	}
 	return engine.InProcess{}.Execute(ctx, st, call)
+}
+
+// billedBatch is an embed whose first fails batch calls are billed $0.001 and then fail
+// (retryably when retry is set), as a provider that charged for a request and then
+// answered with too few vectors, or timed out, would.
+type billedBatch struct {
+	inner steps.BatchStep
+	retry bool
+	mu    sync.Mutex
+	fails int
+}
+
+func (b *billedBatch) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
+	res, err := b.RunBatch(ctx, []*steps.Call{call})
+	if err != nil {
+		return steps.Result{}, err
+	}
+	return res[0], nil
+}
+
+func (b *billedBatch) RunBatch(ctx context.Context, calls []*steps.Call) ([]steps.Result, error) {
+	b.mu.Lock()
+	fail := b.fails > 0
+	b.fails--
+	b.mu.Unlock()
+	if fail {
+		err := error(&providers.Error{Provider: fake.Kind, Model: "e", Status: 400, Message: "got 1 vector for 2 texts"})
+		if b.retry {
+			err = fake.Unavailable("e")
+		}
+		return []steps.Result{{Usage: providers.Usage{USD: 0.001, Requests: 1}}}, err
+	}
+	return b.inner.RunBatch(ctx, calls)
+}
+
+// TestBatchBilledFailure: a batched for_each call that fails after it was billed counts
+// what it paid in the run's and the step's usage, and records each item of the failed
+// batch as failed with its model and attempts, as a non-batched item is (issue 11
+// finding 3, follow-up 1). A billed attempt that is retried counts too.
+func TestBatchBilledFailure(t *testing.T) {
+	const src = `
+aiflow: 1
+providers:
+  f: { kind: fake }
+steps:
+  vecs:
+    uses: billedembed
+    model: f:e
+    for_each: ${ ["a", "b", "c", "d"] }
+    batch: 2
+    parallelism: 1
+    cache: off
+    retry: { attempts: 2, backoff: 1ms }
+    with:
+      text: ${ each.value }
+`
+	tests := []struct {
+		name       string
+		retry      bool
+		fails      int
+		wantErr    bool
+		wantUSD    float64
+		wantFailed []int // items recorded as failed
+		wantCalls  int   // provider calls
+	}{
+		{name: "fails for good", fails: 1, wantErr: true, wantUSD: 0.001, wantFailed: []int{0, 1}},
+		{name: "billed attempt retried", retry: true, fails: 1, wantUSD: 0.001 + 2*0.0002, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fake.New()
+			p.PricePerCall = 0.0002
+			bb := &billedBatch{retry: tt.retry, fails: tt.fails}
+			kind := embed.Kind
+			kind.Name = "billedembed"
+			kind.New = func(s *spec.Step) (steps.Step, spec.Diagnostics) {
+				inner, diags := embed.Kind.New(s)
+				if inner != nil {
+					bb.inner = inner.(steps.BatchStep)
+				}
+				return bb, diags
+			}
+			reg := steps.NewRegistry()
+			if err := reg.Register(kind); err != nil {
+				t.Fatal(err)
+			}
+			preg := providers.NewRegistry()
+			if err := preg.Register(p.Info()); err != nil {
+				t.Fatal(err)
+			}
+			f, diags := spec.Parse("flow.yaml", []byte(src))
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			fl, diags := engine.Compile(f, engine.Options{Steps: reg, Providers: preg})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			st := openStore(t)
+			res, err := fl.Run(context.Background(), engine.RunOptions{Store: st})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("run error %v, want error %v", err, tt.wantErr)
+			}
+			if calls := p.Calls("e"); calls != tt.wantCalls {
+				t.Errorf("%d provider calls, want %d", calls, tt.wantCalls)
+			}
+			if !near(res.Usage.USD, tt.wantUSD) {
+				t.Errorf("run usage $%v, want $%v", res.Usage.USD, tt.wantUSD)
+			}
+			if got := res.Steps[0].Usage.USD; !near(got, tt.wantUSD) {
+				t.Errorf("step usage $%v, want $%v", got, tt.wantUSD)
+			}
+			run, err := st.GetRun(context.Background(), res.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(run.Usage.USD, tt.wantUSD) {
+				t.Errorf("recorded run usage $%v, want $%v", run.Usage.USD, tt.wantUSD)
+			}
+			recs, err := st.Steps(context.Background(), res.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []int
+			itemUSD := 0.0
+			for _, r := range recs {
+				if r.Item < 0 {
+					continue
+				}
+				itemUSD += r.Usage.USD
+				if r.Status == engine.StatusFailed {
+					failed = append(failed, r.Item)
+					if r.Model != "f:e" || r.Attempts != 1 || r.Error == "" {
+						t.Errorf("failed item %d recorded with model %q, %d attempts, error %q; want f:e, 1 attempt and the error", r.Item, r.Model, r.Attempts, r.Error)
+					}
+				}
+			}
+			sort.Ints(failed)
+			if fmt.Sprint(failed) != fmt.Sprint(tt.wantFailed) && (len(failed) > 0 || len(tt.wantFailed) > 0) {
+				t.Errorf("items recorded as failed: %v, want %v", failed, tt.wantFailed)
+			}
+			if !near(itemUSD, tt.wantUSD) {
+				t.Errorf("item records sum to $%v, want $%v", itemUSD, tt.wantUSD)
+			}
+		})
+	}
 }
