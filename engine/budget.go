@@ -42,30 +42,73 @@ func (w *walker) budget() float64 {
 }
 
 // reserve commits the estimated cost of calls (one call, or a batch sent together)
-// against the budget, or refuses them all. The returned func releases the reservation once
-// the calls' real usage has been added.
+// against the budget of this run and of every run it is a sub-flow of, or refuses them
+// all. The returned func releases the reservations once the calls' real usage has been
+// added.
 func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
-	b := w.budget()
-	if b <= 0 || len(calls) == 0 || calls[0].Model == nil {
+	if len(calls) == 0 || calls[0].Model == nil || !w.budgeted() {
 		return func() {}, nil
 	}
 	ref := calls[0].Model.Ref()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	seen := w.observedUSD(ref)
 	est := 0.0
 	for _, call := range calls {
 		// Models the catalogue cannot price are estimated by their dearest call so far.
-		est += max(estimateCall(n.Kind.Task, call).USD, w.observed[ref])
+		est += max(estimateCall(n.Kind.Task, call).USD, seen)
 	}
-	if w.usage.USD+w.reserved+est > b {
-		return nil, &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
+	return w.commit(ref, est)
+}
+
+// budgeted reports whether this run or a run it is a sub-flow of has a budget.
+func (w *walker) budgeted() bool {
+	for r := w; r != nil; r = r.opts.parent {
+		if r.budget() > 0 {
+			return true
+		}
 	}
-	w.reserved += est
-	return func() {
+	return false
+}
+
+// commit reserves est against this run's budget, then its parent's, releasing what it
+// took when one refuses.
+func (w *walker) commit(ref string, est float64) (func(), error) {
+	release := func() {}
+	if b := w.budget(); b > 0 {
 		w.mu.Lock()
-		w.reserved -= est
+		if w.usage.USD+w.reserved+est > b {
+			err := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
+			w.mu.Unlock()
+			return nil, err
+		}
+		w.reserved += est
 		w.mu.Unlock()
-	}, nil
+		release = func() {
+			w.mu.Lock()
+			w.reserved -= est
+			w.mu.Unlock()
+		}
+	}
+	if w.opts.parent == nil {
+		return release, nil
+	}
+	up, err := w.opts.parent.commit(ref, est)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return func() { up(); release() }, nil
+}
+
+// observedUSD is the dearest call of model ref seen by this run or the runs it is a
+// sub-flow of.
+func (w *walker) observedUSD(ref string) float64 {
+	usd := 0.0
+	for r := w; r != nil; r = r.opts.parent {
+		r.mu.Lock()
+		usd = max(usd, r.observed[ref])
+		r.mu.Unlock()
+	}
+	return usd
 }
 
 // observe remembers the dearest call of a model, for estimating the next ones.
@@ -102,13 +145,21 @@ func (w *walker) observeRecords(recs []store.StepRecord) {
 	}
 }
 
-// budgetLeft is what route conditions see as budget.left (nil without a budget).
+// budgetLeft is what route conditions see as budget.left: the least left of this run's
+// budget and those of the runs it is a sub-flow of (nil without any budget).
 func (w *walker) budgetLeft() any {
-	b := w.budget()
-	if b <= 0 {
-		return nil
+	var left any
+	for r := w; r != nil; r = r.opts.parent {
+		b := r.budget()
+		if b <= 0 {
+			continue
+		}
+		r.mu.Lock()
+		l := b - r.usage.USD - r.reserved
+		r.mu.Unlock()
+		if cur, ok := left.(float64); !ok || l < cur {
+			left = l
+		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return b - w.usage.USD - w.reserved
+	return left
 }

@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/fake"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 	"github.com/aiflow/aiflow/steps/embed"
+	"github.com/aiflow/aiflow/steps/generate"
+	"github.com/aiflow/aiflow/steps/subflow"
 )
 
 // TestNonRetryableAttempts: a step that gives up on a non-retryable error reports the
@@ -314,4 +319,157 @@ steps:
 			}
 		})
 	}
+}
+
+// subflowFlows compiles parent.yaml, which pays for one call and then runs child.yaml:
+// six calls one at a time, then a last step, wait. Every call costs $0.0002.
+func subflowFlows(t *testing.T, p *fake.Provider, budget string) *engine.Flow {
+	t.Helper()
+	dir := t.TempDir()
+	writeFlows(t, dir, map[string]string{
+		"parent.yaml": `aiflow: 1
+` + budget + `
+providers:
+  f: { kind: fake }
+steps:
+  first:
+    uses: generate
+    model: f:m
+    prompt: first
+    cache: off
+  sub:
+    uses: flow
+    needs: [first]
+    with: { path: child.yaml }
+`,
+		"child.yaml": `aiflow: 1
+providers:
+  f: { kind: fake }
+steps:
+  gen:
+    uses: generate
+    model: f:m
+    for_each: ${ ["a", "b", "c", "d", "e", "f"] }
+    parallelism: 1
+    prompt: ${ each.value }
+    cache: off
+  wait:
+    uses: generate
+    model: f:m
+    needs: [gen]
+    prompt: last
+    cache: off
+`,
+	})
+	reg := steps.NewRegistry()
+	for _, k := range []steps.Kind{generate.Kind, subflow.Kind} {
+		if err := reg.Register(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	preg := providers.NewRegistry()
+	if err := preg.Register(p.Info()); err != nil {
+		t.Fatal(err)
+	}
+	f, diags := spec.ParseFile(filepath.Join(dir, "parent.yaml"))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fl, diags := engine.Compile(f, engine.Options{Steps: reg, Providers: preg})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return fl
+}
+
+// TestSubflowSharesParentBudget: the parent's budget (flow budget: or --budget) bounds
+// the calls of its sub-flows, counting what the parent already spent; before, a sub-flow
+// started a budget of its own from zero, or had none (issue 11 finding 3, follow-up 2).
+func TestSubflowSharesParentBudget(t *testing.T) {
+	tests := []struct {
+		name   string
+		budget string
+		opt    float64
+	}{
+		{name: "flow budget", budget: "budget: { usd: 0.0005 }"},
+		{name: "--budget", opt: 0.0005},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fake.New()
+			p.PricePerCall = 0.0002
+			fl := subflowFlows(t, p, tt.budget)
+			st := openStore(t)
+			res, err := fl.Run(context.Background(), engine.RunOptions{Store: st, BudgetUSD: tt.opt, Parallelism: 1})
+			var be *engine.BudgetError
+			if !errors.As(err, &be) {
+				t.Fatalf("want a budget error, got %v", err)
+			}
+			// first + one sub-flow call = $0.0004; a third call would cross $0.0005.
+			if calls := p.Calls("m"); calls != 2 {
+				t.Errorf("%d calls in parent and sub-flow, want 2 within the $0.0005 budget", calls)
+			}
+			if !near(res.Usage.USD, 0.0004) {
+				t.Errorf("parent usage $%v, want $0.0004 (its call and the sub-flow's)", res.Usage.USD)
+			}
+			run, err := st.GetRun(context.Background(), res.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(run.Usage.USD, 0.0004) {
+				t.Errorf("recorded parent usage $%v, want $0.0004", run.Usage.USD)
+			}
+		})
+	}
+}
+
+// TestSubflowUsageRecordedAsPaid: a sub-flow's spend reaches the parent run's recorded
+// usage as it is paid, not when the sub-flow finishes, so a process killed inside a
+// sub-flow leaves it counted (issue 11 finding 3, follow-up 2).
+func TestSubflowUsageRecordedAsPaid(t *testing.T) {
+	p := fake.New()
+	p.PricePerCall = 0.0002
+	fl := subflowFlows(t, p, "")
+	st := openStore(t)
+	const parentID = "r-parent-usage2"
+	spy := &usageSpy{st: st, runID: parentID, want: 0.0002 * 7}
+	if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st, RunID: parentID, Executor: spy}); err != nil {
+		t.Fatal(err)
+	}
+	if !near(spy.seen, spy.want) {
+		t.Errorf("while the sub-flow's last step ran, the parent run had $%v recorded; want the $%v already paid", spy.seen, spy.want)
+	}
+	run, err := st.GetRun(context.Background(), parentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(run.Usage.USD, 0.0002*8) {
+		t.Errorf("parent run usage $%v at the end, want $%v (each call once)", run.Usage.USD, 0.0002*8)
+	}
+}
+
+// usageSpy, before running the sub-flow's step wait, reads the parent run's recorded
+// usage until it reaches want (the recorder writes in group commits) or a generous
+// deadline passes.
+type usageSpy struct {
+	st    *store.Store
+	runID string
+	want  float64
+	seen  float64
+}
+
+func (s *usageSpy) Execute(ctx context.Context, st steps.Step, call *steps.Call) (steps.Result, error) {
+	if call.StepID == "wait" {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if run, err := s.st.GetRun(ctx, s.runID); err == nil {
+				s.seen = run.Usage.USD
+			}
+			if s.seen >= s.want-1e-12 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return engine.InProcess{}.Execute(ctx, st, call)
 }

@@ -473,7 +473,7 @@ func (w *walker) putStep(r store.StepRecord) { w.rec.put(r) }
 
 // addUsage counts usage paid for by the run, whether or not the call then succeeded,
 // against its budget and in its recorded totals (written as it is paid, so a killed run
-// keeps it).
+// keeps it), and likewise in the runs it is a sub-flow of.
 func (w *walker) addUsage(u providers.Usage) {
 	if u == (providers.Usage{}) {
 		return
@@ -483,6 +483,9 @@ func (w *walker) addUsage(u providers.Usage) {
 	w.mu.Unlock()
 	if w.rec != nil {
 		w.rec.addUsage(store.Usage(u))
+	}
+	if w.opts.parent != nil {
+		w.opts.parent.addUsage(u)
 	}
 }
 
