@@ -60,7 +60,7 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 					cr.usage = cr.usage.Add(before).Add(extra)
 				}
 				w.addUsage(results[j].Usage)
-				w.observe(calls[t], results[j].Usage.USD)
+				w.observe(calls[t], results[j].Usage.USD, true)
 				out, b, err := roundTrip(w, results[j].Output)
 				if err != nil {
 					recs[i] = cr
@@ -166,7 +166,7 @@ func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *
 		attempts = made
 		// res.Usage is what the failed attempts paid; a success's usage is in results.
 		w.addUsage(res.Usage)
-		w.observe(batch[0], res.Usage.USD/float64(len(batch)))
+		w.observe(batch[0], res.Usage.USD/float64(len(batch)), false)
 		if err != nil {
 			paid = res.Usage
 			return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -16,11 +17,17 @@ type BudgetError struct {
 	Estimate float64
 	Spent    float64
 	Budget   float64
+	// Basis says how an unpriced model's estimate was made, "" for a catalogue price.
+	Basis string
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
+	msg := fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
 		e.Model, e.Estimate, e.Spent, e.Budget)
+	if e.Basis != "" {
+		msg += " (" + e.Basis + ")"
+	}
+	return msg
 }
 
 // canFallBack reports whether a route may move to its next model after err: retryable
@@ -50,13 +57,42 @@ func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 		return func() {}, nil
 	}
 	ref := calls[0].Model.Ref()
-	seen := w.observedUSD(ref)
-	est := 0.0
+	seen, paid := w.observedUSD(ref)
+	est, basis := 0.0, ""
 	for _, call := range calls {
-		// Models the catalogue cannot price are estimated by their dearest call so far.
-		est += max(estimateCall(n.Kind.Task, call).USD, seen)
+		e := estimateCall(n.Kind.Task, call)
+		switch {
+		case e.Priced:
+			est += max(e.USD, seen)
+		case paid:
+			// A model the catalogue cannot price is estimated by its dearest call so far.
+			est += seen
+		default:
+			// and, before any call of it was paid, as the dearest model of its task
+			// would cost, so its first calls cannot overshoot the budget.
+			usd, dearest := dearestEstimate(n.Kind.Task, e)
+			est += usd
+			if dearest != "" {
+				basis = fmt.Sprintf("%s has no catalogue price: until a call of it is paid, a call is estimated as on %s, the dearest %s model in the catalogue; raise the budget, or use a catalogued model", ref, dearest, n.Kind.Task)
+			}
+		}
 	}
-	return w.commit(ref, est)
+	return w.commit(ref, est, basis)
+}
+
+// dearestEstimate prices the tokens of e on the dearest priced catalogue model of task,
+// and names that model ("" when the catalogue prices none).
+func dearestEstimate(task providers.Task, e Estimate) (float64, string) {
+	usd, name := 0.0, ""
+	for _, m := range catalog.All() {
+		if m.Task != task || m.Free || m.Unpriced {
+			continue
+		}
+		if c, _ := m.Cost(e.InputTokens, e.OutputTokens); c > usd || name == "" {
+			usd, name = max(c, usd), m.Provider+":"+m.ID
+		}
+	}
+	return usd, name
 }
 
 // budgeted reports whether this run or a run it is a sub-flow of has a budget.
@@ -71,12 +107,12 @@ func (w *walker) budgeted() bool {
 
 // commit reserves est against this run's budget, then its parent's, releasing what it
 // took when one refuses.
-func (w *walker) commit(ref string, est float64) (func(), error) {
+func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
 	release := func() {}
 	if b := w.budget(); b > 0 {
 		w.mu.Lock()
 		if w.usage.USD+w.reserved+est > b {
-			err := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
+			err := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b, Basis: basis}
 			w.mu.Unlock()
 			return nil, err
 		}
@@ -91,7 +127,7 @@ func (w *walker) commit(ref string, est float64) (func(), error) {
 	if w.opts.parent == nil {
 		return release, nil
 	}
-	up, err := w.opts.parent.commit(ref, est)
+	up, err := w.opts.parent.commit(ref, est, basis)
 	if err != nil {
 		release()
 		return nil, err
@@ -100,28 +136,27 @@ func (w *walker) commit(ref string, est float64) (func(), error) {
 }
 
 // observedUSD is the dearest call of model ref seen by this run or the runs it is a
-// sub-flow of.
-func (w *walker) observedUSD(ref string) float64 {
-	usd := 0.0
+// sub-flow of, and whether any call of it was paid (or succeeded, at whatever cost).
+func (w *walker) observedUSD(ref string) (usd float64, seen bool) {
 	for r := w; r != nil; r = r.opts.parent {
 		r.mu.Lock()
-		usd = max(usd, r.observed[ref])
+		v, ok := r.observed[ref]
 		r.mu.Unlock()
+		usd, seen = max(usd, v), seen || ok
 	}
-	return usd
+	return usd, seen
 }
 
-// observe remembers the dearest call of a model, for estimating the next ones.
-func (w *walker) observe(call *steps.Call, usd float64) {
-	if call.Model != nil {
+// observe remembers the dearest call of a model, for estimating the next ones. A call
+// that succeeded counts at any cost, $0 included (a model that costs nothing is then
+// estimated so); one that failed counts only if it was paid for.
+func (w *walker) observe(call *steps.Call, usd float64, ok bool) {
+	if call.Model != nil && (ok || usd > 0) {
 		w.observeRef(call.Model.Ref(), usd)
 	}
 }
 
 func (w *walker) observeRef(ref string, usd float64) {
-	if usd <= 0 {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.observed == nil {
@@ -135,7 +170,7 @@ func (w *walker) observeRef(ref string, usd float64) {
 // learned to. A for_each step's whole-step record sums its items and is left out.
 func (w *walker) observeRecords(recs []store.StepRecord) {
 	for _, r := range recs {
-		if r.Model == "" || r.Usage.USD <= 0 {
+		if r.Model == "" || (r.Usage.USD <= 0 && r.Status != StatusSucceeded) {
 			continue
 		}
 		if n := w.fl.Nodes[r.StepID]; r.Item == store.WholeStep && (n == nil || n.ForEach != nil) {

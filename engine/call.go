@@ -244,7 +244,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		// What the call paid counts even when it then failed (a failed JSON repair, a
 		// retried attempt that was billed).
 		w.addUsage(res.Usage)
-		w.observe(call, res.Usage.USD)
+		w.observe(call, res.Usage.USD, err == nil)
 		if err != nil {
 			return err
 		}

@@ -322,7 +322,8 @@ steps:
 }
 
 // subflowFlows compiles parent.yaml, which pays for one call and then runs child.yaml:
-// six calls one at a time, then a last step, wait. Every call costs $0.0002.
+// six calls one at a time, then a last step, wait. Every call costs $0.0002 (max_tokens: 4
+// keeps the estimate of a first call, as on the dearest generate model, under $0.0005).
 func subflowFlows(t *testing.T, p *fake.Provider, budget string) *engine.Flow {
 	t.Helper()
 	dir := t.TempDir()
@@ -336,6 +337,7 @@ steps:
     uses: generate
     model: f:m
     prompt: first
+    params: { max_tokens: 4 }
     cache: off
   sub:
     uses: flow
@@ -352,12 +354,14 @@ steps:
     for_each: ${ ["a", "b", "c", "d", "e", "f"] }
     parallelism: 1
     prompt: ${ each.value }
+    params: { max_tokens: 4 }
     cache: off
   wait:
     uses: generate
     model: f:m
     needs: [gen]
     prompt: last
+    params: { max_tokens: 4 }
     cache: off
 `,
 	})
@@ -472,4 +476,63 @@ func (s *usageSpy) Execute(ctx context.Context, st steps.Step, call *steps.Call)
 		}
 	}
 	return engine.InProcess{}.Execute(ctx, st, call)
+}
+
+// TestUnpricedModelUnderBudget: with a budget, a call to a model the catalogue cannot
+// price, before any call of it was paid, is estimated as the same call on the
+// catalogue's dearest model of its task, so the first call cannot overshoot the budget
+// (it was estimated at $0); once one is paid, its real cost is the estimate (issue 11
+// finding 3, follow-up 5).
+func TestUnpricedModelUnderBudget(t *testing.T) {
+	src := func(budget string, items string) string {
+		return `
+aiflow: 1
+budget: { usd: ` + budget + ` }
+providers:
+  f: { kind: fake }
+steps:
+  gen:
+    uses: generate
+    model: f:m
+    for_each: ${ ` + items + ` }
+    parallelism: 1
+    prompt: hello ${ each.value }
+    cache: off
+`
+	}
+	tests := []struct {
+		name      string
+		src       string
+		wantCalls int
+		wantErr   string
+	}{
+		// $0.0002 a call against $0.0001: the first call alone would overshoot.
+		{name: "first call refused", src: src("0.0001", "[1]"), wantCalls: 0, wantErr: "dearest generate model"},
+		// The dearest estimate (about $0.08) fits; after it, calls cost what they cost.
+		{name: "paid calls then priced by what they cost", src: src("0.1", "[1, 2, 3]"), wantCalls: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fake.New()
+			p.PricePerCall = 0.0002
+			fl := fakeFlow(t, p, tt.src)
+			res, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t)})
+			if calls := p.Calls("m"); calls != tt.wantCalls {
+				t.Errorf("%d calls, want %d (spent $%v)", calls, tt.wantCalls, res.Usage.USD)
+			}
+			if res.BudgetUSD > 0 && res.Usage.USD > res.BudgetUSD {
+				t.Errorf("spent $%v, over the $%v budget", res.Usage.USD, res.BudgetUSD)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var be *engine.BudgetError
+			if !errors.As(err, &be) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want a budget error saying %q", err, tt.wantErr)
+			}
+		})
+	}
 }
