@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -56,9 +57,27 @@ func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 	if len(calls) == 0 || calls[0].Model == nil || !w.budgeted() {
 		return func() {}, nil
 	}
+	for {
+		est, basis := w.estimate(n, calls)
+		release, err := w.commit(calls[0].Model.Ref(), est, basis)
+		var wait *budgetWait
+		if !errors.As(err, &wait) {
+			return release, err
+		}
+		// The calls would fit once the calls in flight have settled (they may cost less
+		// than reserved, and a model's first call teaches its real cost): wait for one
+		// to release its reservation, then estimate again.
+		if !wait.at.awaitRelease(w.ctx, wait.gen) {
+			return nil, wait.BudgetError
+		}
+	}
+}
+
+// estimate is the budget's estimate of calls sent together, with how an unpriced
+// model's was made.
+func (w *walker) estimate(n *Node, calls []*steps.Call) (est float64, basis string) {
 	ref := calls[0].Model.Ref()
 	seen, paid := w.observedUSD(ref)
-	est, basis := 0.0, ""
 	for _, call := range calls {
 		e := estimateCall(n.Kind.Task, call)
 		switch {
@@ -77,7 +96,32 @@ func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 			}
 		}
 	}
-	return w.commit(ref, est, basis)
+	return est, basis
+}
+
+// budgetWait is a refusal that only the reservations of calls in flight cause: the
+// call would fit the spend so far. gen is the run's release count at the refusal.
+type budgetWait struct {
+	*BudgetError
+	at  *walker
+	gen uint64
+}
+
+// awaitRelease waits until a reservation of w is released after generation gen, or ctx
+// ends (false).
+func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		w.released.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.releases == gen && ctx.Err() == nil {
+		w.released.Wait()
+	}
+	return ctx.Err() == nil
 }
 
 // dearestEstimate prices the tokens of e on the dearest priced catalogue model of task,
@@ -112,7 +156,11 @@ func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
 	if b := w.budget(); b > 0 {
 		w.mu.Lock()
 		if w.usage.USD+w.reserved+est > b {
-			err := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b, Basis: basis}
+			be := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b, Basis: basis}
+			var err error = be
+			if w.reserved > 0 && w.usage.USD+est <= b {
+				err = &budgetWait{BudgetError: be, at: w, gen: w.releases}
+			}
 			w.mu.Unlock()
 			return nil, err
 		}
@@ -121,6 +169,8 @@ func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
 		release = func() {
 			w.mu.Lock()
 			w.reserved -= est
+			w.releases++
+			w.released.Broadcast()
 			w.mu.Unlock()
 		}
 	}

@@ -484,7 +484,11 @@ func (s *usageSpy) Execute(ctx context.Context, st steps.Step, call *steps.Call)
 // (it was estimated at $0); once one is paid, its real cost is the estimate (issue 11
 // finding 3, follow-up 5).
 func TestUnpricedModelUnderBudget(t *testing.T) {
-	src := func(budget string, items string) string {
+	src := func(budget string, items string, parallelism ...int) string {
+		par := "1"
+		if len(parallelism) > 0 {
+			par = fmt.Sprint(parallelism[0])
+		}
 		return `
 aiflow: 1
 budget: { usd: ` + budget + ` }
@@ -495,7 +499,7 @@ steps:
     uses: generate
     model: f:m
     for_each: ${ ` + items + ` }
-    parallelism: 1
+    parallelism: ` + par + `
     prompt: hello ${ each.value }
     cache: off
 `
@@ -510,6 +514,9 @@ steps:
 		{name: "first call refused", src: src("0.0001", "[1]"), wantCalls: 0, wantErr: "dearest generate model"},
 		// The dearest estimate (about $0.08) fits; after it, calls cost what they cost.
 		{name: "paid calls then priced by what they cost", src: src("0.1", "[1, 2, 3]"), wantCalls: 3},
+		// Calls started together wait for the first one's real cost instead of being
+		// refused because the dearest estimates in flight fill the budget.
+		{name: "parallel calls wait for the first", src: src("0.1", "[1, 2, 3, 4, 5, 6, 7, 8]", 8), wantCalls: 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
