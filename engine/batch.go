@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -32,8 +33,13 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 		models = []*steps.Model{nil}
 	}
 	var lastErr error
+	var paid providers.Usage // by the batch's failed attempts, on every model tried
+	var tried int            // attempts on every model tried
+	var failModel string
+	var todo []int
 	for mi, m := range models {
-		todo, keys := w.batchFromCache(n, calls, pending, idxs, m, outs, recs, len(items))
+		var keys []string
+		todo, keys = w.batchFromCache(n, calls, pending, idxs, m, outs, recs, len(items))
 		if len(todo) == 0 {
 			return outs, recs, nil
 		}
@@ -41,33 +47,47 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 		for j, t := range todo {
 			batch[j] = calls[t]
 		}
-		err := w.execBatch(n, bs, batch, m, func(results []steps.Result, attempts int) error {
+		before, beforeAttempts := paid, tried
+		failed, attempts, err := w.execBatch(n, bs, batch, m, func(results []steps.Result, attempts int, extra providers.Usage) error {
+			var firstErr error
 			for j, t := range todo {
 				i := pending[t]
-				out, b, err := roundTrip(w, results[j].Output)
-				if err != nil {
-					return err
-				}
-				cr := callRecord{attempts: attempts, usage: results[j].Usage, meta: results[j].Meta}
+				cr := callRecord{attempts: beforeAttempts + attempts, usage: results[j].Usage, meta: results[j].Meta}
 				if m != nil {
 					cr.model = m.Ref()
 				}
-				outs[i], recs[i] = out, cr
+				if j == 0 { // what the failed attempts paid is recorded on the batch's first item
+					cr.usage = cr.usage.Add(before).Add(extra)
+				}
 				w.addUsage(results[j].Usage)
-				w.observe(calls[t], results[j].Usage.USD)
+				w.observe(calls[t], results[j].Usage.USD, true)
+				out, b, err := roundTrip(w, results[j].Output)
+				if err != nil {
+					recs[i] = cr
+					w.recordFailedItem(n, idxs[i], cr, err, start)
+					if firstErr == nil {
+						firstErr = fmt.Errorf("item %d: %w", idxs[i], err)
+					}
+					continue
+				}
+				outs[i], recs[i] = out, cr
 				if b != nil {
 					w.cachePut(n, calls[t], keys[t], b, cr.model)
 				}
 				w.recordItem(n, idxs[i], out, cr, start, len(items))
 			}
-			return nil
+			return firstErr
 		})
+		paid, tried = paid.Add(failed), tried+attempts
+		if m != nil {
+			failModel = m.Ref()
+		}
 		if err == nil {
 			return outs, recs, nil
 		}
 		var oe *outputError
 		if errors.As(err, &oe) {
-			return nil, nil, oe.err
+			return outs, recs, oe.err
 		}
 		lastErr = err
 		if mi+1 < len(models) && canFallBack(err) {
@@ -76,7 +96,18 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 		}
 		break
 	}
-	return nil, nil, fmt.Errorf("batch of items %d–%d: %w", idxs[pending[0]], idxs[pending[len(pending)-1]], lastErr)
+	// Every item of the failed batch is recorded as failed, with the model, the attempts
+	// and (on its first item) what the batch paid, as a failed single item is.
+	for j, t := range todo {
+		i := pending[t]
+		cr := callRecord{model: failModel, attempts: tried}
+		if j == 0 {
+			cr.usage = paid
+		}
+		recs[i] = cr
+		w.recordFailedItem(n, idxs[i], cr, lastErr, start)
+	}
+	return outs, recs, fmt.Errorf("batch of items %d–%d: %w", idxs[pending[0]], idxs[pending[len(pending)-1]], lastErr)
 }
 
 // batchFromCache fills cached items and returns the positions (in calls) still to run and
@@ -109,26 +140,43 @@ func (w *walker) batchFromCache(n *Node, calls []*steps.Call, pending, idxs []in
 // execBatch sends a batch in one call, under the same budget, slot and retry rules as a
 // single call, and hands the results to keep while the slot is still held, so they are
 // cached before another call starts. An error from keep comes back as an *outputError:
-// it is not the provider's, and no fallback model can mend it.
-func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *steps.Model, keep func([]steps.Result, int) error) error {
-	return w.guarded(n, m, batch[0].Item, batch, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
+// it is not the provider's, and no fallback model can mend it. A batch that fails after
+// paying returns, with its error, results carrying what it paid (steps.BatchStep): that
+// usage, summed over the attempts that failed, is added to the run as it is paid and
+// returned in paid (on success it reaches keep as extra), with the attempts made.
+func (w *walker) execBatch(n *Node, bs steps.BatchStep, batch []*steps.Call, m *steps.Model, keep func(results []steps.Result, attempts int, extra providers.Usage) error) (paid providers.Usage, attempts int, err error) {
+	err = w.guarded(n, m, batch[0].Item, batch, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
 		var results []steps.Result
-		_, attempts, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
+		res, made, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
 			var err error
 			results, err = bs.RunBatch(ctx, batch)
 			if err == nil && len(results) != len(batch) {
 				err = fmt.Errorf("step returned %d results for %d items", len(results), len(batch))
 			}
-			return steps.Result{}, err
+			if err != nil {
+				var u providers.Usage
+				for _, r := range results {
+					u = u.Add(r.Usage)
+				}
+				results = nil
+				return steps.Result{Usage: u}, err
+			}
+			return steps.Result{}, nil
 		})
+		attempts = made
+		// res.Usage is what the failed attempts paid; a success's usage is in results.
+		w.addUsage(res.Usage)
+		w.observe(batch[0], res.Usage.USD/float64(len(batch)), false)
 		if err != nil {
+			paid = res.Usage
 			return err
 		}
-		if err := keep(results, attempts); err != nil {
+		if err := keep(results, made, res.Usage); err != nil {
 			return &outputError{err: err}
 		}
 		return nil
 	})
+	return paid, attempts, err
 }
 
 // outputError is a failure handling a provider's results (not of the provider itself).

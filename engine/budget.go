@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -16,11 +18,17 @@ type BudgetError struct {
 	Estimate float64
 	Spent    float64
 	Budget   float64
+	// Basis says how an unpriced model's estimate was made, "" for a catalogue price.
+	Basis string
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
+	msg := fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
 		e.Model, e.Estimate, e.Spent, e.Budget)
+	if e.Basis != "" {
+		msg += " (" + e.Basis + ")"
+	}
+	return msg
 }
 
 // canFallBack reports whether a route may move to its next model after err: retryable
@@ -42,43 +50,163 @@ func (w *walker) budget() float64 {
 }
 
 // reserve commits the estimated cost of calls (one call, or a batch sent together)
-// against the budget, or refuses them all. The returned func releases the reservation once
-// the calls' real usage has been added.
+// against the budget of this run and of every run it is a sub-flow of, or refuses them
+// all. The returned func releases the reservations once the calls' real usage has been
+// added.
 func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
-	b := w.budget()
-	if b <= 0 || len(calls) == 0 || calls[0].Model == nil {
+	if len(calls) == 0 || calls[0].Model == nil || !w.budgeted() {
 		return func() {}, nil
 	}
-	ref := calls[0].Model.Ref()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	est := 0.0
-	for _, call := range calls {
-		// Models the catalogue cannot price are estimated by their dearest call so far.
-		est += max(estimateCall(n.Kind.Task, call).USD, w.observed[ref])
+	for {
+		est, basis := w.estimate(n, calls)
+		release, err := w.commit(calls[0].Model.Ref(), est, basis)
+		var wait *budgetWait
+		if !errors.As(err, &wait) {
+			return release, err
+		}
+		// The calls would fit once the calls in flight have settled (they may cost less
+		// than reserved, and a model's first call teaches its real cost): wait for one
+		// to release its reservation, then estimate again.
+		if !wait.at.awaitRelease(w.ctx, wait.gen) {
+			return nil, wait.BudgetError
+		}
 	}
-	if w.usage.USD+w.reserved+est > b {
-		return nil, &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b}
-	}
-	w.reserved += est
-	return func() {
-		w.mu.Lock()
-		w.reserved -= est
-		w.mu.Unlock()
-	}, nil
 }
 
-// observe remembers the dearest call of a model, for estimating the next ones.
-func (w *walker) observe(call *steps.Call, usd float64) {
-	if call.Model != nil {
+// estimate is the budget's estimate of calls sent together, with how an unpriced
+// model's was made.
+func (w *walker) estimate(n *Node, calls []*steps.Call) (est float64, basis string) {
+	ref := calls[0].Model.Ref()
+	seen, paid := w.observedUSD(ref)
+	for _, call := range calls {
+		e := estimateCall(n.Kind.Task, call)
+		switch {
+		case e.Priced:
+			est += max(e.USD, seen)
+		case paid:
+			// A model the catalogue cannot price is estimated by its dearest call so far.
+			est += seen
+		default:
+			// and, before any call of it was paid, as the dearest model of its task
+			// would cost, so its first calls cannot overshoot the budget.
+			usd, dearest := dearestEstimate(n.Kind.Task, e)
+			est += usd
+			if dearest != "" {
+				basis = fmt.Sprintf("%s has no catalogue price: until a call of it is paid, a call is estimated as on %s, the dearest %s model in the catalogue; raise the budget, or use a catalogued model", ref, dearest, n.Kind.Task)
+			}
+		}
+	}
+	return est, basis
+}
+
+// budgetWait is a refusal that only the reservations of calls in flight cause: the
+// call would fit the spend so far. gen is the run's release count at the refusal.
+type budgetWait struct {
+	*BudgetError
+	at  *walker
+	gen uint64
+}
+
+// awaitRelease waits until a reservation of w is released after generation gen, or ctx
+// ends (false).
+func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		w.released.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.releases == gen && ctx.Err() == nil {
+		w.released.Wait()
+	}
+	return ctx.Err() == nil
+}
+
+// dearestEstimate prices the tokens of e on the dearest priced catalogue model of task,
+// and names that model ("" when the catalogue prices none).
+func dearestEstimate(task providers.Task, e Estimate) (float64, string) {
+	usd, name := 0.0, ""
+	for _, m := range catalog.All() {
+		if m.Task != task || m.Free || m.Unpriced {
+			continue
+		}
+		if c, _ := m.Cost(e.InputTokens, e.OutputTokens); c > usd || name == "" {
+			usd, name = max(c, usd), m.Provider+":"+m.ID
+		}
+	}
+	return usd, name
+}
+
+// budgeted reports whether this run or a run it is a sub-flow of has a budget.
+func (w *walker) budgeted() bool {
+	for r := w; r != nil; r = r.opts.parent {
+		if r.budget() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// commit reserves est against this run's budget, then its parent's, releasing what it
+// took when one refuses.
+func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
+	release := func() {}
+	if b := w.budget(); b > 0 {
+		w.mu.Lock()
+		if w.usage.USD+w.reserved+est > b {
+			be := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b, Basis: basis}
+			var err error = be
+			if w.reserved > 0 && w.usage.USD+est <= b {
+				err = &budgetWait{BudgetError: be, at: w, gen: w.releases}
+			}
+			w.mu.Unlock()
+			return nil, err
+		}
+		w.reserved += est
+		w.mu.Unlock()
+		release = func() {
+			w.mu.Lock()
+			w.reserved -= est
+			w.releases++
+			w.released.Broadcast()
+			w.mu.Unlock()
+		}
+	}
+	if w.opts.parent == nil {
+		return release, nil
+	}
+	up, err := w.opts.parent.commit(ref, est, basis)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return func() { up(); release() }, nil
+}
+
+// observedUSD is the dearest call of model ref seen by this run or the runs it is a
+// sub-flow of, and whether any call of it was paid (or succeeded, at whatever cost).
+func (w *walker) observedUSD(ref string) (usd float64, seen bool) {
+	for r := w; r != nil; r = r.opts.parent {
+		r.mu.Lock()
+		v, ok := r.observed[ref]
+		r.mu.Unlock()
+		usd, seen = max(usd, v), seen || ok
+	}
+	return usd, seen
+}
+
+// observe remembers the dearest call of a model, for estimating the next ones. A call
+// that succeeded counts at any cost, $0 included (a model that costs nothing is then
+// estimated so); one that failed counts only if it was paid for.
+func (w *walker) observe(call *steps.Call, usd float64, ok bool) {
+	if call.Model != nil && (ok || usd > 0) {
 		w.observeRef(call.Model.Ref(), usd)
 	}
 }
 
 func (w *walker) observeRef(ref string, usd float64) {
-	if usd <= 0 {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.observed == nil {
@@ -92,7 +220,7 @@ func (w *walker) observeRef(ref string, usd float64) {
 // learned to. A for_each step's whole-step record sums its items and is left out.
 func (w *walker) observeRecords(recs []store.StepRecord) {
 	for _, r := range recs {
-		if r.Model == "" || r.Usage.USD <= 0 {
+		if r.Model == "" || (r.Usage.USD <= 0 && r.Status != StatusSucceeded) {
 			continue
 		}
 		if n := w.fl.Nodes[r.StepID]; r.Item == store.WholeStep && (n == nil || n.ForEach != nil) {
@@ -102,13 +230,21 @@ func (w *walker) observeRecords(recs []store.StepRecord) {
 	}
 }
 
-// budgetLeft is what route conditions see as budget.left (nil without a budget).
+// budgetLeft is what route conditions see as budget.left: the least left of this run's
+// budget and those of the runs it is a sub-flow of (nil without any budget).
 func (w *walker) budgetLeft() any {
-	b := w.budget()
-	if b <= 0 {
-		return nil
+	var left any
+	for r := w; r != nil; r = r.opts.parent {
+		b := r.budget()
+		if b <= 0 {
+			continue
+		}
+		r.mu.Lock()
+		l := b - r.usage.USD - r.reserved
+		r.mu.Unlock()
+		if cur, ok := left.(float64); !ok || l < cur {
+			left = l
+		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return b - w.usage.USD - w.reserved
+	return left
 }

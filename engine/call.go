@@ -244,7 +244,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		// What the call paid counts even when it then failed (a failed JSON repair, a
 		// retried attempt that was billed).
 		w.addUsage(res.Usage)
-		w.observe(call, res.Usage.USD)
+		w.observe(call, res.Usage.USD, err == nil)
 		if err != nil {
 			return err
 		}
@@ -542,13 +542,16 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	model := ""
 	groups := batches(len(items), n.Spec.Batch)
 	for _, g := range groups {
+		// The slot is taken before looking for a failure, so a group waiting for one
+		// does not start after the group it waited on failed.
+		itemSem <- struct{}{}
 		mu.Lock()
 		stop := firstErr != nil && !n.Spec.ContinueOnError
 		mu.Unlock()
 		if stop || w.ctx.Err() != nil {
+			<-itemSem
 			break
 		}
-		itemSem <- struct{}{}
 		wg.Add(1)
 		go func(g []int) {
 			defer wg.Done()

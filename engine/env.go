@@ -390,10 +390,11 @@ func (s *stepEnv) RunFlow(ctx context.Context, path string, vars map[string]any)
 	}
 	opts := e.opts
 	opts.Vars, opts.Resume, opts.RunID = vars, "", ""
+	// The sub-flow draws on this run's budget (not a fresh copy of --budget) and passes
+	// what it pays up as it pays it, so a kill inside it loses none of it; its own
+	// budget:, if any, applies as well.
+	opts.BudgetUSD, opts.parent = 0, e.w
 	res, err := sub.Run(subCtx, opts)
-	if res != nil {
-		e.w.addUsage(res.Usage)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("sub-flow %s: %w", path, err)
 	}

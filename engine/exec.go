@@ -43,12 +43,15 @@ type attemptPolicy struct {
 // withRetry runs fn up to p.attempts times while it fails with a retryable error, waiting
 // an exponential backoff with jitter (or the provider's Retry-After, when longer). The
 // returned usage is summed over every attempt, failed ones included: a failed attempt
-// may have been billed (fn reports that in its Result.Usage along with the error).
+// may have been billed (fn reports that in its Result.Usage along with the error). The
+// attempt count returned is the number made: a non-retryable error stops early.
 func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, err error, wait time.Duration), fn func(ctx context.Context) (steps.Result, error)) (steps.Result, int, error) {
 	attempts := max(p.attempts, 1)
 	var lastErr error
 	var paid providers.Usage // by the failed attempts so far
+	made := 0
 	for a := 1; a <= attempts; a++ {
+		made = a
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if p.timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, p.timeout)
@@ -80,7 +83,7 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, e
 		case <-t.C:
 		}
 	}
-	return steps.Result{Usage: paid}, attempts, lastErr
+	return steps.Result{Usage: paid}, made, lastErr
 }
 
 // TimeoutError is a step attempt that ran past its timeout.

@@ -46,6 +46,10 @@ type RunOptions struct {
 	// params, version, …} by resource name); they join the resources scope, so a step
 	// writes ${ resources.summarise.system }.
 	Prompts func(ctx context.Context) (map[string]map[string]any, error)
+
+	// parent is the run a sub-flow runs for: its budget bounds the sub-flow's calls too,
+	// and what the sub-flow pays is added to it as it is paid.
+	parent *walker
 }
 
 // Step statuses recorded in the run store and reported in results.

@@ -15,7 +15,8 @@ import (
 )
 
 // pricedFanOut makes six priced generate calls, one at a time, under a $0.0005 budget:
-// at $0.0002 a call, two are paid and the third is refused.
+// at $0.0002 a call, two are paid and the third is refused. (max_tokens: 4 keeps the
+// first call's estimate, as on the catalogue's dearest generate model, under it.)
 const pricedFanOut = `
 aiflow: 1
 budget: { usd: 0.0005 }
@@ -28,6 +29,7 @@ steps:
     for_each: ${ ["a", "b", "c", "d", "e", "f"] }
     parallelism: 1
     prompt: ${ each.value }
+    params: { max_tokens: 4 }
     cache: off
 `
 

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,8 @@ type walker struct {
 	mu       sync.Mutex
 	usage    providers.Usage
 	reserved float64 // estimated cost of calls in flight, committed against the budget
+	releases uint64  // reservations released so far, for calls waiting on one (released)
+	released *sync.Cond
 	arms     map[string]map[string]*ArmStats
 	observed map[string]float64 // model → dearest call so far (USD)
 	turns    map[string]int     // step/item → next agent turn index
@@ -52,14 +56,17 @@ type walker struct {
 func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
 	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
+	w.released = sync.NewCond(&w.mu)
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	w.runID = opts.RunID
 	if w.runID == "" {
 		w.runID = store.NewRunID()
 	}
 	given := opts.Vars
+	var masked map[string]any // resume: stored vars holding a redacted secret
 	if opts.Resume != "" {
-		if err := w.loadResume(ctx, &given); err != nil {
+		var err error
+		if masked, err = w.loadResume(ctx, &given); err != nil {
 			return nil, err
 		}
 	}
@@ -82,12 +89,17 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 		}
 	}
 	fl.noteSecretVars(given) // before checking them: a rejected value is quoted in the error
-	vars, err := fl.resolveVars(given, map[string]any{"run": w.runInfo, "vars": map[string]any{}})
+	vars, err := fl.resolveVars(withMasked(fl, given, masked), map[string]any{"run": w.runInfo, "vars": map[string]any{}})
+	if err == nil {
+		fl.noteSecretVars(vars)
+	}
+	if merr := fl.checkMasked(w.runID, masked, vars); merr != nil {
+		return nil, merr
+	}
 	if err != nil {
 		return nil, fl.redactErr(err)
 	}
 	w.vars = vars
-	fl.noteSecretVars(vars)
 	w.env = newRunEnv(fl, opts, w)
 	for _, id := range fl.Order {
 		w.states[id] = &stepState{done: make(chan struct{})}
@@ -100,22 +112,34 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	return w, nil
 }
 
-func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
+// loadResume reads the run being resumed: its usage, step records and agent turns, and
+// its vars merged under the ones given again. A stored var holding "[REDACTED]" anywhere
+// in it (a secret var, or a value with a secret inside) is never reused, since the mark
+// would reach the steps in place of the secret: it must be given again, or have a default
+// that gives the same value again (checkMaskedDefaults). Those vars come back in masked,
+// with their stored values.
+func (w *walker) loadResume(ctx context.Context, given *map[string]any) (masked map[string]any, err error) {
 	prev, err := w.opts.Store.GetRun(ctx, w.opts.Resume)
 	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if prev.Status == store.RunSucceeded {
-		return fmt.Errorf("resume: run %s already succeeded; nothing to resume", prev.ID)
+		return nil, fmt.Errorf("resume: run %s already succeeded; nothing to resume", prev.ID)
 	}
 	w.runID = prev.ID
 	// The run's budget and usage continue from what its earlier processes paid for.
 	w.usage = providers.Usage(prev.Usage)
 	merged := map[string]any{}
+	masked = map[string]any{}
 	for k, v := range prev.Vars {
-		if v != "[REDACTED]" {
+		if !holdsMark(v) {
 			merged[k] = v
+			continue
 		}
+		if _, ok := (*given)[k]; ok {
+			continue
+		}
+		masked[k] = v
 	}
 	for k, v := range *given {
 		merged[k] = v
@@ -123,13 +147,13 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 	*given = merged
 	recs, err := w.opts.Store.Steps(ctx, prev.ID)
 	if err != nil {
-		return fmt.Errorf("resume: %w", err)
+		return nil, fmt.Errorf("resume: %w", err)
 	}
 	w.turns = map[string]int{}
 	for id := range w.fl.Nodes {
 		ts, err := w.opts.Store.Turns(ctx, prev.ID, id)
 		if err != nil {
-			return fmt.Errorf("resume: %w", err)
+			return nil, fmt.Errorf("resume: %w", err)
 		}
 		for _, t := range ts { // a re-run agent step appends after its earlier turns
 			key := fmt.Sprintf("%s\x00%d", t.StepID, t.Item)
@@ -149,7 +173,86 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) error {
 		}
 		w.prev[r.StepID][r.Item] = r
 	}
-	return nil
+	return masked, nil
+}
+
+// withMasked returns given plus, for the masked vars without a default, their stored
+// values: stand-ins that let the other vars resolve, so checkMasked can name every var
+// to give again at once. They never reach a step: checkMasked refuses the resume.
+func withMasked(fl *Flow, given, masked map[string]any) map[string]any {
+	if len(masked) == 0 {
+		return given
+	}
+	out := make(map[string]any, len(given)+len(masked))
+	for k, v := range given {
+		out[k] = v
+	}
+	for k, v := range masked {
+		if sv := fl.Spec.VarByName(k); sv != nil && sv.Default == nil {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// checkMasked accepts, for a resume, a stored var that held a redacted secret and was
+// not given again only when it has a default that, evaluated now, redacts to the stored
+// value: the input is then the first process's, its secrets (env() values) read again.
+// Any other must be given again, since the run cannot know what it was.
+func (fl *Flow) checkMasked(runID string, masked, vars map[string]any) error {
+	var missing []string
+	now := fl.redactVars(vars)
+	for k, stored := range masked {
+		sv := fl.Spec.VarByName(k)
+		if sv == nil {
+			continue // no longer declared
+		}
+		if sv.Default == nil || vars == nil {
+			missing = append(missing, k)
+			continue
+		}
+		a, _ := json.Marshal(now[k])
+		b, _ := json.Marshal(stored)
+		if !bytes.Equal(a, b) {
+			missing = append(missing, k)
+		}
+	}
+	return maskedVarsError(runID, missing)
+}
+
+// maskedVarsError asks for the vars whose stored values hid a secret to be given again.
+func maskedVarsError(runID string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = "--var " + n + "=…"
+	}
+	return fmt.Errorf("resume: run %s recorded var%s %s with a secret hidden in %s, and the hidden value cannot be reused; pass %s again (or --vars-file)",
+		runID, pluralS(len(names)), strings.Join(names, ", "), map[bool]string{true: "it", false: "them"}[len(names) == 1], strings.Join(flags, " "))
+}
+
+// holdsMark reports whether "[REDACTED]" appears in any string of v.
+func holdsMark(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, redactedMark)
+	case map[string]any:
+		for _, e := range x {
+			if holdsMark(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsMark(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (w *walker) close() {
@@ -373,7 +476,7 @@ func (w *walker) putStep(r store.StepRecord) { w.rec.put(r) }
 
 // addUsage counts usage paid for by the run, whether or not the call then succeeded,
 // against its budget and in its recorded totals (written as it is paid, so a killed run
-// keeps it).
+// keeps it), and likewise in the runs it is a sub-flow of.
 func (w *walker) addUsage(u providers.Usage) {
 	if u == (providers.Usage{}) {
 		return
@@ -383,6 +486,9 @@ func (w *walker) addUsage(u providers.Usage) {
 	w.mu.Unlock()
 	if w.rec != nil {
 		w.rec.addUsage(store.Usage(u))
+	}
+	if w.opts.parent != nil {
+		w.opts.parent.addUsage(u)
 	}
 }
 

@@ -89,7 +89,9 @@ type Step interface {
 }
 
 // BatchStep is implemented by kinds that can serve several for_each items in one provider
-// call (`batch: N`). Results are in call order.
+// call (`batch: N`). Results are in call order. A batch that fails after paying returns,
+// with its error, results (of any number) whose Usage adds up to what it paid; the engine
+// counts it against the run's usage and budget and records it on the failed items.
 type BatchStep interface {
 	RunBatch(ctx context.Context, calls []*Call) ([]Result, error)
 }

@@ -69,7 +69,11 @@ func newEmbedder(s *spec.Step) (steps.Step, spec.Diagnostics) {
 func (embedder) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
 	res, err := embedder{}.RunBatch(ctx, []*steps.Call{call})
 	if err != nil {
-		return steps.Result{}, err
+		var paid steps.Result // a request billed and then refused still counts
+		for _, r := range res {
+			paid.Usage = paid.Usage.Add(r.Usage)
+		}
+		return paid, err
 	}
 	return res[0], nil
 }
@@ -92,6 +96,9 @@ func (embedder) RunBatch(ctx context.Context, calls []*steps.Call) ([]steps.Resu
 	}
 	resp, err := embed(ctx, calls[0], all)
 	if err != nil {
+		if resp.Usage != (providers.Usage{}) {
+			return []steps.Result{{Usage: resp.Usage}}, err // paid for, then unusable
+		}
 		return nil, err
 	}
 	return split(calls[0], resp, counts), nil

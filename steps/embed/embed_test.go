@@ -97,6 +97,27 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestBilledShortResponseKeepsUsage: a response that was billed and then had too few
+// vectors fails with what it paid, in Run and RunBatch, so the engine counts it.
+func TestBilledShortResponseKeepsUsage(t *testing.T) {
+	paid := providers.Usage{USD: 0.001, Requests: 1}
+	m := steptest.Model(&steptest.Embedder{Fn: func(context.Context, providers.EmbedRequest) (providers.EmbedResponse, error) {
+		return providers.EmbedResponse{Vectors: [][]float32{{1}}, Usage: paid}, nil
+	}}, "m")
+	res, err := embedder{}.Run(context.Background(), call(m, map[string]any{"texts": []string{"a", "b"}}))
+	if err == nil || res.Usage != paid {
+		t.Errorf("Run: usage %+v, error %v; want %+v with an error", res.Usage, err, paid)
+	}
+	results, err := embedder{}.RunBatch(context.Background(), []*steps.Call{call(m, map[string]any{"text": "a"}), call(m, map[string]any{"text": "b"})})
+	var got providers.Usage
+	for _, r := range results {
+		got = got.Add(r.Usage)
+	}
+	if err == nil || got != paid {
+		t.Errorf("RunBatch: usage %+v, error %v; want %+v with an error", got, err, paid)
+	}
+}
+
 func TestOptionsAndGateway(t *testing.T) {
 	p := steptest.WordEmbedder(2)
 	m := steptest.Model(p, "m")
