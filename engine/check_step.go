@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
@@ -285,7 +287,30 @@ func (c *checker) checkServes(ref string, task providers.Task, pos spec.Pos, pat
 			n.Kind.Name, n.ID, prov, pn.Info.Name, task)
 		return
 	}
+	if pn.Info.Models != nil {
+		ids := pn.Info.Models[task]
+		if _, id, _ := strings.Cut(ref, ":"); id != "" && !slices.Contains(ids, id) {
+			c.errf(pos, path, fmt.Sprintf("provider %q (kind %s) serves %s with %s", prov, pn.Info.Name, task, quoteList(ids)),
+				"unknown %s model %q%s", pn.Info.Name, id, spec.DidYouMean(id, ids))
+		}
+		return
+	}
 	c.catalogued(ref, pn.Info.Name, pos, path)
+}
+
+// quoteList renders ids as "a", "b" or "c".
+func quoteList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = strconv.Quote(id)
+	}
+	switch len(q) {
+	case 0:
+		return "no model"
+	case 1:
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
 // catalogued warns once per model that the embedded catalogue does not know: it may be

@@ -290,6 +290,10 @@ type Info struct {
 	Tasks    []Task         // tasks it can serve
 	Settings []SettingField // accepted keys besides kind
 	New      func(Config) (Provider, error)
+	// Models, when set, is the closed list of model ids the provider serves per task (an
+	// embedded engine knows its models exactly), so validate refuses any other id instead
+	// of failing at run time. Nil for services whose models change without aiflow.
+	Models map[Task][]string
 }
 
 // Registry maps kind names to provider infos. The zero value is not usable; use NewRegistry.

@@ -18,6 +18,7 @@ func init() {
 		Name:    Kind,
 		Summary: "Embedded offline engine: lexical embeddings, extractive summaries, VADER sentiment, zero-shot labels, Apertium translation.",
 		Tasks:   []providers.Task{providers.TaskEmbed, providers.TaskSummarize, providers.TaskClassify, providers.TaskTranslate},
+		Models:  modelIDsByTask(),
 		Settings: []providers.SettingField{
 			{Name: "dimensions", Type: "int", Doc: fmt.Sprintf("Vector size of local/hash-embed (%d–%d, default %d).", minDimensions, maxDimensions, defaultDimensions)},
 			{Name: "apertium", Type: "string", Doc: "Path or name of the apertium command (default: apertium on PATH)."},

@@ -69,3 +69,12 @@ func modelIDs(task providers.Task) []string {
 func badRequest(model, format string, args ...any) error {
 	return &providers.Error{Provider: Kind, Model: model, Message: fmt.Sprintf(format, args...)}
 }
+
+// modelIDsByTask lists the model ids per task, for providers.Info.Models.
+func modelIDsByTask() map[providers.Task][]string {
+	out := map[providers.Task][]string{}
+	for _, m := range Models() {
+		out[m.Task] = append(out[m.Task], m.ID)
+	}
+	return out
+}
