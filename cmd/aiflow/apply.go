@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,15 @@ type infraArgs struct {
 	varsFile    string
 	lockTimeout time.Duration
 	allowRead   varFlags
+	help        bool // -h: the usage was printed as asked
+}
+
+// exitCode is the exit code of a command whose arguments did not parse.
+func (a infraArgs) exitCode() int {
+	if a.help {
+		return exitOK
+	}
+	return exitError
 }
 
 func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bool) {
@@ -69,6 +79,7 @@ func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bo
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
+		a.help = errors.Is(err, flag.ErrHelp)
 		return a, false
 	}
 	if len(pos) == 1 {
@@ -84,7 +95,7 @@ func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bo
 func applyCmd(args []string, stdout, stderr io.Writer) int {
 	a, ok := parseInfraArgs("apply", args, stderr)
 	if !ok {
-		return exitError
+		return a.exitCode()
 	}
 	return infraCmd(a, stdout, stderr, infra.Apply, "Apply")
 }

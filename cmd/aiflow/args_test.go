@@ -44,3 +44,22 @@ func TestCommandArgErrorsJSON(t *testing.T) {
 		t.Errorf("exit %d, stdout %q (%v); want exit 1 and a JSON %s error", code, stdout.String(), err, errUsage)
 	}
 }
+
+// TestHelpFlagExitsZero: `aiflow <command> -h` prints the command's usage and exits 0, as
+// `aiflow help <command>` does; it used to exit 1 like a flag error.
+func TestHelpFlagExitsZero(t *testing.T) {
+	commands := [][]string{{"validate"}, {"plan"}, {"run"}, {"apply"}, {"destroy"}, {"test"}, {"graph"},
+		{"fmt"}, {"models"}, {"runs"}, {"runs", "prune"}, {"gc"}, {"cache", "stats"}}
+	for _, cmd := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			name := strings.Join(cmd, " ") + " " + h
+			t.Run(name, func(t *testing.T) {
+				var stdout, stderr strings.Builder
+				code := run(append(append([]string{}, cmd...), h), &stdout, &stderr)
+				if code != exitOK || !strings.Contains(stderr.String(), "Usage of aiflow") {
+					t.Errorf("exit %d, stderr %q; want exit 0 and the usage", code, stderr.String())
+				}
+			})
+		}
+	}
+}

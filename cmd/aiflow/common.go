@@ -89,6 +89,9 @@ func parseCommand(fs *flag.FlagSet, o *string, args []string, stdout, stderr io.
 // failArgs ends a command whose arguments parseCommand rejected: flag errors were
 // already reported by the flag package, a bad -o is a usage error.
 func (v view) failArgs(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK // -h printed the usage as asked
+	}
 	if errors.Is(err, errFlags) {
 		return exitError
 	}

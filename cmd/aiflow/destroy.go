@@ -14,7 +14,7 @@ func init() {
 func destroyCmd(args []string, stdout, stderr io.Writer) int {
 	a, ok := parseInfraArgs("destroy", args, stderr)
 	if !ok {
-		return exitError
+		return a.exitCode()
 	}
 	return infraCmd(a, stdout, stderr, infra.Destroy, "Destroy")
 }
