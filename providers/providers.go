@@ -236,7 +236,7 @@ type GatewayOptions struct {
 	SkipCache      bool              // cf-aig-skip-cache
 	CacheKey       string            // cf-aig-cache-key
 	RequestTimeout time.Duration     // cf-aig-request-timeout (ms)
-	Metadata       map[string]string // cf-aig-metadata (JSON object, ≤ 5 entries)
+	Metadata       map[string]any    // cf-aig-metadata: string, number or bool values, ≤ 5 entries
 	MaxAttempts    int               // cf-aig-max-attempts
 }
 

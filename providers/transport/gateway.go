@@ -75,7 +75,7 @@ func MergeGateway(base, over *providers.GatewayOptions) *providers.GatewayOption
 		out.MaxAttempts = over.MaxAttempts
 	}
 	if len(over.Metadata) > 0 {
-		md := make(map[string]string, len(out.Metadata)+len(over.Metadata))
+		md := make(map[string]any, len(out.Metadata)+len(over.Metadata))
 		for k, v := range out.Metadata {
 			md[k] = v
 		}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
+	"math"
 	"strings"
 	"time"
 
@@ -195,8 +195,8 @@ func (g *GatewaySettings) parseOptions(m map[string]any) error {
 }
 
 // parseMetadata accepts an object of string, number or boolean values (at most
-// MaxGatewayMetadata entries).
-func parseMetadata(v any) (map[string]string, error) {
+// MaxGatewayMetadata entries), keeping numbers and booleans typed as the gateway logs them.
+func parseMetadata(v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -207,19 +207,17 @@ func parseMetadata(v any) (map[string]string, error) {
 	if len(m) > MaxGatewayMetadata {
 		return nil, fmt.Errorf("setting gateway.metadata: %d entries, AI Gateway keeps at most %d", len(m), MaxGatewayMetadata)
 	}
-	out := make(map[string]string, len(m))
+	out := make(map[string]any, len(m))
 	for k, val := range m {
 		switch x := val.(type) {
-		case string:
+		case string, bool:
 			out[k] = x
-		case bool:
-			out[k] = strconv.FormatBool(x)
 		default:
 			f, ok := setting.ToFloat(val)
-			if !ok {
+			if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
 				return nil, fmt.Errorf("setting gateway.metadata.%s: want a string, number or boolean, got %T", k, val)
 			}
-			out[k] = strconv.FormatFloat(f, 'f', -1, 64)
+			out[k] = f
 		}
 	}
 	return out, nil

@@ -62,7 +62,7 @@ func TestSettingsDecoded(t *testing.T) {
 	}
 	wantGW := &gatewayConfig{id: "prod", baseURL: DefaultGatewayBaseURL, auth: "gw", opts: providers.GatewayOptions{
 		CacheTTL: time.Hour, SkipCache: true, RequestTimeout: 2 * time.Second, MaxAttempts: 2,
-		Metadata: map[string]string{"team": "ai", "n": "3", "ok": "true"}}}
+		Metadata: map[string]any{"team": "ai", "n": 3, "ok": true}}}
 	if diff := cmp.Diff(wantGW, c.gateway, cmp.AllowUnexported(gatewayConfig{})); diff != "" {
 		t.Errorf("gateway (-want +got):\n%s", diff)
 	}
