@@ -2,10 +2,10 @@ package transport
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
-	"math"
 	"strings"
 	"time"
 
