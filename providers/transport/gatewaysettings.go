@@ -148,7 +148,10 @@ func (g *GatewaySettings) parseStrings(m map[string]any, extra []GatewayKey) err
 	for i, k := range extra {
 		fields = append(fields, field{k.Name, &extras[i]})
 	}
-	fields = append(fields, field{"authorization", &g.Auth}, field{"cache_key", &g.Options.CacheKey})
+	if _, ok := m["cache_key"]; ok {
+		return fmt.Errorf("setting gateway.cache_key: %s", CacheKeyRefused)
+	}
+	fields = append(fields, field{"authorization", &g.Auth})
 	for _, f := range fields {
 		s, err := setting.String(m, f.key)
 		if err != nil {

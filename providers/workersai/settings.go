@@ -146,8 +146,8 @@ func parseGatewayOptions(m map[string]any, o *providers.GatewayOptions) error {
 	if o.SkipCache, err = boolSetting(m, "skip_cache"); err != nil {
 		return err
 	}
-	if o.CacheKey, err = stringSetting(m, "cache_key"); err != nil {
-		return err
+	if _, ok := m["cache_key"]; ok {
+		return errors.New("cache_key: " + transport.CacheKeyRefused)
 	}
 	if o.MaxAttempts, err = intSetting(m, "max_attempts", 0); err != nil {
 		return err
