@@ -232,12 +232,12 @@ type Meta map[string]string
 
 // GatewayOptions are per-request AI Gateway settings, mapped to cf-aig-* headers.
 type GatewayOptions struct {
-	CacheTTL       time.Duration     // cf-aig-cache-ttl (seconds)
-	SkipCache      bool              // cf-aig-skip-cache
-	CacheKey       string            // cf-aig-cache-key
-	RequestTimeout time.Duration     // cf-aig-request-timeout (ms)
-	Metadata       map[string]string // cf-aig-metadata (JSON object, ≤ 5 entries)
-	MaxAttempts    int               // cf-aig-max-attempts
+	CacheTTL       time.Duration  // cf-aig-cache-ttl (seconds)
+	SkipCache      bool           // cf-aig-skip-cache
+	CacheKey       string         // cf-aig-cache-key
+	RequestTimeout time.Duration  // cf-aig-request-timeout (ms)
+	Metadata       map[string]any // cf-aig-metadata: string, number or bool values, ≤ 5 entries
+	MaxAttempts    int            // cf-aig-max-attempts
 }
 
 // Limits are what a provider declares about how hard it may be driven.

@@ -25,7 +25,7 @@ var Info = providers.Info{
 	Settings: []providers.SettingField{
 		{Name: "api_key", Type: "string", Secret: true, Doc: "Anthropic API key (x-api-key). Required unless an authenticated gateway holds the key."},
 		{Name: "base_url", Type: "string", Doc: "API root without /v1; default https://api.anthropic.com."},
-		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway ({base}/{account_id}/{id}/anthropic): id, account_id, authorization (secret), cache_ttl, skip_cache, cache_key, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
+		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway ({base}/{account_id}/{id}/anthropic): id, account_id, authorization (secret), cache_ttl, skip_cache, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
 		{Name: "max_tokens", Type: "int", Doc: "max_tokens sent when a step sets none (the API requires one); default 1024."},
 		{Name: "timeouts", Type: "object", Doc: transport.TimeoutsDoc},
 	},

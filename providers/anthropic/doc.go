@@ -8,7 +8,7 @@
 //
 // Settings: api_key (secret; may be left out only for an authenticated gateway holding
 // the key), base_url (default https://api.anthropic.com), gateway ({id, account_id,
-// authorization (secret), cache_ttl, skip_cache, cache_key, metadata, request_timeout,
+// authorization (secret), cache_ttl, skip_cache, metadata, request_timeout,
 // max_attempts, base_url} → the gateway path plus cf-aig-* headers) and max_tokens
 // (sent when a step gives none, as the API requires one; default 1024).
 //

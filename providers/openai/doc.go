@@ -15,7 +15,7 @@
 //     base_url (Ollama needs none) and for an authenticated gateway holding stored keys.
 //   - base_url: API root, default https://api.openai.com/v1.
 //   - gateway: {id, account_id, endpoint, authorization, cache_ttl, skip_cache,
-//     cache_key, metadata, request_timeout, max_attempts, base_url}. The base URL becomes
+//     metadata, request_timeout, max_attempts, base_url}. The base URL becomes
 //     {gateway base}/{account_id}/{id}/{endpoint}, endpoint being openai (default),
 //     compat (models named provider/model, e.g. anthropic/claude-sonnet-4-5) or
 //     workers-ai (its /v1 OpenAI-compatible API); the other fields become cf-aig-*

@@ -25,7 +25,7 @@ var Info = providers.Info{
 	Settings: []providers.SettingField{
 		{Name: "api_key", Type: "string", Secret: true, Doc: "API key sent as a Bearer token. Required unless base_url is a local or private-network server, or an authenticated gateway holds the key."},
 		{Name: "base_url", Type: "string", Doc: "API root; default https://api.openai.com/v1. Point it at Ollama (http://localhost:11434/v1), vLLM, llama.cpp, Workers AI (.../accounts/{id}/ai/v1) or an AI Gateway path."},
-		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway: id, account_id, endpoint (openai | compat | workers-ai), authorization (secret), cache_ttl, skip_cache, cache_key, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
+		{Name: "gateway", Type: "object", Doc: "Go through Cloudflare AI Gateway: id, account_id, endpoint (openai | compat | workers-ai), authorization (secret), cache_ttl, skip_cache, metadata, request_timeout, max_attempts, base_url. Excludes base_url."},
 		{Name: "organization", Type: "string", Doc: "OpenAI organization id (OpenAI-Organization header)."},
 		{Name: "max_tokens_field", Type: "string", Doc: "Request field for the token limit: max_completion_tokens (default for api.openai.com and the gateway's openai endpoint) or max_tokens (default for every other server)."},
 		{Name: "timeouts", Type: "object", Doc: transport.TimeoutsDoc},

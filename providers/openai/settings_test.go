@@ -90,7 +90,7 @@ func TestGateway(t *testing.T) {
 				"id": "prod", "account_id": "acct-1", "base_url": emu.Server.URL, "endpoint": tc.endpoint,
 				"authorization": "gw-token", "cache_ttl": "1h", "metadata": map[string]any{"team": "ai", "user": 12345}}})
 			req := providers.GenerateRequest{Model: tc.model, Messages: user("hi"), Params: map[string]any{"max_tokens": 10},
-				Gateway: &providers.GatewayOptions{SkipCache: true, Metadata: map[string]string{"run": "r1"}, RequestTimeout: 1500 * time.Millisecond}}
+				Gateway: &providers.GatewayOptions{SkipCache: true, Metadata: map[string]any{"run": "r1"}, RequestTimeout: 1500 * time.Millisecond}}
 			if _, err := p.Generate(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func TestGateway(t *testing.T) {
 			}
 			want := map[string]string{"Authorization": "Bearer " + emu.Key(), "Cf-Aig-Authorization": "Bearer gw-token",
 				"Cf-Aig-Cache-Ttl": "3600", "Cf-Aig-Skip-Cache": "true", "Cf-Aig-Request-Timeout": "1500",
-				"Cf-Aig-Metadata": `{"run":"r1","team":"ai","user":"12345"}`}
+				"Cf-Aig-Metadata": `{"run":"r1","team":"ai","user":12345}`}
 			gotH := map[string]string{}
 			for k := range want {
 				gotH[k] = got.Header.Get(k)

@@ -12,6 +12,15 @@ import (
 // MaxGatewayMetadata is how many cf-aig-metadata entries AI Gateway keeps.
 const MaxGatewayMetadata = 5
 
+// CacheKeyRefused is why a provider-wide gateway.cache_key setting is refused: the
+// provider sends its settings on every request (generations and embeddings alike), and
+// AI Gateway answers every request carrying the same cf-aig-cache-key from one cache
+// entry, so different prompts would get the same answer. Without the header the gateway
+// keys its cache on each request's body, which is per input. GatewayOptions.CacheKey
+// remains for a caller that derives a key per request.
+const CacheKeyRefused = "one cf-aig-cache-key for every request would give different prompts the same cached answer; " +
+	"remove it (AI Gateway keys its cache on each request's body; cache_ttl, skip_cache and a step's cache policy control caching)"
+
 // SetGatewayHeaders writes the cf-aig-* request headers for o (wire doc §5.2): cache TTL
 // in whole seconds, skip-cache, cache key, request timeout in milliseconds, metadata as
 // a JSON object and max attempts. Zero fields are left out. More than five metadata
@@ -75,7 +84,7 @@ func MergeGateway(base, over *providers.GatewayOptions) *providers.GatewayOption
 		out.MaxAttempts = over.MaxAttempts
 	}
 	if len(over.Metadata) > 0 {
-		md := make(map[string]string, len(out.Metadata)+len(over.Metadata))
+		md := make(map[string]any, len(out.Metadata)+len(over.Metadata))
 		for k, v := range out.Metadata {
 			md[k] = v
 		}

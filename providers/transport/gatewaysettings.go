@@ -2,10 +2,10 @@ package transport
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -148,7 +148,10 @@ func (g *GatewaySettings) parseStrings(m map[string]any, extra []GatewayKey) err
 	for i, k := range extra {
 		fields = append(fields, field{k.Name, &extras[i]})
 	}
-	fields = append(fields, field{"authorization", &g.Auth}, field{"cache_key", &g.Options.CacheKey})
+	if _, ok := m["cache_key"]; ok {
+		return fmt.Errorf("setting gateway.cache_key: %s", CacheKeyRefused)
+	}
+	fields = append(fields, field{"authorization", &g.Auth})
 	for _, f := range fields {
 		s, err := setting.String(m, f.key)
 		if err != nil {
@@ -195,8 +198,8 @@ func (g *GatewaySettings) parseOptions(m map[string]any) error {
 }
 
 // parseMetadata accepts an object of string, number or boolean values (at most
-// MaxGatewayMetadata entries).
-func parseMetadata(v any) (map[string]string, error) {
+// MaxGatewayMetadata entries), keeping numbers and booleans typed as the gateway logs them.
+func parseMetadata(v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -207,19 +210,17 @@ func parseMetadata(v any) (map[string]string, error) {
 	if len(m) > MaxGatewayMetadata {
 		return nil, fmt.Errorf("setting gateway.metadata: %d entries, AI Gateway keeps at most %d", len(m), MaxGatewayMetadata)
 	}
-	out := make(map[string]string, len(m))
+	out := make(map[string]any, len(m))
 	for k, val := range m {
 		switch x := val.(type) {
-		case string:
+		case string, bool:
 			out[k] = x
-		case bool:
-			out[k] = strconv.FormatBool(x)
 		default:
 			f, ok := setting.ToFloat(val)
-			if !ok {
+			if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
 				return nil, fmt.Errorf("setting gateway.metadata.%s: want a string, number or boolean, got %T", k, val)
 			}
-			out[k] = strconv.FormatFloat(f, 'f', -1, 64)
+			out[k] = f
 		}
 	}
 	return out, nil

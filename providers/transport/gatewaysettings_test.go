@@ -42,12 +42,12 @@ func TestParseGateway(t *testing.T) {
 		{"defaults", gw(), nil, &transport.GatewaySettings{ID: "prod", AccountID: "acct",
 			BaseURL: transport.DefaultGatewayBaseURL}},
 		{"every key", gw("base_url", "http://127.0.0.1:9/v1", "authorization", "Bearer tok", "cache_ttl", "1h",
-			"skip_cache", true, "cache_key", "k1", "request_timeout", "1500ms", "max_attempts", 3,
+			"skip_cache", true, "request_timeout", "1500ms", "max_attempts", 3,
 			"metadata", map[string]any{"team": "ai", "user": 12345, "ratio": 0.5, "on": false}), nil,
 			&transport.GatewaySettings{ID: "prod", AccountID: "acct", BaseURL: "http://127.0.0.1:9/v1", Auth: "tok",
-				Options: providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, CacheKey: "k1",
+				Options: providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true,
 					RequestTimeout: 1500 * time.Millisecond, MaxAttempts: 3,
-					Metadata: map[string]string{"team": "ai", "user": "12345", "ratio": "0.5", "on": "false"}}}},
+					Metadata: map[string]any{"team": "ai", "user": 12345.0, "ratio": 0.5, "on": false}}}},
 		{"numbers: cache_ttl in seconds, request_timeout in milliseconds", gw("cache_ttl", 90, "request_timeout", 1500, "max_attempts", 2.0), nil,
 			&transport.GatewaySettings{ID: "prod", AccountID: "acct", BaseURL: transport.DefaultGatewayBaseURL,
 				Options: providers.GatewayOptions{CacheTTL: 90 * time.Second, RequestTimeout: 1500 * time.Millisecond, MaxAttempts: 2}}},
@@ -107,6 +107,7 @@ func TestParseGatewayErrors(t *testing.T) {
 		{"metadata not an object", gw("metadata", "team=ai"), nil, "setting gateway.metadata: want an object, got string"},
 		{"six metadata entries", gw("metadata", map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6}), nil,
 			"setting gateway.metadata: 6 entries, AI Gateway keeps at most 5"},
+		{"provider-wide cache_key", gw("cache_key", "k1"), nil, "setting gateway.cache_key: " + transport.CacheKeyRefused},
 		{"nested metadata", gw("metadata", map[string]any{"a": map[string]any{}}), nil,
 			"setting gateway.metadata.a: want a string, number or boolean, got map[string]interface {}"},
 	}
@@ -180,7 +181,7 @@ func TestIsGatewayURL(t *testing.T) {
 
 func TestGatewayHeaders(t *testing.T) {
 	g := &transport.GatewaySettings{ID: "prod", AccountID: "acct", Auth: "tok", Options: providers.GatewayOptions{
-		CacheTTL: time.Hour, CacheKey: "base", Metadata: map[string]string{"team": "ai"}}}
+		CacheTTL: time.Hour, CacheKey: "base", Metadata: map[string]any{"team": "ai"}}}
 	cases := []struct {
 		name    string
 		g       *transport.GatewaySettings
@@ -193,11 +194,11 @@ func TestGatewayHeaders(t *testing.T) {
 			map[string]string{"Cf-Aig-Skip-Cache": "true"}, ""},
 		{"settings only", g, nil, map[string]string{"Cf-Aig-Authorization": "Bearer tok", "Cf-Aig-Cache-Ttl": "3600",
 			"Cf-Aig-Cache-Key": "base", "Cf-Aig-Metadata": `{"team":"ai"}`}, ""},
-		{"request options win", g, &providers.GatewayOptions{CacheKey: "req", MaxAttempts: 2, Metadata: map[string]string{"run": "r1"}},
+		{"request options win", g, &providers.GatewayOptions{CacheKey: "req", MaxAttempts: 2, Metadata: map[string]any{"run": "r1", "n": 7, "ok": true}},
 			map[string]string{"Cf-Aig-Authorization": "Bearer tok", "Cf-Aig-Cache-Ttl": "3600", "Cf-Aig-Cache-Key": "req",
-				"Cf-Aig-Max-Attempts": "2", "Cf-Aig-Metadata": `{"run":"r1","team":"ai"}`}, ""},
+				"Cf-Aig-Max-Attempts": "2", "Cf-Aig-Metadata": `{"n":7,"ok":true,"run":"r1","team":"ai"}`}, ""},
 		{"no token, no authorization", &transport.GatewaySettings{ID: "prod", AccountID: "acct"}, nil, map[string]string{}, ""},
-		{"too much metadata", g, &providers.GatewayOptions{Metadata: map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}},
+		{"too much metadata", g, &providers.GatewayOptions{Metadata: map[string]any{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}},
 			nil, "gateway metadata has 6 entries, AI Gateway keeps at most 5"},
 	}
 	for _, tc := range cases {

@@ -425,10 +425,10 @@ func TestSetGatewayHeaders(t *testing.T) {
 	}{
 		{"nil", nil, map[string]string{}, false},
 		{"all", &providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, CacheKey: "k", RequestTimeout: 1500 * time.Millisecond,
-			MaxAttempts: 3, Metadata: map[string]string{"team": "ai"}},
+			MaxAttempts: 3, Metadata: map[string]any{"team": "ai"}},
 			map[string]string{"Cf-Aig-Cache-Ttl": "3600", "Cf-Aig-Skip-Cache": "true", "Cf-Aig-Cache-Key": "k",
 				"Cf-Aig-Request-Timeout": "1500", "Cf-Aig-Max-Attempts": "3", "Cf-Aig-Metadata": `{"team":"ai"}`}, false},
-		{"six metadata entries", &providers.GatewayOptions{Metadata: map[string]string{"a": "", "b": "", "c": "", "d": "", "e": "", "f": ""}}, nil, true},
+		{"six metadata entries", &providers.GatewayOptions{Metadata: map[string]any{"a": "", "b": "", "c": "", "d": "", "e": "", "f": ""}}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -452,10 +452,10 @@ func TestSetGatewayHeaders(t *testing.T) {
 }
 
 func TestMergeGateway(t *testing.T) {
-	base := &providers.GatewayOptions{CacheTTL: time.Hour, Metadata: map[string]string{"a": "1", "b": "2"}}
-	over := &providers.GatewayOptions{SkipCache: true, Metadata: map[string]string{"b": "3"}}
+	base := &providers.GatewayOptions{CacheTTL: time.Hour, Metadata: map[string]any{"a": "1", "b": "2"}}
+	over := &providers.GatewayOptions{SkipCache: true, Metadata: map[string]any{"b": "3"}}
 	got := MergeGateway(base, over)
-	want := &providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, Metadata: map[string]string{"a": "1", "b": "3"}}
+	want := &providers.GatewayOptions{CacheTTL: time.Hour, SkipCache: true, Metadata: map[string]any{"a": "1", "b": "3"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -158,12 +158,14 @@ func (cf *Cloudflare) stream(w http.ResponseWriter, model string, res any, cut b
 	if cut {
 		return
 	}
+	if tc, ok := obj["tool_calls"].([]any); ok {
+		for _, frag := range cfToolFragments(tc) {
+			cfEvent(w, cf.toolEvent(model, frag))
+		}
+	}
 	last := map[string]any{"response": ""}
 	if u, ok := obj["usage"]; ok {
 		last["usage"] = u
-	}
-	if tc, ok := obj["tool_calls"].([]any); ok && len(tc) > 0 {
-		last["tool_calls"] = tc
 	}
 	cfEvent(w, last)
 	fmt.Fprint(w, "data: [DONE]\n\n")
@@ -183,6 +185,46 @@ func (cf *Cloudflare) streamEvent(model, chunk string, i int) map[string]any {
 		ev["tool_calls"] = []any{}
 	}
 	return ev
+}
+
+// cfToolFragments splits tool calls into the pieces Workers AI streams them in, as
+// cloudflare/ai workers-ai-provider src/streaming.ts documents: a start chunk {id, type,
+// index, function:{name}}, argument deltas {index, function:{arguments:"…"}} (the JSON
+// text cut in two), then a finalising chunk {id:null, type:null, function:{name:null}}.
+func cfToolFragments(calls []any) []map[string]any {
+	var out []map[string]any
+	for i, c := range calls {
+		call, _ := c.(map[string]any)
+		name, args := call["name"], call["arguments"]
+		if fn, ok := call["function"].(map[string]any); ok {
+			name, args = fn["name"], fn["arguments"]
+		}
+		text, ok := args.(string)
+		if !ok {
+			b, _ := json.Marshal(args)
+			text = string(b)
+		}
+		id, _ := call["id"].(string)
+		if id == "" {
+			id = fmt.Sprintf("chatcmpl-tool-emu%d", i)
+		}
+		out = append(out, map[string]any{"id": id, "type": "function", "index": i, "function": map[string]any{"name": name}})
+		half := len(text) / 2
+		for _, part := range []string{text[:half], text[half:]} {
+			out = append(out, map[string]any{"index": i, "function": map[string]any{"arguments": part}})
+		}
+		out = append(out, map[string]any{"id": nil, "type": nil, "function": map[string]any{"name": nil}})
+	}
+	return out
+}
+
+// toolEvent frames one tool-call fragment in the configured style.
+func (cf *Cloudflare) toolEvent(model string, frag map[string]any) map[string]any {
+	if cf.cfg.streamStyle == CFStreamOpenAI {
+		return map[string]any{"id": "chatcmpl-emu", "object": "chat.completion.chunk", "created": 0, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"tool_calls": []any{frag}}, "finish_reason": nil}}}
+	}
+	return map[string]any{"response": "", "tool_calls": []any{frag}}
 }
 
 // cfChunks splits text into word-sized deltas that concatenate back to it.

@@ -2,6 +2,7 @@ package workersai_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +13,15 @@ import (
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
+// TestGatewayCacheHit also checks cf-aig-metadata keeps numbers and booleans as JSON
+// numbers and booleans: AI Gateway's docs (cloudflare-docs
+// content/ai-gateway/configuration/custom-metadata.md) allow string, number and boolean
+// values, and the emulator records each value with its JSON type.
 func TestGatewayCacheHit(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	p := open(t, cf, map[string]any{"gateway": map[string]any{
 		"id": "prod", "base_url": cf.GatewayBase(), "cache_ttl": "1h", "request_timeout": "30s",
-		"metadata": map[string]any{"team": "search", "run": 7}}})
+		"metadata": map[string]any{"team": "search", "run": 7, "ok": true}}})
 	req := providers.GenerateRequest{Model: llama, Messages: user("hi")}
 	first, err := p.Generate(context.Background(), req)
 	if err != nil {
@@ -41,7 +46,7 @@ func TestGatewayCacheHit(t *testing.T) {
 	}
 	gr := cf.GatewayRequests()[0]
 	want := wiretest.CFGatewayRequest{Account: cf.Account(), Gateway: "prod", Provider: "workers-ai", Model: llama,
-		CacheTTL: time.Hour, RequestTimeout: 30 * time.Second, Metadata: map[string]any{"team": "search", "run": "7"}, CacheStatus: "MISS", LogID: gr.LogID}
+		CacheTTL: time.Hour, RequestTimeout: 30 * time.Second, Metadata: map[string]any{"team": "search", "run": json.Number("7"), "ok": true}, CacheStatus: "MISS", LogID: gr.LogID}
 	if diff := cmp.Diff(want, gr); diff != "" {
 		t.Errorf("gateway request (-want +got):\n%s", diff)
 	}
@@ -54,7 +59,7 @@ func TestGatewayPerRequestOptions(t *testing.T) {
 	if _, err := p.Generate(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	req.Gateway = &providers.GatewayOptions{SkipCache: true, Metadata: map[string]string{"step": "summary"}}
+	req.Gateway = &providers.GatewayOptions{SkipCache: true, Metadata: map[string]any{"step": "summary"}}
 	got, err := p.Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +71,7 @@ func TestGatewayPerRequestOptions(t *testing.T) {
 	if !gr.SkipCache || gr.Metadata["step"] != "summary" || gr.CacheTTL != time.Hour {
 		t.Errorf("per-request options not sent: %+v", gr)
 	}
-	req.Gateway = &providers.GatewayOptions{Metadata: map[string]string{"a": "", "b": "", "c": "", "d": "", "e": "", "f": ""}}
+	req.Gateway = &providers.GatewayOptions{Metadata: map[string]any{"a": "", "b": "", "c": "", "d": "", "e": "", "f": ""}}
 	if _, err := p.Generate(context.Background(), req); err == nil || !strings.Contains(err.Error(), "at most 5") {
 		t.Errorf("six metadata entries: err = %v", err)
 	}

@@ -47,7 +47,7 @@ func (p *Provider) Generate(ctx context.Context, req providers.GenerateRequest) 
 
 // generateBody builds the request body.
 func (p *Provider) generateBody(req providers.GenerateRequest, openAI bool) (map[string]any, int, error) {
-	msgs, err := wireMessages(req.Messages, openAI)
+	msgs, err := wireMessages(req.Messages)
 	if err != nil {
 		return nil, 0, withModel(err, req.Model)
 	}

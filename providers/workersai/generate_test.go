@@ -88,8 +88,9 @@ func TestGenerate(t *testing.T) {
 			want: providers.GenerateResponse{Text: "echo: 21C sunny", FinishReason: "stop"},
 			wantSent: map[string]any{"messages": []any{
 				map[string]any{"role": "user", "content": "Lisbon"},
-				map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{"name": "get_weather", "arguments": map[string]any{"city": "Lisbon"}}}},
-				map[string]any{"role": "tool", "content": "21C sunny", "tool_call_id": "call_0"}}},
+				map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{"id": "call_0", "type": "function",
+					"function": map[string]any{"name": "get_weather", "arguments": `{"city":"Lisbon"}`}}}},
+				map[string]any{"role": "tool", "content": "21C sunny", "name": "get_weather", "tool_call_id": "call_0"}}},
 		},
 	}
 	for _, tt := range tests {

@@ -12,13 +12,18 @@ import (
 	"github.com/aiflow/aiflow/providers"
 )
 
-// wireMessages converts chat turns to the Workers AI messages form: string content only
-// ("" for an assistant turn that only calls tools), tool calls with object arguments.
-func wireMessages(msgs []providers.Message, openAI bool) ([]map[string]any, error) {
+// wireMessages converts chat turns to the messages form Cloudflare's own client sends
+// (cloudflare/ai workers-ai-provider convert-to-workersai-chat-messages.ts) on both
+// endpoints: string content ("" for an assistant turn that only calls tools), tool calls
+// as {id, type:"function", function:{name, arguments:"<json>"}}, and tool turns with
+// name and tool_call_id. A tool turn that does not name its tool takes the name of the
+// call it answers.
+func wireMessages(msgs []providers.Message) ([]map[string]any, error) {
 	if len(msgs) == 0 {
 		return nil, invalid("", "no messages")
 	}
 	out := make([]map[string]any, 0, len(msgs))
+	names := map[string]string{} // tool name by call id
 	for i, m := range msgs {
 		switch m.Role {
 		case "system", "user", "assistant", "tool":
@@ -33,37 +38,43 @@ func wireMessages(msgs []providers.Message, openAI bool) ([]map[string]any, erro
 			if m.ToolCallID != "" {
 				w["tool_call_id"] = m.ToolCallID
 			}
+			name := m.Name
+			if name == "" {
+				name = names[m.ToolCallID]
+			}
+			if name != "" {
+				w["name"] = name
+			}
 		}
 		if len(m.ToolCalls) > 0 {
-			calls, err := wireCalls(m.ToolCalls, openAI)
+			calls, err := wireCalls(m.ToolCalls)
 			if err != nil {
 				return nil, invalid("", fmt.Sprintf("message %d: %v", i, err))
 			}
 			w["tool_calls"] = calls
+			for _, c := range m.ToolCalls {
+				names[c.ID] = c.Name
+			}
 		}
 		out = append(out, w)
 	}
 	return out, nil
 }
 
-// wireCalls renders an assistant turn's tool calls: Workers AI takes object arguments
-// without ids, the OpenAI shape string arguments with ids.
-func wireCalls(calls []providers.ToolCall, openAI bool) ([]any, error) {
+// wireCalls renders an assistant turn's tool calls in the OpenAI shape, arguments as a
+// JSON string, which is what Workers AI's own client replays.
+func wireCalls(calls []providers.ToolCall) ([]any, error) {
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
-		args := json.RawMessage(c.Arguments)
-		if len(bytes.TrimSpace(args)) == 0 {
-			args = json.RawMessage("{}")
+		args := bytes.TrimSpace(c.Arguments)
+		if len(args) == 0 {
+			args = []byte("{}")
 		}
 		if !json.Valid(args) {
 			return nil, fmt.Errorf("tool call %s: arguments are not JSON", c.Name)
 		}
-		if openAI {
-			out = append(out, map[string]any{"id": c.ID, "type": "function",
-				"function": map[string]any{"name": c.Name, "arguments": string(args)}})
-			continue
-		}
-		out = append(out, map[string]any{"name": c.Name, "arguments": args})
+		out = append(out, map[string]any{"id": c.ID, "type": "function",
+			"function": map[string]any{"name": c.Name, "arguments": string(args)}})
 	}
 	return out, nil
 }

@@ -146,8 +146,8 @@ func parseGatewayOptions(m map[string]any, o *providers.GatewayOptions) error {
 	if o.SkipCache, err = boolSetting(m, "skip_cache"); err != nil {
 		return err
 	}
-	if o.CacheKey, err = stringSetting(m, "cache_key"); err != nil {
-		return err
+	if _, ok := m["cache_key"]; ok {
+		return errors.New("cache_key: " + transport.CacheKeyRefused)
 	}
 	if o.MaxAttempts, err = intSetting(m, "max_attempts", 0); err != nil {
 		return err
@@ -160,7 +160,9 @@ func parseGatewayOptions(m map[string]any, o *providers.GatewayOptions) error {
 }
 
 // metadataSetting reads cf-aig-metadata: an object of at most 5 scalar values.
-func metadataSetting(v any) (map[string]string, error) {
+// Numbers and booleans stay numbers and booleans: the gateway accepts string, number
+// and boolean values and logs them with their type.
+func metadataSetting(v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -171,11 +173,16 @@ func metadataSetting(v any) (map[string]string, error) {
 	if len(m) > 5 {
 		return nil, fmt.Errorf("metadata: %d entries, AI Gateway keeps at most 5", len(m))
 	}
-	out := make(map[string]string, len(m))
+	out := make(map[string]any, len(m))
 	for k, val := range m {
 		switch val.(type) {
-		case string, bool, int, int64, float64:
-			out[k] = fmt.Sprint(val)
+		case float64:
+			if math.IsInf(val.(float64), 0) || math.IsNaN(val.(float64)) {
+				return nil, fmt.Errorf("metadata.%s: want a finite number, got %v", k, val)
+			}
+			out[k] = val
+		case string, bool, int, int64:
+			out[k] = val
 		default:
 			return nil, fmt.Errorf("metadata.%s: want a string, number or boolean, got %s", k, typeName(val))
 		}

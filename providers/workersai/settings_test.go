@@ -34,6 +34,8 @@ func TestSettingsRejected(t *testing.T) {
 		{"gateway unknown key", base(map[string]any{"gateway": map[string]any{"id": "g", "ttl": 1}}), "setting gateway.ttl: unknown"},
 		{"gateway ttl below a minute", base(map[string]any{"gateway": map[string]any{"id": "g", "cache_ttl": "10s"}}), "gateway.cache_ttl"},
 		{"six metadata entries", base(map[string]any{"gateway": map[string]any{"id": "g", "metadata": map[string]any{"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1}}}), "at most 5"},
+		{"provider-wide cache_key", base(map[string]any{"gateway": map[string]any{"id": "g", "cache_key": "k"}}),
+			"setting gateway.cache_key: one cf-aig-cache-key for every request would give different prompts the same cached answer"},
 		{"nested metadata", base(map[string]any{"gateway": map[string]any{"id": "g", "metadata": map[string]any{"a": map[string]any{}}}}), "gateway.metadata.a"},
 		{"rate_limit negative", base(map[string]any{"rate_limit": -5}), "setting rate_limit"},
 		{"rate_limit unknown task", base(map[string]any{"rate_limit": map[string]any{"dance": 5}}), "rate_limit.dance: unknown task"},
@@ -62,7 +64,7 @@ func TestSettingsDecoded(t *testing.T) {
 	}
 	wantGW := &gatewayConfig{id: "prod", baseURL: DefaultGatewayBaseURL, auth: "gw", opts: providers.GatewayOptions{
 		CacheTTL: time.Hour, SkipCache: true, RequestTimeout: 2 * time.Second, MaxAttempts: 2,
-		Metadata: map[string]string{"team": "ai", "n": "3", "ok": "true"}}}
+		Metadata: map[string]any{"team": "ai", "n": 3, "ok": true}}}
 	if diff := cmp.Diff(wantGW, c.gateway, cmp.AllowUnexported(gatewayConfig{})); diff != "" {
 		t.Errorf("gateway (-want +got):\n%s", diff)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
@@ -142,9 +141,9 @@ type streamAcc struct {
 	limit     int64 // output bytes allowed (transport.OutputLimit); 0 = no bound
 	output    int64 // text and tool-call bytes so far
 	overrun   bool
-	calls     []wireToolCall
-	fragments map[int]*wireToolCall    // OpenAI tool-call deltas by index
-	args      map[int]*strings.Builder // their arguments, joined
+	calls     []*streamCall
+	byIndex   map[int]*streamCall // calls by their wire index
+	last      *streamCall         // the call the latest fragment went to
 	usage     *wireUsage
 	finish    string
 	done      bool
@@ -154,15 +153,12 @@ type streamAcc struct {
 // chat.completion.chunk.
 type streamEvent struct {
 	Response  *string        `json:"response"`
-	ToolCalls []wireToolCall `json:"tool_calls"`
+	ToolCalls []toolFragment `json:"tool_calls"`
 	Usage     *wireUsage     `json:"usage"`
 	Choices   []struct {
 		Delta struct {
-			Content   string `json:"content"`
-			ToolCalls []struct {
-				Index int `json:"index"`
-				wireToolCall
-			} `json:"tool_calls"`
+			Content   string         `json:"content"`
+			ToolCalls []toolFragment `json:"tool_calls"`
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
@@ -188,20 +184,16 @@ func (a *streamAcc) event(data []byte) error {
 	if ev.Response != nil {
 		a.deliver(*ev.Response)
 	}
-	if len(ev.ToolCalls) > 0 {
-		a.calls = append(a.calls, ev.ToolCalls...)
-		a.count(len(data))
+	for _, f := range ev.ToolCalls {
+		a.fragment(f)
 	}
 	if ev.Usage != nil {
 		a.usage = ev.Usage
 	}
 	for _, ch := range ev.Choices {
 		a.deliver(ch.Delta.Content)
-		for _, tc := range ch.Delta.ToolCalls {
-			a.fragment(tc.Index, tc.wireToolCall)
-			if tc.Function != nil {
-				a.count(len(tc.Function.Name) + len(tc.Function.Arguments))
-			}
+		for _, f := range ch.Delta.ToolCalls {
+			a.fragment(f)
 		}
 		if ch.FinishReason != nil {
 			a.finish = *ch.FinishReason
@@ -235,32 +227,92 @@ func (a *streamAcc) deliver(delta string) {
 	}
 }
 
-// fragment joins an OpenAI tool-call delta into the call at index. Argument fragments
-// are appended to a builder and encoded once, by result: re-encoding the joined string
-// per fragment made long arguments cost quadratic time and memory.
-func (a *streamAcc) fragment(index int, tc wireToolCall) {
-	if a.fragments == nil {
-		a.fragments, a.args = map[int]*wireToolCall{}, map[int]*strings.Builder{}
+// toolFragment is one tool_calls entry of a stream event. Workers AI streams a call in
+// pieces, in the native shape (top-level tool_calls) and the OpenAI one (delta.tool_calls)
+// alike: a start {id, type, index, function:{name}}, argument deltas {index,
+// function:{arguments:"…"}}, then a finaliser {id:null, type:null, function:{name:null}}
+// (cloudflare/ai workers-ai-provider src/streaming.ts). Older models send whole calls
+// {name, arguments:{…}} without an index.
+type toolFragment struct {
+	Index     *int            `json:"index"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+	Function  *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+// streamCall is a tool call being assembled from fragments.
+type streamCall struct {
+	id, name string
+	args     strings.Builder
+	closed   bool
+}
+
+// fragmentArgs is an arguments fragment as text: a string's content, an object's JSON.
+func fragmentArgs(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
 	}
-	cur, ok := a.fragments[index]
-	if !ok {
-		cur = &wireToolCall{Function: &wireFunction{}}
-		a.fragments[index] = cur
-		a.args[index] = &strings.Builder{}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
 	}
-	if tc.ID != "" {
-		cur.ID = tc.ID
+	return string(raw)
+}
+
+// fragment joins one tool-call fragment into the call it belongs to: the call at its
+// index, or without an index the latest call unless the fragment names a new one. A
+// finaliser closes the latest call, so a later fragment with a name starts another even
+// at the same index. Arguments are appended to a builder and encoded once, by result:
+// re-encoding per fragment made long arguments cost quadratic time and memory.
+func (a *streamAcc) fragment(f toolFragment) {
+	name, args := f.Name, fragmentArgs(f.Arguments)
+	if f.Function != nil {
+		if f.Function.Name != "" {
+			name = f.Function.Name
+		}
+		if s := fragmentArgs(f.Function.Arguments); s != "" {
+			args = s
+		}
 	}
-	if tc.Function == nil {
+	if f.ID == "" && name == "" && args == "" {
+		if a.last != nil {
+			a.last.closed = true
+		}
 		return
 	}
-	if tc.Function.Name != "" {
-		cur.Function.Name = tc.Function.Name
+	a.count(len(name) + len(args))
+	starts := f.ID != "" || name != ""
+	var cur *streamCall
+	if f.Index != nil {
+		cur = a.byIndex[*f.Index]
+	} else {
+		cur = a.last
 	}
-	var part string
-	if json.Unmarshal(tc.Function.Arguments, &part) == nil {
-		a.args[index].WriteString(part)
+	if cur == nil || (cur.closed && starts) || (f.Index == nil && name != "" && cur.name != "") {
+		cur = &streamCall{}
+		a.calls = append(a.calls, cur)
+		if f.Index != nil {
+			if a.byIndex == nil {
+				a.byIndex = map[int]*streamCall{}
+			}
+			a.byIndex[*f.Index] = cur
+		}
 	}
+	if f.ID != "" {
+		cur.id = f.ID
+	}
+	if name != "" {
+		cur.name = name
+	}
+	cur.args.WriteString(args)
+	a.last = cur
 }
 
 func unquoted(raw json.RawMessage) string {
@@ -272,20 +324,13 @@ func unquoted(raw json.RawMessage) string {
 // result assembles the accumulated stream as a genResult.
 func (a *streamAcc) result() genResult {
 	text, _ := json.Marshal(a.text.String())
-	r := genResult{Response: text, ToolCalls: a.calls, Usage: a.usage}
-	idx := make([]int, 0, len(a.fragments))
-	for i := range a.fragments {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	for _, i := range idx {
-		call := *a.fragments[i]
-		fn := *call.Function
-		if b := a.args[i]; b.Len() > 0 {
-			fn.Arguments, _ = json.Marshal(b.String())
+	r := genResult{Response: text, Usage: a.usage}
+	for _, c := range a.calls {
+		fn := &wireFunction{Name: c.name}
+		if c.args.Len() > 0 {
+			fn.Arguments, _ = json.Marshal(c.args.String())
 		}
-		call.Function = &fn
-		r.ToolCalls = append(r.ToolCalls, call)
+		r.ToolCalls = append(r.ToolCalls, wireToolCall{ID: c.id, Function: fn})
 	}
 	if a.finish != "" {
 		ch := genChoice{FinishReason: a.finish}

@@ -81,16 +81,26 @@ func TestStreamJSONModeFallsBackToOneDelta(t *testing.T) {
 	checkSent(t, cf, map[string]any{"stream": nil})
 }
 
+// TestStreamToolCalls runs a streamed tool call end to end against the emulator, which
+// sends it in the fragments Workers AI uses (start, argument deltas, null finaliser; see
+// cloudflare/ai packages/workers-ai-provider/src/streaming.ts), in both event styles.
 func TestStreamToolCalls(t *testing.T) {
-	cf := wiretest.NewCloudflare(t)
-	p := open(t, cf, nil)
-	got, err := p.Generate(context.Background(), providers.GenerateRequest{Model: llama, Messages: user("Lisbon"),
-		Tools: []providers.ToolSpec{weatherTool}, Stream: func(string) {}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []providers.ToolCall{{ID: "call_0", Name: "get_weather", Arguments: []byte(`{"city":"Lisbon"}`)}}
-	if diff := cmp.Diff(want, got.ToolCalls); diff != "" || got.FinishReason != "tool_calls" {
-		t.Errorf("tool calls (-want +got):\n%s finish %q", diff, got.FinishReason)
+	for _, style := range []struct {
+		name string
+		opts []wiretest.CloudflareOption
+	}{{name: "native"}, {name: "openai", opts: []wiretest.CloudflareOption{wiretest.WithCFStreamStyle(wiretest.CFStreamOpenAI)}}} {
+		t.Run(style.name, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t, style.opts...)
+			p := open(t, cf, nil)
+			got, err := p.Generate(context.Background(), providers.GenerateRequest{Model: llama, Messages: user("Lisbon"),
+				Tools: []providers.ToolSpec{weatherTool}, Stream: func(string) {}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []providers.ToolCall{{ID: "chatcmpl-tool-emu0", Name: "get_weather", Arguments: []byte(`{"city":"Lisbon"}`)}}
+			if diff := cmp.Diff(want, got.ToolCalls); diff != "" || got.FinishReason != "tool_calls" {
+				t.Errorf("tool calls (-want +got):\n%s finish %q", diff, got.FinishReason)
+			}
+		})
 	}
 }

@@ -30,7 +30,7 @@ var Info = providers.Info{
 		{Name: "base_url", Type: "string", Doc: "Cloudflare API root; default " + DefaultBaseURL + "."},
 		{Name: "gateway", Type: "object", Doc: "Route calls through AI Gateway: id (required), base_url (default " +
 			DefaultGatewayBaseURL + "), authorization (secret, for authenticated gateways), cache_ttl, skip_cache, " +
-			"cache_key, request_timeout, metadata (at most 5 entries), max_attempts."},
+			"request_timeout, metadata (at most 5 entries), max_attempts."},
 		{Name: "rate_limit", Type: "any", Doc: "Requests per minute: a number for every task, an object of " +
 			"task: requests per minute (plus burst), or \"off\". Default: Cloudflare's published per-task limits."},
 		{Name: "max_tokens", Type: "int", Doc: "max_tokens sent when a step sets none (default 1024; Workers AI's own default of 256 cuts long answers)."},
