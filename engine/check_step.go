@@ -112,6 +112,7 @@ func (c *checker) step(s *spec.Step) {
 	impl, d := kind.New(s)
 	c.diags.Add(d)
 	n.Impl = impl
+	c.checkModels(n)
 	c.subFlows(n)
 }
 
@@ -228,6 +229,24 @@ func (c *checker) models(n *Node) {
 		}
 		n.Candidates = []string{localProvider + ":"}
 		c.checkServes(n.Candidates[0], task, s.Pos, path, n)
+	}
+}
+
+// checkModels lets a step check itself against the provider kinds of its candidates.
+func (c *checker) checkModels(n *Node) {
+	mc, ok := n.Impl.(steps.ModelChecker)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	for _, ref := range n.Candidates {
+		prov, id, _ := strings.Cut(ref, ":")
+		pn, ok := c.flow.Providers[prov]
+		if !ok || seen[pn.Info.Name] {
+			continue
+		}
+		seen[pn.Info.Name] = true
+		c.diags.Add(mc.CheckModel(pn.Info.Name, id))
 	}
 }
 
