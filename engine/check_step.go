@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -113,6 +114,7 @@ func (c *checker) step(s *spec.Step) {
 	impl, d := kind.New(s)
 	c.diags.Add(d)
 	n.Impl = impl
+	c.checkModels(n)
 	c.subFlows(n)
 }
 
@@ -229,6 +231,24 @@ func (c *checker) models(n *Node) {
 		}
 		n.Candidates = []string{localProvider + ":"}
 		c.checkServes(n.Candidates[0], task, s.Pos, path, n)
+	}
+}
+
+// checkModels lets a step check itself against the provider kinds of its candidates.
+func (c *checker) checkModels(n *Node) {
+	mc, ok := n.Impl.(steps.ModelChecker)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	for _, ref := range n.Candidates {
+		prov, id, _ := strings.Cut(ref, ":")
+		pn, ok := c.flow.Providers[prov]
+		if !ok || seen[pn.Info.Name] {
+			continue
+		}
+		seen[pn.Info.Name] = true
+		c.diags.Add(mc.CheckModel(pn.Info.Name, id))
 	}
 }
 
@@ -427,7 +447,64 @@ func (c *checker) resources(f *spec.Flow) {
 		if r.Kind == "vector-index" {
 			c.vectorIndex(rn, path)
 		}
+		c.remoteName(rn, path)
 		c.flow.Resources[r.Name] = rn
+	}
+}
+
+// remoteNameRule is the name pattern a Cloudflare API publishes for a resource that
+// aiflow creates under the resource's name, so that validate refuses a name the API
+// would refuse only at apply time.
+type remoteNameRule struct {
+	service string         // what the name names, for the message
+	re      *regexp.Regexp // the published pattern
+	max     int            // longest name in bytes; 0: no published limit
+	accept  string         // what would be accepted, in words
+}
+
+var (
+	// Cloudflare OpenAPI (cloudflare/api-schemas openapi.json), components.schemas
+	// "vectorize_index-name": pattern ^([a-z]+[a-z0-9_-]*[a-z0-9]+)$; the 64-byte limit is
+	// https://developers.cloudflare.com/vectorize/platform/limits/ ("Index name length").
+	vectorizeName = remoteNameRule{"Vectorize index", regexp.MustCompile(`^([a-z]+[a-z0-9_-]*[a-z0-9]+)$`), 64,
+		"2 to 64 characters: lowercase letters, digits, - and _, starting with a letter and ending with a letter or digit"}
+	// Cloudflare OpenAPI, components.schemas "d1_database-name":
+	// pattern ^[a-zA-Z0-9][a-zA-Z0-9_-]*$ (no published length limit).
+	d1Name = remoteNameRule{"D1 database", regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]*$`), 0,
+		"letters, digits, - and _, starting with a letter or digit"}
+	// Cloudflare OpenAPI, AI Gateway (aig-config-*) path parameter gateway_id:
+	// pattern ^[a-z0-9_]+(?:-[a-z0-9_]+)*$, minLength 1, maxLength 64.
+	gatewayName = remoteNameRule{"AI Gateway", regexp.MustCompile(`^[a-z0-9_]+(?:-[a-z0-9_]+)*$`), 64,
+		"1 to 64 characters: lowercase letters, digits and _, in words joined by single -"}
+)
+
+// remoteName checks the resource name against the pattern of the service that will
+// hold it: a vector-index with backend vectorize, a database with backend d1, and
+// every ai-gateway. Local backends take any name.
+func (c *checker) remoteName(rn *ResourceNode, path string) {
+	backend := ""
+	if t, ok := rn.Settings["backend"]; ok && t.IsLiteral() {
+		v, _ := t.Eval(nil)
+		backend, _ = v.(string)
+	}
+	var rule remoteNameRule
+	switch {
+	case rn.Spec.Kind == "vector-index" && backend == "vectorize":
+		rule = vectorizeName
+	case rn.Spec.Kind == "database" && backend == "d1":
+		rule = d1Name
+	case rn.Spec.Kind == "ai-gateway":
+		rule = gatewayName
+	default:
+		return
+	}
+	name := rn.Spec.Name
+	if rule.max > 0 && len(name) > rule.max {
+		c.errf(rn.Spec.Pos, path, rule.accept, "resource name %q is %d bytes; %s names are at most %d", name, len(name), rule.service, rule.max)
+		return
+	}
+	if !rule.re.MatchString(name) {
+		c.errf(rn.Spec.Pos, path, rule.accept, "resource name %q is not a valid %s name", name, rule.service)
 	}
 }
 

@@ -88,6 +88,14 @@ type Step interface {
 	Run(ctx context.Context, call *Call) (Result, error)
 }
 
+// ModelChecker is implemented by steps whose static parts must follow rules of the API
+// that serves them, e.g. the tool schemas a provider accepts: validate then reports the
+// mistake at its line instead of the provider refusing the request at run time. The
+// engine calls CheckModel once per provider kind among the step's candidate models.
+type ModelChecker interface {
+	CheckModel(providerKind, modelID string) spec.Diagnostics
+}
+
 // BatchStep is implemented by kinds that can serve several for_each items in one provider
 // call (`batch: N`). Results are in call order. A batch that fails after paying returns,
 // with its error, results (of any number) whose Usage adds up to what it paid; the engine

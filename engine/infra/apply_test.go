@@ -313,7 +313,9 @@ func TestOpenDatabase(t *testing.T) {
 	for _, backend := range []string{"local", "d1"} {
 		t.Run(backend, func(t *testing.T) {
 			h := newHarness(t)
-			h.write("m/001.sql", "CREATE TABLE t (x);")
+			// An INTEGER column: D1 receives parameters as strings, and the column's
+			// affinity makes "7" the integer 7 again on both backends.
+			h.write("m/001.sql", "CREATE TABLE t (x INTEGER);")
 			h.write("flow.yaml", cfProvider+"resources:\n  db: { kind: database, backend: "+backend+", provider: cf, migrations: m }\n"+noopStep)
 			fl := h.flow("flow.yaml")
 			if _, err := OpenDatabase(ctx, fl, h.st, h.opts(), "db"); err == nil || !strings.Contains(err.Error(), "run aiflow apply") {

@@ -2,7 +2,9 @@ package d1
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,8 +109,12 @@ func TestQuery(t *testing.T) {
 			providers.QueryResult{Columns: []string{}, Rows: [][]any{}, Changes: 1, LastRowID: 2}},
 		{"select keeps column order", `SELECT text, id, score, source FROM chunks ORDER BY id`, nil,
 			providers.QueryResult{Columns: []string{"text", "id", "score", "source"}, Rows: [][]any{{"first", int64(1), 0.5, "a.md"}, {"second", int64(2), int64(2), "b.md"}}}},
+		// Params travel as strings (d1_params), so a bare ? gives text back...
 		{"bool and json params", `SELECT ? AS b, ? AS j`, []any{true, map[string]any{"k": 1}},
-			providers.QueryResult{Columns: []string{"b", "j"}, Rows: [][]any{{int64(1), `{"k":1}`}}}},
+			providers.QueryResult{Columns: []string{"b", "j"}, Rows: [][]any{{"1", `{"k":1}`}}}},
+		// ...while a numeric column's affinity turns them back into numbers.
+		{"numbers compare with numeric columns", `SELECT id, score FROM chunks WHERE id = ? AND score < ?`, []any{2, 2.5},
+			providers.QueryResult{Columns: []string{"id", "score"}, Rows: [][]any{{int64(2), int64(2)}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +124,66 @@ func TestQuery(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestParamsAreStrings replays the published shape of a query body: Cloudflare's OpenAPI
+// (cloudflare/api-schemas openapi.json, components.schemas "d1_params": {"type": "array",
+// "items": {"type": "string"}}) and cloudflare-go's d1.DatabaseRawParamsBodyD1SingleQuery
+// (Params []string).
+func TestParamsAreStrings(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		params []any
+		want   []any
+	}{
+		{"string", []any{"a.md"}, []any{"a.md"}},
+		{"integers", []any{2, int64(-7), int32(3)}, []any{"2", "-7", "3"}},
+		{"floats", []any{0.5, 1e21, float32(0.25)}, []any{"0.5", "1e+21", "0.25"}},
+		{"bool", []any{true, false}, []any{"1", "0"}},
+		{"json", []any{map[string]any{"k": 1}, []any{"x"}}, []any{`{"k":1}`, `["x"]`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, cf := newTestDB(t)
+			sql := "SELECT ?" + strings.Repeat(", ?", len(tt.params)-1)
+			if _, err := db.Query(ctx, sql, tt.params); err != nil {
+				t.Fatal(err)
+			}
+			reqs := cf.Requests()
+			var body struct {
+				Params []any `json:"params"`
+			}
+			if err := json.Unmarshal(reqs[len(reqs)-1].Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, body.Params); diff != "" {
+				t.Errorf("params sent (-want +got):\n%s", diff)
+			}
+		})
+	}
+	refused := []struct {
+		name  string
+		param any
+		want  string
+	}{
+		{"null", nil, "cannot bind NULL; write NULL in the SQL"},
+		{"nan", math.NaN(), "no literal for NaN"},
+		{"inf", math.Inf(1), "no literal for +Inf"},
+	}
+	for _, tt := range refused {
+		t.Run("refuses "+tt.name, func(t *testing.T) {
+			db, cf := newTestDB(t)
+			before := len(cf.Requests())
+			_, err := db.Query(ctx, `SELECT ?`, []any{tt.param})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+			if n := len(cf.Requests()) - before; n != 0 {
+				t.Errorf("%d requests sent, want none", n)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/cloudflare/cloudflare-go/v6"
 	cfd1 "github.com/cloudflare/cloudflare-go/v6/d1"
@@ -71,18 +72,38 @@ func (d *Database) Exec(ctx context.Context, script string) error {
 // Close does nothing: D1 needs no connection.
 func (d *Database) Close() error { return nil }
 
-// bindParams checks params as the local backend does; BLOBs cannot travel in JSON.
-func bindParams(params []any) ([]any, error) {
+// bindParams checks params as the local backend does and writes each as the string the
+// D1 REST API takes: Cloudflare's OpenAPI (cloudflare/api-schemas, components.schemas
+// "d1_params") and the SDK generated from it (cloudflare-go d1.DatabaseRawParamsBody
+// D1SingleQuery.Params []string) type params as an array of strings. SQLite's column
+// affinity turns "42" back into a number where a column is numeric; a bare `SELECT ?`
+// gives the text. NULL, BLOBs and non-finite floats have no such string form.
+func bindParams(params []any) ([]string, error) {
 	args, err := providers.BindParams(params)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]string, len(args))
 	for i, a := range args {
-		if _, ok := a.([]byte); ok {
+		switch x := a.(type) {
+		case string:
+			out[i] = x
+		case int64:
+			out[i] = strconv.FormatInt(x, 10)
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("parameter %d: D1's REST API takes parameters as strings and SQLite has no literal for %v", i+1, x)
+			}
+			out[i] = strconv.FormatFloat(x, 'g', -1, 64)
+		case []byte:
 			return nil, fmt.Errorf("parameter %d: D1's REST API cannot bind BLOBs", i+1)
+		case nil:
+			return nil, fmt.Errorf("parameter %d: D1's REST API takes parameters as strings, so it cannot bind NULL; write NULL in the SQL instead", i+1)
+		default:
+			return nil, fmt.Errorf("parameter %d: cannot bind a %T", i+1, a)
 		}
 	}
-	return args, nil
+	return out, nil
 }
 
 // value maps decoded JSON onto QueryResult values.

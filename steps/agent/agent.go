@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
@@ -89,6 +90,28 @@ func newAgent(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	}
 	diags = append(diags, checkLimits(s)...)
 	return &agent{tools: tools}, diags
+}
+
+var _ steps.ModelChecker = (*agent)(nil)
+
+// CheckModel applies the tool rules of the provider serving the agent. Workers AI's
+// function-calling models (the Llama 3.x schemas in cloudflare/cloudflare-docs,
+// src/content/workers-ai-models/llama-3.3-70b-instruct-fp8-fast.json: tools[].parameters
+// .properties.additionalProperties requires "type" and "description", type a string)
+// refuse a tool whose parameter lacks either. OpenAI and Anthropic take any JSON Schema
+// there, so other kinds pass. MCP tools are known only at run time.
+func (a *agent) CheckModel(providerKind, _ string) spec.Diagnostics {
+	if providerKind != "workers-ai" {
+		return nil
+	}
+	var d spec.Diagnostics
+	for _, t := range a.tools {
+		for _, lp := range t.loose {
+			lp.at.errorf(&d, "tool %q: parameter %q needs %s for Workers AI", t.spec.Name, lp.name, strings.Join(lp.missing, " and "))
+			d[len(d)-1].Detail = "Workers AI requires every property of a tool's parameters to have a type (one name, e.g. string) and a description, e.g. " + lp.name + ": {type: string, description: what the model should pass}"
+		}
+	}
+	return d
 }
 
 // checkLimits checks literal limits under with:.

@@ -29,6 +29,16 @@ type decl struct {
 	schema  *jsonschema.Schema
 	backing backing
 	mcp     *mcpServer
+	// loose are the properties of parameters without a single type or a description,
+	// which some providers' APIs refuse (see CheckModel).
+	loose []looseProp
+}
+
+// looseProp is a parameter property lacking what Workers AI requires of it.
+type looseProp struct {
+	at      node
+	name    string
+	missing []string // "type", "description"
 }
 
 // backing runs a declared tool.
@@ -151,6 +161,9 @@ func decodeSpec(n node, f map[string]node, t *decl, d *spec.Diagnostics) bool {
 		t.spec.Description = desc.n.Value
 	}
 	t.spec.Parameters, t.schema = decodeParameters(f, t.spec.Name, d)
+	if p, ok := f["parameters"]; ok && t.schema != nil {
+		t.loose = looseProps(p)
+	}
 	return len(*d) == before || !spec.Diagnostics((*d)[before:]).HasErrors()
 }
 
@@ -188,6 +201,46 @@ func decodeParameters(f map[string]node, name string, d *spec.Diagnostics) (map[
 		return nil, nil
 	}
 	return params, s
+}
+
+// looseProps lists the properties under parameters.properties that lack a type given
+// as one name, or a non-empty description.
+func looseProps(p node) []looseProp {
+	var props node
+	for i := 0; i+1 < len(p.n.Content); i += 2 {
+		if p.n.Content[i].Value == "properties" {
+			props = node{n: p.n.Content[i+1], file: p.file, path: p.path + ".properties"}
+		}
+	}
+	if props.n == nil || props.n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []looseProp
+	for i := 0; i+1 < len(props.n.Content); i += 2 {
+		k, v := props.n.Content[i], props.n.Content[i+1]
+		lp := looseProp{at: node{n: k, file: p.file, path: props.path + "." + k.Value}, name: k.Value}
+		var typ, desc *yaml.Node
+		if v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				switch v.Content[j].Value {
+				case "type":
+					typ = v.Content[j+1]
+				case "description":
+					desc = v.Content[j+1]
+				}
+			}
+		}
+		if typ == nil || typ.Kind != yaml.ScalarNode || typ.Tag == "!!null" {
+			lp.missing = append(lp.missing, "type")
+		}
+		if desc == nil || desc.Kind != yaml.ScalarNode || desc.Tag == "!!null" || strings.TrimSpace(desc.Value) == "" {
+			lp.missing = append(lp.missing, "description")
+		}
+		if len(lp.missing) > 0 {
+			out = append(out, lp)
+		}
+	}
+	return out
 }
 
 // properties lists the names under a schema's properties.
