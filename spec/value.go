@@ -124,6 +124,24 @@ func WholeExpr(s string) (string, bool) {
 	return expr, n == 1
 }
 
+// TemplateHasExpr reports whether the template string s holds a ${ } expression
+// ("$${" is a literal "${"); a malformed one counts as an expression.
+func TemplateHasExpr(s string) bool {
+	if !strings.Contains(s, "${") {
+		return false
+	}
+	segs, err := SplitTemplate(s)
+	if err != nil {
+		return true
+	}
+	for _, sg := range segs {
+		if sg.IsExpr {
+			return true
+		}
+	}
+	return false
+}
+
 // HasExpr reports whether the value contains any expression.
 func (v *Value) HasExpr() bool {
 	if v == nil || v.Node == nil {

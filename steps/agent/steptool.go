@@ -111,19 +111,7 @@ func templateHasExpr(n *yaml.Node) bool {
 		}
 		return false
 	}
-	if n.Tag != "!!str" || !strings.Contains(n.Value, "${") {
-		return false
-	}
-	segs, err := spec.SplitTemplate(n.Value)
-	if err != nil {
-		return true
-	}
-	for _, s := range segs {
-		if s.IsExpr {
-			return true
-		}
-	}
-	return false
+	return n.Tag == "!!str" && spec.TemplateHasExpr(n.Value)
 }
 
 func (s *stepTool) note() string {

@@ -60,7 +60,7 @@ func newQuery(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	}
 	v := in.Value
 	switch {
-	case hasExpr(v.Scalar()):
+	case spec.TemplateHasExpr(v.Scalar()):
 		diags = append(diags, spec.Diagnostic{Severity: spec.Error, Pos: v.Pos, Path: v.Path, Summary: "sql cannot hold ${ } expressions",
 			Detail: "a value spliced into SQL text can change the statement (SQL injection); write a ? or ?NNN placeholder " +
 				"and pass the value in params:, e.g. sql: SELECT text FROM chunks WHERE source = ?  params: [${ vars.source }]"})
@@ -69,24 +69,6 @@ func newQuery(s *spec.Step) (steps.Step, spec.Diagnostics) {
 			Detail: "write one SQL statement, e.g. SELECT text FROM chunks WHERE source = ?"})
 	}
 	return querier{}, diags
-}
-
-// hasExpr reports whether s holds a ${ } expression ("$${" is a literal "${"). A
-// malformed one counts as an expression.
-func hasExpr(s string) bool {
-	if !strings.Contains(s, "${") {
-		return false
-	}
-	segs, err := spec.SplitTemplate(s)
-	if err != nil {
-		return true
-	}
-	for _, seg := range segs {
-		if seg.IsExpr {
-			return true
-		}
-	}
-	return false
 }
 
 // Run opens the database through the run's environment and runs the statement.
