@@ -494,7 +494,7 @@ func (p *parser) prompt(f *Flow, g kv) *Prompt {
 			b, err := f.Reads.ReadFile(filepath.Join(f.Dir, name))
 			if err != nil {
 				p.errf(h.v, h.path, "cannot read prompt file %q", name)
-				p.diags[len(p.diags)-1].Detail = unwrapPathErr(err) + " (paths are relative to the flow file)"
+				p.diags[len(p.diags)-1].Detail = unwrapPathError(err).Error() + " (paths are relative to the flow file)"
 				continue
 			}
 			pr.FileText = string(b)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -38,7 +37,7 @@ func ParseFile(path string) (*Flow, Diagnostics) {
 // neither be nor read a file its caller may not read.
 func ParseSubFlow(path string, roots *ReadRoots) (*Flow, Diagnostics) {
 	if _, err := roots.Resolve(path); err != nil {
-		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathError(err).Error()}}
 	}
 	return ParseFileIn(path, roots)
 }
@@ -59,7 +58,7 @@ func ParseFileIn(path string, roots *ReadRoots) (*Flow, Diagnostics) {
 func ReadFlowFile(path string) ([]byte, Diagnostics) {
 	f, st, err := openRegular(path)
 	if err != nil {
-		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathError(err).Error()}}
 	}
 	defer f.Close()
 	if st.Size() > MaxFileBytes {
@@ -67,16 +66,9 @@ func ReadFlowFile(path string) ([]byte, Diagnostics) {
 	}
 	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathErr(err)}}
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: path}, Summary: "cannot read flow file", Detail: unwrapPathError(err).Error()}}
 	}
 	return src, nil
-}
-
-func unwrapPathErr(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 func tooBig(file string, n int64) Diagnostic {

@@ -113,6 +113,8 @@ func (r *ReadRoots) ReadFile(path string) ([]byte, error) {
 	return b, err
 }
 
+// unwrapPathError is the cause inside a *fs.PathError, which names the path the
+// caller already shows; other errors are returned as they are.
 func unwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
