@@ -129,7 +129,7 @@ steps:
 		return errors.New("the run succeeded; want it stopped by a stream limit")
 	}
 	msg := err.Error()
-	if i := strings.Index(msg, "stream"); i < 0 && !strings.Contains(msg, "cap") {
+	if !strings.Contains(msg, "stream") && !strings.Contains(msg, "cap") {
 		return fmt.Errorf("the run failed, but not on a stream limit: %v", err)
 	}
 	if i := strings.Index(msg, "(code "); i >= 0 { // the provider's own words, without the flow path

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -81,16 +80,15 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	}
 	defer fs.st.Close()
 	fl, vars, st, dir, diags := fs.fl, fs.vars, fs.st, fs.dir, fs.diags
+	abs := absPath(a.flow)
+	fl.Spec.File = abs
 	if a.resume == "last" {
-		abs, _ := filepath.Abs(a.flow)
 		last, err := st.LastRun(ctx, abs)
 		if err != nil {
 			return v.fail(errState, fmt.Errorf("--resume last: %w", err), nil)
 		}
 		a.resume = last.ID
 	}
-	abs, _ := filepath.Abs(a.flow)
-	fl.Spec.File = abs
 	// One run of a flow at a time per state directory: a second would pay for every call
 	// again. The kernel drops the lock if this process dies.
 	runID := a.resume
