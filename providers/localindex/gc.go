@@ -61,8 +61,8 @@ func compactDir(dir string, dryRun bool) Compaction {
 		return c
 	}
 	_, graphErr := os.Stat(filepath.Join(dir, graphName))
-	p := params{name: c.Name, dim: m.Dimensions, metric: m.Metric, mdIdx: m.MetadataIndexes,
-		ann: graphErr == nil, m: 16, efBuild: 200, efSearch: 128}
+	p := newParams(c.Name, m.Dimensions, m.Metric)
+	p.mdIdx, p.ann = m.MetadataIndexes, graphErr == nil
 	x, err := openIndex(dir, p, false)
 	if err != nil {
 		c.Err = err

@@ -98,11 +98,7 @@ func (c *core) hybridSearch(ctx context.Context, q []float32, text string, k int
 	out := make([]scored, 0, len(cand))
 	for slot, p := range cand {
 		if !p.hasV {
-			s := float64(key(q, c.st.vec(slot)))
-			if c.p.metric == metricEuclidean {
-				s = -s
-			}
-			p.v = c.hybridSimilarity(s)
+			p.v = c.hybridSimilarity(c.keyScore(key(q, c.st.vec(slot))))
 		}
 		if !p.hasK {
 			p.k = keywordRelevance(c.kw.Score(text, slot), self)

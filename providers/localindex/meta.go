@@ -45,9 +45,14 @@ type params struct {
 	efSearch int
 }
 
+// newParams returns the params of an index with the default HNSW settings.
+func newParams(name string, dim int, metric string) params {
+	return params{name: name, dim: dim, metric: metric, m: 16, efBuild: 200, efSearch: 128}
+}
+
 // parseSpec validates spec; settings are backend-wide defaults that spec.Settings overrides.
 func parseSpec(spec providers.IndexSpec, settings map[string]any) (params, error) {
-	p := params{name: spec.Name, dim: spec.Dimensions, metric: spec.Metric, m: 16, efBuild: 200, efSearch: 128}
+	p := newParams(spec.Name, spec.Dimensions, spec.Metric)
 	if p.metric == "" {
 		p.metric = metricCosine
 	}

@@ -137,13 +137,17 @@ func (c *core) toScores(hits []hit) []scored {
 	})
 	out := make([]scored, len(hits))
 	for i, h := range hits {
-		s := float64(h.key)
-		if c.p.metric == metricEuclidean {
-			s = -s
-		}
-		out[i] = scored{h.slot, s}
+		out[i] = scored{h.slot, c.keyScore(h.key)}
 	}
 	return out
+}
+
+// keyScore converts a keyFunc key to the metric's score (euclidean keys are negated distances).
+func (c *core) keyScore(key float32) float64 {
+	if c.p.metric == metricEuclidean {
+		return -float64(key)
+	}
+	return float64(key)
 }
 
 func (c *core) matches(hits []scored, q providers.VectorQuery) []providers.Match {
