@@ -236,23 +236,7 @@ func maskedVarsError(runID string, names []string) error {
 
 // holdsMark reports whether "[REDACTED]" appears in any string of v.
 func holdsMark(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return strings.Contains(x, redactedMark)
-	case map[string]any:
-		for _, e := range x {
-			if holdsMark(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if holdsMark(e) {
-				return true
-			}
-		}
-	}
-	return false
+	return anyString(v, func(x string) bool { return strings.Contains(x, redactedMark) })
 }
 
 func (w *walker) close() {
