@@ -200,6 +200,9 @@ func withMasked(fl *Flow, given, masked map[string]any) map[string]any {
 // value: the input is then the first process's, its secrets (env() values) read again.
 // Any other must be given again, since the run cannot know what it was.
 func (fl *Flow) checkMasked(runID string, masked, vars map[string]any) error {
+	if len(masked) == 0 {
+		return nil // not a resume, or nothing hidden: no need to redact every var
+	}
 	var missing []string
 	now := fl.redactVars(vars)
 	for k, stored := range masked {
