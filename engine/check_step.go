@@ -30,22 +30,6 @@ func (c *checker) step(s *spec.Step) {
 	n := &Node{ID: s.ID, Spec: s, Kind: kind, Inputs: map[string]*Template{}}
 	c.flow.Nodes[s.ID] = n
 	all := newRefs()
-	if known {
-		for key, pos := range s.Keys {
-			if !generalKeys[key] && !kind.Accepts(key) {
-				c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
-			}
-		}
-		c.inputs(n, kind, all)
-	} else {
-		for _, in := range s.With {
-			t, refs, d := c.compiler.Compile(in.Value)
-			c.diags.Add(d)
-			all.merge(refs)
-			c.checkRefs(refs, n, in.Value.Path)
-			n.Inputs[in.Key] = t
-		}
-	}
 	compile := func(v *spec.Value) *Template {
 		if v == nil {
 			return nil
@@ -55,6 +39,18 @@ func (c *checker) step(s *spec.Step) {
 		all.merge(refs)
 		c.checkRefs(refs, n, v.Path)
 		return t
+	}
+	if known {
+		for key, pos := range s.Keys {
+			if !generalKeys[key] && !kind.Accepts(key) {
+				c.errf(pos, path+"."+key, acceptedKeys(kind), "step kind %s does not take %s", kind.Name, key)
+			}
+		}
+		c.inputs(n, kind, all)
+	} else {
+		for _, in := range s.With {
+			n.Inputs[in.Key] = compile(in.Value)
+		}
 	}
 	if s.Prompt != nil {
 		n.System, n.User, n.Msgs = compile(s.Prompt.System), compile(s.Prompt.User), compile(s.Prompt.Messages)

@@ -114,11 +114,7 @@ func (fs *Funcs) options() []expr.Option {
 // file reads a file for file(), charging its size to the evaluation's budget.
 func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 	name, _ := arg.(string)
-	p := name
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(fs.Dir, p)
-	}
-	data, err := fs.Roots.ReadFile(p)
+	data, err := fs.Roots.ReadFile(inDir(fs.Dir, name))
 	if err != nil {
 		return nil, fmt.Errorf("file(%q): %w", name, unwrapPath(err))
 	}
@@ -128,15 +124,20 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 	return string(data), nil
 }
 
+// inDir is path p read relative to dir, unless it is absolute.
+func inDir(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
 // globFiles lists files matching pattern (relative to dir unless absolute), sorted, as
 // paths file() accepts. The directory the pattern starts from must lie in roots (else
 // it is an error) and matches outside them, such as symlinks pointing out, are left
 // out, so glob() can neither list nor return what file() may not read.
 func globFiles(roots *spec.ReadRoots, dir, pattern string) ([]any, error) {
-	full := pattern
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(dir, pattern)
-	}
+	full := inDir(dir, pattern)
 	if _, err := roots.Resolve(globBase(full)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return []any{}, nil

@@ -231,7 +231,7 @@ func (fl *Flow) redactVars(vars map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range vars {
 		if sv := fl.Spec.VarByName(k); sv != nil && sv.Secret {
-			out[k] = "[REDACTED]"
+			out[k] = redactedMark
 			continue
 		}
 		out[k] = fl.secrets.redactValue(v)

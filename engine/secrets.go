@@ -296,25 +296,27 @@ func (s *secretSet) holdsSecret(v any) bool {
 	if r == nil {
 		return false
 	}
-	var holds func(any) bool
-	holds = func(v any) bool {
-		switch x := v.(type) {
-		case string:
-			return redactCuts(r.Replace(x), secrets) != x
-		case map[string]any:
-			for _, e := range x {
-				if holds(e) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if holds(e) {
-					return true
-				}
+	return anyString(v, func(x string) bool { return redactCuts(r.Replace(x), secrets) != x })
+}
+
+// anyString reports whether f holds for a string anywhere in v (a string, or the lists
+// and objects decoded from JSON).
+func anyString(v any, f func(string) bool) bool {
+	switch x := v.(type) {
+	case string:
+		return f(x)
+	case map[string]any:
+		for _, e := range x {
+			if anyString(e, f) {
+				return true
 			}
 		}
-		return false
+	case []any:
+		for _, e := range x {
+			if anyString(e, f) {
+				return true
+			}
+		}
 	}
-	return holds(v)
+	return false
 }

@@ -150,10 +150,7 @@ func (c *checker) subFlows(n *Node) {
 		return
 	}
 	for _, path := range sf.SubFlows() {
-		full := path
-		if !filepath.IsAbs(full) {
-			full = filepath.Join(c.flow.Spec.Dir, path)
-		}
+		full := inDir(c.flow.Spec.Dir, path)
 		chain := c.opts.chain.with(callFrame{file: absPath(c.flow.Spec.File), name: c.flow.Spec.File, step: n.Spec, target: path})
 		if loop := chain.loopTo(absPath(full)); loop != nil {
 			c.errf(n.Spec.Pos, "steps."+n.ID, loop.steps()+"; flow files must not call each other in a loop, which would never end",
@@ -205,10 +202,7 @@ type subflowChain struct{}
 // cannot see when the path comes from an expression, and nesting deeper than
 // maxSubflowDepth. It returns the context to run the sub-flow with.
 func (fl *Flow) subFlowForRun(ctx context.Context, step *spec.Step, path string) (*Flow, context.Context, error) {
-	full := path
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(fl.Spec.Dir, path)
-	}
+	full := inDir(fl.Spec.Dir, path)
 	running, _ := ctx.Value(subflowChain{}).(callChain)
 	chain := running.with(callFrame{file: absPath(fl.Spec.File), name: fl.Spec.File, step: step, target: path})
 	if loop := chain.loopTo(absPath(full)); loop != nil {

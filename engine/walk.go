@@ -200,6 +200,9 @@ func withMasked(fl *Flow, given, masked map[string]any) map[string]any {
 // value: the input is then the first process's, its secrets (env() values) read again.
 // Any other must be given again, since the run cannot know what it was.
 func (fl *Flow) checkMasked(runID string, masked, vars map[string]any) error {
+	if len(masked) == 0 {
+		return nil // not a resume, or nothing hidden: no need to redact every var
+	}
 	var missing []string
 	now := fl.redactVars(vars)
 	for k, stored := range masked {
@@ -236,23 +239,7 @@ func maskedVarsError(runID string, names []string) error {
 
 // holdsMark reports whether "[REDACTED]" appears in any string of v.
 func holdsMark(v any) bool {
-	switch x := v.(type) {
-	case string:
-		return strings.Contains(x, redactedMark)
-	case map[string]any:
-		for _, e := range x {
-			if holdsMark(e) {
-				return true
-			}
-		}
-	case []any:
-		for _, e := range x {
-			if holdsMark(e) {
-				return true
-			}
-		}
-	}
-	return false
+	return anyString(v, func(x string) bool { return strings.Contains(x, redactedMark) })
 }
 
 func (w *walker) close() {
