@@ -1,11 +1,15 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/url"
 	"runtime"
 	"strconv"
+	"time"
+
+	"github.com/aiflow/aiflow/internal/sqliteopen"
 )
 
 // walSizeLimit is the size the WAL file is truncated back to after a
@@ -50,14 +54,14 @@ func openPools(path string, opts Options) (pools, error) {
 
 	var p pools
 	var err error
-	if p.w, err = openPool(path, wq, 1); err != nil {
+	if p.w, err = openPool(path, wq, 1, timeout); err != nil {
 		return pools{}, err
 	}
-	if p.r, err = openPool(path, rq, max(4, runtime.GOMAXPROCS(0))); err != nil {
+	if p.r, err = openPool(path, rq, max(4, runtime.GOMAXPROCS(0)), timeout); err != nil {
 		p.close()
 		return pools{}, err
 	}
-	if p.ckpt, err = openPool(path, base(), 1); err != nil {
+	if p.ckpt, err = openPool(path, base(), 1, timeout); err != nil {
 		p.close()
 		return pools{}, err
 	}
@@ -83,7 +87,8 @@ func (p pools) close() error {
 
 // openPool opens a database/sql pool of at most n connections and checks
 // that the first one opens, so a bad path fails in Open, not in first use.
-func openPool(path string, q url.Values, n int) (*sql.DB, error) {
+// It waits up to timeout while the database is busy (see sqliteopen.Ping).
+func openPool(path string, q url.Values, n int, timeout time.Duration) (*sql.DB, error) {
 	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
@@ -93,7 +98,7 @@ func openPool(path string, q url.Values, n int) (*sql.DB, error) {
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	if err := db.Ping(); err != nil {
+	if err := sqliteopen.Ping(context.Background(), db, timeout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

@@ -19,9 +19,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"github.com/aiflow/aiflow/internal/sqliteopen"
 	"github.com/aiflow/aiflow/providers"
 )
 
@@ -31,8 +34,8 @@ func init() {
 
 var _ providers.DatabaseBackend = (*backend)(nil)
 
-// busyTimeoutMS is how long a write waits for another writer before SQLITE_BUSY.
-const busyTimeoutMS = "10000"
+// busyTimeout is how long a write waits for another writer before SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
 
 // backend keeps databases under <state dir>/databases/.
 type backend struct{ root string }
@@ -140,7 +143,7 @@ func (b *backend) Delete(_ context.Context, spec providers.DatabaseSpec) error {
 // cannot do ("attempt to write a readonly database").
 func openFile(ctx context.Context, path string, create bool) (*sql.DB, error) {
 	q := url.Values{}
-	q.Set("_busy_timeout", busyTimeoutMS)
+	q.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL") // durable across process crashes; see the package doc
@@ -152,7 +155,7 @@ func openFile(ctx context.Context, path string, create bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := sqliteopen.Ping(ctx, db, busyTimeout); err != nil {
 		db.Close()
 		return nil, err
 	}
