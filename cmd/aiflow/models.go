@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/aiflow/aiflow/internal/catalogen"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/providers/local"
@@ -20,15 +21,28 @@ func init() {
 	register(command{name: "models", summary: "List known models: task, limits, prices", run: modelsCmd})
 }
 
-// modelTasks are the tasks --task accepts, in display order.
-var modelTasks = []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
-	providers.TaskTranslate, providers.TaskClassify}
+// modelTasks are the tasks --task accepts, in display order: aiflow's step tasks, then
+// the tasks of published models aiflow has no step kind for yet.
+var modelTasks = func() []providers.Task {
+	tasks := []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
+		providers.TaskTranslate, providers.TaskClassify}
+	var more []string
+	for _, t := range catalogen.Tasks {
+		if !slices.Contains(tasks, providers.Task(t)) && !slices.Contains(more, t) {
+			more = append(more, t)
+		}
+	}
+	slices.Sort(more)
+	for _, t := range more {
+		tasks = append(tasks, providers.Task(t))
+	}
+	return tasks
+}()
 
 // modelRow is one model as `aiflow models -o json` prints it: a catalogue entry, or a
 // local model with its description.
 type modelRow struct {
 	catalog.Model
-	Description string `json:"description,omitempty"`
 	// Pairs are the language pairs local/apertium can translate on this machine (empty
 	// when none or when apertium is missing; Note says which).
 	Pairs []string `json:"pairs,omitempty"`
@@ -78,7 +92,7 @@ func allModels() []modelRow {
 	}
 	for _, m := range local.Models() {
 		rows = append(rows, modelRow{Model: catalog.Model{Provider: local.Kind, ID: m.ID, Task: m.Task, Dimensions: m.Dimensions,
-			Free: true, Source: "embedded local provider"}, Description: m.Description})
+			Free: true, Source: "embedded local provider", Description: m.Description}})
 	}
 	slices.SortStableFunc(rows, func(a, b modelRow) int { return strings.Compare(a.Provider, b.Provider) })
 	return rows
@@ -132,14 +146,59 @@ func taskList() string {
 
 func printModels(w io.Writer, rows []modelRow) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tMODEL\tTASK\tCONTEXT\tBATCH\tDIMS\tUSD/M IN\tUSD/M OUT\tNEURONS/M IN/OUT")
+	fmt.Fprintln(tw, "PROVIDER\tMODEL\tTASK\tCONTEXT\tBATCH\tDIMS\tUSD/M IN\tUSD/M OUT\tNEURONS/M IN/OUT\tOTHER PRICES\tFEATURES")
 	for _, r := range rows {
 		in, out, neurons := prices(r.Model)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Provider, r.ID, r.Task, count(r.ContextWindow), count(r.MaxBatch),
-			count(r.Dimensions), in, out, neurons)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Provider, r.ID, r.Task, count(r.ContextWindow), count(r.MaxBatch),
+			count(r.Dimensions), in, out, neurons, otherPrices(r.Model), features(r.Model))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d model%s. Prices are list prices; see -o json for each entry's source.\n", len(rows), plural(len(rows)))
+	fmt.Fprintf(w, "\n%d model%s. Prices are list prices; see -o json for each entry's source and description.\n", len(rows), plural(len(rows)))
+}
+
+// otherPrices renders published prices that are not per million tokens ("$0.00051/audio
+// minute"); plan cannot price those from token counts.
+func otherPrices(m catalog.Model) string {
+	var parts []string
+	for _, p := range m.Prices {
+		unit := strings.TrimPrefix(p.Unit, "per ")
+		if unit == "M input tokens" || unit == "M output tokens" {
+			continue
+		}
+		parts = append(parts, "$"+number(p.Price)+"/"+unit)
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// features lists a model's flags: function calling, JSON mode, LoRA, async batch, beta,
+// deprecation (with the date and successor where published).
+func features(m catalog.Model) string {
+	var f []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{m.Tools, "tools"}, {m.JSONMode, "json"}, {m.LoRA, "lora"}, {m.Batch, "batch"}, {m.Beta, "beta"}} {
+		if x.on {
+			f = append(f, x.name)
+		}
+	}
+	if m.IsDeprecated() {
+		d := "deprecated"
+		if m.PlannedDeprecation != "" {
+			d += " " + m.PlannedDeprecation
+		}
+		if m.Successor != "" {
+			d += " → " + m.Successor
+		}
+		f = append(f, d)
+	}
+	if len(f) == 0 {
+		return "-"
+	}
+	return strings.Join(f, ",")
 }
 
 // prices renders a model's USD and neuron prices per million tokens.

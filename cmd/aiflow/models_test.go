@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,7 +44,7 @@ func TestFilterModels(t *testing.T) {
 func TestModelFilterErrors(t *testing.T) {
 	tests := []struct{ name, task, kind, want string }{
 		{"ok", "embed", "local", ""},
-		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate" or "classify"`},
+		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate", "classify", "image-classification", "image-to-text", "object-detection", "speech-recognition", "text-to-image", "text-to-speech" or "voice-activity-detection"`},
 		{"provider typo", "", "anthropc", `--provider: unknown provider kind "anthropc" (did you mean "anthropic"?); use one of "anthropic", "local", "openai" or "workers-ai"`},
 	}
 	for _, tt := range tests {
@@ -110,5 +112,58 @@ func TestModelsJSONCoversCatalogue(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("catalogue entries in -o json (-want +got):\n%s", diff)
+	}
+}
+
+// TestModelsWholeCatalogue: `aiflow models -o json` lists the whole published Workers AI
+// catalogue, every task included, each named model with its task and price.
+func TestModelsWholeCatalogue(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"models", "-o", "json", "--provider", "workers-ai"}, &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	var doc struct {
+		Models []map[string]any `json:"models"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Models) < 80 {
+		t.Errorf("%d workers-ai models, want ≥ 80", len(doc.Models))
+	}
+	byID := map[string]map[string]any{}
+	for _, m := range doc.Models {
+		byID[m["id"].(string)] = m
+	}
+	for id, task := range map[string]string{
+		"@cf/black-forest-labs/flux-1-schnell":   "text-to-image",
+		"@cf/openai/whisper-large-v3-turbo":      "speech-recognition",
+		"@cf/microsoft/resnet-50":                "image-classification",
+		"@cf/meta/llama-3.2-11b-vision-instruct": "generate",
+		"@cf/baai/bge-m3":                        "embed",
+		"@cf/meta/m2m100-1.2b":                   "translate",
+	} {
+		m := byID[id]
+		if m == nil {
+			t.Errorf("%s missing", id)
+			continue
+		}
+		_, priced := m["prices"]
+		_, usd := m["usd_per_m_input"]
+		if m["task"] != task || !(priced || usd || m["unpriced"] == true || m["free"] == true) {
+			t.Errorf("%s: task %v, prices %v/%v, want task %s and a price (or unpriced)", id, m["task"], m["prices"], m["usd_per_m_input"], task)
+		}
+	}
+	out.Reset()
+	if code := run([]string{"models", "--task", "speech-recognition"}, &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "$0.00051/audio minute") {
+		t.Errorf("whisper-large-v3-turbo's per-minute price is not shown:\n%s", out.String())
+	}
+	out.Reset()
+	run([]string{"models", "--task", "generate", "--provider", "workers-ai"}, &out, &errs)
+	if !regexp.MustCompile(`kimi-k2\.5 .*deprecated 2026-05-30`).MatchString(out.String()) {
+		t.Errorf("kimi-k2.5's planned deprecation is not shown:\n%s", out.String())
 	}
 }

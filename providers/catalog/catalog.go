@@ -50,6 +50,35 @@ type Model struct {
 	Labels []string `json:"labels,omitempty"`
 	// Source says where the figures come from ("approximate: …" for list prices).
 	Source string `json:"source"`
+
+	// The fields below come from the provider's published model metadata (for Workers AI,
+	// the cloudflare-docs model files vendored in workersai.json); see published.go.
+
+	// Description is the provider's one-paragraph description of the model.
+	Description string `json:"description,omitempty"`
+	// PublishedTask is the provider's own task name ("Text-to-Image" …); Task is aiflow's.
+	PublishedTask string `json:"published_task,omitempty"`
+	// Prices are the published prices with their units ("per M input tokens", "per audio
+	// minute", "per 512x512 tile" …); plan prices tokens from the USD/neuron fields.
+	Prices []Price `json:"prices,omitempty"`
+	// LoRA marks models that accept a fine-tuned LoRA adapter; Beta models in beta.
+	LoRA bool `json:"lora,omitempty"`
+	Beta bool `json:"beta,omitempty"`
+	// Deprecated marks a model the provider has deprecated; PlannedDeprecation is the
+	// published date it stops serving, Successor the model to move to, where published.
+	Deprecated         bool   `json:"deprecated,omitempty"`
+	PlannedDeprecation string `json:"planned_deprecation,omitempty"`
+	Successor          string `json:"successor,omitempty"`
+	// Schema says whether the published input and output JSON schemas are vendored, so
+	// validate can check params and the emulator requests against them.
+	Schema bool `json:"schema,omitempty"`
+}
+
+// Price is one published price and its unit.
+type Price struct {
+	Unit     string  `json:"unit"`
+	Price    float64 `json:"price"`
+	Currency string  `json:"currency"`
 }
 
 // RateLimit is a provider's published request budget for one task (or one model).
@@ -68,14 +97,20 @@ type file struct {
 	RateLimits           []RateLimit `json:"rate_limits"`
 }
 
-// data is parsed once at init; a malformed file is a build defect caught by the tests.
-var data = mustParse(modelsJSON)
+// data is parsed once at init, models.json merged with the published metadata; a
+// malformed file is a build defect caught by the tests.
+var data = mustParse(modelsJSON, publishedJSON)
 
-func mustParse(b []byte) file {
+func mustParse(b, pub []byte) file {
 	f, err := parse(b)
 	if err != nil {
 		panic(fmt.Sprintf("catalog: embedded models.json: %v", err))
 	}
+	p, err := parsePublished(pub)
+	if err != nil {
+		panic(fmt.Sprintf("catalog: embedded workersai.json: %v", err))
+	}
+	f.merge(p)
 	return f
 }
 
@@ -109,6 +144,10 @@ func All() []Model {
 	})
 	return out
 }
+
+// IsDeprecated reports whether the provider deprecated the model or published a date it
+// stops serving.
+func (m Model) IsDeprecated() bool { return m.Deprecated || m.PlannedDeprecation != "" }
 
 // ByProvider returns the models of one provider kind, sorted by id.
 func ByProvider(providerKind string) []Model {

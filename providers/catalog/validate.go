@@ -52,7 +52,7 @@ func (m Model) validate() error {
 	if m.Task != providers.TaskEmbed && (m.Dimensions != 0 || m.MaxBatch != 0) {
 		errs = append(errs, errors.New("dimensions and max_batch apply to embedding models only"))
 	}
-	priced := m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0
+	priced := len(m.Prices) > 0 || m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0
 	if priced == (m.Free || m.Unpriced) || (m.Free && m.Unpriced) {
 		errs = append(errs, errors.New("exactly one of a price, free or unpriced is required"))
 	}
