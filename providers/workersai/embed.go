@@ -51,8 +51,15 @@ func (p *Provider) Embed(ctx context.Context, req providers.EmbedRequest) (provi
 	return mergeEmbeds(req, results, firstError(errs))
 }
 
-// checkEmbed rejects what the service would: empty texts and unknown options.
+// checkEmbed rejects what the service would: empty texts and unknown options. Options
+// are checked against the model's published input schema when it is vendored (bge-m3
+// publishes no pooling), else against the options every bge model takes.
 func checkEmbed(req providers.EmbedRequest) error {
+	if ps, ok := catalog.PublishedParams(Kind, req.Model, "text"); ok {
+		if err := checkPublished(req.Model, ps, req.Options, "embedding option"); err != nil {
+			return err
+		}
+	}
 	for k := range req.Options {
 		if !embedOptions[k] {
 			return invalid(req.Model, fmt.Sprintf("embedding option %s is not supported (workers-ai accepts pooling, truncate_inputs)", k))

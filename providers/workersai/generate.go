@@ -56,6 +56,11 @@ func (p *Provider) generateBody(req providers.GenerateRequest, openAI bool) (map
 	if err != nil {
 		return nil, 0, withModel(err, req.Model)
 	}
+	if ps, ok := catalog.PublishedParams(Kind, req.Model, "messages"); ok && !openAI {
+		if err := checkPublished(req.Model, ps, req.Params, "param"); err != nil {
+			return nil, 0, err
+		}
+	}
 	if req.JSONSchema != nil {
 		body["response_format"] = responseFormat(req.JSONSchema, openAI)
 	}

@@ -138,6 +138,9 @@ func TestGenerateRejectsBeforeSending(t *testing.T) {
 		want string
 	}{
 		{"unknown param", providers.GenerateRequest{Model: llama, Messages: user("a"), Params: map[string]any{"stop": []any{"x"}}}, "param stop is not supported"},
+		// Computed at run time (validate checks literal params): the published ranges apply.
+		{"seed below the published minimum", providers.GenerateRequest{Model: llama, Messages: user("a"), Params: map[string]any{"seed": 0}}, "param seed: the published input schema of @cf/meta/llama-3.1-8b-instruct wants an integer from 1 to 9999999999, got 0"},
+		{"top_k above the published maximum", providers.GenerateRequest{Model: llama, Messages: user("a"), Params: map[string]any{"top_k": 100}}, "wants an integer from 1 to 50, got 100"},
 		{"fractional max_tokens", providers.GenerateRequest{Model: llama, Messages: user("a"), Params: map[string]any{"max_tokens": 1.5}}, "param max_tokens: want a number"},
 		{"bad role", providers.GenerateRequest{Model: llama, Messages: []providers.Message{{Role: "developer", Content: "x"}}}, `role "developer"`},
 		{"no messages", providers.GenerateRequest{Model: llama}, "no messages"},

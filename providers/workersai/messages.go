@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
 )
 
 // wireMessages converts chat turns to the messages form Cloudflare's own client sends
@@ -154,6 +155,26 @@ func supportedParams(openAI bool) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// checkPublished checks request parameters computed at run time against the model's
+// published input schema (validate checks literal ones): what the API would refuse is
+// refused before it is sent, naming what the schema accepts.
+func checkPublished(model string, ps *catalog.Params, in map[string]any, what string) error {
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !ps.Has(k) {
+			return invalid(model, fmt.Sprintf("%s %s is not in the published input schema of %s (it has %s)", what, k, model, strings.Join(ps.Names(), ", ")))
+		}
+		if err := ps.Check(k, in[k]); err != nil {
+			return invalid(model, fmt.Sprintf("%s %s: %v", what, k, err))
+		}
+	}
+	return nil
 }
 
 // invalid is a request aiflow refuses to send.

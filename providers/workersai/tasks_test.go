@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -84,11 +85,15 @@ func TestEmbedRejects(t *testing.T) {
 		{"empty text", providers.EmbedRequest{Model: bge, Texts: []string{"a", ""}}},
 		{"unknown option", providers.EmbedRequest{Model: bge, Texts: []string{"a"}, Options: map[string]any{"dimensions": 3}}},
 		{"bad pooling", providers.EmbedRequest{Model: bge, Texts: []string{"a"}, Options: map[string]any{"pooling": "max"}}},
+		// bge-m3 publishes no pooling (cloudflare-docs bge-m3.json).
+		{"pooling for bge-m3", providers.EmbedRequest{Model: "@cf/baai/bge-m3", Texts: []string{"a"}, Options: map[string]any{"pooling": "cls"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := p.Embed(context.Background(), tt.req); err == nil {
 				t.Error("want an error")
+			} else if tt.name == "pooling for bge-m3" && !strings.Contains(err.Error(), "embedding option pooling is not in the published input schema of @cf/baai/bge-m3 (it has text, truncate_inputs)") {
+				t.Errorf("err = %v", err)
 			}
 		})
 	}
