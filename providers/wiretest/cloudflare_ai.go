@@ -31,6 +31,11 @@ func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
 		cfBadInput(w, "Type mismatch of '/', 'object' not in 'string'")
 		return
 	}
+	if !cf.conforms(w, model, c.body) {
+		return
+	}
+	w, checked := cf.checkOutput(w, model, in)
+	defer checked()
 	f := cf.Faults.next(c.r.URL.EscapedPath())
 	if f != nil && !cfWait(c.r, f.Delay) {
 		return
