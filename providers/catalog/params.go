@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,9 @@ import (
 // so that validate can check a step's params: names, types, ranges and enums come from
 // the provider's schema instead of a hand-written list.
 type Params struct {
-	Model string
-	props map[string]map[string]any // name → its property schema
+	Model    string
+	props    map[string]map[string]any // name → its property schema
+	required []string
 	once  map[string]*paramCheck
 	mu    sync.Mutex
 }
@@ -50,7 +52,15 @@ func PublishedParams(providerKind, id, primary string) (*Params, bool) {
 	var forms []map[string]any
 	collectForms(root, &forms, 0)
 	props := map[string]map[string]any{}
+	var required []string
 	add := func(f map[string]any) {
+		if req, ok := f["required"].([]any); ok {
+			for _, r := range req {
+				if name, ok := r.(string); ok && !slices.Contains(required, name) {
+					required = append(required, name)
+				}
+			}
+		}
 		ps, _ := f["properties"].(map[string]any)
 		for name, s := range ps {
 			if sm, ok := s.(map[string]any); ok {
@@ -72,7 +82,8 @@ func PublishedParams(providerKind, id, primary string) (*Params, bool) {
 			}
 		}
 	}
-	p := &Params{Model: id, props: props, once: map[string]*paramCheck{}}
+	sort.Strings(required)
+	p := &Params{Model: id, props: props, required: required, once: map[string]*paramCheck{}}
 	actual, _ := paramCache.LoadOrStore(key, p)
 	return actual.(*Params), true
 }
@@ -105,6 +116,9 @@ func (p *Params) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Required lists the parameters the form requires, sorted.
+func (p *Params) Required() []string { return slices.Clone(p.required) }
 
 // Has reports whether the schema has a parameter called name.
 func (p *Params) Has(name string) bool { _, ok := p.props[name]; return ok }
