@@ -20,8 +20,8 @@ type Params struct {
 	Model    string
 	props    map[string]map[string]any // name → its property schema
 	required []string
-	once  map[string]*paramCheck
-	mu    sync.Mutex
+	once     map[string]*paramCheck
+	mu       sync.Mutex
 }
 
 type paramCheck struct {
