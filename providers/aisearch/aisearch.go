@@ -170,7 +170,9 @@ func (x *Instance) DeleteByIDs(context.Context, []string) (int, error) {
 }
 
 // Info is empty: AI Search does not expose dimensions or counts of vectors.
-func (x *Instance) Info(context.Context) (providers.IndexInfo, error) { return providers.IndexInfo{}, nil }
+func (x *Instance) Info(context.Context) (providers.IndexInfo, error) {
+	return providers.IndexInfo{}, nil
+}
 
 // Close does nothing.
 func (x *Instance) Close() error { return nil }

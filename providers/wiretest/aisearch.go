@@ -398,7 +398,7 @@ func (inst *asInstance) search(q asQuery) []map[string]any {
 			meta[k] = v
 		}
 		out[i] = map[string]any{"id": fmt.Sprintf("%s#%d", h.doc.Key, 0), "type": "text", "score": h.score, "text": h.doc.Text,
-			"item": map[string]any{"key": h.doc.Key, "timestamp": h.doc.Timestamp, "metadata": meta},
+			"item":            map[string]any{"key": h.doc.Key, "timestamp": h.doc.Timestamp, "metadata": meta},
 			"scoring_details": map[string]any{"keyword_score": h.score, "keyword_rank": i + 1, "fusion_method": "rrf"}}
 	}
 	return out
