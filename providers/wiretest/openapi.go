@@ -599,3 +599,44 @@ func oaClip(s string) string {
 	}
 	return s
 }
+
+// oaEnvelope flattens a published response schema for checking an answer. Cloudflare's
+// schemas build each response as allOf[common envelope, {result: <specific>}], and the
+// common part often declares result as an object even where the specific part is an
+// array; read literally, no list answer could conform. Here a later part's schema of a
+// property replaces an earlier one's, required lists are joined, and other keywords are
+// kept from the last part that has them.
+func oaEnvelope(s map[string]any) map[string]any {
+	all, ok := s["allOf"].([]any)
+	if !ok {
+		return s
+	}
+	out := map[string]any{}
+	props := map[string]any{}
+	var req []any
+	for _, part := range all {
+		m, _ := part.(map[string]any)
+		m = oaEnvelope(m)
+		for k, v := range m {
+			switch k {
+			case "properties":
+				pm, _ := v.(map[string]any)
+				for name, ps := range pm {
+					props[name] = ps
+				}
+			case "required":
+				list, _ := v.([]any)
+				req = append(req, list...)
+			default:
+				out[k] = v
+			}
+		}
+	}
+	for k, v := range s {
+		if k != "allOf" {
+			out[k] = v
+		}
+	}
+	out["properties"], out["required"] = props, req
+	return out
+}
