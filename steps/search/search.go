@@ -54,7 +54,7 @@ var Kind = steps.Kind{
 		{Name: "filter", Type: steps.Object, Doc: `Metadata filter with Vectorize operators: {source: "a.md"}, {year: {"$gte": 2020}}; $eq $ne $in $nin $lt $lte $gt $gte.`},
 		{Name: "namespace", Type: steps.String, Doc: "Namespace to search in."},
 		{Name: "mode", Type: steps.String, Default: providers.ModeVector, Enum: []string{providers.ModeVector, providers.ModeKeyword, providers.ModeHybrid},
-			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index)."},
+			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index). An ai-search index uses the retrieval its instance is configured with."},
 		{Name: "min_score", Type: steps.Number, Default: 0.0, Doc: "Drop matches scoring below this (a relevance floor; see the matches output for what score means per mode). Not for euclidean indexes, whose score is a distance."},
 		{Name: "min_relative", Type: steps.Number, Default: DefaultMinRelative, Doc: "Drop matches scoring below this share (0–1) of the best match's score; 0 keeps them all. Ignored for euclidean indexes."},
 		{Name: "question", Type: steps.Bool, Default: false, Doc: `The text is a natural-language question: its question-frame words ("how does X work", "what does X mean") are dropped from the query before it is embedded and matched, so "work" does not retrieve texts about workers.`},
