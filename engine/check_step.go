@@ -471,6 +471,10 @@ var (
 		"letters, digits, - and _, starting with a letter or digit"}
 	// Cloudflare OpenAPI, AI Gateway (aig-config-*) path parameter gateway_id:
 	// pattern ^[a-z0-9_]+(?:-[a-z0-9_]+)*$, minLength 1, maxLength 64.
+	// cloudflare-go v6.10.0 ai_search.InstanceReadResponse.ID: "AI Search instance ID.
+	// Lowercase alphanumeric, hyphens, and underscores." (no published length limit).
+	aiSearchName = remoteNameRule{"AI Search instance", regexp.MustCompile(`^[a-z0-9_-]+$`), 0,
+		"lowercase letters, digits, - and _"}
 	gatewayName = remoteNameRule{"AI Gateway", regexp.MustCompile(`^[a-z0-9_]+(?:-[a-z0-9_]+)*$`), 64,
 		"1 to 64 characters: lowercase letters, digits and _, in words joined by single -"}
 )
@@ -488,6 +492,8 @@ func (c *checker) remoteName(rn *ResourceNode, path string) {
 	switch {
 	case rn.Spec.Kind == "vector-index" && backend == "vectorize":
 		rule = vectorizeName
+	case rn.Spec.Kind == "vector-index" && backend == aiSearchBackend:
+		rule = aiSearchName
 	case rn.Spec.Kind == "database" && backend == "d1":
 		rule = d1Name
 	case rn.Spec.Kind == "ai-gateway":
@@ -505,6 +511,29 @@ func (c *checker) remoteName(rn *ResourceNode, path string) {
 	}
 }
 
+// aiSearchBackend is the vector-index backend that reads an existing Cloudflare AI
+// Search instance (providers/aisearch).
+const aiSearchBackend = "ai-search"
+
+// aiSearchOnly are the vector-index settings an ai-search index takes: AI Search embeds,
+// chunks and indexes its own data source, so the index-shaping settings do not apply.
+var aiSearchOnly = []string{"backend", "provider", "description"}
+
+// aiSearchIndex checks a vector-index with backend ai-search: it needs a provider (the
+// account the instance lives in) and takes none of the settings that shape an index.
+func (c *checker) aiSearchIndex(rn *ResourceNode, path string) {
+	r := rn.Spec
+	for _, s := range r.Settings {
+		if !containsString(aiSearchOnly, s.Key) {
+			c.errf(s.KeyPos, path+"."+s.Key, "ai-search settings: "+strings.Join(aiSearchOnly, ", "),
+				"%s does not apply to backend ai-search: the AI Search instance embeds and indexes its own data source", s.Key)
+		}
+	}
+	if r.Setting("provider") == nil {
+		c.errf(r.Pos, path+".provider", "e.g. provider: cf (a workers-ai provider entry, whose account holds the instance)", "backend ai-search needs a provider")
+	}
+}
+
 func (c *checker) vectorIndex(rn *ResourceNode, path string) {
 	r := rn.Spec
 	lit := func(key string) (any, bool) {
@@ -514,6 +543,10 @@ func (c *checker) vectorIndex(rn *ResourceNode, path string) {
 		}
 		v, _ := t.Eval(nil)
 		return v, true
+	}
+	if v, _ := lit("backend"); v == aiSearchBackend {
+		c.aiSearchIndex(rn, path)
+		return
 	}
 	if v, ok := lit("dimensions"); ok {
 		if d, isInt := v.(int); !isInt || d < 1 || d > 4096 {
@@ -529,7 +562,7 @@ func (c *checker) vectorIndex(rn *ResourceNode, path string) {
 	}
 	if v, ok := lit("backend"); ok {
 		if s, _ := v.(string); s != "local" && s != "vectorize" {
-			c.errf(r.Setting("backend").Value.Pos, path+".backend", "allowed: local, vectorize", "unknown backend %v%s", v, spec.DidYouMean(fmt.Sprint(v), []string{"local", "vectorize"}))
+			c.errf(r.Setting("backend").Value.Pos, path+".backend", "allowed: local, vectorize, ai-search", "unknown backend %v%s", v, spec.DidYouMean(fmt.Sprint(v), []string{"local", "vectorize", aiSearchBackend}))
 		}
 	}
 	if v, ok := lit("ann"); ok {

@@ -306,6 +306,9 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 		}
 		est := estimateCall(n.Kind.Task, call)
 		ps.Estimate = ps.Estimate.add(est)
+		if call.Model == nil {
+			continue // a search step without model: embeds with its index's embedder, if at all
+		}
 		if w := contextWarning(est, call.Model.Ref()); w != "" {
 			ps.Warnings = append(ps.Warnings, w)
 		}

@@ -109,3 +109,16 @@ func TestIncrementalPlan(t *testing.T) {
 		t.Errorf("planning called models: %d calls after one run of 4 model steps", calls)
 	}
 }
+
+// TestPlanSearchWithoutModel: a search step that names no model (it embeds with its
+// index's embedder) plans instead of panicking on the missing model.
+func TestPlanSearchWithoutModel(t *testing.T) {
+	fl := fileFlow(t, "../examples/flows/rag-query.yaml", nil)
+	p, err := fl.Plan(context.Background(), engine.PlanOptions{Store: openStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Steps) == 0 || p.Steps[0].ID != "hits" || p.Steps[0].Model != "" {
+		t.Errorf("plan steps = %+v", p.Steps)
+	}
+}

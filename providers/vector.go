@@ -103,6 +103,10 @@ type IndexBackendConfig struct {
 type IndexBackendInfo struct {
 	Name string
 	New  func(IndexBackendConfig) (IndexBackend, error)
+	// External marks a backend that reads an index managed outside aiflow (AI Search):
+	// it has no dimensions or metric to declare, apply only checks that it exists, and
+	// destroy leaves it in place.
+	External bool
 }
 
 var (

@@ -18,6 +18,16 @@ type vectorIndexKind struct{}
 func (vectorIndexKind) desired(_ *env, r *resource) error {
 	is := engine.IndexSpecFrom(r.name, r.settings)
 	r.backend = is.Backend
+	if info, ok := providers.LookupIndexBackend(is.Backend); ok && info.External {
+		// An index managed outside aiflow (AI Search): nothing to shape, only its
+		// account can change which instance this is.
+		r.attrs = map[string]any{"backend": is.Backend, "external": true}
+		if p := str(r.settings["provider"]); p != "" {
+			r.attrs["provider"] = p
+		}
+		r.force = []string{"backend", "provider"}
+		return nil
+	}
 	ann := is.ANN
 	if ann == "" {
 		ann = "none"
@@ -67,6 +77,9 @@ func (vectorIndexKind) refresh(ctx context.Context, e *env, r *resource, _ *stor
 	info, ok, err := b.Describe(ctx, engine.IndexSpecFrom(r.name, r.settings))
 	if err != nil || !ok {
 		return realState{}, err
+	}
+	if r.attrs["external"] == true {
+		return realState{exists: true, id: r.name, info: "managed outside aiflow"}, nil
 	}
 	md := map[string]any{}
 	for k, v := range info.MetadataIndexes {

@@ -13,7 +13,7 @@ type resourceSetting struct {
 // (engine/check_step.go, resourceSettings); TestResourceKindsMatchEngine keeps them equal.
 var resourceKinds = map[string][]resourceSetting{
 	"vector-index": {
-		{"backend", orExpr(obj{"enum": []string{"local", "vectorize"}}), "local (embedded, persistent; the default) or vectorize (Cloudflare Vectorize, through a workers-ai provider)."},
+		{"backend", orExpr(obj{"enum": []string{"local", "vectorize", "ai-search"}}), "local (embedded, persistent; the default), vectorize (Cloudflare Vectorize, through a workers-ai provider) or ai-search (an existing Cloudflare AI Search instance named like the resource: search and ai-search steps query it; aiflow neither writes, creates nor deletes it)."},
 		{"dimensions", orExpr(obj{"type": "integer", "minimum": 1, "maximum": 4096}), "Vector size, 1–4096: 768 for bge-base, 384 for bge-small, the local embedder's dimensions."},
 		{"metric", orExpr(obj{"enum": []string{"cosine", "euclidean", "dot-product"}}), "Distance metric; default cosine."},
 		{"metadata_indexes", obj{}, "Metadata fields to index for filtering: {field: string | number | boolean}."},
@@ -57,7 +57,18 @@ var resourceDocs = map[string]string{
 }
 
 // resourceRequired are settings a kind cannot do without.
-var resourceRequired = map[string][]string{"vector-index": {"dimensions"}}
+var resourceRequired = map[string][]string{}
+
+// resourceConditions are extra schema keywords of a kind: a vector-index needs
+// dimensions, except one with backend ai-search, which needs a provider instead and
+// takes none of the settings that shape an index (engine/check_step.go, aiSearchIndex).
+var resourceConditions = map[string]obj{
+	"vector-index": {
+		"if":   obj{"properties": obj{"backend": obj{"const": "ai-search"}}, "required": []string{"backend"}},
+		"then": obj{"required": []string{"provider"}, "propertyNames": obj{"enum": []string{"kind", "backend", "provider", "description"}}},
+		"else": obj{"required": []string{"dimensions"}},
+	},
+}
 
 func (g *gen) resources() error {
 	var names []string
@@ -74,6 +85,9 @@ func (g *gen) resources() error {
 		def := obj{"type": "object", "additionalProperties": false, "properties": props, "description": resourceDocs[name]}
 		if req := resourceRequired[name]; len(req) > 0 {
 			def["required"] = req
+		}
+		for k, v := range resourceConditions[name] {
+			def[k] = v
 		}
 		g.defs["resource."+name] = def
 		kinds = append(kinds, kindCase(name, "resource."+name))

@@ -81,10 +81,8 @@ func (a *Admin) Get(ctx context.Context, id string) (providers.GatewaySettings, 
 func (a *Admin) Create(ctx context.Context, s providers.GatewaySettings) error {
 	ttl, interval, limit, technique := fields(s, cloudflare.F[int64], cloudflare.Null[int64]())
 	p := aig.AIGatewayNewParams{AccountID: cloudflare.F(a.account), ID: cloudflare.F(s.ID), CacheInvalidateOnUpdate: cloudflare.F(false),
-		CacheTTL: ttl, CollectLogs: cloudflare.F(s.Logging), RateLimitingInterval: interval, RateLimitingLimit: limit}
-	if technique != "" {
-		p.RateLimitingTechnique = cloudflare.F(aig.AIGatewayNewParamsRateLimitingTechnique(technique))
-	}
+		CacheTTL: ttl, CollectLogs: cloudflare.F(s.Logging), RateLimitingInterval: interval, RateLimitingLimit: limit,
+		RateLimitingTechnique: cloudflare.F(aig.AIGatewayNewParamsRateLimitingTechnique(technique))}
 	if _, err := a.svc.New(ctx, p); err != nil {
 		return fmt.Errorf("creating AI Gateway %q: %w", s.ID, transport.Cause(err))
 	}
@@ -95,10 +93,8 @@ func (a *Admin) Create(ctx context.Context, s providers.GatewaySettings) error {
 func (a *Admin) Update(ctx context.Context, s providers.GatewaySettings) error {
 	ttl, interval, limit, technique := fields(s, cloudflare.F[int64], cloudflare.Null[int64]())
 	p := aig.AIGatewayUpdateParams{AccountID: cloudflare.F(a.account), CacheInvalidateOnUpdate: cloudflare.F(false),
-		CacheTTL: ttl, CollectLogs: cloudflare.F(s.Logging), RateLimitingInterval: interval, RateLimitingLimit: limit}
-	if technique != "" {
-		p.RateLimitingTechnique = cloudflare.F(aig.AIGatewayUpdateParamsRateLimitingTechnique(technique))
-	}
+		CacheTTL: ttl, CollectLogs: cloudflare.F(s.Logging), RateLimitingInterval: interval, RateLimitingLimit: limit,
+		RateLimitingTechnique: cloudflare.F(aig.AIGatewayUpdateParamsRateLimitingTechnique(technique))}
 	if _, err := a.svc.Update(ctx, s.ID, p); err != nil {
 		return fmt.Errorf("updating AI Gateway %q: %w", s.ID, transport.Cause(err))
 	}
@@ -116,8 +112,11 @@ func (a *Admin) Delete(ctx context.Context, id string) error {
 
 // fields maps settings onto the API's nullable fields: zero means null (off). F is the
 // SDK's field type, which lives in an internal package and so is inferred from some and null.
+// technique is never empty: the published create/update schema (api-schemas openapi.json,
+// aig-config-create-gateway) requires rate_limiting_technique even when the limit is
+// null, so a gateway without a rate limit sends "fixed" with null interval and limit.
 func fields[F any](s providers.GatewaySettings, some func(int64) F, null F) (ttl, interval, limit F, technique string) {
-	ttl, interval, limit = null, null, null
+	ttl, interval, limit, technique = null, null, null, "fixed"
 	if s.CacheTTL > 0 {
 		ttl = some(int64(s.CacheTTL))
 	}

@@ -34,7 +34,7 @@ func TestLifecycle(t *testing.T) {
 			RateLimit: &providers.GatewayRateLimit{Limit: 100, Interval: 60, Technique: "sliding"}},
 			map[string]any{"cache_ttl": 3600.0, "collect_logs": true, "rate_limiting_limit": 100.0, "rate_limiting_interval": 60.0, "rate_limiting_technique": "sliding"}},
 		{"everything off", providers.GatewaySettings{ID: "prod"},
-			map[string]any{"cache_ttl": nil, "collect_logs": false, "rate_limiting_limit": nil, "rate_limiting_interval": nil, "rate_limiting_technique": "sliding"}},
+			map[string]any{"cache_ttl": nil, "collect_logs": false, "rate_limiting_limit": nil, "rate_limiting_interval": nil, "rate_limiting_technique": "fixed"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/aiflow/aiflow/providers/aigateway"
+	_ "github.com/aiflow/aiflow/providers/aisearch"
 	_ "github.com/aiflow/aiflow/providers/anthropic"
 	_ "github.com/aiflow/aiflow/providers/d1"
 	_ "github.com/aiflow/aiflow/providers/local"

@@ -14,11 +14,11 @@ import (
 
 func init() {
 	const base = "client/v4/accounts/{acct}/ai-gateway/gateways"
-	registerCFRoute(cfRoute{http.MethodPost, base, (*Cloudflare).serveGatewayCreate})
-	registerCFRoute(cfRoute{http.MethodGet, base, (*Cloudflare).serveGatewayList})
-	registerCFRoute(cfRoute{http.MethodGet, base + "/{id}", (*Cloudflare).serveGatewayGet})
-	registerCFRoute(cfRoute{http.MethodPut, base + "/{id}", (*Cloudflare).serveGatewayUpdate})
-	registerCFRoute(cfRoute{http.MethodDelete, base + "/{id}", (*Cloudflare).serveGatewayDelete})
+	registerCFRoute(cfRoute{http.MethodPost, base, cfConform("aig-config-create-gateway", []int{7001}, (*Cloudflare).serveGatewayCreate)})
+	registerCFRoute(cfRoute{http.MethodGet, base, cfConform("aig-config-list-gateway", []int{7001}, (*Cloudflare).serveGatewayList)})
+	registerCFRoute(cfRoute{http.MethodGet, base + "/{id}", cfConform("aig-config-fetch-gateway", []int{7001}, (*Cloudflare).serveGatewayGet)})
+	registerCFRoute(cfRoute{http.MethodPut, base + "/{id}", cfConform("aig-config-update-gateway", []int{7001}, (*Cloudflare).serveGatewayUpdate)})
+	registerCFRoute(cfRoute{http.MethodDelete, base + "/{id}", cfConform("aig-config-delete-gateway", []int{7001}, (*Cloudflare).serveGatewayDelete)})
 }
 
 // GatewayAdmin is the AI Gateway management API of a Cloudflare emulator (wire doc §5.6),

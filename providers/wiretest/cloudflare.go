@@ -41,6 +41,7 @@ type Cloudflare struct {
 	cfg       cloudflareConfig
 	latency   atomic.Int64 // nanoseconds added before every model answer
 	runs      atomic.Int64
+	conform   conformLog // requests the published OpenAPI schema rejected (openapi.go)
 	logSeq    atomic.Int64
 	mu        sync.Mutex
 	responder CFResponder
@@ -102,6 +103,7 @@ const (
 func NewCloudflare(t testing.TB, opts ...CloudflareOption) *Cloudflare {
 	cf := StartCloudflare(opts...)
 	t.Cleanup(cf.Close)
+	t.Cleanup(func() { cf.checkConformance(t) })
 	return cf
 }
 

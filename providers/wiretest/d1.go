@@ -17,14 +17,17 @@ import (
 	_ "modernc.org/sqlite" // the SQLite behind each emulated D1 database
 )
 
+// d1CodeMalformed is D1's "The request is malformed" error code.
+const d1CodeMalformed = 7400
+
 func init() {
 	const base = "client/v4/accounts/{acct}/d1/database"
-	registerCFRoute(cfRoute{http.MethodPost, base, (*Cloudflare).serveD1Create})
-	registerCFRoute(cfRoute{http.MethodGet, base, (*Cloudflare).serveD1List})
-	registerCFRoute(cfRoute{http.MethodGet, base + "/{db}", (*Cloudflare).serveD1Get})
-	registerCFRoute(cfRoute{http.MethodDelete, base + "/{db}", (*Cloudflare).serveD1Delete})
-	registerCFRoute(cfRoute{http.MethodPost, base + "/{db}/query", func(cf *Cloudflare, w http.ResponseWriter, c *cfCall) { cf.serveD1Query(w, c, false) }})
-	registerCFRoute(cfRoute{http.MethodPost, base + "/{db}/raw", func(cf *Cloudflare, w http.ResponseWriter, c *cfCall) { cf.serveD1Query(w, c, true) }})
+	registerCFRoute(cfRoute{http.MethodPost, base, cfConform("cloudflare-d1-create-database", []int{d1CodeMalformed}, (*Cloudflare).serveD1Create)})
+	registerCFRoute(cfRoute{http.MethodGet, base, cfConform("cloudflare-d1-list-databases", []int{d1CodeMalformed}, (*Cloudflare).serveD1List)})
+	registerCFRoute(cfRoute{http.MethodGet, base + "/{db}", cfConform("cloudflare-d1-get-database", []int{d1CodeMalformed}, (*Cloudflare).serveD1Get)})
+	registerCFRoute(cfRoute{http.MethodDelete, base + "/{db}", cfConform("cloudflare-d1-delete-database", []int{d1CodeMalformed}, (*Cloudflare).serveD1Delete)})
+	registerCFRoute(cfRoute{http.MethodPost, base + "/{db}/query", cfConform("cloudflare-d1-query-database", []int{d1CodeMalformed}, func(cf *Cloudflare, w http.ResponseWriter, c *cfCall) { cf.serveD1Query(w, c, false) })})
+	registerCFRoute(cfRoute{http.MethodPost, base + "/{db}/raw", cfConform("cloudflare-d1-raw-database-query", []int{d1CodeMalformed}, func(cf *Cloudflare, w http.ResponseWriter, c *cfCall) { cf.serveD1Query(w, c, true) })})
 }
 
 // D1Database is one emulated D1 database.

@@ -126,20 +126,20 @@ const vzPrefix = "client/v4/accounts/{acct}/vectorize/v2/indexes"
 
 func init() {
 	for _, rt := range []cfRoute{
-		{http.MethodPost, vzPrefix, (*Cloudflare).vzCreate},
-		{http.MethodGet, vzPrefix, (*Cloudflare).vzList},
-		{http.MethodGet, vzPrefix + "/{index}", (*Cloudflare).vzGet},
-		{http.MethodDelete, vzPrefix + "/{index}", (*Cloudflare).vzDelete},
-		{http.MethodGet, vzPrefix + "/{index}/info", (*Cloudflare).vzInfo},
-		{http.MethodPost, vzPrefix + "/{index}/insert", (*Cloudflare).vzInsert},
-		{http.MethodPost, vzPrefix + "/{index}/upsert", (*Cloudflare).vzUpsert},
-		{http.MethodPost, vzPrefix + "/{index}/query", (*Cloudflare).vzQuery},
-		{http.MethodPost, vzPrefix + "/{index}/get_by_ids", (*Cloudflare).vzGetByIDs},
-		{http.MethodPost, vzPrefix + "/{index}/delete_by_ids", (*Cloudflare).vzDeleteByIDs},
+		{http.MethodPost, vzPrefix, cfConform("vectorize-create-vectorize-index", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzCreate)},
+		{http.MethodGet, vzPrefix, cfConform("vectorize-list-vectorize-indexes", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzList)},
+		{http.MethodGet, vzPrefix + "/{index}", cfConform("vectorize-get-vectorize-index", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzGet)},
+		{http.MethodDelete, vzPrefix + "/{index}", cfConform("vectorize-delete-vectorize-index", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzDelete)},
+		{http.MethodGet, vzPrefix + "/{index}/info", cfConform("vectorize-index-info", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzInfo)},
+		{http.MethodPost, vzPrefix + "/{index}/insert", cfConform("vectorize-insert-vector", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzInsert)},
+		{http.MethodPost, vzPrefix + "/{index}/upsert", cfConform("vectorize-upsert-vector", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzUpsert)},
+		{http.MethodPost, vzPrefix + "/{index}/query", cfConform("vectorize-query-vector", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzQuery)},
+		{http.MethodPost, vzPrefix + "/{index}/get_by_ids", cfConform("vectorize-get-vectors-by-id", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzGetByIDs)},
+		{http.MethodPost, vzPrefix + "/{index}/delete_by_ids", cfConform("vectorize-delete-vectors-by-id", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzDeleteByIDs)},
 		{http.MethodGet, vzPrefix + "/{index}/list", (*Cloudflare).vzListVectors},
-		{http.MethodPost, vzPrefix + "/{index}/metadata_index/create", (*Cloudflare).vzMetaCreate},
-		{http.MethodGet, vzPrefix + "/{index}/metadata_index/list", (*Cloudflare).vzMetaList},
-		{http.MethodPost, vzPrefix + "/{index}/metadata_index/delete", (*Cloudflare).vzMetaDelete},
+		{http.MethodPost, vzPrefix + "/{index}/metadata_index/create", cfConform("vectorize-create-metadata-index", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzMetaCreate)},
+		{http.MethodGet, vzPrefix + "/{index}/metadata_index/list", cfConform("vectorize-list-metadata-indexes", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzMetaList)},
+		{http.MethodPost, vzPrefix + "/{index}/metadata_index/delete", cfConform("vectorize-delete-metadata-index", []int{vzCodeInvalid, vzCodeBadJSON}, (*Cloudflare).vzMetaDelete)},
 	} {
 		registerCFRoute(rt)
 	}

@@ -3,6 +3,7 @@ package all
 
 import (
 	_ "github.com/aiflow/aiflow/steps/agent"
+	_ "github.com/aiflow/aiflow/steps/aisearch"
 	_ "github.com/aiflow/aiflow/steps/chunk"
 	_ "github.com/aiflow/aiflow/steps/classify"
 	_ "github.com/aiflow/aiflow/steps/embed"

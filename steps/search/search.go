@@ -54,11 +54,13 @@ var Kind = steps.Kind{
 		{Name: "filter", Type: steps.Object, Doc: `Metadata filter with Vectorize operators: {source: "a.md"}, {year: {"$gte": 2020}}; $eq $ne $in $nin $lt $lte $gt $gte.`},
 		{Name: "namespace", Type: steps.String, Doc: "Namespace to search in."},
 		{Name: "mode", Type: steps.String, Default: providers.ModeVector, Enum: []string{providers.ModeVector, providers.ModeKeyword, providers.ModeHybrid},
-			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index)."},
+			Doc: "vector (nearest neighbours), keyword (BM25 over stored texts) or hybrid (both, fused: a convex combination of the normalised scores in the local index). An ai-search index uses the retrieval its instance is configured with."},
 		{Name: "min_score", Type: steps.Number, Default: 0.0, Doc: "Drop matches scoring below this (a relevance floor; see the matches output for what score means per mode). Not for euclidean indexes, whose score is a distance."},
 		{Name: "min_relative", Type: steps.Number, Default: DefaultMinRelative, Doc: "Drop matches scoring below this share (0–1) of the best match's score; 0 keeps them all. Ignored for euclidean indexes."},
 		{Name: "question", Type: steps.Bool, Default: false, Doc: `The text is a natural-language question: its question-frame words ("how does X work", "what does X mean") are dropped from the query before it is embedded and matched, so "work" does not retrieve texts about workers.`},
 		{Name: "return_metadata", Type: steps.Bool, Default: true, Doc: "Include each match's metadata."},
+		{Name: "rewrite_query", Type: steps.Bool, Doc: "ai-search indexes only: turn AI Search's query rewriting on or off for this search (default: the instance's setting)."},
+		{Name: "rerank", Type: steps.Bool, Doc: "ai-search indexes only: turn AI Search's reranking on or off for this search (default: the instance's setting)."},
 	},
 	Outputs: []steps.Field{
 		{Name: "matches", Type: steps.List, Doc: "Best first: {id, score, metadata, text}. Vector mode: the index metric (cosine or dot product, higher is closer; euclidean distance, lower is closer). Local index keyword mode: BM25 over the query's self-score, 0–1 (about 1 when a text holds the whole query). Local hybrid: 0.5·cosine (clamped to 0–1) + 0.5·keyword score, 0–1."},
@@ -110,6 +112,15 @@ func (s searcher) Run(ctx context.Context, call *steps.Call) (steps.Result, erro
 	if err != nil {
 		return steps.Result{}, err
 	}
+	if ts, ok := idx.(providers.TextSearcher); ok {
+		return searchText(ctx, call, ts, idx, is, in)
+	}
+	if _, set := call.Inputs["rewrite_query"]; set {
+		return steps.Result{}, fmt.Errorf("rewrite_query applies to ai-search indexes only; %s is a %s index", in.index, is.Backend)
+	}
+	if _, set := call.Inputs["rerank"]; set {
+		return steps.Result{}, fmt.Errorf("rerank applies to ai-search indexes only; %s is a %s index", in.index, is.Backend)
+	}
 	var res steps.Result
 	if in.q.Mode != providers.ModeKeyword && in.q.Vector == nil {
 		if res, in.q.Vector, err = s.embed(ctx, call, in); err != nil {
@@ -128,6 +139,31 @@ func (s searcher) Run(ctx context.Context, call *steps.Call) (steps.Result, erro
 	}
 	res.Output = output(matches)
 	return res, nil
+}
+
+// searchText queries an index that searches by text itself (an AI Search instance):
+// the text goes as is, with top_k as the result count, min_score as the match
+// threshold, the filter, and the rewrite and rerank switches; nothing is embedded.
+func searchText(ctx context.Context, call *steps.Call, ts providers.TextSearcher, idx providers.VectorIndex, is providers.IndexSpec, in query) (steps.Result, error) {
+	if in.text == "" {
+		return steps.Result{}, fmt.Errorf("index %s is searched by text (AI Search embeds the query itself): give text:, not vector:", in.index)
+	}
+	q := providers.TextSearch{Query: in.text, MaxResults: in.q.TopK, MinScore: in.minScore, Filter: in.q.Filter}
+	if v, ok := call.Inputs["rewrite_query"].(bool); ok {
+		q.RewriteQuery = &v
+	}
+	if v, ok := call.Inputs["rerank"].(bool); ok {
+		q.Rerank = &v
+	}
+	found, err := ts.SearchText(ctx, q)
+	if err != nil {
+		return steps.Result{}, fmt.Errorf("searching %s: %w", in.index, err)
+	}
+	matches, err := applyFloors(ctx, idx, is, in, found.Matches)
+	if err != nil {
+		return steps.Result{}, err
+	}
+	return steps.Result{Output: output(matches)}, nil
 }
 
 // parse reads and checks the inputs.
