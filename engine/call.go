@@ -624,6 +624,9 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 		}
 		pending = append(pending, i)
 	}
+	if as, ok := n.Impl.(steps.AsyncBatchStep); ok && n.Spec.BatchAsync && len(pending) > 0 && !w.planning {
+		return w.runAsyncBatch(n, as, scope, items, idxs, pending, outs, recs)
+	}
 	bs, isBatch := n.Impl.(steps.BatchStep)
 	if isBatch && len(pending) > 1 {
 		return w.runBatch(n, bs, scope, items, idxs, pending, outs, recs)

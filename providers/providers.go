@@ -294,6 +294,9 @@ type Info struct {
 	// embedded engine knows its models exactly), so validate refuses any other id instead
 	// of failing at run time. Nil for services whose models change without aiflow.
 	Models map[Task][]string
+	// AsyncBatch lists the tasks the provider's asynchronous batch API serves (it then
+	// implements AsyncBatcher), so validate refuses `batch: {async: true}` elsewhere.
+	AsyncBatch []Task
 }
 
 // Registry maps kind names to provider infos. The zero value is not usable; use NewRegistry.
