@@ -24,6 +24,7 @@ var Info = providers.Info{
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
 		providers.TaskTranslate, providers.TaskClassify},
+	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	Settings: []providers.SettingField{
 		{Name: "account_id", Type: "string", Required: true, Doc: "Cloudflare account id."},
 		{Name: "api_token", Type: "string", Required: true, Secret: true, Doc: "API token with Workers AI Read and Edit."},
