@@ -190,7 +190,7 @@ func (w *walker) pollBatch(n *Node, ab providers.AsyncBatcher, job providers.Bat
 		select {
 		case <-ctx.Done():
 			if w.ctx.Err() == nil && ctx.Err() == context.DeadlineExceeded {
-				return providers.BatchState{}, fmt.Errorf("still %s after the step's timeout (%s); resume the run to keep waiting without paying again", counts.Status, w.policy(n).timeout)
+				return providers.BatchState{}, fmt.Errorf("still %s at the step's timeout (%s); resume the run to keep waiting without paying again", counts.Status, w.policy(n).timeout)
 			}
 			return providers.BatchState{}, ctx.Err()
 		case <-timer.C:
@@ -199,6 +199,11 @@ func (w *walker) pollBatch(n *Node, ab providers.AsyncBatcher, job providers.Bat
 		if err != nil && !providers.IsRetryable(err) {
 			if ctx.Err() != nil {
 				continue // reported by the select
+			}
+			if d, ok := ctx.Deadline(); ok && w.ctx.Err() == nil && time.Until(d) < wait {
+				// The poll gave up because the step's timeout was near (a rate
+				// limiter will not start a wait it cannot finish).
+				return st, fmt.Errorf("still %s at the step's timeout (%s; last poll: %v); resume the run to keep waiting without paying again", counts.Status, w.policy(n).timeout, err)
 			}
 			return st, fmt.Errorf("polling: %w", err)
 		}

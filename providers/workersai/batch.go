@@ -65,10 +65,10 @@ func (p *Provider) SubmitBatch(ctx context.Context, task providers.Task, model s
 
 // queueAnswer is the `result` of a queue or poll request.
 type queueAnswer struct {
-	Status    string          `json:"status"`
-	RequestID string          `json:"request_id"`
-	Responses *[]batchAnswer  `json:"responses"`
-	Usage     *wireUsage      `json:"usage"`
+	Status    string         `json:"status"`
+	RequestID string         `json:"request_id"`
+	Responses *[]batchAnswer `json:"responses"`
+	Usage     *wireUsage     `json:"usage"`
 }
 
 // batchAnswer is one request's answer in a finished batch.
