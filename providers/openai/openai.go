@@ -19,8 +19,8 @@ func init() { providers.MustRegister(Info) }
 
 // Info describes the openai provider kind to the registry.
 var Info = providers.Info{
-	Name:    Kind,
-	Summary: "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
+	Name:       Kind,
+	Summary:    "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
 	Tasks:      []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	Settings: []providers.SettingField{

@@ -227,7 +227,7 @@ func (o *OpenAI) createBatch(w http.ResponseWriter, body []byte, b *oaiBatches) 
 		}
 		out := map[string]any{"id": fmt.Sprintf("batch_req_%s_%d", id, n), "custom_id": line.CustomID,
 			"response": map[string]any{"status_code": status, "request_id": fmt.Sprintf("req_%s_%d", id, n), "body": json.RawMessage(bytes.TrimSpace(respBody))},
-			"error": nil}
+			"error":    nil}
 		enc, _ := json.Marshal(out)
 		if status == http.StatusOK {
 			outLines.Write(append(enc, '\n'))
