@@ -24,6 +24,9 @@ type BatchJob struct {
 	// IDs are the BatchRequest IDs in submission order: Workers AI answers by position
 	// when an answer carries no external_reference.
 	IDs []string `json:"ids,omitempty"`
+	// Extra holds what the provider needs to read an answer that the answer itself
+	// does not say (e.g. which requests asked for JSON), by request ID.
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // BatchState is what a poll saw. Counts are of requests; a provider that reports no
