@@ -123,6 +123,29 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 	return outs, recs, firstErr
 }
 
+// batchPrice is the fraction of the synchronous price a call of n on m costs: the
+// provider's published batch discount for a step with an async batch, else 1.
+func (fl *Flow) batchPrice(n *Node, m *steps.Model) float64 {
+	if !n.Spec.BatchAsync || m == nil {
+		return 1
+	}
+	if pn, ok := fl.Providers[m.ProviderName]; ok && pn.Info.BatchDiscount > 0 {
+		return pn.Info.BatchDiscount
+	}
+	return 1
+}
+
+// batchNote says in a plan what an async batch costs on the step's first candidate.
+func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
+	if !n.Spec.BatchAsync || m == nil {
+		return ""
+	}
+	if p := fl.batchPrice(n, m); p < 1 {
+		return fmt.Sprintf("async batch of %d items via %s's batch API: estimated at its published batch price, %.0f %% of the standard price", n.Spec.Batch, m.ProviderKind, p*100)
+	}
+	return fmt.Sprintf("async batch of %d items via %s's batch API: %s publishes no batch discount, so standard prices", n.Spec.Batch, m.ProviderKind, m.ProviderKind)
+}
+
 // submitBatch returns the job of the batch recorded under key by an earlier process of
 // this run (resumed is then true), or submits the batch and records its job before
 // returning. The submission holds an execution slot and a budget reservation; waiting

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -326,6 +327,127 @@ steps:
 			}
 			if hit.Pos.Line != 9 && hit.Pos.Line != 10 || !strings.HasSuffix(hit.Path, ".batch") {
 				t.Fatalf("reported at %d:%d %s, want the batch: line", hit.Pos.Line, hit.Pos.Col, hit.Path)
+			}
+		})
+	}
+}
+
+// TestAsyncBatchProviders runs the same for_each generate through each provider's batch
+// API end to end: every item submitted once, outputs in item order, and the usage priced
+// at the provider's published batch discount (half of the synchronous run's, for OpenAI
+// and Anthropic).
+func TestAsyncBatchProviders(t *testing.T) {
+	const flow = `
+aiflow: 1
+name: batchy
+providers:
+  p:
+%s
+steps:
+  write:
+    uses: generate
+    model: p:%s
+    for_each: ${ ["apples", "pears", "plums", "figs", "kiwis"] }
+%s
+    prompt:
+      user: One line about ${ each.value }.
+    params: { temperature: 0, max_tokens: 32 }
+outputs:
+  lines: ${ map(steps.write.output, .text) }
+`
+	type emu interface {
+		BatchItems() int
+		BatchSubmissions(string) int
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) (entry, model string, env map[string]string, e emu)
+	}{
+		{"openai", func(t *testing.T) (string, string, map[string]string, emu) {
+			o := wiretest.NewOpenAI(t)
+			return fmt.Sprintf("    kind: openai\n    api_key: ${ env(\"TOKEN\") }\n    base_url: %s", o.URL()), "gpt-4o-mini", map[string]string{"TOKEN": o.Key()}, o
+		}},
+		{"anthropic", func(t *testing.T) (string, string, map[string]string, emu) {
+			a := wiretest.NewAnthropic(t)
+			return fmt.Sprintf("    kind: anthropic\n    api_key: ${ env(\"TOKEN\") }\n    base_url: %s", a.URL()), "claude-haiku-4-5", map[string]string{"TOKEN": a.Key()}, a
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entry, model, env, e := tt.setup(t)
+			run := func(batch string) *engine.RunResult {
+				fl := e2eFlow(t, fmt.Sprintf(flow, entry, model, batch), env)
+				res, err := fl.Run(context.Background(), engine.RunOptions{Store: openStore(t), BatchPoll: 5 * time.Millisecond, NoCache: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			batched := run("    batch: { size: 2, async: true }")
+			lines, _ := batched.Outputs["lines"].([]any)
+			for i, topic := range []string{"apples", "pears", "plums", "figs", "kiwis"} {
+				if i >= len(lines) || !strings.Contains(fmt.Sprint(lines[i]), topic) {
+					t.Fatalf("lines = %v, want item %d about %s", lines, i, topic)
+				}
+				if n := e.BatchSubmissions(fmt.Sprintf("item-%d", i)); n != 1 {
+					t.Errorf("item %d submitted %d times", i, n)
+				}
+			}
+			direct := run("")
+			if e.BatchItems() != 5 {
+				t.Fatalf("%d items batched", e.BatchItems())
+			}
+			if direct.Usage.USD == 0 || math.Abs(batched.Usage.USD*2-direct.Usage.USD) > 1e-9 {
+				t.Fatalf("batched run cost %v, direct %v: want half", batched.Usage.USD, direct.Usage.USD)
+			}
+		})
+	}
+}
+
+// TestAsyncBatchPlanDiscount: plan estimates an async batch at the provider's published
+// batch price (half, for OpenAI) and says so; Workers AI publishes none, so its estimate
+// stays at the standard price and the note says that.
+func TestAsyncBatchPlanDiscount(t *testing.T) {
+	const flow = `
+aiflow: 1
+providers:
+  p:
+%s
+steps:
+  write:
+    uses: generate
+    model: p:%s
+    for_each: ${ ["apples", "pears", "plums", "figs"] }
+%s
+    prompt:
+      user: One line about ${ each.value }.
+    params: { temperature: 0, max_tokens: 100 }
+`
+	tests := []struct {
+		entry, model string
+		price        float64
+		note         string
+	}{
+		{"    kind: openai\n    api_key: ${ env(\"K\") }", "gpt-4o-mini", 0.5, "50 % of the standard price"},
+		{"    kind: anthropic\n    api_key: ${ env(\"K\") }", "claude-haiku-4-5", 0.5, "50 % of the standard price"},
+		{"    kind: workers-ai\n    account_id: a\n    api_token: ${ env(\"K\") }", "@cf/meta/llama-3.3-70b-instruct-fp8-fast", 1, "publishes no batch discount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			plan := func(batch string) engine.PlannedStep {
+				fl := e2eFlow(t, fmt.Sprintf(flow, tt.entry, tt.model, batch), map[string]string{"K": "k"})
+				p, err := fl.Plan(context.Background(), engine.PlanOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Steps[0]
+			}
+			std, batched := plan(""), plan("    batch: { size: 4, async: true }")
+			if std.Estimate.USD == 0 || math.Abs(batched.Estimate.USD-tt.price*std.Estimate.USD) > 1e-12 {
+				t.Fatalf("batched estimate %v, standard %v: want ×%v", batched.Estimate.USD, std.Estimate.USD, tt.price)
+			}
+			if batched.BatchPrice != tt.price || !strings.Contains(strings.Join(batched.Notes, "\n"), tt.note) {
+				t.Fatalf("batch_price %v, notes %q", batched.BatchPrice, batched.Notes)
 			}
 		})
 	}

@@ -297,6 +297,10 @@ type Info struct {
 	// AsyncBatch lists the tasks the provider's asynchronous batch API serves (it then
 	// implements AsyncBatcher), so validate refuses `batch: {async: true}` elsewhere.
 	AsyncBatch []Task
+	// BatchDiscount is the published price of a batched request as a fraction of the
+	// synchronous one (0.5 for half price); 0 means none is published (full price).
+	// Plan and the budget use it; AsyncBatcher.BatchDiscount prices the answers.
+	BatchDiscount float64
 }
 
 // Registry maps kind names to provider infos. The zero value is not usable; use NewRegistry.
