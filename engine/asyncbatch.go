@@ -67,7 +67,14 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		fmt.Fprintf(sum, "%d\x00%s\x00", batchIdx[j], w.fl.CacheKey(n, call))
 	}
 	key := hex.EncodeToString(sum.Sum(nil))
-	job, resumed, paidFail, err := w.submitBatch(n, ab, m, batch, reqs, batchIdx, key)
+	// The batch's estimated cost stays reserved against the budget until its answers
+	// are counted: it is being paid for while the run waits.
+	unreserve, err := w.reserve(n, batch...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unreserve()
+	job, resumed, paidFail, err := w.submitBatch(n, ab, m, reqs, batchIdx, key)
 	if err != nil {
 		for j, t := range todo {
 			cr := callRecord{model: m.Ref(), attempts: 1}
@@ -148,9 +155,9 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 
 // submitBatch returns the job of the batch recorded under key by an earlier process of
 // this run (resumed is then true), or submits the batch and records its job before
-// returning. The submission holds an execution slot and a budget reservation; waiting
-// for the answers holds neither.
-func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, batch []*steps.Call, reqs []providers.BatchRequest, idxs []int, key string) (job providers.BatchJob, resumed bool, paid providers.Usage, err error) {
+// returning. The submission holds an execution slot (under the step's retry: as any
+// call); waiting for the answers holds none.
+func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, key string) (job providers.BatchJob, resumed bool, paid providers.Usage, err error) {
 	if w.opts.Store != nil {
 		rec, err := w.opts.Store.GetBatch(w.ctx, w.runID, n.ID, key)
 		switch {
@@ -164,7 +171,7 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			return job, false, paid, err
 		}
 	}
-	err = w.guarded(n, m, idxs[0], batch, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
+	err = w.slotted(n, m, idxs[0], func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
 		_, _, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
 			var err error
 			job, err = ab.SubmitBatch(ctx, n.Kind.Task, m.ID, reqs)

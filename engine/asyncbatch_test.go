@@ -452,3 +452,17 @@ steps:
 		})
 	}
 }
+
+// TestAsyncBatchBudget: a batch whose estimate (at the batch price) exceeds the budget
+// is refused before anything is submitted.
+func TestAsyncBatchBudget(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	_, err := asyncRun(t, cf, "", openStore(t), engine.RunOptions{BudgetUSD: 1e-9})
+	var be *engine.BudgetError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a budget error", err)
+	}
+	if cf.BatchItems() != 0 {
+		t.Fatalf("%d items submitted over the budget", cf.BatchItems())
+	}
+}
