@@ -53,6 +53,7 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 	batch := make([]*steps.Call, len(todo))
 	reqs := make([]providers.BatchRequest, len(todo))
 	batchIdx := make([]int, len(todo))
+	itemKeys := make([]string, len(todo))
 	sum := sha256.New()
 	fmt.Fprintf(sum, "%s\x00", m.Ref())
 	for j, t := range todo {
@@ -64,7 +65,8 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		}
 		r.ID = "item-" + strconv.Itoa(batchIdx[j])
 		reqs[j] = r
-		fmt.Fprintf(sum, "%d\x00%s\x00", batchIdx[j], w.fl.CacheKey(n, call))
+		itemKeys[j] = w.fl.CacheKey(n, call)
+		fmt.Fprintf(sum, "%d\x00%s\x00", batchIdx[j], itemKeys[j])
 	}
 	key := hex.EncodeToString(sum.Sum(nil))
 	// The batch's estimated cost stays reserved against the budget until its answers
@@ -74,7 +76,7 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		return nil, nil, err
 	}
 	defer unreserve()
-	job, resumed, paidFail, err := w.submitBatch(n, ab, m, reqs, batchIdx, key)
+	job, key, resumed, paidFail, err := w.submitBatch(n, ab, m, reqs, batchIdx, itemKeys, key)
 	if err != nil {
 		for j, t := range todo {
 			cr := callRecord{model: m.Ref(), attempts: 1}
@@ -154,21 +156,23 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 }
 
 // submitBatch returns the job of the batch recorded under key by an earlier process of
-// this run (resumed is then true), or submits the batch and records its job before
+// this run, or of one that holds the same requests for these items and more (the earlier
+// process recorded some of its items before it was killed) — resumed is then true and
+// key the recorded batch's — or submits the batch and records its job before
 // returning. The submission holds an execution slot (under the step's retry: as any
 // call); waiting for the answers holds none.
-func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, key string) (job providers.BatchJob, resumed bool, paid providers.Usage, err error) {
+func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, itemKeys []string, key string) (job providers.BatchJob, usedKey string, resumed bool, paid providers.Usage, err error) {
 	if w.opts.Store != nil {
-		rec, err := w.opts.Store.GetBatch(w.ctx, w.runID, n.ID, key)
+		rec, err := w.recordedBatch(n, m, idxs, itemKeys, key)
 		switch {
 		case err == nil:
 			if err := json.Unmarshal(rec.Job, &job); err != nil {
-				return job, false, paid, fmt.Errorf("reading the recorded batch: %w", err)
+				return job, key, false, paid, fmt.Errorf("reading the recorded batch: %w", err)
 			}
-			return job, true, paid, nil
+			return job, rec.Key, true, paid, nil
 		case !errors.Is(err, store.ErrNotFound):
 			// Not knowing whether the batch was sent, sending it again could pay twice.
-			return job, false, paid, err
+			return job, key, false, paid, err
 		}
 	}
 	err = w.slotted(n, m, idxs[0], func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
@@ -187,12 +191,46 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 		// Recorded before anything waits on it, and even when the run is being
 		// cancelled: the batch is paid for whether or not this process sees it end.
 		return w.opts.Store.PutBatch(context.WithoutCancel(w.ctx), store.Batch{RunID: w.runID, StepID: n.ID, Key: key,
-			Provider: m.ProviderName, Model: m.ID, Job: b, Items: idxs})
+			Provider: m.ProviderName, Model: m.ID, Job: b, Items: idxs, ItemKeys: itemKeys})
 	})
 	if err != nil {
-		return job, false, paid, fmt.Errorf("submitting the batch to %s: %w", m.Ref(), err)
+		return job, key, false, paid, fmt.Errorf("submitting the batch to %s: %w", m.Ref(), err)
 	}
-	return job, false, paid, nil
+	return job, key, false, paid, nil
+}
+
+// recordedBatch finds the batch this run already submitted for these requests: the one
+// recorded under key, else one of the step's on the same model whose requests include
+// every one of these (same item, same request). ErrNotFound when there is none.
+func (w *walker) recordedBatch(n *Node, m *steps.Model, idxs []int, itemKeys []string, key string) (store.Batch, error) {
+	rec, err := w.opts.Store.GetBatch(w.ctx, w.runID, n.ID, key)
+	if !errors.Is(err, store.ErrNotFound) || w.opts.Resume == "" {
+		return rec, err
+	}
+	all, err := w.opts.Store.Batches(w.ctx, w.runID)
+	if err != nil {
+		return store.Batch{}, err
+	}
+	for _, b := range all {
+		if b.StepID != n.ID || b.Provider != m.ProviderName || b.Model != m.ID || len(b.ItemKeys) != len(b.Items) {
+			continue
+		}
+		has := make(map[int]string, len(b.Items))
+		for i, idx := range b.Items {
+			has[idx] = b.ItemKeys[i]
+		}
+		covered := true
+		for j, idx := range idxs {
+			if k, ok := has[idx]; !ok || k != itemKeys[j] {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return b, nil
+		}
+	}
+	return store.Batch{}, store.ErrNotFound
 }
 
 // pollBatch waits for the job to end: it polls after the step's batch.poll (default

@@ -466,3 +466,50 @@ func TestAsyncBatchBudget(t *testing.T) {
 		t.Fatalf("%d items submitted over the budget", cf.BatchItems())
 	}
 }
+
+// TestAsyncBatchResumeAfterPartialRecord: the killed process had recorded some items of
+// a batch (its answers were being collected); the resume polls that same batch for the
+// rest instead of submitting them again.
+func TestAsyncBatchResumeAfterPartialRecord(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.SetBatchPolls(1000)
+	st := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	submitted := 0
+	hook := engine.HookFunc(func(e engine.Event) {
+		if e.Type == engine.EventBatch && e.Batch.Status == "submitted" {
+			mu.Lock()
+			if submitted++; submitted == 2 {
+				cancel()
+			}
+			mu.Unlock()
+		}
+	})
+	fl := e2eFlow(t, fmt.Sprintf(asyncFlow, cf.APIBase(), ""), map[string]string{"CF_TOKEN": cf.Token()})
+	first, _ := fl.Run(ctx, engine.RunOptions{Store: st, Hooks: []engine.Hook{hook}, BatchPoll: 5 * time.Millisecond})
+	if cf.BatchItems() != 5 {
+		t.Fatalf("%d items submitted, want 5", cf.BatchItems())
+	}
+	// Items 0 and 1 of the first batch (0–2) were recorded before the kill.
+	for i := range 2 {
+		rec := store.StepRecord{RunID: first.RunID, StepID: "write", Item: i, Status: engine.StatusSucceeded,
+			Output: []byte(fmt.Sprintf(`{"text":"recorded %d"}`, i))}
+		if err := st.PutStep(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cf.SetBatchPolls(0)
+	res, err := asyncRun(t, cf, "", st, engine.RunOptions{Resume: first.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.BatchItems() != 5 {
+		t.Fatalf("the resume submitted %d items again", cf.BatchItems()-5)
+	}
+	lines, _ := res.Outputs["lines"].([]any)
+	if len(lines) != 5 || lines[0] != "recorded 0" || lines[1] != "recorded 1" || !strings.Contains(fmt.Sprint(lines[2]), "plums") {
+		t.Fatalf("lines = %v", lines)
+	}
+}

@@ -23,17 +23,21 @@ type Batch struct {
 	StepID string
 	// Key identifies the batch within the step: a hash of its items' requests and
 	// model, so a resume that would send the same requests finds it.
-	Key         string
-	Provider    string // the providers: entry
-	Model       string
-	Job         json.RawMessage // the provider's handle (providers.BatchJob), JSON
-	Items       []int           // for_each indexes, in submission order
+	Key      string
+	Provider string // the providers: entry
+	Model    string
+	Job      json.RawMessage // the provider's handle (providers.BatchJob), JSON
+	Items    []int           // for_each indexes, in submission order
+	// ItemKeys are, for each of Items, a hash of the request sent for it: a resume whose
+	// items are a subset of a recorded batch's (some were recorded before a kill) uses
+	// that batch only when its requests are the same.
+	ItemKeys    []string
 	Status      string
 	SubmittedAt time.Time // zero means now
 	UpdatedAt   time.Time // zero means now
 }
 
-const batchCols = `run_id, step_id, key, provider, model, job, items, status, submitted_at, updated_at`
+const batchCols = `run_id, step_id, key, provider, model, job, items, item_keys, status, submitted_at, updated_at`
 
 // PutBatch records b, replacing the record of the same run, step and key. The run must
 // exist (ErrNotFound otherwise).
@@ -41,7 +45,14 @@ func (s *Store) PutBatch(ctx context.Context, b Batch) error {
 	if b.RunID == "" || b.StepID == "" || b.Key == "" || len(b.Job) == 0 || !json.Valid(b.Job) {
 		return fmt.Errorf("recording batch of step %s: %w: empty run, step or key, or a job that is not JSON", b.StepID, ErrInvalid)
 	}
+	if b.ItemKeys != nil && len(b.ItemKeys) != len(b.Items) {
+		return fmt.Errorf("recording batch of step %s: %w: %d item keys for %d items", b.StepID, ErrInvalid, len(b.ItemKeys), len(b.Items))
+	}
 	items, err := json.Marshal(b.Items)
+	if err != nil {
+		return fmt.Errorf("recording batch of step %s: %w", b.StepID, err)
+	}
+	keys, err := json.Marshal(b.ItemKeys)
 	if err != nil {
 		return fmt.Errorf("recording batch of step %s: %w", b.StepID, err)
 	}
@@ -55,8 +66,8 @@ func (s *Store) PutBatch(ctx context.Context, b Batch) error {
 	if b.Status == "" {
 		b.Status = BatchSubmitted
 	}
-	const q = `INSERT OR REPLACE INTO batches (` + batchCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)`
-	_, err = s.exec(ctx, q, b.RunID, b.StepID, b.Key, b.Provider, b.Model, string(b.Job), string(items), b.Status,
+	const q = `INSERT OR REPLACE INTO batches (` + batchCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?)`
+	_, err = s.exec(ctx, q, b.RunID, b.StepID, b.Key, b.Provider, b.Model, string(b.Job), string(items), string(keys), b.Status,
 		unixNano(b.SubmittedAt), unixNano(b.UpdatedAt))
 	if isForeignKeyViolation(err) {
 		err = fmt.Errorf("run %q: %w", b.RunID, ErrNotFound)
@@ -72,16 +83,19 @@ func (s *Store) PutBatch(ctx context.Context, b Batch) error {
 func (s *Store) GetBatch(ctx context.Context, runID, stepID, key string) (Batch, error) {
 	row, err := s.queryRow(ctx, `SELECT `+batchCols+` FROM batches WHERE run_id = ? AND step_id = ? AND key = ?`, runID, stepID, key)
 	var b Batch
-	var job, items string
+	var job, items, keys string
 	var sub, upd int64
 	if err == nil {
-		err = row.Scan(&b.RunID, &b.StepID, &b.Key, &b.Provider, &b.Model, &job, &items, &b.Status, &sub, &upd)
+		err = row.Scan(&b.RunID, &b.StepID, &b.Key, &b.Provider, &b.Model, &job, &items, &keys, &b.Status, &sub, &upd)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
 	if err == nil {
 		err = json.Unmarshal([]byte(items), &b.Items)
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(keys), &b.ItemKeys)
 	}
 	if err != nil {
 		return Batch{}, fmt.Errorf("reading batch of step %s: %w", stepID, err)

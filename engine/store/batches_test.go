@@ -18,7 +18,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Batch{RunID: "r1", StepID: "gen", Key: "k1", Provider: "oa", Model: "gpt-4o-mini",
-		Job: json.RawMessage(`{"id":"batch_1","model":"gpt-4o-mini","task":"generate"}`), Items: []int{4, 5, 6}}
+		Job: json.RawMessage(`{"id":"batch_1","model":"gpt-4o-mini","task":"generate"}`), Items: []int{4, 5, 6}, ItemKeys: []string{"a", "b", "c"}}
 	if err := s.PutBatch(ctx, b); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestBatchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != BatchSubmitted || !reflect.DeepEqual(got.Items, b.Items) || string(got.Job) != string(b.Job) || got.Provider != "oa" {
+	if got.Status != BatchSubmitted || !reflect.DeepEqual(got.Items, b.Items) || !reflect.DeepEqual(got.ItemKeys, b.ItemKeys) || string(got.Job) != string(b.Job) || got.Provider != "oa" {
 		t.Fatalf("GetBatch = %+v", got)
 	}
 	if _, err := s.GetBatch(ctx, "r1", "gen", "other"); !errors.Is(err, ErrNotFound) {

@@ -183,6 +183,7 @@ CREATE TABLE batches (
 	model        TEXT NOT NULL DEFAULT '',
 	job          TEXT NOT NULL,
 	items        TEXT NOT NULL,
+	item_keys    TEXT NOT NULL DEFAULT '[]',
 	status       TEXT NOT NULL,
 	submitted_at INTEGER NOT NULL,
 	updated_at   INTEGER NOT NULL,
