@@ -98,7 +98,8 @@ func (p *Provider) PollBatch(ctx context.Context, job providers.BatchJob) (provi
 		return st, nil
 	}
 	st.Ended = true
-	stream := p.messages.Batches.ResultsStreaming(ctx, job.ID, sdk.MessageBatchResultsParams{})
+	// opts[0] captures the response of Get; the rest are gateway headers, if any.
+	stream := p.messages.Batches.ResultsStreaming(ctx, job.ID, sdk.MessageBatchResultsParams{}, opts[1:]...)
 	defer stream.Close()
 	for stream.Next() {
 		st.Results = append(st.Results, p.batchAnswer(job, stream.Current()))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/aiflow/aiflow/providers"
 )
@@ -129,7 +130,7 @@ func (p *Provider) PollBatch(ctx context.Context, job providers.BatchJob) (provi
 		if id == "" {
 			continue
 		}
-		rs, err := p.batchFile(ctx, job, id)
+		rs, err := p.batchFile(ctx, job, id, opts[1:]...)
 		if err != nil {
 			return providers.BatchState{}, err
 		}
@@ -174,8 +175,9 @@ type batchOutput struct {
 }
 
 // batchFile reads an output or error file into results.
-func (p *Provider) batchFile(ctx context.Context, job providers.BatchJob, fileID string) ([]providers.BatchResult, error) {
-	resp, err := p.files.Content(ctx, fileID)
+// opts are the gateway headers, when the provider goes through one.
+func (p *Provider) batchFile(ctx context.Context, job providers.BatchJob, fileID string, opts ...option.RequestOption) ([]providers.BatchResult, error) {
+	resp, err := p.files.Content(ctx, fileID, opts...)
 	if err != nil {
 		return nil, p.wrapError(err, job.Model)
 	}
