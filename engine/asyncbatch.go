@@ -150,9 +150,9 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 		return ""
 	}
 	if p := fl.batchPrice(n, m); p < 1 {
-		return fmt.Sprintf("async batch of %d items via %s's batch API: estimated at its published batch price, %.0f %% of the standard price", n.Spec.Batch, m.ProviderKind, p*100)
+		return fmt.Sprintf("async batches of up to %d items via %s's batch API: estimated at its published batch price, %.0f %% of the standard price", n.Spec.Batch, m.ProviderKind, p*100)
 	}
-	return fmt.Sprintf("async batch of %d items via %s's batch API: %s publishes no batch discount, so standard prices", n.Spec.Batch, m.ProviderKind, m.ProviderKind)
+	return fmt.Sprintf("async batches of up to %d items via %s's batch API: %s publishes no batch discount, so standard prices", n.Spec.Batch, m.ProviderKind, m.ProviderKind)
 }
 
 // submitBatch returns the job of the batch recorded under key by an earlier process of
