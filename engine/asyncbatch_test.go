@@ -296,6 +296,18 @@ steps:
     batch: { size: 2, async: true }
     with: { text: "${ each.value }" }
 `, "provider loc (local) has no asynchronous batch API for embed"},
+		{"model the batch API does not take", `
+aiflow: 1
+providers:
+  cf: { kind: workers-ai, account_id: x, api_token: "${ env(\"T\") }" }
+steps:
+  g:
+    uses: generate
+    model: cf:@cf/meta/llama-3.1-8b-instruct
+    for_each: ${ ["a", "b"] }
+    batch: { size: 2, async: true }
+    prompt: { user: "${ each.value }" }
+`, `has no asynchronous batches for model "@cf/meta/llama-3.1-8b-instruct"`},
 		{"generate without async", `
 aiflow: 1
 providers:

@@ -129,9 +129,16 @@ func (c *checker) checkAsyncBatch(n *Node) {
 	}
 	seen := map[string]bool{}
 	for _, ref := range n.Candidates {
-		prov, _, _ := strings.Cut(ref, ":")
+		prov, id, _ := strings.Cut(ref, ":")
 		pn, ok := c.flow.Providers[prov]
-		if !ok || seen[prov] {
+		if !ok {
+			continue
+		}
+		if list := pn.Info.BatchModels[n.Kind.Task]; list != nil && containsTask(pn.Info.AsyncBatch, n.Kind.Task) && !containsString(list, id) {
+			c.errf(pos, path, "models it batches for "+string(n.Kind.Task)+": "+strings.Join(list, ", "),
+				"provider %s (%s) has no asynchronous batches for model %q", prov, pn.Info.Name, id)
+		}
+		if seen[prov] {
 			continue
 		}
 		seen[prov] = true

@@ -301,6 +301,9 @@ type Info struct {
 	// synchronous one (0.5 for half price); 0 means none is published (full price).
 	// Plan and the budget use it; AsyncBatcher.BatchDiscount prices the answers.
 	BatchDiscount float64
+	// BatchModels, when set for a task, is the closed list of models the batch API
+	// takes for it (Workers AI publishes one), so validate refuses others.
+	BatchModels map[Task][]string
 }
 
 // Registry maps kind names to provider infos. The zero value is not usable; use NewRegistry.
