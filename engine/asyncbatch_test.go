@@ -30,6 +30,7 @@ providers:
     api_token: ${ env("CF_TOKEN") }
     base_url: %s
     rate_limit: off
+    retry: { attempts: 2, backoff: 5ms, max_backoff: 20ms }
 steps:
   write:
     uses: generate
@@ -523,5 +524,52 @@ func TestAsyncBatchResumeAfterPartialRecord(t *testing.T) {
 	lines, _ := res.Outputs["lines"].([]any)
 	if len(lines) != 5 || lines[0] != "recorded 0" || lines[1] != "recorded 1" || !strings.Contains(fmt.Sprint(lines[2]), "plums") {
 		t.Fatalf("lines = %v", lines)
+	}
+}
+
+// TestAsyncBatchPollFaults: a poll that fails with a retryable error is tried again
+// and the run succeeds; one the provider refuses outright fails the step with the
+// provider's message.
+func TestAsyncBatchPollFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   wiretest.Fault
+		wantErr string
+	}{
+		{"retryable", wiretest.Fault{Status: 503, Code: "3040", Message: "Capacity temporarily exceeded", Times: 3}, ""},
+		{"refused", wiretest.Fault{Status: 400, Code: "5006", Message: "AiError: request_id has expired", Times: 100}, "request_id has expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			cf.SetBatchPolls(2)
+			var mu sync.Mutex
+			submitted := 0
+			hook := engine.HookFunc(func(e engine.Event) {
+				if e.Type == engine.EventBatch && e.Batch.Status == "submitted" {
+					mu.Lock()
+					if submitted++; submitted == 2 {
+						cf.Faults.Add(tt.fault)
+					}
+					mu.Unlock()
+				}
+			})
+			res, err := asyncRun(t, cf, "", openStore(t), engine.RunOptions{Hooks: []engine.Hook{hook}})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				if lines, _ := res.Outputs["lines"].([]any); len(lines) != 5 {
+					t.Fatalf("lines = %v", res.Outputs["lines"])
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "polling") {
+				t.Fatalf("err = %v, want the provider's refusal of the poll", err)
+			}
+			if cf.BatchItems() != 5 {
+				t.Fatalf("%d items submitted", cf.BatchItems())
+			}
+		})
 	}
 }
