@@ -20,6 +20,9 @@ import (
 
 var _ providers.AsyncBatcher = (*Provider)(nil)
 
+// maxBatchPayload is the published limit of a batch request's body ("under 10 MB").
+const maxBatchPayload = 10_000_000
+
 // BatchDiscount is 1: Workers AI publishes no price difference for batched requests.
 func (p *Provider) BatchDiscount(string) float64 { return 1 }
 
@@ -53,8 +56,12 @@ func (p *Provider) SubmitBatch(ctx context.Context, task providers.Task, model s
 		b["external_reference"] = r.ID
 		body[i], ids[i] = b, r.ID
 	}
+	payload := map[string]any{"requests": body}
+	if b, err := json.Marshal(payload); err == nil && len(b) > maxBatchPayload {
+		return providers.BatchJob{}, invalid(model, fmt.Sprintf("a batch of %d requests is %d bytes; the Batch API takes at most 10 MB: lower batch.size", len(reqs), len(b)))
+	}
 	var res queueAnswer
-	if _, err := p.run(ctx, call{task: task, model: model, body: map[string]any{"requests": body}, queue: true}, &res); err != nil {
+	if _, err := p.run(ctx, call{task: task, model: model, body: payload, queue: true}, &res); err != nil {
 		return providers.BatchJob{}, err
 	}
 	if res.RequestID == "" {

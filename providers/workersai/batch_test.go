@@ -108,6 +108,12 @@ func TestBatchEmbed(t *testing.T) {
 	if got["x"] != 2 || got["y"] != 1 {
 		t.Fatalf("vectors per item = %v", got)
 	}
+	big := strings.Repeat("word ", 1_100_000)
+	_, err = p.SubmitBatch(ctx, providers.TaskEmbed, bge, []providers.BatchRequest{
+		{ID: "a", Embed: &providers.EmbedRequest{Model: bge, Texts: []string{big, big}}}})
+	if err == nil || !strings.Contains(err.Error(), "at most 10 MB") {
+		t.Fatalf("oversized batch: err = %v", err)
+	}
 	_, err = p.SubmitBatch(ctx, providers.TaskGenerate, llama, []providers.BatchRequest{{ID: "a", Generate: &providers.GenerateRequest{Model: llama, Messages: user("hi")}}})
 	if err == nil || !strings.Contains(err.Error(), "queueRequest") {
 		t.Fatalf("unsupported model: err = %v", err)
