@@ -76,13 +76,10 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		return nil, nil, err
 	}
 	defer unreserve()
-	job, key, resumed, paidFail, err := w.submitBatch(n, ab, m, reqs, batchIdx, itemKeys, key)
+	job, key, resumed, err := w.submitBatch(n, ab, m, reqs, batchIdx, itemKeys, key)
 	if err != nil {
 		for j, t := range todo {
 			cr := callRecord{model: m.Ref(), attempts: 1}
-			if j == 0 {
-				cr.usage = paidFail
-			}
 			recs[pending[t]] = cr
 			w.recordFailedItem(n, batchIdx[j], cr, err, start)
 		}
@@ -161,18 +158,18 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 // key the recorded batch's — or submits the batch and records its job before
 // returning. The submission holds an execution slot (under the step's retry: as any
 // call); waiting for the answers holds none.
-func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, itemKeys []string, key string) (job providers.BatchJob, usedKey string, resumed bool, paid providers.Usage, err error) {
+func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, itemKeys []string, key string) (job providers.BatchJob, usedKey string, resumed bool, err error) {
 	if w.opts.Store != nil {
 		rec, err := w.recordedBatch(n, m, idxs, itemKeys, key)
 		switch {
 		case err == nil:
 			if err := json.Unmarshal(rec.Job, &job); err != nil {
-				return job, key, false, paid, fmt.Errorf("reading the recorded batch: %w", err)
+				return job, key, false, fmt.Errorf("reading the recorded batch: %w", err)
 			}
-			return job, rec.Key, true, paid, nil
+			return job, rec.Key, true, nil
 		case !errors.Is(err, store.ErrNotFound):
 			// Not knowing whether the batch was sent, sending it again could pay twice.
-			return job, key, false, paid, err
+			return job, key, false, err
 		}
 	}
 	err = w.slotted(n, m, idxs[0], func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
@@ -194,9 +191,9 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			Provider: m.ProviderName, Model: m.ID, Job: b, Items: idxs, ItemKeys: itemKeys})
 	})
 	if err != nil {
-		return job, key, false, paid, fmt.Errorf("submitting the batch to %s: %w", m.Ref(), err)
+		return job, key, false, fmt.Errorf("submitting the batch to %s: %w", m.Ref(), err)
 	}
-	return job, key, false, paid, nil
+	return job, key, false, nil
 }
 
 // recordedBatch finds the batch this run already submitted for these requests: the one
