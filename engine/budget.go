@@ -80,6 +80,7 @@ func (w *walker) estimate(n *Node, calls []*steps.Call) (est float64, basis stri
 	seen, paid := w.observedUSD(ref)
 	for _, call := range calls {
 		e := estimateCall(n.Kind.Task, call)
+		e.USD *= w.fl.batchPrice(n, call.Model)
 		switch {
 		case e.Priced:
 			est += max(e.USD, seen)

@@ -277,6 +277,12 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 		return err
 	}
 	defer unreserve()
+	return w.slotted(n, m, item, body)
+}
+
+// slotted is guarded without the budget reservation, for callers that hold their own
+// (an asynchronous batch keeps its reservation until its answers are counted).
+func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
 	release := w.acquire(w.ctx, m, n.Kind.Task)
 	defer release()
 	pol, ctx := w.policy(n), w.ctx
@@ -623,6 +629,9 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 			}
 		}
 		pending = append(pending, i)
+	}
+	if as, ok := n.Impl.(steps.AsyncBatchStep); ok && n.Spec.BatchAsync && len(pending) > 0 && !w.planning {
+		return w.runAsyncBatch(n, as, scope, items, idxs, pending, outs, recs)
 	}
 	bs, isBatch := n.Impl.(steps.BatchStep)
 	if isBatch && len(pending) > 1 {

@@ -112,7 +112,57 @@ func (c *checker) step(s *spec.Step) {
 	c.diags.Add(d)
 	n.Impl = impl
 	c.checkModels(n)
+	c.checkAsyncBatch(n)
 	c.subFlows(n)
+}
+
+// checkAsyncBatch refuses `batch: {async: true}` on a kind that cannot go through a batch
+// API, or with a candidate provider that has none for the step's task.
+func (c *checker) checkAsyncBatch(n *Node) {
+	s := n.Spec
+	if !s.BatchAsync {
+		return
+	}
+	path, pos := "steps."+s.ID+".batch", s.Keys["batch"]
+	if _, ok := n.Impl.(steps.AsyncBatchStep); !ok {
+		c.errf(pos, path, "the kinds that can: embed, generate", "step kind %s cannot go through an asynchronous batch", n.Kind.Name)
+		return
+	}
+	seen := map[string]bool{}
+	for _, ref := range n.Candidates {
+		prov, id, _ := strings.Cut(ref, ":")
+		pn, ok := c.flow.Providers[prov]
+		if !ok {
+			continue
+		}
+		if list := pn.Info.BatchModels[n.Kind.Task]; list != nil && containsTask(pn.Info.AsyncBatch, n.Kind.Task) && !containsString(list, id) {
+			c.errf(pos, path, "models it batches for "+string(n.Kind.Task)+": "+strings.Join(list, ", "),
+				"provider %s (%s) has no asynchronous batches for model %q", prov, pn.Info.Name, id)
+		}
+		if seen[prov] {
+			continue
+		}
+		seen[prov] = true
+		if !containsTask(pn.Info.AsyncBatch, n.Kind.Task) {
+			var kinds []string
+			for _, name := range c.opts.Providers.Names() {
+				if info, ok := c.opts.Providers.Lookup(name); ok && containsTask(info.AsyncBatch, n.Kind.Task) {
+					kinds = append(kinds, name)
+				}
+			}
+			c.errf(pos, path, "provider kinds with a batch API for "+string(n.Kind.Task)+": "+strings.Join(kinds, ", ")+"; or write batch: N",
+				"provider %s (%s) has no asynchronous batch API for %s", prov, pn.Info.Name, n.Kind.Task)
+		}
+	}
+}
+
+func containsTask(list []providers.Task, t providers.Task) bool {
+	for _, x := range list {
+		if x == t {
+			return true
+		}
+	}
+	return false
 }
 
 // subFlower is implemented by steps that run other flow files (flow steps, agent tools).

@@ -17,6 +17,7 @@ const (
 	EventRetry      EventType = "step_retry"
 	EventRateWait   EventType = "rate_wait" // a provider's rate limiter holds a call for Elapsed
 	EventFallback   EventType = "step_fallback"
+	EventBatch      EventType = "batch_poll" // an asynchronous batch was submitted or polled; see Batch
 	EventItemDone   EventType = "item_done"
 	EventStepDone   EventType = "step_done"
 	EventStepCached EventType = "step_cached"
@@ -42,6 +43,21 @@ type Event struct {
 	Elapsed time.Duration
 	// Stream is true for the token events of a step whose text is a flow output.
 	Stream bool
+	// Batch holds, for EventBatch, the batch's request counts as the provider reported
+	// them; Elapsed is then the wait before the next poll.
+	Batch *BatchCounts
+}
+
+// BatchCounts is how far an asynchronous batch has got.
+type BatchCounts struct {
+	ID      string // the provider's batch id
+	Status  string // the provider's word
+	Items   int    // requests in the batch
+	Queued  int
+	Running int
+	Done    int
+	Failed  int
+	Resumed bool // polled again by a resumed run, not submitted
 }
 
 // Hook receives events. Implementations must be safe for concurrent use and fast: they run

@@ -53,7 +53,10 @@ type PlannedStep struct {
 	Cache    string       `json:"cache"`
 	Estimate Estimate     `json:"estimate"`
 	Partial  bool         `json:"estimate_partial,omitempty"` // inputs unknown: output tokens only
-	Warnings []string     `json:"warnings,omitempty"`
+	// BatchPrice is, for a step with an async batch, the fraction of the standard price
+	// its calls are estimated at (the provider's published batch discount; 1 for none).
+	BatchPrice float64  `json:"batch_price,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
 	// Notes are what the step says about itself (an agent's tools, a sub-flow's path).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -162,6 +165,12 @@ func (w *walker) planStep(ctx context.Context, n *Node, known map[string]bool) P
 	}
 	if len(ps.Candidates) == 1 {
 		ps.Model = ps.Candidates[0]
+	}
+	if n.Spec.BatchAsync && len(n.Candidates) > 0 {
+		if m, err := w.fl.modelRef(n.Candidates[0]); err == nil {
+			ps.BatchPrice = w.fl.batchPrice(n, m)
+			ps.Notes = append(ps.Notes, w.fl.batchNote(n, m))
+		}
 	}
 	st := w.states[n.ID]
 	setKnown := func(out any, status string) {
@@ -305,6 +314,7 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 			continue
 		}
 		est := estimateCall(n.Kind.Task, call)
+		est.USD *= w.fl.batchPrice(n, call.Model)
 		ps.Estimate = ps.Estimate.add(est)
 		if call.Model == nil {
 			continue // a search step without model: embeds with its index's embedder, if at all
@@ -396,6 +406,7 @@ func (w *walker) partialEstimate(n *Node, ps *PlannedStep) {
 		params, _ = v.(map[string]any)
 	}
 	ps.Estimate = estimateCall(n.Kind.Task, &steps.Call{Model: m, Params: params, Inputs: map[string]any{}})
+	ps.Estimate.USD *= w.fl.batchPrice(n, m)
 	ps.Partial = true
 }
 

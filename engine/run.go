@@ -39,6 +39,9 @@ type RunOptions struct {
 	Engine     string            // recorded; "local" by default
 	Labels     map[string]string // recorded with the run (the CLI records pid and host)
 	Now        func() time.Time
+	// BatchPoll is the wait before the first poll of an asynchronous batch for steps
+	// that set no batch.poll; 0 means providers.BatchPollDefault. Tests shorten it.
+	BatchPoll time.Duration
 	// OpenDatabase opens a database resource for steps (Env.Database); the CLI passes
 	// infra.OpenDatabase. Nil means steps cannot use databases.
 	OpenDatabase func(ctx context.Context, name string) (providers.Database, error)

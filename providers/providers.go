@@ -294,6 +294,16 @@ type Info struct {
 	// embedded engine knows its models exactly), so validate refuses any other id instead
 	// of failing at run time. Nil for services whose models change without aiflow.
 	Models map[Task][]string
+	// AsyncBatch lists the tasks the provider's asynchronous batch API serves (it then
+	// implements AsyncBatcher), so validate refuses `batch: {async: true}` elsewhere.
+	AsyncBatch []Task
+	// BatchDiscount is the published price of a batched request as a fraction of the
+	// synchronous one (0.5 for half price); 0 means none is published (full price).
+	// Plan and the budget use it; AsyncBatcher.BatchDiscount prices the answers.
+	BatchDiscount float64
+	// BatchModels, when set for a task, is the closed list of models the batch API
+	// takes for it (Workers AI publishes one), so validate refuses others.
+	BatchModels map[Task][]string
 }
 
 // Registry maps kind names to provider infos. The zero value is not usable; use NewRegistry.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,6 +22,7 @@ var (
 	OutputKeys   = []string{"schema"}
 	CacheKeys    = []string{"ttl", "mode"}
 	RetryKeys    = []string{"attempts", "backoff"}
+	BatchKeys    = []string{"size", "async", "poll"}
 	BudgetKeys   = []string{"usd"}
 	DefaultsKeys = []string{"cache", "retry", "timeout"}
 )
@@ -434,7 +436,7 @@ func (p *parser) step(f *Flow, x kv) *Step {
 		case "for_each":
 			s.ForEach = p.value(g.v, g.path)
 		case "batch":
-			s.Batch, _ = p.integer(g.v, g.path, 1)
+			p.batch(s, g)
 		case "parallelism":
 			s.Parallelism, _ = p.integer(g.v, g.path, 1)
 		case "max_items":
@@ -551,6 +553,38 @@ func (p *parser) cache(g kv) *CachePolicy {
 		p.errf(g.v, g.path+".ttl", "cache mode ttl needs a ttl")
 	}
 	return c
+}
+
+// batch decodes `batch: N` (N items per provider call) or `batch: {size: N, async: true,
+// poll: 30s}` (N items per request to the provider's asynchronous batch API, first polled
+// after poll).
+func (p *parser) batch(s *Step, g kv) {
+	if g.v.Kind != yaml.MappingNode {
+		s.Batch, _ = p.integer(g.v, g.path, 1)
+		return
+	}
+	sized := false // a size key was written (a bad one is reported where it stands)
+	for _, h := range p.fields(g.v, g.path, "a batch (a number of items, or {size: N, async: true})", BatchKeys) {
+		switch h.key {
+		case "size":
+			sized = true
+			s.Batch, _ = p.integer(h.v, h.path, 1)
+		case "async":
+			s.BatchAsync, _ = p.boolean(h.v, h.path)
+		case "poll":
+			if d, ok := p.duration(h.v, h.path); ok {
+				if d < time.Second {
+					p.errf(h.v, h.path, "poll must be at least 1s, got %s", d)
+					continue
+				}
+				s.BatchPoll = d
+			}
+		}
+	}
+	if !sized && g.v.Kind == yaml.MappingNode {
+		p.errf(g.k, g.path+".size", "missing size")
+		p.diags[len(p.diags)-1].Detail = "say how many for_each items go in one batch, e.g. batch: {size: 100, async: true}"
+	}
 }
 
 func (p *parser) retry(g kv) *RetryPolicy {

@@ -140,6 +140,11 @@ type Step struct {
 	When        *Value
 	ForEach     *Value
 	Batch       int
+	// BatchAsync sends each batch through the provider's asynchronous batch API
+	// (`batch: {size: N, async: true}`) and polls for the answers, every BatchPoll at
+	// first (0: the engine's default), backing off.
+	BatchAsync  bool
+	BatchPoll   time.Duration
 	Parallelism int
 	// MaxItems caps how many items for_each may give; 0 means DefaultMaxItems.
 	MaxItems int

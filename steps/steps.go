@@ -104,6 +104,15 @@ type BatchStep interface {
 	RunBatch(ctx context.Context, calls []*Call) ([]Result, error)
 }
 
+// AsyncBatchStep is implemented by kinds whose calls can go through a provider's
+// asynchronous batch API (`batch: {size: N, async: true}`): the step turns each call into
+// the provider request, and the provider's answer (collected later, perhaps by another
+// process resuming the run) back into the call's result. Neither method does I/O.
+type AsyncBatchStep interface {
+	BatchRequest(call *Call) (providers.BatchRequest, error)
+	BatchResult(call *Call, r providers.BatchResult) (Result, error)
+}
+
 // Call is one execution of a step: every input resolved.
 type Call struct {
 	StepID string

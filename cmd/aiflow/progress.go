@@ -52,6 +52,8 @@ type liveStep struct {
 	usd       float64
 	retries   int
 	waitUntil time.Time // the rate limiter holds the step's call until then
+	// batches are the step's asynchronous batches, by provider batch id, as last polled.
+	batches map[string]engine.BatchCounts
 }
 
 func newProgress(scr screen, out io.Writer, stream bool, now func() time.Time) *progress {
@@ -133,6 +135,8 @@ func (p *progress) apply(e engine.Event) {
 			p.write(p.lineBreak() + "[attempt failed; retrying from the start]\n")
 		}
 		p.log("  %s: retry %d after %v (waiting %s)", e.StepID, e.Attempt, e.Err, e.Elapsed.Round(time.Millisecond))
+	case engine.EventBatch:
+		p.batch(s, e)
 	case engine.EventFallback:
 		p.log("  %s: falling back to %s: %s", e.StepID, e.Model, e.Reason)
 	case engine.EventStepDone, engine.EventStepCached:
@@ -145,6 +149,52 @@ func (p *progress) apply(e engine.Event) {
 		delete(p.steps, e.StepID)
 		p.log("✗ %s failed: %v", e.StepID, e.Err)
 	}
+}
+
+// batch notes a batch_poll event: the live line sums the step's batches; plain output
+// gets a line when a batch is submitted (or found again by a resume), changes status, or
+// ends.
+func (p *progress) batch(s *liveStep, e engine.Event) {
+	c := e.Batch
+	if c == nil {
+		return
+	}
+	var old engine.BatchCounts
+	seen := false
+	if s != nil {
+		if s.batches == nil {
+			s.batches = map[string]engine.BatchCounts{}
+		}
+		old, seen = s.batches[c.ID]
+		s.batches[c.ID] = *c
+	}
+	if p.scr.tty || (seen && old.Status == c.Status) {
+		return
+	}
+	switch {
+	case c.Status == "submitted" && c.Resumed:
+		p.log("  %s: resumed: polling batch %s (%d items)", e.StepID, c.ID, c.Items)
+	case c.Status == "submitted":
+		p.log("  %s: submitted batch %s (%d items)", e.StepID, c.ID, c.Items)
+	default:
+		p.log("  %s: batch %s %s: %s", e.StepID, c.ID, c.Status, batchCounts(*c))
+	}
+}
+
+// batchCounts is "2 queued, 3 running, 4/9 done, 1 failed", leaving out what is zero.
+func batchCounts(c engine.BatchCounts) string {
+	var parts []string
+	if c.Queued > 0 {
+		parts = append(parts, fmt.Sprintf("%d queued", c.Queued))
+	}
+	if c.Running > 0 {
+		parts = append(parts, fmt.Sprintf("%d running", c.Running))
+	}
+	parts = append(parts, fmt.Sprintf("%d/%d done", c.Done, c.Items))
+	if c.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", c.Failed))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func doneWord(t engine.EventType) string {
@@ -278,6 +328,13 @@ func (s *liveStep) line(now time.Time) string {
 	}
 	if now.Before(s.waitUntil) {
 		parts = append(parts, "waiting for rate limit")
+	}
+	if len(s.batches) > 0 {
+		var sum engine.BatchCounts
+		for _, c := range s.batches {
+			sum.Queued, sum.Running, sum.Done, sum.Failed, sum.Items = sum.Queued+c.Queued, sum.Running+c.Running, sum.Done+c.Done, sum.Failed+c.Failed, sum.Items+c.Items
+		}
+		parts = append(parts, fmt.Sprintf("batch: %s", batchCounts(sum)))
 	}
 	return strings.Join(parts, "  ")
 }

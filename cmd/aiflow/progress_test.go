@@ -93,6 +93,22 @@ var retryScenario = []at{
 	ev(2, engine.EventStepDone, "answer", took(2)),
 }
 
+func batched(c engine.BatchCounts) func(*engine.Event) {
+	return func(e *engine.Event) { e.Batch = &c }
+}
+
+// batchScenario waits on two asynchronous batches, one found again by a resume.
+var batchScenario = []at{
+	ev(0, engine.EventStepStart, "write"),
+	ev(0.2, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_1", Status: "submitted", Items: 3, Queued: 3})),
+	ev(0.2, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_2", Status: "submitted", Items: 2, Queued: 2, Resumed: true})),
+	ev(2.2, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_1", Status: "in_progress", Items: 3, Running: 2, Done: 1})),
+	ev(4.2, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_1", Status: "in_progress", Items: 3, Running: 1, Done: 2})),
+	ev(4.3, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_2", Status: "ended", Items: 2, Done: 1, Failed: 1})),
+	ev(8.2, engine.EventBatch, "write", batched(engine.BatchCounts{ID: "batch_1", Status: "completed", Items: 3, Done: 3})),
+	ev(8.3, engine.EventStepDone, "write", model("openai:gpt-4o-mini", 5), took(8.3)),
+}
+
 // TestProgressFrames drives the progress view with events on a fake terminal and compares
 // what the terminal shows after each one with testdata/progress/<name>.golden (-update
 // rewrites them). On a terminal no line of the view may wrap; elsewhere it writes plain
@@ -109,6 +125,8 @@ func TestProgressFrames(t *testing.T) {
 		{"run_plain", 60, false, runScenario},
 		{"crowd_60", 60, true, crowdScenario},
 		{"stream_retry_60", 60, true, retryScenario},
+		{"batch_60", 60, true, batchScenario},
+		{"batch_plain", 60, false, batchScenario},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

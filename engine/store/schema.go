@@ -172,6 +172,24 @@ DROP TABLE resource_migrations;
 ALTER TABLE resources_v3 RENAME TO resources;
 ALTER TABLE resource_migrations_v3 RENAME TO resource_migrations;
 `,
+	// 4: asynchronous batches. A batch submitted to a provider's batch API is recorded
+	// before the run waits for it, so a resumed run polls it instead of paying again.
+	`
+CREATE TABLE batches (
+	run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	step_id      TEXT NOT NULL,
+	key          TEXT NOT NULL,
+	provider     TEXT NOT NULL,
+	model        TEXT NOT NULL DEFAULT '',
+	job          TEXT NOT NULL,
+	items        TEXT NOT NULL,
+	item_keys    TEXT NOT NULL DEFAULT '[]',
+	status       TEXT NOT NULL,
+	submitted_at INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	PRIMARY KEY (run_id, step_id, key)
+);
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two

@@ -45,7 +45,7 @@ var (
 		"tools":             "Tools the model may call, for kinds that take them.",
 		"when":              "Run the step only when this condition holds, e.g. ${ vars.lang != \"en\" }.",
 		"for_each":          "Run the step once per item of this list (each.value, each.index); its output is the list of results.",
-		"batch":             "Give the provider this many for_each items per call where its API allows.",
+		"batch":             "Give the provider this many for_each items per call where its API allows: a number, or {size: N, async: true, poll: 30s} to use the provider's asynchronous batch API.",
 		"parallelism":       "How many for_each items run at once.",
 		"max_items":         "The most items for_each may give (default 100000); a longer list fails the step before any item runs.",
 		"needs":             "Steps that must finish first, besides those referenced in expressions.",

@@ -44,7 +44,16 @@ func (g *gen) stepProperty(key string) obj {
 		return ref("text")
 	case "for_each":
 		return obj{"anyOf": []any{obj{"type": []string{"array", "null"}}, ref("expr")}}
-	case "batch", "parallelism", "max_items":
+	case "batch":
+		return obj{"anyOf": []any{
+			obj{"type": "integer", "minimum": 1},
+			obj{"type": "object", "additionalProperties": false, "required": []string{"size"}, "properties": obj{
+				"size":  obj{"type": "integer", "minimum": 1, "description": "For_each items per batch."},
+				"async": obj{"type": "boolean", "description": "Send each batch through the provider's asynchronous batch API (workers-ai queueRequest, OpenAI Batch API, Anthropic Message Batches) and poll for the answers; a resumed run polls a batch already submitted instead of paying again."},
+				"poll":  obj{"allOf": []any{ref("duration")}, "description": "Wait before the first poll (default 2s); the wait doubles after each poll, up to 5m."},
+			}},
+		}}
+	case "parallelism", "max_items":
 		return obj{"type": "integer", "minimum": 1}
 	case "needs":
 		return ref("names")

@@ -19,9 +19,11 @@ func init() { providers.MustRegister(Info) }
 
 // Info describes the anthropic provider kind to the registry.
 var Info = providers.Info{
-	Name:    Kind,
-	Summary: "Anthropic Messages API (Claude), directly or through Cloudflare AI Gateway.",
-	Tasks:   []providers.Task{providers.TaskGenerate},
+	Name:          Kind,
+	Summary:       "Anthropic Messages API (Claude), directly or through Cloudflare AI Gateway.",
+	Tasks:         []providers.Task{providers.TaskGenerate},
+	AsyncBatch:    []providers.Task{providers.TaskGenerate},
+	BatchDiscount: batchDiscount,
 	Settings: []providers.SettingField{
 		{Name: "api_key", Type: "string", Secret: true, Doc: "Anthropic API key (x-api-key). Required unless an authenticated gateway holds the key."},
 		{Name: "base_url", Type: "string", Doc: "API root without /v1; default https://api.anthropic.com."},

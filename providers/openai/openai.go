@@ -19,9 +19,11 @@ func init() { providers.MustRegister(Info) }
 
 // Info describes the openai provider kind to the registry.
 var Info = providers.Info{
-	Name:    Kind,
-	Summary: "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
-	Tasks:   []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
+	Name:          Kind,
+	Summary:       "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
+	Tasks:         []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
+	AsyncBatch:    []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
+	BatchDiscount: batchDiscount,
 	Settings: []providers.SettingField{
 		{Name: "api_key", Type: "string", Secret: true, Doc: "API key sent as a Bearer token. Required unless base_url is a local or private-network server, or an authenticated gateway holds the key."},
 		{Name: "base_url", Type: "string", Doc: "API root; default https://api.openai.com/v1. Point it at Ollama (http://localhost:11434/v1), vLLM, llama.cpp, Workers AI (.../accounts/{id}/ai/v1) or an AI Gateway path."},
@@ -40,6 +42,8 @@ type Provider struct {
 	client  *http.Client
 	chat    oai.ChatCompletionService
 	embed   oai.EmbeddingService
+	files   oai.FileService  // batch input and output files (batch.go)
+	batches oai.BatchService // the Batch API (batch.go)
 	secrets []string
 }
 
@@ -75,6 +79,8 @@ func New(c providers.Config) (providers.Provider, error) {
 	// environment variable leaks into a flow's configuration.
 	p.chat = oai.NewChatCompletionService(opts...)
 	p.embed = oai.NewEmbeddingService(opts...)
+	p.files = oai.NewFileService(opts...)
+	p.batches = oai.NewBatchService(opts...)
 	return p, nil
 }
 

@@ -32,8 +32,9 @@ type Anthropic struct {
 	// Server is the running httptest server; it closes when the test ends.
 	Server *httptest.Server
 
-	cfg anthropicConfig
-	seq atomic.Int64
+	cfg     anthropicConfig
+	seq     atomic.Int64
+	batches anthBatches // Message Batches (anthropic_batch.go)
 }
 
 // AnthropicOption configures NewAnthropic.
@@ -95,6 +96,9 @@ func (a *Anthropic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f != nil && f.Status != 0 && (f.Status < 200 || f.Status > 299) {
 		anthropicFault(w, f, reqID)
+		return
+	}
+	if a.serveBatch(w, r, body, reqID) {
 		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != a.cfg.prefix+"/v1/messages" {

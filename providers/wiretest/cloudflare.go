@@ -47,6 +47,7 @@ type Cloudflare struct {
 	responder CFResponder
 	gwCache   map[string]cfCached
 	gwLog     []CFGatewayRequest
+	batches   cfBatches // the asynchronous Batch API (cloudflare_batch.go)
 }
 
 // CloudflareOption configures NewCloudflare.
@@ -113,6 +114,7 @@ func StartCloudflare(opts ...CloudflareOption) *Cloudflare {
 	cf := &Cloudflare{
 		cfg:     cloudflareConfig{account: CloudflareAccount, token: CloudflareToken},
 		gwCache: map[string]cfCached{},
+		batches: cfBatches{jobs: map[string]*cfBatch{}, submitted: map[string]int{}, polls: 1},
 	}
 	for _, opt := range opts {
 		opt(&cf.cfg)

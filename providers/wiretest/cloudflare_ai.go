@@ -21,6 +21,10 @@ func (cf *Cloudflare) serveRun(w http.ResponseWriter, c *cfCall) {
 // run executes a Workers AI model on the call's body; the REST and gateway paths share it.
 // The model id must arrive raw: an escaped slash is an unknown model, as on the real API.
 func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
+	if c.r.URL.Query().Get("queueRequest") == "true" {
+		cf.queue(w, c, model)
+		return
+	}
 	m, ok := cfModels[model]
 	if !ok {
 		cfNoModel(w, model)

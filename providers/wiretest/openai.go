@@ -33,9 +33,10 @@ type OpenAI struct {
 	// Server is the running httptest server; it closes when the test ends.
 	Server *httptest.Server
 
-	cfg  openAIConfig
-	seq  atomic.Int64
-	fail openAIFailer
+	cfg     openAIConfig
+	seq     atomic.Int64
+	fail    openAIFailer
+	batches oaiBatches // the Files and Batches API (openai_batch.go)
 }
 
 // OpenAIOption configures NewOpenAI.
@@ -108,6 +109,9 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route, ok := strings.CutPrefix(r.URL.Path, o.cfg.prefix)
+	if ok && o.serveBatch(w, r, route, body) {
+		return
+	}
 	if !ok || r.Method != http.MethodPost || (route != "/chat/completions" && route != "/embeddings") {
 		o.fail.write(w, http.StatusNotFound, "invalid_request_error", "", "",
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path))

@@ -26,6 +26,7 @@ type call struct {
 	gw     *providers.GatewayOptions // per-request gateway options
 	chat   bool                      // the OpenAI-compatible /ai/v1/chat/completions endpoint
 	stream bool
+	queue  bool // ?queueRequest=true: the asynchronous batch API (batch.go)
 }
 
 var modelID = regexp.MustCompile(`^@?[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*$`)
@@ -65,7 +66,11 @@ func (p *Provider) send(ctx context.Context, c call) (*http.Response, error) {
 	if err != nil {
 		return nil, &providers.Error{Provider: Kind, Model: c.model, Message: "encoding request: " + err.Error(), Err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint(c.model, c.chat), bytes.NewReader(b))
+	u := p.endpoint(c.model, c.chat)
+	if c.queue {
+		u += "?queueRequest=true"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
 		return nil, p.fail(c.model, err)
 	}

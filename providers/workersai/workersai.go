@@ -24,6 +24,13 @@ var Info = providers.Info{
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
 		providers.TaskTranslate, providers.TaskClassify},
+	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
+	// The models developers.cloudflare.com/workers-ai/features/batch-api lists.
+	BatchModels: map[providers.Task][]string{
+		providers.TaskGenerate: {"@cf/meta/llama-3.3-70b-instruct-fp8-fast"},
+		providers.TaskEmbed: {"@cf/baai/bge-small-en-v1.5", "@cf/baai/bge-base-en-v1.5",
+			"@cf/baai/bge-large-en-v1.5", "@cf/baai/bge-m3"},
+	},
 	Settings: []providers.SettingField{
 		{Name: "account_id", Type: "string", Required: true, Doc: "Cloudflare account id."},
 		{Name: "api_token", Type: "string", Required: true, Secret: true, Doc: "API token with Workers AI Read and Edit."},

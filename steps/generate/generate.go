@@ -51,7 +51,7 @@ var Kind = steps.Kind{
 		{Name: "tool_calls", Type: steps.List, Doc: "Tools the model asked to call: {id, name, arguments}; empty without tools."},
 	},
 	Params:        steps.GenerateParams,
-	Keys:          []string{"model", "route", "prompt", "params", "output", "tools"},
+	Keys:          []string{"model", "route", "prompt", "params", "output", "tools", "batch"},
 	Version:       "1",
 	Deterministic: false,
 	New:           newGenerator,
@@ -71,6 +71,14 @@ func newGenerator(s *spec.Step) (steps.Step, spec.Diagnostics) {
 	}
 	tools, d := decodeTools(s.Tools)
 	diags = append(diags, d...)
+	if s.Batch > 0 && !s.BatchAsync {
+		diags.Errorf(s.Keys["batch"], "steps."+s.ID+".batch", "generate sends one conversation per call: batch needs async")
+		diags[len(diags)-1].Detail = "write batch: {size: N, async: true} to send the items through the provider's asynchronous batch API"
+	}
+	if s.BatchAsync && len(tools) > 0 {
+		diags.Errorf(s.Keys["batch"], "steps."+s.ID+".batch", "tools cannot go through an asynchronous batch")
+		diags[len(diags)-1].Detail = "a tool call needs another turn; remove tools: or batch:"
+	}
 	return &generator{tools: tools}, diags
 }
 
