@@ -46,6 +46,15 @@ type RunOptions struct {
 	// params, version, …} by resource name); they join the resources scope, so a step
 	// writes ${ resources.summarise.system }.
 	Prompts func(ctx context.Context) (map[string]map[string]any, error)
+	// Ephemeral runs are not recorded in the run store (no run, step, usage or turn
+	// records); the step cache is still read and written. A dataset run runs every row
+	// as an ephemeral run and keeps its own per-row results file instead, so 100,000 rows
+	// neither flood `aiflow runs` nor pay a store transaction each.
+	Ephemeral bool
+	// Pool, when set, shares opened providers (and with them their rate limiters and
+	// concurrency limits) between runs, so parallel dataset rows stay within a
+	// provider's limits together; the caller closes it after the last run.
+	Pool *ProviderPool
 
 	// parent is the run a sub-flow runs for: its budget bounds the sub-flow's calls too,
 	// and what the sub-flow pays is added to it as it is paid.
