@@ -42,6 +42,7 @@ type runArgs struct {
 	budget      float64
 	lockTimeout time.Duration
 	allowRead   varFlags
+	data        datasetArgs
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -61,6 +62,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
+	datasetFlags(fs, &a.data)
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -70,6 +72,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if a.data.inputs != "" {
+		return executeDataset(ctx, a, v)
+	}
+	if len(a.data.maps) > 0 || a.data.results != "" {
+		return v.fail(errUsage, errors.New("--map and --results go with --inputs"), nil)
+	}
 	return execute(ctx, a, v)
 }
 
