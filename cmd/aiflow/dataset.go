@@ -190,8 +190,6 @@ func (p *datasetProgress) clear() {
 	}
 }
 
-
-
 // datasetFlags registers --inputs, --map and --results on run (and eval).
 func datasetFlags(fs *flag.FlagSet, d *datasetArgs) {
 	fs.StringVar(&d.inputs, "inputs", "", "run once per row of `FILE`: .jsonl, .csv, or a quoted glob (one row per file: path, name, text)")
