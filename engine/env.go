@@ -94,14 +94,26 @@ func (e *runEnv) provider(name string) (providers.Provider, error) {
 	}
 	s := e.slot(name)
 	s.once.Do(func() {
-		cfg, err := e.providerConfig(pn)
-		if err != nil {
-			s.err = fmt.Errorf("provider %q: %w", name, err)
-			return
+		open := func() (providers.Provider, error) {
+			cfg, err := e.providerConfig(pn)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", name, err)
+			}
+			p, err := pn.Info.New(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(err.Error()))
+			}
+			return p, nil
 		}
-		p, err := pn.Info.New(cfg)
+		var p providers.Provider
+		var err error
+		if e.opts.WrapProvider != nil {
+			p, err = e.opts.WrapProvider(name, pn.Info.Name, open)
+		} else {
+			p, err = open()
+		}
 		if err != nil {
-			s.err = fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(err.Error()))
+			s.err = err
 			return
 		}
 		s.p = p

@@ -55,6 +55,12 @@ type RunOptions struct {
 	// concurrency limits) between runs, so parallel dataset rows stay within a
 	// provider's limits together; the caller closes it after the last run.
 	Pool *ProviderPool
+	// WrapProvider, when set, is handed each provider the run needs (its providers: name,
+	// its kind, and a func that opens it) and returns what the run's steps call instead.
+	// aiflow test uses it for mocks: the wrapper answers mocked calls itself and opens the
+	// real provider only for a call no mock matches, so a flow runs offline. Never set
+	// from a flow file.
+	WrapProvider func(name, kind string, open func() (providers.Provider, error)) (providers.Provider, error)
 
 	// parent is the run a sub-flow runs for: its budget bounds the sub-flow's calls too,
 	// and what the sub-flow pays is added to it as it is paid.

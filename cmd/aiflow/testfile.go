@@ -42,6 +42,7 @@ type testCase struct {
 	vars        map[string]any
 	expectError string // the run must fail with an error containing this
 	asserts     []*assertion
+	mocks       []*mock
 }
 
 // assertion is one compiled expr-lang expression over the run's outputs, steps, run and vars.
@@ -60,7 +61,7 @@ type probe struct {
 
 var (
 	testFileKeys = []string{"tests"}
-	testCaseKeys = []string{"name", "vars", "assert", "expect_error"}
+	testCaseKeys = []string{"name", "vars", "assert", "expect_error", "mocks"}
 )
 
 // testDir is the directory beside a flow that may hold its test file instead, as
@@ -201,6 +202,8 @@ func (p *testParser) testCase(n *yaml.Node, path string) *testCase {
 			p.asserts(v, path+".assert", tc)
 		case "expect_error":
 			tc.expectError = p.str(v, path+".expect_error")
+		case "mocks":
+			p.mocks(v, path+".mocks", tc)
 		}
 	})
 	if n.Kind == yaml.MappingNode && !named {
