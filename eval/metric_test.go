@@ -29,7 +29,7 @@ func TestMetricScore(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := Row{Input: map[string]any{"answer": "Paris", "n": "41", "src": "data/tides.md"},
-		Outputs: map[string]any{"text": "  paris!  ", "sources": []any{"data/tides.md", "data/bees.md"}, "n": 42.0, "json": `{"label":"x"}`},
+		Outputs:   map[string]any{"text": "  paris!  ", "sources": []any{"data/tides.md", "data/bees.md"}, "n": 42.0, "json": `{"label":"x"}`},
 		LatencyMS: 120, CostUSD: 0.002}
 	for _, tc := range []struct {
 		name string
