@@ -235,6 +235,7 @@ func (o *Options) runRow(ctx context.Context, r Row, pool *engine.ProviderPool) 
 		}
 	}
 	ro := o.Run
+	res.Vars = vars
 	ro.Vars, ro.Ephemeral, ro.Pool, ro.Resume, ro.RunID = vars, true, pool, "", ""
 	start := time.Now()
 	out, err := o.Flow.Run(ctx, ro)

@@ -33,6 +33,7 @@ import (
 type testFile struct {
 	path  string
 	tests []*testCase
+	eval  *evalSpec // the eval: section, for aiflow eval
 }
 
 // testCase is one entry of tests: vars to run the flow with and what must hold after.
@@ -60,7 +61,7 @@ type probe struct {
 }
 
 var (
-	testFileKeys = []string{"tests"}
+	testFileKeys = []string{"tests", "eval"}
 	testCaseKeys = []string{"name", "vars", "assert", "expect_error", "mocks"}
 )
 
@@ -147,10 +148,15 @@ func (p *testParser) root(doc *yaml.Node) *testFile {
 	root := doc.Content[0]
 	var list *yaml.Node
 	p.mapping(root, "", testFileKeys, func(key string, k, v *yaml.Node) {
+		if key == "eval" {
+			tf.eval = p.evalSection(v, "eval")
+			return
+		}
 		list = v
 	})
 	switch {
 	case root.Kind != yaml.MappingNode:
+	case list == nil && tf.eval != nil:
 	case list == nil:
 		p.errf(root, "tests", "missing tests: a list of {name, vars, assert}")
 	case list.Kind != yaml.SequenceNode || len(list.Content) == 0:
