@@ -44,6 +44,10 @@ func prepareDataset(v view, a runArgs) (*prepared, int) {
 	if fs == nil {
 		return nil, code
 	}
+	if code := selectVariants(fs, a, v); code != exitOK {
+		fs.st.Close()
+		return nil, code
+	}
 	p := &prepared{fs: fs, abs: absPath(a.flow)}
 	fs.fl.Spec.File = p.abs
 	explicit, err := dataset.ParseMap(a.data.maps)

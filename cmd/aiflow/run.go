@@ -43,6 +43,7 @@ type runArgs struct {
 	lockTimeout time.Duration
 	allowRead   varFlags
 	data        datasetArgs
+	variant     varFlags // --variant STEP=NAME
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	datasetFlags(fs, &a.data)
+	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -87,6 +89,9 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return code
 	}
 	defer fs.st.Close()
+	if code := selectVariants(fs, a, v); code != exitOK {
+		return code
+	}
 	fl, vars, st, dir, diags := fs.fl, fs.vars, fs.st, fs.dir, fs.diags
 	abs := absPath(a.flow)
 	fl.Spec.File = abs
@@ -128,7 +133,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
 		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
-		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
+		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant)})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

@@ -54,3 +54,30 @@ func loadFlowVariants(path string, allowRead []string, chosen map[string]string)
 	fl, more := engine.Compile(f, engine.Options{})
 	return fl, append(diags, more...).Sort()
 }
+
+// selectVariants recompiles the flow with run's --variant choices (a no-op without them).
+func selectVariants(fs *flowState, a runArgs, v view) int {
+	if len(a.variant) == 0 {
+		return exitOK
+	}
+	chosen, err := parseVariantFlags(a.variant)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	fl, diags := loadFlowVariants(a.flow, a.allowRead, chosen)
+	if fl == nil {
+		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", a.flow), diags)
+	}
+	fs.fl = fl
+	return exitOK
+}
+
+// variantLabels records the --variant choices with the run ("variant.STEP": NAME), so
+// runs show and runs diff say which variant ran.
+func variantLabels(labels map[string]string, flags []string) map[string]string {
+	chosen, _ := parseVariantFlags(flags)
+	for step, name := range chosen {
+		labels["variant."+step] = name
+	}
+	return labels
+}
