@@ -266,4 +266,5 @@ type stepState struct {
 	result   StepResult
 	skippedW bool // skipped by its own when:
 	meta     map[string]string
+	inputs   string // the call's content hash, for the step record
 }

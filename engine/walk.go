@@ -387,6 +387,7 @@ func (w *walker) runNode(n *Node) {
 	}
 	st.output = out
 	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
+	st.inputs = cr.key
 	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
 	w.succeed(n, st, cr.cached, start)
 }
@@ -445,7 +446,7 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	}
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
 	out := w.recordBytes(st.output)
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
 		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
 	typ := EventStepDone
 	if cached {
