@@ -107,6 +107,7 @@ func (c *checker) step(s *spec.Step) {
 		return
 	}
 	c.models(n)
+	c.variants(n)
 	impl, d := kind.New(s)
 	c.diags.Add(d)
 	n.Impl = impl
