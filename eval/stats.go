@@ -8,7 +8,10 @@ package eval
 import "math"
 
 // Interval is a 95 % confidence interval.
-type Interval struct{ Low, High float64 }
+type Interval struct {
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+}
 
 // z95 is the standard normal quantile for a two-sided 95 % interval.
 const z95 = 1.959963984540054
@@ -58,11 +61,11 @@ func meanSD(xs []float64) (mean, sd float64) {
 
 // Paired is a paired comparison of B against A over the same rows.
 type Paired struct {
-	N      int      // pairs
-	Diff   float64  // mean of b − a
-	CI     Interval // 95 % t interval of the mean difference
-	PValue float64  // two-sided: paired t test, or the exact sign test when every score is 0 or 1
-	Test   string   // "paired t" or "sign"
+	N      int      `json:"pairs"`
+	Diff   float64  `json:"difference"` // mean of b − a
+	CI     Interval `json:"ci95"`       // 95 % t interval of the mean difference
+	PValue float64  `json:"p_value"`    // two-sided: paired t test, or the exact sign test when every score is 0 or 1
+	Test   string   `json:"test"`       // "paired t" or "sign"
 }
 
 // Significant reports a difference at the 5 % level.

@@ -30,9 +30,9 @@ type evalDoc struct {
 		Metric string `json:"metric"`
 		A, B   string
 		Paired struct {
-			Diff   float64 `json:"Diff"`
-			PValue float64 `json:"PValue"`
-			Test   string  `json:"Test"`
+			Diff   float64 `json:"difference"`
+			PValue float64 `json:"p_value"`
+			Test   string  `json:"test"`
 		} `json:"paired"`
 	} `json:"comparisons"`
 	Error *struct{ Message string } `json:"error"`
