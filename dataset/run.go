@@ -36,6 +36,8 @@ type Result struct {
 	CostUSD   float64         `json:"cost_usd"`
 	LatencyMS float64         `json:"latency_ms"`
 	Steps     []StepInfo      `json:"steps,omitempty"`
+	// Extra is what Options.Annotate attached (evaluations: the row's scores); not written.
+	Extra any `json:"-"`
 }
 
 // StepInfo is what a row's step did, kept for evaluations (cost and models by step).
@@ -92,7 +94,10 @@ type Options struct {
 	// at the end.
 	Progress      func(Stats)
 	ProgressEvery time.Duration
-	// OnResult, when set, sees every result as it is written (evaluations score them).
+	// Annotate, when set, runs on each finished row in the worker that ran it, so slow
+	// work per row (a judge model scoring it) runs in parallel too; it may set Extra.
+	Annotate func(context.Context, *Result)
+	// OnResult, when set, sees every result as it is written, in input order.
 	OnResult func(Result)
 }
 
@@ -143,7 +148,11 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		go func() {
 			defer wg.Done()
 			for r := range jobs {
-				results <- o.runRow(ctx, r, pool)
+				res := o.runRow(ctx, r, pool)
+				if o.Annotate != nil && res.Status != statusCancelled {
+					o.Annotate(ctx, &res)
+				}
+				results <- res
 			}
 		}()
 	}

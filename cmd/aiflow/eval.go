@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 
@@ -215,30 +216,35 @@ func evalVariant(ctx context.Context, a evalArgs, v view, es *evalSpec, name str
 			return nil, v.fail(errRunFailed, fmt.Errorf("eval.setup run: %s", fl.Redact(err.Error())), nil)
 		}
 	}
-	g := &flowGrader{flowPath: a.flow, allowRead: a.allowRead, run: ro, flows: map[string]*engine.Flow{}}
+	g := &flowGrader{flowPath: a.flow, allowRead: a.allowRead, run: ro, flows: map[string]*engine.Flow{}, pool: engine.NewProviderPool()}
 	vs := &variantScores{Name: name, scores: map[string][]eval.Score{}}
 	var scoreErr error
-	onResult := func(r dataset.Result) {
+	annotate := func(ctx context.Context, r *dataset.Result) {
 		row := eval.Row{Input: r.Input, Vars: r.Vars, Outputs: r.Outputs, LatencyMS: r.LatencyMS, CostUSD: r.CostUSD}
-		line := map[string]any{"row": r.Row, "status": r.Status}
+		scores := make(map[string]eval.Score, len(es.metrics))
+		for _, m := range es.metrics {
+			scores[m.Name] = m.Score(ctx, row, g)
+		}
+		r.Extra = scores
+	}
+	onResult := func(r dataset.Result) {
+		scores, _ := r.Extra.(map[string]eval.Score)
+		for _, m := range es.metrics {
+			vs.scores[m.Name] = append(vs.scores[m.Name], scores[m.Name])
+		}
+		if scoresOut == nil {
+			return
+		}
+		line := map[string]any{"row": r.Row, "status": r.Status, "scores": scores}
 		if name != "" {
 			line["variant"] = name
 		}
 		if r.Error != "" {
 			line["error"] = r.Error
 		}
-		scores := map[string]eval.Score{}
-		for _, m := range es.metrics {
-			s := m.Score(ctx, row, g)
-			vs.scores[m.Name] = append(vs.scores[m.Name], s)
-			scores[m.Name] = s
-		}
-		line["scores"] = scores
-		if scoresOut != nil {
-			b, _ := json.Marshal(line)
-			if _, err := scoresOut.Write(append(b, '\n')); err != nil && scoreErr == nil {
-				scoreErr = err
-			}
+		b, _ := json.Marshal(line)
+		if _, err := scoresOut.Write(append(b, '\n')); err != nil && scoreErr == nil {
+			scoreErr = err
 		}
 	}
 	var out io.Writer = io.Discard
@@ -256,7 +262,7 @@ func evalVariant(ctx context.Context, a evalArgs, v view, es *evalSpec, name str
 	}
 	dp := newDatasetProgress(v.stderr)
 	stats, err := dataset.Run(ctx, dataset.Options{Flow: fl, Source: p.src, Map: p.mapping, Vars: rowVars, Run: ro,
-		Parallelism: a.parallelism, Results: out, Progress: dp.update, ProgressEvery: dp.every, OnResult: onResult})
+		Parallelism: a.parallelism, Results: out, Progress: dp.update, ProgressEvery: dp.every, Annotate: annotate, OnResult: onResult})
 	dp.clear()
 	g.close()
 	if err == nil {
@@ -321,19 +327,19 @@ type flowGrader struct {
 	flowPath  string
 	allowRead []string
 	run       engine.RunOptions
-	flows     map[string]*engine.Flow
-	pool      *engine.ProviderPool
+	pool      *engine.ProviderPool // shared by the metric runs of every row
+
+	mu    sync.Mutex // rows are scored in parallel
+	flows map[string]*engine.Flow
 }
 
-func (g *flowGrader) close() {
-	if g.pool != nil {
-		g.pool.Close()
-	}
-}
+func (g *flowGrader) close() { g.pool.Close() }
 
 const judgeSystem = "You grade an answer against a rubric. Reply with a score between 0 and 1 on the first line (1: fully meets the rubric, 0: not at all), then one short sentence saying why."
 
 func (g *flowGrader) flow(m *eval.Metric) (*engine.Flow, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if fl, ok := g.flows[m.Name]; ok {
 		return fl, nil
 	}
@@ -391,9 +397,6 @@ func (g *flowGrader) runMetric(ctx context.Context, m *eval.Metric, r eval.Row, 
 	fl, err := g.flow(m)
 	if err != nil {
 		return nil, err
-	}
-	if g.pool == nil {
-		g.pool = engine.NewProviderPool()
 	}
 	vars := map[string]any{}
 	for k, x := range r.Vars {
