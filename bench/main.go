@@ -40,6 +40,13 @@ func main() {
 		}
 		return
 	}
+	if dir := os.Getenv(datasetChildEnv); dir != "" { // a child process of the dataset suite
+		if err := runDatasetChild(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	names := os.Args[1:]
 	if len(names) == 0 {
 		for n := range suites {

@@ -25,6 +25,9 @@ type callRecord struct {
 	cached   bool
 	reason   string
 	meta     map[string]string
+	// key is the call's content hash (its cache key), recorded as the step record's
+	// inputs hash so runs diff can tell that inputs, prompt, params or model changed.
+	key string
 }
 
 func redactMeta(fl *Flow, m map[string]string) map[string]string {
@@ -185,6 +188,7 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 		}
 		cr.attempts += rec.attempts
 		cr.usage = cr.usage.Add(rec.usage)
+		cr.key = rec.key
 		if rec.meta != nil {
 			cr.meta = rec.meta
 		}
@@ -221,8 +225,13 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	useCache = useCache && !w.opts.NoCache
 	var key string
 	ctx := w.ctx
-	if useCache {
+	// Recorded runs keep the key of model calls as their inputs hash (runs diff); other
+	// uncached calls skip the hashing, which costs a JSON encoding per call.
+	if useCache || w.rec != nil && n.Kind.Task != "" {
 		key = w.fl.CacheKey(n, call)
+		cr.key = key
+	}
+	if useCache {
 		if e, ok, err := w.opts.Store.CacheGet(ctx, key, w.opts.Now()); err == nil && ok {
 			var out any
 			if json.Unmarshal(e.Value, &out) == nil {
@@ -658,7 +667,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 // recordFailedItem stores a for_each item that failed, with its model, attempts and the
 // usage it paid, so runs show lists it in place of leaving the item out.
 func (w *walker) recordFailedItem(n *Node, idx int, cr callRecord, err error, start time.Time) {
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: StatusFailed, Error: w.fl.Redact(err.Error()), Model: cr.model,
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: StatusFailed, Error: w.fl.Redact(err.Error()), Model: cr.model, InputsHash: cr.key,
 		Attempts: cr.attempts, Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Meta: redactMeta(w.fl, cr.meta)})
 }
 
@@ -668,7 +677,7 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 	if cr.cached {
 		status = StatusCached
 	}
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Output: b, Model: cr.model, Attempts: cr.attempts,
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Output: b, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
 		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)})
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
 }

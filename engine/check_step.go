@@ -16,7 +16,7 @@ import (
 
 // generalKeys are step keys every kind accepts.
 var generalKeys = map[string]bool{"uses": true, "description": true, "with": true, "when": true, "for_each": true,
-	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true, "max_items": true}
+	"needs": true, "cache": true, "retry": true, "timeout": true, "continue_on_error": true, "parallelism": true, "max_items": true, "variants": true}
 
 func (c *checker) step(s *spec.Step) {
 	path := "steps." + s.ID
@@ -108,6 +108,7 @@ func (c *checker) step(s *spec.Step) {
 	}
 	c.models(n)
 	c.checkPublished(n)
+	c.variants(n)
 	impl, d := kind.New(s)
 	c.diags.Add(d)
 	n.Impl = impl

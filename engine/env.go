@@ -66,13 +66,16 @@ func (e *runEnv) close() {
 		}
 	}
 	for _, s := range e.provs {
-		if s.p != nil {
+		if s.p != nil && e.opts.Pool == nil { // pooled providers outlive the run
 			s.p.Close()
 		}
 	}
 }
 
 func (e *runEnv) slot(name string) *provSlot {
+	if e.opts.Pool != nil {
+		return e.opts.Pool.slot(name)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.provs[name]
@@ -91,21 +94,34 @@ func (e *runEnv) provider(name string) (providers.Provider, error) {
 	}
 	s := e.slot(name)
 	s.once.Do(func() {
-		cfg, err := e.providerConfig(pn)
-		if err != nil {
-			s.err = fmt.Errorf("provider %q: %w", name, err)
-			return
+		open := func() (providers.Provider, error) {
+			cfg, err := e.providerConfig(pn)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", name, err)
+			}
+			p, err := pn.Info.New(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(err.Error()))
+			}
+			return p, nil
 		}
-		p, err := pn.Info.New(cfg)
+		var p providers.Provider
+		var err error
+		if e.opts.WrapProvider != nil {
+			p, err = e.opts.WrapProvider(name, pn.Info.Name, open)
+		} else {
+			p, err = open()
+		}
 		if err != nil {
-			s.err = fmt.Errorf("provider %q (%s): %s", name, pn.Info.Name, e.fl.Redact(err.Error()))
+			s.err = err
 			return
 		}
 		s.p = p
 		if l, ok := s.p.(providers.Limiter); ok && l.Limits().Concurrency > 0 {
-			e.mu.Lock()
+			mu := e.slotMu()
+			mu.Lock()
 			s.limit = l.Limits().Concurrency
-			e.mu.Unlock()
+			mu.Unlock()
 		}
 	})
 	return s.p, s.err
@@ -124,12 +140,22 @@ func (e *runEnv) providerConfig(pn *ProviderNode) (providers.Config, error) {
 	return cfg, nil
 }
 
+// slotMu guards provider slots' limits and semaphores: the run's own, or the pool's
+// when providers are shared between runs.
+func (e *runEnv) slotMu() sync.Locker {
+	if e.opts.Pool != nil {
+		return &e.opts.Pool.mu
+	}
+	return &e.mu
+}
+
 // providerSem is the semaphore bounding the provider's calls for task, or nil when the
 // provider declares no limit.
 func (e *runEnv) providerSem(name string, task providers.Task) chan struct{} {
 	s := e.slot(name)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	mu := e.slotMu()
+	mu.Lock()
+	defer mu.Unlock()
 	if s.limit <= 0 {
 		return nil
 	}
@@ -337,6 +363,9 @@ func (s *stepEnv) RecordTurn(ctx context.Context, t steps.Turn) error {
 	idx := w.turns[key]
 	w.turns[key] = idx + 1
 	w.mu.Unlock()
+	if w.opts.Ephemeral {
+		return nil
+	}
 	return w.opts.Store.AppendTurn(context.WithoutCancel(ctx), store.Turn{RunID: w.runID, StepID: s.n.ID, Item: s.item, Index: idx, Role: t.Role,
 		Content: w.fl.Redact(t.Content), ToolName: t.ToolName, ToolCallID: t.ToolCallID, Arguments: w.fl.secrets.redactJSON(t.Arguments), Usage: toStoreUsage(t.Usage)})
 }

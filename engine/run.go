@@ -49,6 +49,21 @@ type RunOptions struct {
 	// params, version, …} by resource name); they join the resources scope, so a step
 	// writes ${ resources.summarise.system }.
 	Prompts func(ctx context.Context) (map[string]map[string]any, error)
+	// Ephemeral runs are not recorded in the run store (no run, step, usage or turn
+	// records); the step cache is still read and written. A dataset run runs every row
+	// as an ephemeral run and keeps its own per-row results file instead, so 100,000 rows
+	// neither flood `aiflow runs` nor pay a store transaction each.
+	Ephemeral bool
+	// Pool, when set, shares opened providers (and with them their rate limiters and
+	// concurrency limits) between runs, so parallel dataset rows stay within a
+	// provider's limits together; the caller closes it after the last run.
+	Pool *ProviderPool
+	// WrapProvider, when set, is handed each provider the run needs (its providers: name,
+	// its kind, and a func that opens it) and returns what the run's steps call instead.
+	// aiflow test uses it for mocks: the wrapper answers mocked calls itself and opens the
+	// real provider only for a call no mock matches, so a flow runs offline. Never set
+	// from a flow file.
+	WrapProvider func(name, kind string, open func() (providers.Provider, error)) (providers.Provider, error)
 
 	// parent is the run a sub-flow runs for: its budget bounds the sub-flow's calls too,
 	// and what the sub-flow pays is added to it as it is paid.
@@ -254,4 +269,5 @@ type stepState struct {
 	result   StepResult
 	skippedW bool // skipped by its own when:
 	meta     map[string]string
+	inputs   string // the call's content hash, for the step record
 }

@@ -249,7 +249,9 @@ func (w *walker) close() {
 
 func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	st := w.opts.Store
-	if w.opts.Resume != "" {
+	if w.opts.Ephemeral {
+		// not recorded: w.rec stays nil
+	} else if w.opts.Resume != "" {
 		if err := st.ReopenRun(ctx, w.runID, w.opts.Labels); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
@@ -260,7 +262,9 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 			return nil, fmt.Errorf("recording run: %w", err)
 		}
 	}
-	w.rec = newRecorder(st, w.runID)
+	if !w.opts.Ephemeral {
+		w.rec = newRecorder(st, w.runID)
+	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
 	var wg sync.WaitGroup
 	for _, id := range w.fl.Order {
@@ -271,7 +275,8 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 		}(w.fl.Nodes[id])
 	}
 	wg.Wait()
-	if err := w.rec.close(); err != nil {
+	if w.rec == nil {
+	} else if err := w.rec.close(); err != nil {
 		w.failures = append(w.failures, &StepError{StepID: "(run store)", Err: fmt.Errorf("recording steps: %w", err)})
 	}
 	return w.finish(ctx)
@@ -307,7 +312,8 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 	res.Status = status
 	u := w.usage
 	fctx := context.WithoutCancel(ctx)
-	if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
+	if w.opts.Ephemeral {
+	} else if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("recording run: %w", err)
 	}
 	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr})
@@ -381,6 +387,7 @@ func (w *walker) runNode(n *Node) {
 	}
 	st.output = out
 	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
+	st.inputs = cr.key
 	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
 	w.succeed(n, st, cr.cached, start)
 }
@@ -439,7 +446,7 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	}
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
 	out := w.recordBytes(st.output)
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
+	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
 		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
 	typ := EventStepDone
 	if cached {
@@ -459,7 +466,11 @@ func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start 
 	w.succeed(n, st, true, start)
 }
 
-func (w *walker) putStep(r store.StepRecord) { w.rec.put(r) }
+func (w *walker) putStep(r store.StepRecord) {
+	if w.rec != nil {
+		w.rec.put(r)
+	}
+}
 
 // addUsage counts usage paid for by the run, whether or not the call then succeeded,
 // against its budget and in its recorded totals (written as it is paid, so a killed run

@@ -17,7 +17,7 @@ var (
 	VarTypes     = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
 	RouteKeys    = []string{"rules", "fallback", "split"}
 	RuleKeys     = []string{"when", "use"}
-	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error"}
+	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error", "variants"}
 	PromptKeys   = []string{"system", "user", "messages", "file"}
 	OutputKeys   = []string{"schema"}
 	CacheKeys    = []string{"ttl", "mode"}
@@ -451,6 +451,8 @@ func (p *parser) step(f *Flow, x kv) *Step {
 			s.Timeout, _ = p.duration(g.v, g.path)
 		case "continue_on_error":
 			s.ContinueOnError, _ = p.boolean(g.v, g.path)
+		case "variants":
+			s.Variants = p.variants(f, g)
 		}
 	}
 	if s.UsesPos.Line == 0 && (x.v.Kind == yaml.MappingNode || x.v.Tag == "!!null") {
@@ -467,6 +469,46 @@ func (p *parser) step(f *Flow, x kv) *Step {
 		p.diags.Errorf(s.Keys["max_items"], x.path+".max_items", "max_items needs for_each")
 	}
 	return s
+}
+
+// VariantKeys are the keys a step variant may override.
+var VariantKeys = []string{"description", "model", "route", "prompt", "params", "with"}
+
+// variants decodes a step's variants: name → the keys that differ from the step.
+func (p *parser) variants(f *Flow, e kv) []*Variant {
+	var out []*Variant
+	for _, x := range p.namedEntries(e, "variant name") {
+		v := &Variant{Name: x.key, Pos: p.pos(x.k), Keys: map[string]Pos{}}
+		for _, g := range p.fields(x.v, x.path, "a variant (the model, route, prompt, params or with: inputs it changes)", VariantKeys) {
+			v.Keys[g.key] = p.pos(g.k)
+			switch g.key {
+			case "description":
+				v.Description, _ = p.str(g.v, g.path)
+			case "model":
+				if s, ok := p.literal(g.v, g.path); ok {
+					v.Model = &Ref{Name: s, Pos: p.pos(g.v)}
+				}
+			case "route":
+				if s, ok := p.literal(g.v, g.path); ok {
+					v.Route = &Ref{Name: s, Pos: p.pos(g.v)}
+				}
+			case "prompt":
+				v.Prompt = p.prompt(f, g)
+			case "params":
+				if _, ok := p.pairs(g.v, g.path, "a mapping of model parameters"); ok {
+					v.Params = p.value(g.v, g.path)
+				}
+			case "with":
+				ps, _ := p.pairs(g.v, g.path, "a mapping of inputs")
+				v.With = p.settings(ps)
+			}
+		}
+		if v.Model != nil && v.Route != nil {
+			p.diags.Errorf(v.Route.Pos, x.path+".route", "a variant takes model or route, not both")
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (p *parser) prompt(f *Flow, g kv) *Prompt {

@@ -5,6 +5,8 @@
 package spec
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -157,6 +159,91 @@ type Step struct {
 	Pos             Pos
 	// Keys records which top-level step keys were written, with positions (for kind checks).
 	Keys map[string]Pos
+	// Variants are named alternatives of the step (another model, route, prompt, params
+	// or inputs) that aiflow eval --variants compares and run --variant picks.
+	Variants []*Variant
+}
+
+// Variant is a named alternative of a step: only the keys it sets replace the step's;
+// with: inputs replace the step's input of the same name and add the others.
+type Variant struct {
+	Name        string
+	Description string
+	Model       *Ref
+	Route       *Ref
+	Prompt      *Prompt
+	Params      *Value
+	With        []*Setting
+	Pos         Pos
+	Keys        map[string]Pos
+}
+
+// Variant returns the step's variant called name, or nil.
+func (s *Step) Variant(name string) *Variant {
+	for _, v := range s.Variants {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// VariantNames lists the step's variants in file order.
+func (s *Step) VariantNames() []string {
+	out := make([]string, len(s.Variants))
+	for i, v := range s.Variants {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// SelectVariant makes the step stepID run as its variant name: the variant's keys
+// replace the step's (model and route replace each other). Run it before compiling.
+func (f *Flow) SelectVariant(stepID, name string) error {
+	var s *Step
+	var ids []string
+	for _, st := range f.Steps {
+		ids = append(ids, st.ID)
+		if st.ID == stepID {
+			s = st
+		}
+	}
+	if s == nil {
+		return fmt.Errorf("no step %q%s", stepID, DidYouMean(stepID, ids))
+	}
+	v := s.Variant(name)
+	if v == nil {
+		if len(s.Variants) == 0 {
+			return fmt.Errorf("step %q declares no variants:", stepID)
+		}
+		return fmt.Errorf("step %q has no variant %q%s (variants: %s)", stepID, name, DidYouMean(name, s.VariantNames()), strings.Join(s.VariantNames(), ", "))
+	}
+	if v.Model != nil {
+		s.Model, s.Route = v.Model, nil
+		delete(s.Keys, "route")
+		s.Keys["model"] = v.Keys["model"]
+	}
+	if v.Route != nil {
+		s.Route, s.Model = v.Route, nil
+		delete(s.Keys, "model")
+		s.Keys["route"] = v.Keys["route"]
+	}
+	if v.Prompt != nil {
+		s.Prompt = v.Prompt
+		s.Keys["prompt"] = v.Keys["prompt"]
+	}
+	if v.Params != nil {
+		s.Params = v.Params
+		s.Keys["params"] = v.Keys["params"]
+	}
+	for _, in := range v.With {
+		if old := s.Input(in.Key); old != nil {
+			*old = *in
+		} else {
+			s.With = append(s.With, in)
+		}
+	}
+	return nil
 }
 
 // DefaultMaxItems is how many items a for_each may give unless the step sets max_items:

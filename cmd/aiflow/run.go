@@ -42,6 +42,8 @@ type runArgs struct {
 	budget      float64
 	lockTimeout time.Duration
 	allowRead   varFlags
+	data        datasetArgs
+	variant     varFlags // --variant STEP=NAME
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -61,6 +63,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
+	datasetFlags(fs, &a.data)
+	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -70,6 +74,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if a.data.inputs != "" {
+		return executeDataset(ctx, a, v)
+	}
+	if len(a.data.maps) > 0 || a.data.results != "" {
+		return v.fail(errUsage, errors.New("--map and --results go with --inputs"), nil)
+	}
 	return execute(ctx, a, v)
 }
 
@@ -79,6 +89,9 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return code
 	}
 	defer fs.st.Close()
+	if code := selectVariants(fs, a, v); code != exitOK {
+		return code
+	}
 	fl, vars, st, dir, diags := fs.fl, fs.vars, fs.st, fs.dir, fs.diags
 	abs := absPath(a.flow)
 	fl.Spec.File = abs
@@ -120,7 +133,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
 		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
-		OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()})
+		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant)})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

@@ -18,12 +18,15 @@ import (
 )
 
 func init() {
-	register(command{name: "runs", summary: "List past runs, show one or prune old ones: runs [flow.yaml | show ID [flow.yaml] | prune]", run: runsCmd})
+	register(command{name: "runs", summary: "List past runs, show one, diff two or prune old ones: runs [flow.yaml | show ID [flow.yaml] | diff A B [flow.yaml] | prune]", run: runsCmd})
 }
 
 func runsCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "prune" {
 		return runsPruneCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "diff" {
+		return runsDiffCmd(args[1:], stdout, stderr)
 	}
 	fs := newFlags("runs", stderr)
 	o := outputFlag(fs)

@@ -101,6 +101,9 @@ func runTests(ctx context.Context, a testArgs, path string, v view) int {
 	if fl == nil {
 		return v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", flowPath), fdiags)
 	}
+	if d := bindMocks(fl, tf.tests); d.HasErrors() {
+		return v.fail(errInvalidTests, fmt.Errorf("invalid test file %s", testPath), d)
+	}
 	st, err := openStore(stateDir(a.stateDir, flowPath))
 	if err != nil {
 		return v.fail(errState, err, nil)
@@ -129,7 +132,18 @@ func runTest(ctx context.Context, a testArgs, v view, fl *engine.Flow, st *store
 		hooks = append(hooks, newProgress(plainScreen(v.stderr), io.Discard, false, time.Now))
 	}
 	start := time.Now()
-	res, err := fl.Run(ctx, engine.RunOptions{Vars: copyVars(tc.vars), Store: st, StateDir: st.Dir(), Hooks: hooks, NoCache: a.noCache})
+	opts := engine.RunOptions{Vars: copyVars(tc.vars), Store: st, StateDir: st.Dir(), Hooks: hooks, NoCache: a.noCache}
+	var mocks *mockSet
+	if len(tc.mocks) > 0 {
+		// A mocked answer must never reach the step cache (a real run would be served it),
+		// and a cached answer would bypass the mock: runs with mocks skip the cache.
+		mocks = &mockSet{mocks: tc.mocks}
+		opts.NoCache, opts.Executor, opts.WrapProvider = true, mockExecutor{inner: engine.InProcess{}, set: mocks}, mocks.wrap
+		for _, m := range tc.mocks {
+			m.used.Store(0)
+		}
+	}
+	res, err := fl.Run(ctx, opts)
 	r.Elapsed = time.Since(start)
 	msg := ""
 	if err != nil {
@@ -153,6 +167,11 @@ func runTest(ctx context.Context, a testArgs, v view, fl *engine.Flow, st *store
 	for _, as := range tc.asserts {
 		if f, failed := check(as, scope); failed {
 			r.Failures = append(r.Failures, f)
+		}
+	}
+	if mocks != nil {
+		for _, m := range mocks.unused() {
+			r.Failures = append(r.Failures, testFailure{Assertion: "mocks: " + m.describe(), Pos: m.pos, Message: "mock not used: no call matched it"})
 		}
 	}
 	r.Passed = len(r.Failures) == 0

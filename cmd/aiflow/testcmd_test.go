@@ -17,7 +17,7 @@ import (
 
 // TestExampleFlowTests runs the test cases shipped with the example flows.
 func TestExampleFlowTests(t *testing.T) {
-	for _, name := range []string{"quickstart", "fanout", "classify", "summarise-and-translate"} {
+	for _, name := range []string{"quickstart", "quickstart-search", "fanout", "classify", "summarise-and-translate"} {
 		t.Run(name, func(t *testing.T) {
 			if name == "summarise-and-translate" {
 				if _, err := exec.LookPath("apertium"); err != nil {

@@ -33,6 +33,7 @@ import (
 type testFile struct {
 	path  string
 	tests []*testCase
+	eval  *evalSpec // the eval: section, for aiflow eval
 }
 
 // testCase is one entry of tests: vars to run the flow with and what must hold after.
@@ -42,6 +43,7 @@ type testCase struct {
 	vars        map[string]any
 	expectError string // the run must fail with an error containing this
 	asserts     []*assertion
+	mocks       []*mock
 }
 
 // assertion is one compiled expr-lang expression over the run's outputs, steps, run and vars.
@@ -59,8 +61,8 @@ type probe struct {
 }
 
 var (
-	testFileKeys = []string{"tests"}
-	testCaseKeys = []string{"name", "vars", "assert", "expect_error"}
+	testFileKeys = []string{"tests", "eval"}
+	testCaseKeys = []string{"name", "vars", "assert", "expect_error", "mocks"}
 )
 
 // testDir is the directory beside a flow that may hold its test file instead, as
@@ -146,10 +148,15 @@ func (p *testParser) root(doc *yaml.Node) *testFile {
 	root := doc.Content[0]
 	var list *yaml.Node
 	p.mapping(root, "", testFileKeys, func(key string, k, v *yaml.Node) {
+		if key == "eval" {
+			tf.eval = p.evalSection(v, "eval")
+			return
+		}
 		list = v
 	})
 	switch {
 	case root.Kind != yaml.MappingNode:
+	case list == nil && tf.eval != nil:
 	case list == nil:
 		p.errf(root, "tests", "missing tests: a list of {name, vars, assert}")
 	case list.Kind != yaml.SequenceNode || len(list.Content) == 0:
@@ -201,6 +208,8 @@ func (p *testParser) testCase(n *yaml.Node, path string) *testCase {
 			p.asserts(v, path+".assert", tc)
 		case "expect_error":
 			tc.expectError = p.str(v, path+".expect_error")
+		case "mocks":
+			p.mocks(v, path+".mocks", tc)
 		}
 	})
 	if n.Kind == yaml.MappingNode && !named {

@@ -53,6 +53,7 @@ var (
 		"retry":             "Retries on retryable provider errors: {attempts, backoff}.",
 		"timeout":           "Longest the step may run, e.g. 60s.",
 		"continue_on_error": "Let dependents run when this step fails; its output is then null.",
+		"variants":          "Named alternatives of the step (model, route, prompt, params, with:) that aiflow eval --variants compares on the same rows and aiflow run --variant STEP=NAME picks.",
 	}
 	promptDocs = map[string]string{
 		"system":   "The system message.",

@@ -134,6 +134,7 @@ var stepKeyValues = map[string]string{
 	"retry":             "{attempts: 2}",
 	"timeout":           "5s",
 	"continue_on_error": "true",
+	"variants":          "\n      other:\n        with: { expr: 2 }",
 }
 
 func compile(t *testing.T, src string) spec.Diagnostics {

@@ -9,7 +9,7 @@ import (
 // generalStepKeys are the step keys every kind accepts; the others only kinds that list
 // them in Kind.Keys. It mirrors engine/check_step.go (generalKeys), and
 // TestGeneralStepKeysMatchEngine keeps the two equal.
-var generalStepKeys = []string{"uses", "description", "with", "when", "for_each", "needs", "cache", "retry", "timeout", "continue_on_error", "parallelism", "max_items"}
+var generalStepKeys = []string{"uses", "description", "with", "when", "for_each", "needs", "cache", "retry", "timeout", "continue_on_error", "parallelism", "max_items", "variants"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -63,6 +63,14 @@ func (g *gen) stepProperty(key string) obj {
 		return ref("duration")
 	case "continue_on_error":
 		return obj{"type": "boolean"}
+	case "variants":
+		return obj{"type": "object", "propertyNames": ref("identifier"), "additionalProperties": obj{
+			"type": "object", "additionalProperties": false, "not": obj{"required": []string{"model", "route"}},
+			"description": "A named alternative of this step: the keys it sets replace the step's; with: inputs replace or add to the step's.",
+			"properties": obj{
+				"description": ref("text"), "model": ref("literal"), "route": ref("literal"), "prompt": ref("prompt"),
+				"params": obj{"type": []string{"object", "null"}}, "with": obj{"type": []string{"object", "null"}},
+			}}}
 	}
 	return obj{} // tools: checked by the kind
 }
