@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -32,7 +33,16 @@ type StepRecord struct {
 	Reason     string // why, for skipped or cached: "upstream failed", "cache hit"
 	InputsHash string
 	CacheKey   string
-	Output     json.RawMessage // must be valid JSON when set
+	// Output is the step's output as JSON text. On write it must be valid JSON, and
+	// Encoded, when set, takes its place; on read it is always JSON.
+	Output json.RawMessage
+	// Encoded is the output in the binary value form (EncodeValue, EncodeList). The
+	// engine writes outputs this way: no decimal floats to print or parse. On read it
+	// holds the stored bytes when they are in that form, nil for JSON text.
+	Encoded []byte
+	// EncodedSum, when set on write, is the SHA-256 of Encoded, known already (from
+	// the cache entry the output was served from), so it is not hashed again.
+	EncodedSum []byte
 	Error      string
 	Model      string
 	Provider   string
@@ -97,12 +107,23 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	case !validStepStatus(r.Status):
 		return nil, blob{}, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
-	if _, err := rawArg("output", r.Output); err != nil {
-		return nil, blob{}, err
-	}
 	var out blob
 	var outSum any // NULL without an output
-	if len(r.Output) > 0 {
+	switch {
+	case len(r.Encoded) > 0:
+		if !IsEncodedValue(r.Encoded) {
+			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+		}
+		if len(r.EncodedSum) == sha256.Size {
+			out = blob{sum: r.EncodedSum, data: r.Encoded}
+		} else {
+			out = newBlob(r.Encoded)
+		}
+		outSum = out.sum
+	case len(r.Output) > 0:
+		if _, err := rawArg("output", r.Output); err != nil {
+			return nil, blob{}, err
+		}
 		out = newBlob(r.Output)
 		outSum = out.sum
 	}
@@ -177,7 +198,16 @@ func scanStep(rows *sql.Rows) (StepRecord, error) {
 	if err := rows.Scan(append(dest, &meta)...); err != nil {
 		return StepRecord{}, err
 	}
-	r.Output = rawValue(output)
+	if IsEncodedValue(output) {
+		r.Encoded = output
+		out, err := ValueJSON(output)
+		if err != nil {
+			return StepRecord{}, fmt.Errorf("step %s[%d]: output: %w", r.StepID, r.Item, err)
+		}
+		r.Output = out
+	} else {
+		r.Output = rawValue(output)
+	}
 	r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)
 	if err := decodeJSON("meta", meta, &r.Meta); err != nil {
 		return StepRecord{}, fmt.Errorf("step %s: %w", r.StepID, err)
