@@ -245,6 +245,7 @@ func (fl *Flow) Redact(s string) string { return fl.secrets.Redact(s) }
 type stepState struct {
 	status   string
 	output   any
+	out      encoded // output as recorded
 	err      error
 	reason   string
 	done     chan struct{}

@@ -379,7 +379,7 @@ func (w *walker) runNode(n *Node) {
 		w.fail(n, st, err, start)
 		return
 	}
-	st.output = out
+	st.output, st.out = out, cr.out
 	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
 	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
 	w.succeed(n, st, cr.cached, start)
@@ -438,9 +438,10 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 		st.status = StatusCached
 	}
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
-	out := w.recordBytes(st.output)
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, StartedAt: start, FinishedAt: w.opts.Now(),
-		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
+	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, StartedAt: start, FinishedAt: w.opts.Now(),
+		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
+	w.setOutput(&r, st.output, st.out)
+	w.putStep(r)
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached
@@ -449,12 +450,12 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 }
 
 func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start time.Time) {
-	var out any
-	if err := json.Unmarshal(rec.Output, &out); err != nil {
+	out, enc, err := w.fromStepRecord(rec)
+	if err != nil {
 		w.fail(n, st, fmt.Errorf("resume: stored output unreadable: %w", err), start)
 		return
 	}
-	st.output = out
+	st.output, st.out = out, enc
 	st.result.Model, st.result.Reason = rec.Model, "from run store"
 	w.succeed(n, st, true, start)
 }
