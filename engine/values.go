@@ -93,20 +93,16 @@ func (w *walker) setOutput(r *store.StepRecord, v any, rec encoded) {
 	}
 }
 
-// listRecord is the record of a for_each step's whole output: its items' recorded bytes
-// put together, or, when an item has none, the list encoded afresh.
+// listRecord is the record of a for_each step's whole output: a reference to its item
+// records (store.ItemsValue), which hold every item's output already, or, when an item
+// was recorded without bytes, the list encoded afresh.
 func (w *walker) listRecord(outs []any, items []encoded) encoded {
-	parts := make([][]byte, len(items))
-	for i, it := range items {
+	for _, it := range items {
 		if it.data == nil {
 			return w.encodeRecord(outs)
 		}
-		parts[i] = it.data
 	}
-	if b := store.EncodeList(parts); b != nil {
-		return encoded{data: b}
-	}
-	return w.encodeRecord(outs)
+	return encoded{data: store.ItemsValue(len(items))}
 }
 
 func (w *walker) cachePut(n *Node, call *steps.Call, key string, value []byte, model string) {

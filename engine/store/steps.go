@@ -184,7 +184,67 @@ func (s *Store) steps(ctx context.Context, q string, args ...any) ([]StepRecord,
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.resolveItems(ctx, out)
+}
+
+// resolveItems puts together the outputs recorded as ItemsValue: the list of the
+// step's item outputs, from the records among recs or, when they are not all there
+// (GetStep), read for the purpose.
+func (s *Store) resolveItems(ctx context.Context, recs []StepRecord) error {
+	for i := range recs {
+		r := &recs[i]
+		n, ok := itemsCount(r.Encoded)
+		if !ok {
+			continue
+		}
+		if r.Item != WholeStep {
+			return fmt.Errorf("step %s[%d]: an item's output refers to items", r.StepID, r.Item)
+		}
+		byItem := make(map[int]*StepRecord, n)
+		for j := range recs {
+			if o := &recs[j]; o.Item >= 0 && o.Item < n && o.StepID == r.StepID && o.RunID == r.RunID {
+				byItem[o.Item] = o
+			}
+		}
+		if len(byItem) < n {
+			const q = `SELECT ` + stepReadCols + stepsFrom + ` WHERE run_id = ? AND step_id = ? AND item >= 0 AND item < ?`
+			items, err := s.steps(ctx, q, r.RunID, r.StepID, n)
+			if err != nil {
+				return err
+			}
+			for j := range items {
+				byItem[items[j].Item] = &items[j]
+			}
+		}
+		if err := assembleItems(r, n, byItem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assembleItems sets r's output to the list of its n items' outputs.
+func assembleItems(r *StepRecord, n int, byItem map[int]*StepRecord) error {
+	js := make([]byte, 0, 64*n)
+	js = append(js, '[')
+	parts := make([][]byte, n)
+	for i := range n {
+		it := byItem[i]
+		if it == nil || it.Output == nil {
+			return fmt.Errorf("step %s: output of item %d of %d is missing", r.StepID, i, n)
+		}
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = append(js, it.Output...)
+		parts[i] = it.Encoded
+	}
+	r.Output, r.Encoded = append(js, ']'), EncodeList(parts)
+	return nil
 }
 
 func scanStep(rows *sql.Rows) (StepRecord, error) {
@@ -198,7 +258,9 @@ func scanStep(rows *sql.Rows) (StepRecord, error) {
 	if err := rows.Scan(append(dest, &meta)...); err != nil {
 		return StepRecord{}, err
 	}
-	if IsEncodedValue(output) {
+	if _, isItems := itemsCount(output); isItems {
+		r.Encoded = output // put together from the items by resolveItems
+	} else if IsEncodedValue(output) {
 		r.Encoded = output
 		out, err := ValueJSON(output)
 		if err != nil {

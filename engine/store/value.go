@@ -25,6 +25,7 @@ import (
 //	tagList                             uvarint count, that many values
 //	tagMap                              uvarint count, that many (uvarint key length, key, value), keys ascending
 //	tagFloats                           uvarint count ≥ 1, that many 8-byte floats: a list of numbers only
+//	tagItems                            uvarint count: see ItemsValue
 //
 // Data that does not start with valueMagic is JSON text, as every output was stored
 // before schema version 4; the readers here accept both.
@@ -41,6 +42,7 @@ const (
 	tagList
 	tagMap
 	tagFloats
+	tagItems
 )
 
 // maxValueDepth bounds the nesting DecodeValue follows, as encoding/json does.
@@ -159,6 +161,27 @@ func allFloatItems(items [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// ItemsValue is the output to record for a for_each step of n items whose item
+// records (items 0 to n-1 of the same run and step) all hold their outputs: the list of
+// those outputs, by reference. The step's whole output then costs a few bytes instead of
+// a second copy of every item's (Steps and GetStep put the list together on reading).
+// The item records are written before it and deleted with it, as rows of the same run.
+func ItemsValue(n int) []byte {
+	return binary.AppendUvarint([]byte{valueMagic, tagItems}, uint64(n))
+}
+
+// itemsCount returns n for ItemsValue(n), or false for any other data.
+func itemsCount(b []byte) (int, bool) {
+	if len(b) < 3 || b[0] != valueMagic || b[1] != tagItems {
+		return 0, false
+	}
+	n, k := binary.Uvarint(b[2:])
+	if k <= 0 || 2+k != len(b) || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // DecodeValue decodes an output as stored: the binary form, or JSON text.
@@ -299,6 +322,8 @@ func (d *valueDecoder) value(depth int) (any, error) {
 			}
 		}
 		return out, nil
+	case tagItems:
+		return nil, d.errorf("a for_each step's item outputs by reference, which only the run store puts together")
 	}
 	return nil, d.errorf("unknown tag %#x", tag)
 }

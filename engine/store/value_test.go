@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,4 +239,64 @@ func TestMigrateCacheHits(t *testing.T) {
 	if err := s.p.r.QueryRow(`SELECT count(*) FROM cache_hits`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d hit rows (%v) left after clearing the cache, want 0", n, err)
 	}
+}
+
+// TestStepItemsOutput records a for_each step's whole output as a reference to its
+// items: Steps and GetStep read back the list, as JSON and in the binary form.
+func TestStepItemsOutput(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	items := []any{map[string]any{"v": []any{0.5}}, map[string]any{"v": []any{1.5}}}
+	var recs []StepRecord
+	for i, it := range items {
+		r := itemRecord("embed", i)
+		r.Output, r.Encoded = nil, mustEncode(t, it)
+		recs = append(recs, r)
+	}
+	whole := itemRecord("embed", WholeStep)
+	whole.Output, whole.Encoded = nil, ItemsValue(len(items))
+	if err := s.PutSteps(ctx, append(recs, whole)...); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, wantEnc := `[{"v":[0.5]},{"v":[1.5]}]`, mustEncode(t, items)
+	got, err := s.GetStep(ctx, "r1", "embed", WholeStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Steps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		if r.Item == WholeStep {
+			got2 := r
+			if string(got2.Output) != wantJSON || !bytes.Equal(got2.Encoded, wantEnc) {
+				t.Errorf("Steps: whole output %s / %x, want %s / %x", got2.Output, got2.Encoded, wantJSON, wantEnc)
+			}
+		}
+	}
+	if string(got.Output) != wantJSON || !bytes.Equal(got.Encoded, wantEnc) {
+		t.Errorf("GetStep: whole output %s / %x, want %s / %x", got.Output, got.Encoded, wantJSON, wantEnc)
+	}
+	t.Run("a missing item is an error", func(t *testing.T) {
+		whole.StepID, whole.Encoded = "other", ItemsValue(1)
+		if err := s.PutSteps(ctx, whole); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetStep(ctx, "r1", "other", WholeStep); err == nil || !strings.Contains(err.Error(), "item 0 of 1 is missing") {
+			t.Errorf("GetStep with its item missing: err = %v", err)
+		}
+	})
+	if _, err := DecodeValue(ItemsValue(2)); !errors.Is(err, ErrValue) {
+		t.Errorf("DecodeValue(ItemsValue) err = %v, want ErrValue", err)
+	}
+}
+
+func mustEncode(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := EncodeValue(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
