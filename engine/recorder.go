@@ -3,21 +3,26 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 )
 
 // recorder writes a run's progress to the run store in group commits: a writer goroutine
-// takes every step record and every paid usage queued since its last transaction and
-// writes them in one, adding the usage to the run's totals. A crash loses at most the
-// entries of the last few milliseconds (steps a resume runs again, usage of the calls
-// then in flight); close flushes everything before the run is marked finished.
+// gathers the step records and paid usage that arrive within recorderLinger of the first
+// one (or until recorderBatch records) and writes them in one transaction, adding the
+// usage to the run's totals. A crash loses at most the entries of the last few
+// milliseconds (steps a resume runs again, usage of the calls then in flight); close
+// flushes everything before the run is marked finished. Nothing waits on a write but
+// close, so the linger costs a run no time; writing each step as it finished cost a
+// transaction per step of a chain, most of the engine's cost on small flows.
 type recorder struct {
-	st    *store.Store
 	runID string
 	ch    chan recEntry
 	done  chan struct{}
+	write func(context.Context, store.Progress) error
+	after func(time.Duration) <-chan time.Time // time.After; tests stop the clock
 
 	mu  sync.Mutex
 	err error
@@ -29,10 +34,17 @@ type recEntry struct {
 	usage store.Usage
 }
 
-const recorderBatch = 512
+const (
+	recorderBatch  = 512
+	recorderLinger = 5 * time.Millisecond
+)
 
 func newRecorder(st *store.Store, runID string) *recorder {
-	r := &recorder{st: st, runID: runID, ch: make(chan recEntry, 4096), done: make(chan struct{})}
+	return startRecorder(runID, st.RecordProgress, time.After)
+}
+
+func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
+	r := &recorder{runID: runID, ch: make(chan recEntry, 4096), done: make(chan struct{}), write: write, after: after}
 	go r.loop()
 	return r
 }
@@ -49,7 +61,12 @@ func (r *recorder) addUsage(u store.Usage) {
 func (r *recorder) loop() {
 	defer close(r.done)
 	batch := make([]store.StepRecord, 0, recorderBatch)
-	for e := range r.ch {
+	open := true
+	for open {
+		e, ok := <-r.ch
+		if !ok {
+			return
+		}
 		p := store.Progress{RunID: r.runID}
 		batch = batch[:0]
 		add := func(e recEntry) {
@@ -59,20 +76,22 @@ func (r *recorder) loop() {
 			p.Usage = addStoreUsage(p.Usage, e.usage)
 		}
 		add(e)
-	drain:
+		linger := r.after(recorderLinger)
+	gather:
 		for len(batch) < recorderBatch {
 			select {
 			case more, ok := <-r.ch:
 				if !ok {
-					break drain
+					open = false
+					break gather
 				}
 				add(more)
-			default:
-				break drain
+			case <-linger:
+				break gather
 			}
 		}
 		p.Steps = batch
-		if err := r.st.RecordProgress(context.Background(), p); err != nil {
+		if err := r.write(context.Background(), p); err != nil {
 			r.mu.Lock()
 			if r.err == nil {
 				r.err = err
