@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // Step outputs and cache values are JSON-shaped values (what encoding/json decodes
@@ -251,6 +252,32 @@ func (d *valueDecoder) float() float64 {
 	return f
 }
 
+// floats decodes n packed floats into a []any. Boxing each float64 into an interface
+// allocates it on its own, 768 allocations per embedding; instead the floats go into
+// one []float64 and each interface points at its element. Interfaces holding a float64
+// are never written through, and the garbage collector keeps the array alive while any
+// of them points into it, so this is the value boxing would give, in two allocations.
+func (d *valueDecoder) floats(n int) []any {
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = d.float()
+	}
+	out := make([]any, n)
+	typ := (*eface)(unsafe.Pointer(&float64Sample)).typ
+	for i := range out {
+		*(*eface)(unsafe.Pointer(&out[i])) = eface{typ: typ, data: unsafe.Pointer(&vals[i])}
+	}
+	return out
+}
+
+// eface is the layout of an interface value (runtime.eface).
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+// float64Sample is a boxed float64, for its type word.
+var float64Sample any = float64(1.5)
+
 func (d *valueDecoder) str() (string, error) {
 	n, err := d.count(1)
 	if err != nil {
@@ -289,11 +316,7 @@ func (d *valueDecoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]any, n)
-		for i := range out {
-			out[i] = d.float()
-		}
-		return out, nil
+		return d.floats(n), nil
 	case tagList:
 		n, err := d.count(1)
 		if err != nil {

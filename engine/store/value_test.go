@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -299,4 +301,37 @@ func mustEncode(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestDecodedFloatsBehave checks the floats DecodeValue boxes without allocating each:
+// they compare, convert and survive a collection like floats boxed one by one.
+func TestDecodedFloatsBehave(t *testing.T) {
+	want := []any{0.5, -2.25, 1e-300, 0.0, math.MaxFloat64}
+	b := mustEncode(t, want)
+	v, err := DecodeValue(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.([]any)
+	b = nil
+	runtime.GC()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("element %d = %v, want %v", i, got[i], want[i])
+		}
+		if f, ok := got[i].(float64); !ok || f != want[i].(float64) {
+			t.Errorf("element %d: %T %v", i, got[i], got[i])
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || !cmp.Equal(got, want) {
+		t.Errorf("decoded %v, want %v", got, want)
+	}
+	vec := make([]any, 768)
+	for i := range vec {
+		vec[i] = float64(i) / 7
+	}
+	enc := mustEncode(t, vec)
+	if a := testing.AllocsPerRun(10, func() { DecodeValue(enc) }); a > 4 {
+		t.Errorf("%v allocations to decode a 768-float vector; want at most 4", a)
+	}
 }
