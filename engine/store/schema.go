@@ -178,7 +178,10 @@ ALTER TABLE resource_migrations_v3 RENAME TO resource_migrations;
 	// the WAL again. Also from this version, step outputs and cache values may be in
 	// the binary value form (value.go) as well as JSON text; readers take both, and the
 	// version keeps an older aiflow, which reads only JSON, from misreading them.
+	// And outputs of at most inlineOutputMax bytes are kept in the step row itself
+	// (output_inline): a blob row and its lookup cost more than such an output.
 	`
+ALTER TABLE steps ADD COLUMN output_inline BLOB;
 CREATE TABLE cache_hits (
 	key         TEXT NOT NULL PRIMARY KEY REFERENCES cache (key) ON DELETE CASCADE,
 	hits        INTEGER NOT NULL DEFAULT 0,

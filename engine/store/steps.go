@@ -57,17 +57,17 @@ type StepRecord struct {
 // the output in the blobs table.
 const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error,
 	model, provider, attempts, started_at, finished_at,
-	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
+	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta, output_inline`
 
 // stepReadCols are stepCols as read back, with the output itself in place of its sum.
-const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, blobs.data, error,
+const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, coalesce(blobs.data, steps.output_inline), error,
 	model, provider, attempts, started_at, finished_at,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
 
 const stepsFrom = ` FROM steps LEFT JOIN blobs ON blobs.hash = steps.output_sum`
 
 const putStepQuery = `INSERT INTO steps (` + stepCols + `)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT (run_id, step_id, item) DO UPDATE SET
 		status = excluded.status, reason = excluded.reason, inputs_hash = excluded.inputs_hash,
 		cache_key = excluded.cache_key, output_sum = excluded.output_sum, error = excluded.error,
@@ -75,7 +75,7 @@ const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 		started_at = excluded.started_at, finished_at = excluded.finished_at,
 		in_tokens = excluded.in_tokens, out_tokens = excluded.out_tokens,
 		cached_tokens = excluded.cached_tokens, neurons = excluded.neurons, usd = excluded.usd,
-		requests = excluded.requests, meta = excluded.meta`
+		requests = excluded.requests, meta = excluded.meta, output_inline = excluded.output_inline`
 
 // PutStep inserts or replaces the record keyed by (RunID, StepID, Item). The
 // run must exist (ErrNotFound otherwise). The output is stored once by content:
@@ -97,7 +97,13 @@ func stepWriteErr(r StepRecord, err error) error {
 	return fmt.Errorf("recording step %s: %w", r.StepID, err)
 }
 
-// stepArgs returns r's column values and its output, to be stored as a blob.
+// inlineOutputMax is the size up to which an output is kept in its step row instead
+// of the blobs table: a blob row, its index entry and the lookup that finds it there
+// already cost more than a small output (a transform's {"value": 42}) stored twice.
+const inlineOutputMax = 64
+
+// stepArgs returns r's column values and its output, to be stored as a blob (a
+// zero blob when the output is stored inline or there is none).
 func stepArgs(r StepRecord) ([]any, blob, error) {
 	switch {
 	case r.RunID == "" || r.StepID == "":
@@ -108,8 +114,13 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 		return nil, blob{}, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
 	var out blob
-	var outSum any // NULL without an output
+	var outSum, inline any // NULL without an output
 	switch {
+	case len(r.Encoded) > 0 && len(r.Encoded) <= inlineOutputMax:
+		if !IsEncodedValue(r.Encoded) {
+			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+		}
+		inline = r.Encoded
 	case len(r.Encoded) > 0:
 		if !IsEncodedValue(r.Encoded) {
 			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
@@ -124,6 +135,10 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 		if _, err := rawArg("output", r.Output); err != nil {
 			return nil, blob{}, err
 		}
+		if len(r.Output) <= inlineOutputMax {
+			inline = []byte(r.Output)
+			break
+		}
 		out = newBlob(r.Output)
 		outSum = out.sum
 	}
@@ -134,7 +149,7 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
 		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}
 	args = append(args, usageArgs(r.Usage)...)
-	return append(args, meta), out, nil
+	return append(args, meta, inline), out, nil
 }
 
 func validStepStatus(s string) bool {

@@ -335,3 +335,33 @@ func TestDecodedFloatsBehave(t *testing.T) {
 		t.Errorf("%v allocations to decode a 768-float vector; want at most 4", a)
 	}
 }
+
+// TestSmallOutputsInline: outputs of at most inlineOutputMax bytes stay in the step row,
+// with no blob to write, look up or sweep; larger ones go to the blobs table.
+func TestSmallOutputsInline(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	small := mustEncode(t, map[string]any{"value": 42.0})
+	large := mustEncode(t, map[string]any{"value": strings.Repeat("x", inlineOutputMax)})
+	a, b, c := itemRecord("t", 0), itemRecord("t", 1), itemRecord("j", 0)
+	a.Output, a.Encoded = nil, small
+	b.Output, b.Encoded = nil, large
+	c.Output = json.RawMessage(`{"v":1}`)
+	if err := s.PutSteps(ctx, a, b, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		step string
+		item int
+		out  string
+	}{{"t", 0, `{"value":42}`}, {"t", 1, `{"value":"` + strings.Repeat("x", inlineOutputMax) + `"}`}, {"j", 0, `{"v":1}`}} {
+		got, err := s.GetStep(ctx, "r1", w.step, w.item)
+		if err != nil || string(got.Output) != w.out {
+			t.Errorf("%s[%d] = %s, %v; want %s", w.step, w.item, got.Output, err, w.out)
+		}
+	}
+	var n int
+	if err := s.p.r.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d blobs (%v); want only the large output's", n, err)
+	}
+}
