@@ -19,19 +19,17 @@ import (
 // transaction per step of a chain, most of the engine's cost on small flows.
 type recorder struct {
 	runID string
-	ch    chan recEntry
-	done  chan struct{}
 	write func(context.Context, store.Progress) error
 	after func(time.Duration) <-chan time.Time // time.After; tests stop the clock
+	wake  chan struct{}                        // something is pending
+	full  chan struct{}                        // recorderBatch records are pending
+	stop  chan struct{}                        // closed by close
+	done  chan struct{}
 
-	mu  sync.Mutex
-	err error
-}
-
-// recEntry is a step record or usage to add to the run's totals.
-type recEntry struct {
-	step  *store.StepRecord
-	usage store.Usage
+	mu      sync.Mutex
+	pending []store.StepRecord // queued by value: no allocation per record
+	usage   store.Usage
+	err     error
 }
 
 const (
@@ -44,53 +42,91 @@ func newRecorder(st *store.Store, runID string) *recorder {
 }
 
 func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
-	r := &recorder{runID: runID, ch: make(chan recEntry, 4096), done: make(chan struct{}), write: write, after: after}
+	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
-func (r *recorder) put(rec store.StepRecord) { r.ch <- recEntry{step: &rec} }
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+func (r *recorder) put(rec store.StepRecord) {
+	r.mu.Lock()
+	r.pending = append(r.pending, rec)
+	n := len(r.pending)
+	r.mu.Unlock()
+	if n == 1 {
+		signal(r.wake)
+	}
+	if n >= recorderBatch {
+		signal(r.full)
+	}
+}
 
 // addUsage queues usage paid for by the run, to be added to its recorded totals.
 func (r *recorder) addUsage(u store.Usage) {
-	if u != (store.Usage{}) {
-		r.ch <- recEntry{usage: u}
+	if u == (store.Usage{}) {
+		return
 	}
+	r.mu.Lock()
+	r.usage = addStoreUsage(r.usage, u)
+	r.mu.Unlock()
+	signal(r.wake)
+}
+
+func (r *recorder) isFull() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending) >= recorderBatch
+}
+
+// take removes up to recorderBatch records and the usage pending, and reports whether
+// a full batch is still left.
+func (r *recorder) take() (store.Progress, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := store.Progress{RunID: r.runID, Usage: r.usage}
+	r.usage = store.Usage{}
+	k := min(len(r.pending), recorderBatch)
+	p.Steps = r.pending[:k:k]
+	if r.pending = r.pending[k:]; len(r.pending) == 0 {
+		r.pending = nil
+	}
+	return p, len(r.pending) >= recorderBatch
 }
 
 func (r *recorder) loop() {
 	defer close(r.done)
-	batch := make([]store.StepRecord, 0, recorderBatch)
-	open := true
-	for open {
-		e, ok := <-r.ch
-		if !ok {
-			return
-		}
-		p := store.Progress{RunID: r.runID}
-		batch = batch[:0]
-		add := func(e recEntry) {
-			if e.step != nil {
-				batch = append(batch, *e.step)
-			}
-			p.Usage = addStoreUsage(p.Usage, e.usage)
-		}
-		add(e)
-		linger := r.after(recorderLinger)
-	gather:
-		for len(batch) < recorderBatch {
+	stopping := false
+	for {
+		if !stopping {
 			select {
-			case more, ok := <-r.ch:
-				if !ok {
-					open = false
-					break gather
-				}
-				add(more)
-			case <-linger:
-				break gather
+			case <-r.wake:
+			case <-r.full:
+			case <-r.stop:
+				stopping = true
 			}
 		}
-		p.Steps = batch
+		if !stopping && !r.isFull() { // a full batch (its signal maybe taken above) goes at once
+			select {
+			case <-r.after(recorderLinger):
+			case <-r.full:
+			case <-r.stop:
+				stopping = true
+			}
+		}
+		p, more := r.take()
+		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) {
+			if stopping {
+				return
+			}
+			continue
+		}
 		if err := r.write(context.Background(), p); err != nil {
 			r.mu.Lock()
 			if r.err == nil {
@@ -98,12 +134,23 @@ func (r *recorder) loop() {
 			}
 			r.mu.Unlock()
 		}
+		if more {
+			signal(r.full)
+		} else if !stopping {
+			r.mu.Lock()
+			left := len(r.pending) > 0 || r.usage != (store.Usage{})
+			r.mu.Unlock()
+			if left {
+				signal(r.wake)
+			}
+		}
 	}
 }
 
-// close flushes queued entries and returns the first write error.
+// close flushes queued entries and returns the first write error. No put or addUsage
+// may follow it.
 func (r *recorder) close() error {
-	close(r.ch)
+	close(r.stop)
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -27,7 +27,7 @@ func TestRecorderBatchesStepsThatTrickleIn(t *testing.T) {
 	const n = 100
 	for i := range n {
 		r.put(store.StepRecord{StepID: "s", Item: i})
-		for len(r.ch) > 0 { // the writer has taken it: the next step finishes later
+		for range 10 { // the next step finishes later: the writer may run meanwhile
 			runtime.Gosched()
 		}
 	}
@@ -58,10 +58,20 @@ func TestRecorderWritesAFullBatchAtOnce(t *testing.T) {
 	for i := range recorderBatch + 3 {
 		r.put(store.StepRecord{StepID: "s", Item: i})
 	}
+	for r.pendingCount() > 3 { // the full batch goes without waiting out the linger
+		runtime.Gosched()
+	}
 	if err := r.close(); err != nil {
 		t.Fatal(err)
 	}
 	if len(writes) != 2 || writes[0] != recorderBatch || writes[1] != 3 {
 		t.Errorf("transactions of %v records; want %d then 3", writes, recorderBatch)
 	}
+}
+
+// pendingCount is how many records wait for the writer.
+func (r *recorder) pendingCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
 }

@@ -316,10 +316,14 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 
 // scope builds the expression scope for node n (nil: every step, for outputs).
 func (w *walker) scope(n *Node) map[string]any {
-	stepsScope := map[string]any{}
+	size := len(w.states)
+	if n != nil {
+		size = len(n.Deps)
+	}
+	stepsScope := make(map[string]any, size)
 	add := func(id string) {
 		if st, ok := w.states[id]; ok {
-			stepsScope[id] = map[string]any{"output": st.output, "status": st.status}
+			stepsScope[id] = st.view()
 		}
 	}
 	if n == nil {
