@@ -105,9 +105,10 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		w.addUsage(res.Usage)
 		w.observe(batch[j], res.Usage.USD, true)
 		var out any
-		var b []byte
+		var enc encoded
+		var cacheable bool
 		if err == nil {
-			out, b, err = roundTrip(w, res.Output)
+			out, enc, cacheable, err = roundTrip(w, res.Output)
 		}
 		if err != nil {
 			recs[i] = cr
@@ -117,9 +118,10 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 			}
 			continue
 		}
+		cr.out = enc
 		outs[i], recs[i] = out, cr
-		if b != nil {
-			w.cachePut(n, batch[j], keys[t], b, cr.model)
+		if cacheable {
+			w.cachePut(n, batch[j], keys[t], enc.data, cr.model)
 		}
 		w.recordItem(n, batchIdx[j], out, cr, start, len(items))
 	}

@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
@@ -61,7 +59,7 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 				}
 				w.addUsage(results[j].Usage)
 				w.observe(calls[t], results[j].Usage.USD, true)
-				out, b, err := roundTrip(w, results[j].Output)
+				out, enc, cacheable, err := roundTrip(w, results[j].Output)
 				if err != nil {
 					recs[i] = cr
 					w.recordFailedItem(n, idxs[i], cr, err, start)
@@ -70,9 +68,10 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 					}
 					continue
 				}
+				cr.out = enc
 				outs[i], recs[i] = out, cr
-				if b != nil {
-					w.cachePut(n, calls[t], keys[t], b, cr.model)
+				if cacheable {
+					w.cachePut(n, calls[t], keys[t], enc.data, cr.model)
 				}
 				w.recordItem(n, idxs[i], out, cr, start, len(items))
 			}
@@ -111,23 +110,27 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 }
 
 // batchFromCache fills cached items and returns the positions (in calls) still to run and
-// the cache key of every call ("" when not cached).
+// the cache key of every call ("" when not cached). The keys are looked up in one query.
 func (w *walker) batchFromCache(n *Node, calls []*steps.Call, pending, idxs []int, m *steps.Model, outs []any, recs []callRecord, total int) ([]int, []string) {
 	var todo []int
 	keys := make([]string, len(calls))
+	var lookup []string
 	for t, call := range calls {
 		call.Model = m
-		use, _, _ := w.fl.cachePolicy(n, call)
-		if !use || w.opts.NoCache {
-			todo = append(todo, t)
-			continue
+		if use, _, _ := w.fl.cachePolicy(n, call); use && !w.opts.NoCache {
+			keys[t] = w.fl.CacheKey(n, call)
+			lookup = append(lookup, keys[t])
 		}
-		keys[t] = w.fl.CacheKey(n, call)
-		if e, ok, err := w.opts.Store.CacheGet(w.ctx, keys[t], w.opts.Now()); err == nil && ok {
-			var out any
-			if json.Unmarshal(e.Value, &out) == nil {
+	}
+	var found map[string]store.CacheEntry
+	if len(lookup) > 0 {
+		found, _ = w.opts.Store.CacheGetMany(w.ctx, lookup, w.opts.Now()) // an unreadable cache is a miss
+	}
+	for t := range calls {
+		if e, ok := found[keys[t]]; ok && keys[t] != "" {
+			if out, enc, ok := w.fromCache(e); ok {
 				i := pending[t]
-				outs[i], recs[i] = out, callRecord{cached: true, model: e.Model}
+				outs[i], recs[i] = out, callRecord{cached: true, model: e.Model, out: enc}
 				w.recordItem(n, idxs[i], out, recs[i], w.opts.Now(), total)
 				continue
 			}
@@ -184,41 +187,3 @@ type outputError struct{ err error }
 
 func (e *outputError) Error() string { return e.err.Error() }
 func (e *outputError) Unwrap() error { return e.err }
-
-// roundTrip normalises a step's output to what JSON can hold and encodes it for the cache.
-// The value it returns is the real one: later steps of this run read it as it is. What is
-// written anywhere (cache, records, printed outputs) is redacted; an output that held a
-// secret is not cached (reusing its redacted copy would hand later runs "[REDACTED]" in
-// place of the value), so cacheable is false and value is nil.
-func roundTrip(w *walker, out map[string]any) (v any, value []byte, err error) {
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, nil, fmt.Errorf("step output is not JSON-encodable: %w", err)
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, nil, err
-	}
-	if w.fl.secrets.holdsSecret(v) {
-		return v, nil, nil
-	}
-	return v, b, nil
-}
-
-// recordBytes encodes a step output for the run store, with secrets redacted.
-func (w *walker) recordBytes(out any) []byte {
-	b, _ := json.Marshal(w.fl.secrets.redactValue(out))
-	return b
-}
-
-func (w *walker) cachePut(n *Node, call *steps.Call, key string, value []byte, model string) {
-	if key == "" {
-		return
-	}
-	_, ttl, _ := w.fl.cachePolicy(n, call)
-	var exp *time.Time
-	if ttl > 0 {
-		t := w.opts.Now().Add(ttl)
-		exp = &t
-	}
-	_ = w.opts.Store.CachePut(context.WithoutCancel(w.ctx), store.CacheEntry{Key: key, StepID: n.ID, Kind: n.Kind.Name, Model: model, Value: value, ExpiresAt: exp})
-}

@@ -28,6 +28,7 @@ type callRecord struct {
 	// key is the call's content hash (its cache key), recorded as the step record's
 	// inputs hash so runs diff can tell that inputs, prompt, params or model changed.
 	key string
+	out encoded // the output as recorded (see encoded)
 }
 
 func redactMeta(fl *Flow, m map[string]string) map[string]string {
@@ -233,9 +234,8 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	}
 	if useCache {
 		if e, ok, err := w.opts.Store.CacheGet(ctx, key, w.opts.Now()); err == nil && ok {
-			var out any
-			if json.Unmarshal(e.Value, &out) == nil {
-				cr.cached = true
+			if out, enc, ok := w.fromCache(e); ok {
+				cr.cached, cr.out = true, enc
 				return out, cr, nil
 			}
 		}
@@ -257,12 +257,12 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 		if err != nil {
 			return err
 		}
-		var b []byte
-		if out, b, err = roundTrip(w, res.Output); err != nil {
+		var cacheable bool
+		if out, cr.out, cacheable, err = roundTrip(w, res.Output); err != nil {
 			return err
 		}
-		if useCache && b != nil {
-			w.cachePut(n, call, key, b, cr.model)
+		if useCache && cacheable {
+			w.cachePut(n, call, key, cr.out.data, cr.model)
 		}
 		return nil
 	})
@@ -544,6 +544,7 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 		return
 	}
 	outs := make([]any, len(items))
+	encs := make([]encoded, len(items))
 	limit := n.Spec.Parallelism
 	if limit <= 0 {
 		limit = w.opts.Parallelism
@@ -579,6 +580,7 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 					outs[idx] = results[i]
 				}
 				if i < len(recs) { // a failed item's record comes without a result
+					encs[idx] = recs[i].out
 					usage = usage.Add(recs[i].usage)
 					attempts += recs[i].attempts
 					if recs[i].cached {
@@ -603,7 +605,7 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 		w.fail(n, st, firstErr, start)
 		return
 	}
-	st.output = outs
+	st.output, st.out = outs, w.listRecord(outs, encs)
 	w.succeed(n, st, len(items) > 0 && cached == len(items), start)
 }
 
@@ -630,9 +632,8 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 	var pending []int // positions in idxs still to execute
 	for i, idx := range idxs {
 		if rec, ok := w.prev[n.ID][idx]; ok {
-			var out any
-			if json.Unmarshal(rec.Output, &out) == nil {
-				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model}
+			if out, enc, err := w.fromStepRecord(rec); err == nil {
+				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
 				w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
 				continue
 			}
@@ -672,12 +673,13 @@ func (w *walker) recordFailedItem(n *Node, idx int, cr callRecord, err error, st
 }
 
 func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {
-	b := w.recordBytes(out)
 	status := StatusSucceeded
 	if cr.cached {
 		status = StatusCached
 	}
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Output: b, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
-		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)})
+	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
+		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
+	w.setOutput(&r, out, cr.out)
+	w.putStep(r)
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
 }

@@ -384,8 +384,8 @@ func (w *walker) planCacheHit(n *Node, call *steps.Call) (any, time.Time, bool) 
 	if err != nil || !ok {
 		return nil, time.Time{}, false
 	}
-	var out any
-	if json.Unmarshal(e.Value, &out) != nil {
+	out, err := store.DecodeValue(e.Value)
+	if err != nil {
 		return nil, time.Time{}, false
 	}
 	return out, e.CreatedAt, true

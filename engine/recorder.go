@@ -3,88 +3,154 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 )
 
 // recorder writes a run's progress to the run store in group commits: a writer goroutine
-// takes every step record and every paid usage queued since its last transaction and
-// writes them in one, adding the usage to the run's totals. A crash loses at most the
-// entries of the last few milliseconds (steps a resume runs again, usage of the calls
-// then in flight); close flushes everything before the run is marked finished.
+// gathers the step records and paid usage that arrive within recorderLinger of the first
+// one (or until recorderBatch records) and writes them in one transaction, adding the
+// usage to the run's totals. A crash loses at most the entries of the last few
+// milliseconds (steps a resume runs again, usage of the calls then in flight); close
+// flushes everything before the run is marked finished. Nothing waits on a write but
+// close, so the linger costs a run no time; writing each step as it finished cost a
+// transaction per step of a chain, most of the engine's cost on small flows.
 type recorder struct {
-	st    *store.Store
 	runID string
-	ch    chan recEntry
+	write func(context.Context, store.Progress) error
+	after func(time.Duration) <-chan time.Time // time.After; tests stop the clock
+	wake  chan struct{}                        // something is pending
+	full  chan struct{}                        // recorderBatch records are pending
+	stop  chan struct{}                        // closed by close
 	done  chan struct{}
 
-	mu  sync.Mutex
-	err error
+	mu      sync.Mutex
+	pending []store.StepRecord // queued by value: no allocation per record
+	usage   store.Usage
+	err     error
 }
 
-// recEntry is a step record or usage to add to the run's totals.
-type recEntry struct {
-	step  *store.StepRecord
-	usage store.Usage
-}
-
-const recorderBatch = 512
+const (
+	recorderBatch  = 512
+	recorderLinger = 5 * time.Millisecond
+)
 
 func newRecorder(st *store.Store, runID string) *recorder {
-	r := &recorder{st: st, runID: runID, ch: make(chan recEntry, 4096), done: make(chan struct{})}
+	return startRecorder(runID, st.RecordProgress, time.After)
+}
+
+func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
+	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
-func (r *recorder) put(rec store.StepRecord) { r.ch <- recEntry{step: &rec} }
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+func (r *recorder) put(rec store.StepRecord) {
+	r.mu.Lock()
+	r.pending = append(r.pending, rec)
+	n := len(r.pending)
+	r.mu.Unlock()
+	if n == 1 {
+		signal(r.wake)
+	}
+	if n >= recorderBatch {
+		signal(r.full)
+	}
+}
 
 // addUsage queues usage paid for by the run, to be added to its recorded totals.
 func (r *recorder) addUsage(u store.Usage) {
-	if u != (store.Usage{}) {
-		r.ch <- recEntry{usage: u}
+	if u == (store.Usage{}) {
+		return
 	}
+	r.mu.Lock()
+	r.usage = addStoreUsage(r.usage, u)
+	r.mu.Unlock()
+	signal(r.wake)
+}
+
+func (r *recorder) isFull() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending) >= recorderBatch
+}
+
+// take removes up to recorderBatch records and the usage pending, and reports whether
+// a full batch is still left.
+func (r *recorder) take() (store.Progress, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := store.Progress{RunID: r.runID, Usage: r.usage}
+	r.usage = store.Usage{}
+	k := min(len(r.pending), recorderBatch)
+	p.Steps = r.pending[:k:k]
+	if r.pending = r.pending[k:]; len(r.pending) == 0 {
+		r.pending = nil
+	}
+	return p, len(r.pending) >= recorderBatch
 }
 
 func (r *recorder) loop() {
 	defer close(r.done)
-	batch := make([]store.StepRecord, 0, recorderBatch)
-	for e := range r.ch {
-		p := store.Progress{RunID: r.runID}
-		batch = batch[:0]
-		add := func(e recEntry) {
-			if e.step != nil {
-				batch = append(batch, *e.step)
-			}
-			p.Usage = addStoreUsage(p.Usage, e.usage)
-		}
-		add(e)
-	drain:
-		for len(batch) < recorderBatch {
+	stopping := false
+	for {
+		if !stopping {
 			select {
-			case more, ok := <-r.ch:
-				if !ok {
-					break drain
-				}
-				add(more)
-			default:
-				break drain
+			case <-r.wake:
+			case <-r.full:
+			case <-r.stop:
+				stopping = true
 			}
 		}
-		p.Steps = batch
-		if err := r.st.RecordProgress(context.Background(), p); err != nil {
+		if !stopping && !r.isFull() { // a full batch (its signal maybe taken above) goes at once
+			select {
+			case <-r.after(recorderLinger):
+			case <-r.full:
+			case <-r.stop:
+				stopping = true
+			}
+		}
+		p, more := r.take()
+		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) {
+			if stopping {
+				return
+			}
+			continue
+		}
+		if err := r.write(context.Background(), p); err != nil {
 			r.mu.Lock()
 			if r.err == nil {
 				r.err = err
 			}
 			r.mu.Unlock()
 		}
+		if more {
+			signal(r.full)
+		} else if !stopping {
+			r.mu.Lock()
+			left := len(r.pending) > 0 || r.usage != (store.Usage{})
+			r.mu.Unlock()
+			if left {
+				signal(r.wake)
+			}
+		}
 	}
 }
 
-// close flushes queued entries and returns the first write error.
+// close flushes queued entries and returns the first write error. No put or addUsage
+// may follow it.
 func (r *recorder) close() error {
-	close(r.ch)
+	close(r.stop)
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()

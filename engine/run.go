@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
@@ -260,9 +261,20 @@ func (fl *Flow) redactVars(vars map[string]any) map[string]any {
 // Redact hides every secret this flow has read (env() values) in s.
 func (fl *Flow) Redact(s string) string { return fl.secrets.Redact(s) }
 
+// view is the step as expressions see it, ${ steps.<id>.output } and .status, built
+// once when the step is done for every step that reads it (a map per reader was a tenth
+// of the engine's cost on small flows).
+func (st *stepState) view() map[string]any {
+	st.viewOnce.Do(func() { st.viewMap = map[string]any{"output": st.output, "status": st.status} })
+	return st.viewMap
+}
+
 type stepState struct {
+	viewOnce sync.Once
+	viewMap  map[string]any
 	status   string
 	output   any
+	out      encoded // output as recorded
 	err      error
 	reason   string
 	done     chan struct{}

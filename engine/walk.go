@@ -322,10 +322,14 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 
 // scope builds the expression scope for node n (nil: every step, for outputs).
 func (w *walker) scope(n *Node) map[string]any {
-	stepsScope := map[string]any{}
+	size := len(w.states)
+	if n != nil {
+		size = len(n.Deps)
+	}
+	stepsScope := make(map[string]any, size)
 	add := func(id string) {
 		if st, ok := w.states[id]; ok {
-			stepsScope[id] = map[string]any{"output": st.output, "status": st.status}
+			stepsScope[id] = st.view()
 		}
 	}
 	if n == nil {
@@ -385,7 +389,7 @@ func (w *walker) runNode(n *Node) {
 		w.fail(n, st, err, start)
 		return
 	}
-	st.output = out
+	st.output, st.out = out, cr.out
 	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
 	st.inputs = cr.key
 	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
@@ -445,9 +449,10 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 		st.status = StatusCached
 	}
 	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
-	out := w.recordBytes(st.output)
-	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, Output: out, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
-		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)})
+	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
+		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
+	w.setOutput(&r, st.output, st.out)
+	w.putStep(r)
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached
@@ -456,12 +461,12 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 }
 
 func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start time.Time) {
-	var out any
-	if err := json.Unmarshal(rec.Output, &out); err != nil {
+	out, enc, err := w.fromStepRecord(rec)
+	if err != nil {
 		w.fail(n, st, fmt.Errorf("resume: stored output unreadable: %w", err), start)
 		return
 	}
-	st.output = out
+	st.output, st.out = out, enc
 	st.result.Model, st.result.Reason = rec.Model, "from run store"
 	w.succeed(n, st, true, start)
 }

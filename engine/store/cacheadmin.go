@@ -71,8 +71,8 @@ func (s *Store) CacheStats(ctx context.Context) (CacheStats, error) {
 
 func cacheStats(ctx context.Context, tx *sql.Tx, now time.Time) (CacheStats, error) {
 	st := CacheStats{ByStep: map[string]int{}}
-	const totals = `SELECT count(*), coalesce(sum(size), 0), coalesce(sum(hits), 0),
-		count(CASE WHEN expires_at IS NOT NULL AND expires_at <= ? THEN 1 END) FROM cache`
+	const totals = `SELECT count(*), coalesce(sum(size), 0), coalesce(sum(cache_hits.hits), 0),
+		count(CASE WHEN expires_at IS NOT NULL AND expires_at <= ? THEN 1 END) FROM cache LEFT JOIN cache_hits USING (key)`
 	err := tx.QueryRowContext(ctx, totals, now.UnixNano()).Scan(&st.Entries, &st.Bytes, &st.Hits, &st.Expired)
 	if err != nil {
 		return CacheStats{}, err
@@ -103,8 +103,8 @@ func (s *Store) CacheList(ctx context.Context, f CacheFilter) ([]CacheEntry, err
 		return nil, fmt.Errorf("listing cache: %w", err)
 	}
 	where, args := f.where()
-	q := `SELECT key, step_id, kind, model, size, created_at, expires_at, hits FROM cache` +
-		where + ` ORDER BY created_at DESC, key`
+	q := `SELECT cache.key, step_id, kind, model, size, created_at, expires_at, coalesce(cache_hits.hits, 0)
+		FROM cache LEFT JOIN cache_hits USING (key)` + where + ` ORDER BY created_at DESC, cache.key`
 	rows, err := s.p.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing cache: %w", err)

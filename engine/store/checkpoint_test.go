@@ -75,7 +75,7 @@ func TestCheckpoint(t *testing.T) {
 func dbHits(t *testing.T, s *Store, key string) int {
 	t.Helper()
 	var n int
-	if err := s.p.r.QueryRow(`SELECT hits FROM cache WHERE key = ?`, key).Scan(&n); err != nil {
+	if err := s.p.r.QueryRow(`SELECT coalesce((SELECT hits FROM cache_hits WHERE key = ?), 0)`, key).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

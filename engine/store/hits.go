@@ -11,8 +11,10 @@ import (
 // writes them out.
 const maxPendingHits = 256
 
-// hitQuery adds pending hits to an entry.
-const hitQuery = `UPDATE cache SET hits = hits + ?, last_hit_at = max(last_hit_at, ?) WHERE key = ?`
+// hitQuery adds pending hits to an entry, kept in cache_hits beside it (an UPDATE of
+// the cache row would rewrite its value). An entry deleted meanwhile gets none.
+const hitQuery = `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, ?, ? FROM cache WHERE key = ?
+	ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits, last_hit_at = max(last_hit_at, excluded.last_hit_at)`
 
 // hitBatch holds cache hits not yet written. Counting each hit with its own
 // commit would triple the cost of a cache hit (a commit writes at least one

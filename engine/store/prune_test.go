@@ -23,8 +23,8 @@ func pruneFixture(t *testing.T) *Store {
 			t.Fatal(err)
 		}
 		err := s.PutSteps(ctx,
-			StepRecord{RunID: id, StepID: "same", Item: WholeStep, Status: StepSucceeded, Output: json.RawMessage(`{"v":"shared"}`)},
-			StepRecord{RunID: id, StepID: "mine", Item: 0, Status: StepSucceeded, Output: json.RawMessage(`{"v":"` + id + `"}`)})
+			StepRecord{RunID: id, StepID: "same", Item: WholeStep, Status: StepSucceeded, Output: json.RawMessage(`{"v":"shared","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)},
+			StepRecord{RunID: id, StepID: "mine", Item: 0, Status: StepSucceeded, Output: json.RawMessage(`{"v":"` + id + `","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestPruneRuns(t *testing.T) {
 					t.Errorf("removed runs (-want +got):\n%s", diff)
 				}
 				n := len(tt.wantRemoved)
-				want := PruneResult{Kept: tt.wantKept, Steps: 2 * n, Turns: n, Outputs: n, OutputBytes: int64(n * len(`{"v":"a1"}`))}
+				want := PruneResult{Kept: tt.wantKept, Steps: 2 * n, Turns: n, Outputs: n, OutputBytes: int64(n * len(`{"v":"a1","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`))}
 				got := res
 				got.Runs, got.DiskBefore, got.DiskAfter = nil, 0, 0
 				if diff := cmp.Diff(want, got); diff != "" {
@@ -160,7 +160,7 @@ func TestGC(t *testing.T) {
 	if err := s.CreateRun(ctx, sampleRun("r1", "f.yaml", t0)); err != nil {
 		t.Fatal(err)
 	}
-	rec := StepRecord{RunID: "r1", StepID: "gen", Item: WholeStep, Status: StepSucceeded, Output: json.RawMessage(`{"text":"first draft"}`)}
+	rec := StepRecord{RunID: "r1", StepID: "gen", Item: WholeStep, Status: StepSucceeded, Output: json.RawMessage(`{"text":"first draft","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)}
 	if err := s.PutStep(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestGC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := GCResult{ExpiredCache: 1, ExpiredBytes: int64(len(`{"x":1}`)), Outputs: 1, OutputBytes: int64(len(`{"text":"first draft"}`))}
+	want := GCResult{ExpiredCache: 1, ExpiredBytes: int64(len(`{"x":1}`)), Outputs: 1, OutputBytes: int64(len(`{"text":"first draft","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`))}
 	for _, dry := range []bool{true, false} {
 		res, err := s.GC(ctx, GCOpts{Now: t0, DryRun: dry})
 		if err != nil {

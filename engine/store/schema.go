@@ -190,6 +190,26 @@ CREATE TABLE batches (
 	PRIMARY KEY (run_id, step_id, key)
 );
 `,
+	// 5: cache hit counts in a table of their own. SQLite rewrites a whole row on
+	// UPDATE, overflow pages included, so counting a hit beside the value rewrote the
+	// value: a cached re-run of a 1,000-chunk ingest wrote its 12 MB of embeddings to
+	// the WAL again. Also from this version, step outputs and cache values may be in
+	// the binary value form (value.go) as well as JSON text; readers take both, and the
+	// version keeps an older aiflow, which reads only JSON, from misreading them.
+	// And outputs of at most inlineOutputMax bytes are kept in the step row itself
+	// (output_inline): a blob row and its lookup cost more than such an output.
+	`
+ALTER TABLE steps ADD COLUMN output_inline BLOB;
+CREATE TABLE cache_hits (
+	key         TEXT NOT NULL PRIMARY KEY REFERENCES cache (key) ON DELETE CASCADE,
+	hits        INTEGER NOT NULL DEFAULT 0,
+	last_hit_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO cache_hits (key, hits, last_hit_at)
+	SELECT key, hits, last_hit_at FROM cache WHERE hits > 0 OR last_hit_at > 0;
+ALTER TABLE cache DROP COLUMN hits;
+ALTER TABLE cache DROP COLUMN last_hit_at;
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two

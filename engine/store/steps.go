@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -32,7 +33,16 @@ type StepRecord struct {
 	Reason     string // why, for skipped or cached: "upstream failed", "cache hit"
 	InputsHash string
 	CacheKey   string
-	Output     json.RawMessage // must be valid JSON when set
+	// Output is the step's output as JSON text. On write it must be valid JSON, and
+	// Encoded, when set, takes its place; on read it is always JSON.
+	Output json.RawMessage
+	// Encoded is the output in the binary value form (EncodeValue, EncodeList). The
+	// engine writes outputs this way: no decimal floats to print or parse. On read it
+	// holds the stored bytes when they are in that form, nil for JSON text.
+	Encoded []byte
+	// EncodedSum, when set on write, is the SHA-256 of Encoded, known already (from
+	// the cache entry the output was served from), so it is not hashed again.
+	EncodedSum []byte
 	Error      string
 	Model      string
 	Provider   string
@@ -47,17 +57,17 @@ type StepRecord struct {
 // the output in the blobs table.
 const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error,
 	model, provider, attempts, started_at, finished_at,
-	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
+	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta, output_inline`
 
 // stepReadCols are stepCols as read back, with the output itself in place of its sum.
-const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, blobs.data, error,
+const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, coalesce(blobs.data, steps.output_inline), error,
 	model, provider, attempts, started_at, finished_at,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
 
 const stepsFrom = ` FROM steps LEFT JOIN blobs ON blobs.hash = steps.output_sum`
 
 const putStepQuery = `INSERT INTO steps (` + stepCols + `)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT (run_id, step_id, item) DO UPDATE SET
 		status = excluded.status, reason = excluded.reason, inputs_hash = excluded.inputs_hash,
 		cache_key = excluded.cache_key, output_sum = excluded.output_sum, error = excluded.error,
@@ -65,7 +75,7 @@ const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 		started_at = excluded.started_at, finished_at = excluded.finished_at,
 		in_tokens = excluded.in_tokens, out_tokens = excluded.out_tokens,
 		cached_tokens = excluded.cached_tokens, neurons = excluded.neurons, usd = excluded.usd,
-		requests = excluded.requests, meta = excluded.meta`
+		requests = excluded.requests, meta = excluded.meta, output_inline = excluded.output_inline`
 
 // PutStep inserts or replaces the record keyed by (RunID, StepID, Item). The
 // run must exist (ErrNotFound otherwise). The output is stored once by content:
@@ -87,7 +97,13 @@ func stepWriteErr(r StepRecord, err error) error {
 	return fmt.Errorf("recording step %s: %w", r.StepID, err)
 }
 
-// stepArgs returns r's column values and its output, to be stored as a blob.
+// inlineOutputMax is the size up to which an output is kept in its step row instead
+// of the blobs table: a blob row, its index entry and the lookup that finds it there
+// already cost more than a small output (a transform's {"value": 42}) stored twice.
+const inlineOutputMax = 64
+
+// stepArgs returns r's column values and its output, to be stored as a blob (a
+// zero blob when the output is stored inline or there is none).
 func stepArgs(r StepRecord) ([]any, blob, error) {
 	switch {
 	case r.RunID == "" || r.StepID == "":
@@ -97,12 +113,32 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	case !validStepStatus(r.Status):
 		return nil, blob{}, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
-	if _, err := rawArg("output", r.Output); err != nil {
-		return nil, blob{}, err
-	}
 	var out blob
-	var outSum any // NULL without an output
-	if len(r.Output) > 0 {
+	var outSum, inline any // NULL without an output
+	switch {
+	case len(r.Encoded) > 0 && len(r.Encoded) <= inlineOutputMax:
+		if !IsEncodedValue(r.Encoded) {
+			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+		}
+		inline = r.Encoded
+	case len(r.Encoded) > 0:
+		if !IsEncodedValue(r.Encoded) {
+			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+		}
+		if len(r.EncodedSum) == sha256.Size {
+			out = blob{sum: r.EncodedSum, data: r.Encoded}
+		} else {
+			out = newBlob(r.Encoded)
+		}
+		outSum = out.sum
+	case len(r.Output) > 0:
+		if _, err := rawArg("output", r.Output); err != nil {
+			return nil, blob{}, err
+		}
+		if len(r.Output) <= inlineOutputMax {
+			inline = []byte(r.Output)
+			break
+		}
 		out = newBlob(r.Output)
 		outSum = out.sum
 	}
@@ -113,7 +149,7 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
 		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}
 	args = append(args, usageArgs(r.Usage)...)
-	return append(args, meta), out, nil
+	return append(args, meta, inline), out, nil
 }
 
 func validStepStatus(s string) bool {
@@ -163,7 +199,67 @@ func (s *Store) steps(ctx context.Context, q string, args ...any) ([]StepRecord,
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.resolveItems(ctx, out)
+}
+
+// resolveItems puts together the outputs recorded as ItemsValue: the list of the
+// step's item outputs, from the records among recs or, when they are not all there
+// (GetStep), read for the purpose.
+func (s *Store) resolveItems(ctx context.Context, recs []StepRecord) error {
+	for i := range recs {
+		r := &recs[i]
+		n, ok := itemsCount(r.Encoded)
+		if !ok {
+			continue
+		}
+		if r.Item != WholeStep {
+			return fmt.Errorf("step %s[%d]: an item's output refers to items", r.StepID, r.Item)
+		}
+		byItem := make(map[int]*StepRecord, n)
+		for j := range recs {
+			if o := &recs[j]; o.Item >= 0 && o.Item < n && o.StepID == r.StepID && o.RunID == r.RunID {
+				byItem[o.Item] = o
+			}
+		}
+		if len(byItem) < n {
+			const q = `SELECT ` + stepReadCols + stepsFrom + ` WHERE run_id = ? AND step_id = ? AND item >= 0 AND item < ?`
+			items, err := s.steps(ctx, q, r.RunID, r.StepID, n)
+			if err != nil {
+				return err
+			}
+			for j := range items {
+				byItem[items[j].Item] = &items[j]
+			}
+		}
+		if err := assembleItems(r, n, byItem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assembleItems sets r's output to the list of its n items' outputs.
+func assembleItems(r *StepRecord, n int, byItem map[int]*StepRecord) error {
+	js := make([]byte, 0, 64*n)
+	js = append(js, '[')
+	parts := make([][]byte, n)
+	for i := range n {
+		it := byItem[i]
+		if it == nil || it.Output == nil {
+			return fmt.Errorf("step %s: output of item %d of %d is missing", r.StepID, i, n)
+		}
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = append(js, it.Output...)
+		parts[i] = it.Encoded
+	}
+	r.Output, r.Encoded = append(js, ']'), EncodeList(parts)
+	return nil
 }
 
 func scanStep(rows *sql.Rows) (StepRecord, error) {
@@ -177,7 +273,18 @@ func scanStep(rows *sql.Rows) (StepRecord, error) {
 	if err := rows.Scan(append(dest, &meta)...); err != nil {
 		return StepRecord{}, err
 	}
-	r.Output = rawValue(output)
+	if _, isItems := itemsCount(output); isItems {
+		r.Encoded = output // put together from the items by resolveItems
+	} else if IsEncodedValue(output) {
+		r.Encoded = output
+		out, err := ValueJSON(output)
+		if err != nil {
+			return StepRecord{}, fmt.Errorf("step %s[%d]: output: %w", r.StepID, r.Item, err)
+		}
+		r.Output = out
+	} else {
+		r.Output = rawValue(output)
+	}
 	r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)
 	if err := decodeJSON("meta", meta, &r.Meta); err != nil {
 		return StepRecord{}, fmt.Errorf("step %s: %w", r.StepID, err)

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+)
+
+// TestRecorderBatchesStepsThatTrickleIn: steps of a chain finish one at a time, each a
+// few microseconds after the last. Writing each as it came cost a transaction per step,
+// most of the engine's cost on small flows; the recorder now gathers what arrives within
+// recorderLinger into one transaction.
+func TestRecorderBatchesStepsThatTrickleIn(t *testing.T) {
+	var mu sync.Mutex
+	var writes []int
+	fire := make(chan time.Time)
+	r := startRecorder("r1", func(_ context.Context, p store.Progress) error {
+		mu.Lock()
+		defer mu.Unlock()
+		writes = append(writes, len(p.Steps))
+		return nil
+	}, func(time.Duration) <-chan time.Time { return fire })
+	const n = 100
+	for i := range n {
+		r.put(store.StepRecord{StepID: "s", Item: i})
+		for range 10 { // the next step finishes later: the writer may run meanwhile
+			runtime.Gosched()
+		}
+	}
+	fire <- time.Now()
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, w := range writes {
+		total += w
+	}
+	if total != n || len(writes) != 1 {
+		t.Errorf("%d records in %d transactions %v; want all %d in one", total, len(writes), writes, n)
+	}
+}
+
+// TestRecorderWritesAFullBatchAtOnce: a batch of recorderBatch entries is written
+// without waiting out the linger, and close flushes the rest.
+func TestRecorderWritesAFullBatchAtOnce(t *testing.T) {
+	var mu sync.Mutex
+	var writes []int
+	r := startRecorder("r1", func(_ context.Context, p store.Progress) error {
+		mu.Lock()
+		defer mu.Unlock()
+		writes = append(writes, len(p.Steps))
+		return nil
+	}, func(time.Duration) <-chan time.Time { return nil }) // the linger never ends
+	for i := range recorderBatch + 3 {
+		r.put(store.StepRecord{StepID: "s", Item: i})
+	}
+	for r.pendingCount() > 3 { // the full batch goes without waiting out the linger
+		runtime.Gosched()
+	}
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(writes) != 2 || writes[0] != recorderBatch || writes[1] != 3 {
+		t.Errorf("transactions of %v records; want %d then 3", writes, recorderBatch)
+	}
+}
+
+// pendingCount is how many records wait for the writer.
+func (r *recorder) pendingCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
+}

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/steps"
+)
+
+// encoded is an output as the run store keeps it: in the binary value form
+// (store.EncodeValue), secrets redacted, with its SHA-256 when already known. A call
+// encodes its output once; the same bytes fill the cache and the step record, and a
+// for_each step's whole output is assembled from its items' bytes (store.EncodeList).
+// A cache hit records the entry's own bytes and sum: nothing is encoded or hashed again.
+type encoded struct {
+	data []byte
+	sum  []byte
+}
+
+// roundTrip normalises a step's output to what JSON can hold and encodes it once for
+// the cache and the run store. The value it returns is the real one: later steps of
+// this run read it as it is. What is written anywhere (cache, records, printed outputs)
+// is redacted; an output that held a secret is not cached (reusing its redacted copy
+// would hand later runs "[REDACTED]" in place of the value), so cacheable is false.
+func roundTrip(w *walker, out map[string]any) (v any, rec encoded, cacheable bool, err error) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, encoded{}, false, fmt.Errorf("step output is not JSON-encodable: %w", err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, encoded{}, false, err
+	}
+	if w.fl.secrets.holdsSecret(v) {
+		return v, w.encodeRecord(v), false, nil
+	}
+	data, err := store.EncodeValue(v)
+	if err != nil {
+		return nil, encoded{}, false, fmt.Errorf("encoding step output: %w", err)
+	}
+	return v, encoded{data: data}, true, nil
+}
+
+// encodeRecord encodes an output for the run store, with secrets redacted. A value that
+// does not encode (never one decoded from JSON) is recorded without bytes (see record).
+func (w *walker) encodeRecord(v any) encoded {
+	data, err := store.EncodeValue(w.fl.secrets.redactValue(v))
+	if err != nil {
+		return encoded{}
+	}
+	return encoded{data: data}
+}
+
+// fromCache decodes a cache entry's value and the bytes to record for it: the entry's
+// own when they are in the binary form and hold no secret known now, so recording a hit
+// references the stored value instead of copying it. ok is false for a value that does
+// not decode, which the caller treats as a miss.
+func (w *walker) fromCache(e store.CacheEntry) (v any, rec encoded, ok bool) {
+	v, err := store.DecodeValue(e.Value)
+	if err != nil {
+		return nil, encoded{}, false
+	}
+	if store.IsEncodedValue(e.Value) && !w.fl.secrets.holdsSecret(v) {
+		return v, encoded{data: e.Value, sum: e.Sum}, true
+	}
+	return v, w.encodeRecord(v), true
+}
+
+// fromStepRecord decodes a recorded output (resume) and the bytes to record it again.
+func (w *walker) fromStepRecord(r store.StepRecord) (any, encoded, error) {
+	if r.Encoded != nil {
+		v, err := store.DecodeValue(r.Encoded)
+		return v, encoded{data: r.Encoded}, err
+	}
+	var v any
+	if err := json.Unmarshal(r.Output, &v); err != nil {
+		return nil, encoded{}, err
+	}
+	return v, w.encodeRecord(v), nil
+}
+
+// setOutput puts an output into a record: its encoded bytes, or, when it has none, its
+// redacted JSON text.
+func (w *walker) setOutput(r *store.StepRecord, v any, rec encoded) {
+	if rec.data != nil {
+		r.Encoded, r.EncodedSum = rec.data, rec.sum
+		return
+	}
+	if v != nil {
+		r.Output, _ = json.Marshal(w.fl.secrets.redactValue(v))
+	}
+}
+
+// listRecord is the record of a for_each step's whole output: a reference to its item
+// records (store.ItemsValue), which hold every item's output already, or, when an item
+// was recorded without bytes, the list encoded afresh.
+func (w *walker) listRecord(outs []any, items []encoded) encoded {
+	for _, it := range items {
+		if it.data == nil {
+			return w.encodeRecord(outs)
+		}
+	}
+	return encoded{data: store.ItemsValue(len(items))}
+}
+
+func (w *walker) cachePut(n *Node, call *steps.Call, key string, value []byte, model string) {
+	if key == "" {
+		return
+	}
+	_, ttl, _ := w.fl.cachePolicy(n, call)
+	var exp *time.Time
+	if ttl > 0 {
+		t := w.opts.Now().Add(ttl)
+		exp = &t
+	}
+	_ = w.opts.Store.CachePut(context.WithoutCancel(w.ctx), store.CacheEntry{Key: key, StepID: n.ID, Kind: n.Kind.Name, Model: model, Value: value, ExpiresAt: exp})
+}
