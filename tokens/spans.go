@@ -24,6 +24,18 @@ func (e *Encoder) Spans(s string) []Span {
 
 // tokenize calls yield with the id and byte range in s of every token of s.
 func (e *Encoder) tokenize(s string, yield func(id, start, end int)) {
+	e.regions(s, func(start, end int, fast bool) {
+		if fast {
+			e.fastTokenize(s, start, end, yield)
+			return
+		}
+		e.slowTokenize(s[start:end], func(id, p, q int) { yield(id, start+p, start+q) })
+	})
+}
+
+// slowTokenize is tokenize by the library, patched where it differs from
+// tiktoken.
+func (e *Encoder) slowTokenize(s string, yield func(id, start, end int)) {
 	e.parts(s, func(start, end int, own bool) {
 		part := s[start:end]
 		if own {

@@ -1,0 +1,201 @@
+package tokens
+
+// A fast path for plain ASCII text under cl100k_base.
+//
+// The library finds pre-tokens with a regular-expression engine and the
+// package patches its divergences from tiktoken (divergence.go); together
+// they run at a few MB/s. Most text that gets chunked or counted is plain
+// ASCII prose, where cl100k_base's pattern reduces to a handful of byte
+// classes. asciiPreToken implements the pattern for those bytes directly,
+// and byte-pair encodes each pre-token without allocating; the library path
+// still handles everything else.
+//
+// Text is cut into regions at safe boundaries: a space ' ' right after a
+// printable ASCII character other than a space. No alternative of the
+// pattern matches across such a point (letter, digit and punctuation runs
+// stop at a space; the punctuation alternative absorbs only \r and \n; the
+// whitespace alternatives start at whitespace), the pattern has no
+// look-behind, and the only look-ahead, `\s+(?!\S)`, looks past a whitespace
+// run, which cannot end a region that ends on a printable character. So each
+// region is tokenized on its own exactly as it is inside the whole text.
+// Regions made only of fast bytes take the fast path; the others go to the
+// library path.
+
+// fastByte marks the bytes the fast path handles: printable ASCII, \t, \n
+// and \r. Everything else (other controls, U+007F, any byte of a multi-byte
+// or invalid sequence) sends its region to the library path.
+var fastByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	t['\t'], t['\n'], t['\r'] = true, true, true
+	return t
+}()
+
+// Byte classes of the fast path, as cl100k_base's pattern sees them.
+const (
+	clsSpace  = iota // \s: ' ', \t, \n, \r (\v and \f are not fast bytes)
+	clsLetter        // \p{L}: A-Z, a-z
+	clsDigit         // \p{N}: 0-9
+	clsPunct         // [^\s\p{L}\p{N}]: the rest of printable ASCII
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			t[c] = clsSpace
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			t[c] = clsLetter
+		case c >= '0' && c <= '9':
+			t[c] = clsDigit
+		default:
+			t[c] = clsPunct
+		}
+	}
+	return t
+}()
+
+// safeBoundary reports whether a pre-token boundary of the whole text is
+// certain at p: s[p] is a space and s[p-1] printable ASCII other than a
+// space.
+func safeBoundary(s string, p int) bool {
+	return p > 0 && p < len(s) && s[p] == ' ' && s[p-1] > ' ' && s[p-1] < 0x7f
+}
+
+// regions calls fn for consecutive ranges that tile s, each starting and
+// ending at the ends of s or at safe boundaries, with fast set when the
+// range holds only fast bytes. It gives everything to the library path
+// (one region, fast false) for encodings without a fast path.
+func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
+	if !e.fastASCII {
+		if len(s) > 0 {
+			fn(0, len(s), false)
+		}
+		return
+	}
+	pos := 0
+	for pos < len(s) {
+		w := pos
+		for w < len(s) && fastByte[s[w]] {
+			w++
+		}
+		if w == len(s) {
+			fn(pos, w, true)
+			return
+		}
+		p := w // the last safe boundary at or before w, else pos
+		for p > pos && !safeBoundary(s, p) {
+			p--
+		}
+		q := w + 1 // the first safe boundary after w, else the end
+		for q < len(s) && !safeBoundary(s, q) {
+			q++
+		}
+		if p > pos {
+			fn(pos, p, true)
+		}
+		fn(p, q, false)
+		pos = q
+	}
+}
+
+// asciiPreToken returns the end of cl100k_base's pre-token that starts at i
+// in s, a string of fast bytes in which i < len(s). The alternatives are
+// tried in the pattern's order:
+//
+//	(?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,3} |
+//	 ?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+func asciiPreToken(s string, i int) int {
+	n := len(s)
+	c := s[i]
+	cls := byteClass[c]
+	if c == '\'' && i+1 < n { // contractions
+		switch s[i+1] | 0x20 {
+		case 's', 't', 'm', 'd':
+			return i + 2
+		case 'r', 'v':
+			if i+2 < n && s[i+2]|0x20 == 'e' {
+				return i + 3
+			}
+		case 'l':
+			if i+2 < n && s[i+2]|0x20 == 'l' {
+				return i + 3
+			}
+		}
+	}
+	if cls == clsLetter || c != '\r' && c != '\n' && cls != clsDigit && i+1 < n && byteClass[s[i+1]] == clsLetter {
+		j := i + 1
+		for j < n && byteClass[s[j]] == clsLetter {
+			j++
+		}
+		return j
+	}
+	if cls == clsDigit {
+		j := i + 1
+		for j < n && j < i+3 && byteClass[s[j]] == clsDigit {
+			j++
+		}
+		return j
+	}
+	k := i
+	if c == ' ' && i+1 < n && byteClass[s[i+1]] == clsPunct {
+		k++
+	}
+	if byteClass[s[k]] == clsPunct {
+		j := k + 1
+		for j < n && byteClass[s[j]] == clsPunct {
+			j++
+		}
+		for j < n && (s[j] == '\r' || s[j] == '\n') {
+			j++
+		}
+		return j
+	}
+	// Whitespace: the run up to its last line break, else the run less its
+	// last character when a non-space follows, else the run.
+	j := i + 1
+	for j < n && byteClass[s[j]] == clsSpace {
+		j++
+	}
+	for l := j - 1; l >= i; l-- {
+		if s[l] == '\n' || s[l] == '\r' {
+			return l + 1
+		}
+	}
+	if j < n && j-1 > i {
+		return j - 1
+	}
+	return j
+}
+
+// fastTokenize calls yield with the id and byte range of every token of
+// s[start:end], a range of fast bytes.
+func (e *Encoder) fastTokenize(s string, start, end int, yield func(id, start, end int)) {
+	t, tb := s[start:end], e.tables()
+	for i := 0; i < len(t); {
+		j := asciiPreToken(t, i)
+		if id, ok := tb.lookup(e, t, i, j); ok {
+			yield(id, start+i, start+j)
+		} else {
+			at := start + i
+			e.bytePairEncode(t[i:j], func(id, n int) { yield(id, at, at+n); at += n })
+		}
+		i = j
+	}
+}
+
+// fastCount returns the number of tokens of s, a string of fast bytes.
+func (e *Encoder) fastCount(s string) int {
+	count, tb := 0, e.tables()
+	for i := 0; i < len(s); {
+		j := asciiPreToken(s, i)
+		if _, ok := tb.lookup(e, s, i, j); ok {
+			count++
+		} else {
+			e.bytePairEncode(s[i:j], func(int, int) { count++ })
+		}
+		i = j
+	}
+	return count
+}

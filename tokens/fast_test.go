@@ -1,0 +1,140 @@
+package tokens
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// asciiFragments stress each alternative of cl100k_base's pattern on fast
+// bytes, and the bytes next to them that are not fast.
+var asciiFragments = []string{
+	"a", "Word", "the", " the", "HELLO", "x", "'s", "'S", "'t", "'re", "'RE", "'Ve", "'m", "'ll", "'lL", "'d",
+	"'", "''", "'x", "'r", "'v", "'l", "0", "12", "345", "6789", " ", "  ", "   ", "\t", "\n", "\r", "\r\n",
+	"\n\n", " \n", "\n ", " \n \n", "\t\n\t", ".", ",", "!", "...", "?!", "(", ")", "-", "--", "/", "//",
+	"\"", "#", "_", "~", "`", "@", "{}", "[x]", ".Net", "$5", "e.g.", "don't", "I'M", "http://a.b/c?d=e",
+	"\x7f", "\v", "\f", "\x00", "\x1c", "é", "日本", "\u00a0", "\u2028",
+}
+
+func randomASCII(rng *rand.Rand, n int) string {
+	var b strings.Builder
+	for range n {
+		b.WriteString(asciiFragments[rng.Intn(len(asciiFragments))])
+	}
+	return b.String()
+}
+
+// TestFastPathMatchesReference checks the ASCII fast path, and the regions
+// that mix it with the library path, against tiktoken's algorithm.
+func TestFastPathMatchesReference(t *testing.T) {
+	e := Default()
+	rng := rand.New(rand.NewSource(18))
+	for range 20000 {
+		text := randomASCII(rng, 1+rng.Intn(30))
+		want := referenceEncode(e, text)
+		if diff := cmp.Diff(want, e.Encode(text)); diff != "" {
+			t.Fatalf("Encode(%q) differs from the reference (-want +got):\n%s", text, diff)
+		}
+		if got := e.Count(text); got != len(want) {
+			t.Fatalf("Count(%q) = %d, reference has %d tokens", text, got, len(want))
+		}
+		checkSpans(t, e, text)
+	}
+}
+
+// TestASCIIPreTokens checks asciiPreToken alone, on strings of fast bytes
+// only, against the pattern run by regexp2's interpreter.
+func TestASCIIPreTokens(t *testing.T) {
+	e := Default()
+	rng := rand.New(rand.NewSource(19))
+	for range 20000 {
+		text := randomASCII(rng, 1+rng.Intn(30))
+		text = strings.Map(func(r rune) rune {
+			if r < 0x80 && fastByte[r] {
+				return r
+			}
+			return -1
+		}, text)
+		if text == "" {
+			continue
+		}
+		var want, got []string
+		m, err := e.interpreter().FindStringMatch(text)
+		for m != nil && err == nil {
+			want = append(want, m.String())
+			m, err = e.interpreter().FindNextMatch(m)
+		}
+		for i := 0; i < len(text); {
+			j := asciiPreToken(text, i)
+			got = append(got, text[i:j])
+			i = j
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("pre-tokens of %q (-pattern +asciiPreToken):\n%s", text, diff)
+		}
+	}
+}
+
+// TestRegions checks that regions tile the text, cut only at safe
+// boundaries, and mark as fast exactly the regions of fast bytes.
+func TestRegions(t *testing.T) {
+	e := Default()
+	rng := rand.New(rand.NewSource(20))
+	for range 5000 {
+		text := randomASCII(rng, 1+rng.Intn(40))
+		at := 0
+		e.regions(text, func(p, q int, fast bool) {
+			if p != at || q <= p {
+				t.Fatalf("%q: region [%d,%d) after %d", text, p, q, at)
+			}
+			if p > 0 && !safeBoundary(text, p) {
+				t.Fatalf("%q: region starts at %d, not a safe boundary", text, p)
+			}
+			allFast := true
+			for i := p; i < q; i++ {
+				allFast = allFast && fastByte[text[i]]
+			}
+			if fast && !allFast {
+				t.Fatalf("%q: region %q is marked fast", text, text[p:q])
+			}
+			at = q
+		})
+		if at != len(text) {
+			t.Fatalf("%q: regions end at %d", text, at)
+		}
+	}
+}
+
+// TestSmallMergeMatchesHeap checks smallMerge against the heap merger on
+// pieces of every length it takes, from ASCII, UTF-8 and arbitrary bytes.
+func TestSmallMergeMatchesHeap(t *testing.T) {
+	alphabets := []string{"abcdeilnorst '.,-", "ab", "日本語éü 😀", "\x00\x7f\x80\xff\xfe a"}
+	for _, name := range []string{"cl100k_base", "o200k_base", "r50k_base"} {
+		e, _ := Get(name)
+		rng := rand.New(rand.NewSource(21))
+		for range 3000 {
+			alpha := alphabets[rng.Intn(len(alphabets))]
+			var b strings.Builder
+			for b.Len() < 1+rng.Intn(smallPiece) {
+				b.WriteByte(alpha[rng.Intn(len(alpha))])
+			}
+			piece := b.String()
+			if len(piece) > smallPiece {
+				piece = piece[:smallPiece]
+			}
+			var want, got [][2]int
+			m := newMerger(piece, e.rankTable())
+			for m.step() {
+			}
+			for i := 0; i < len(piece); i = m.next[i] {
+				want = append(want, [2]int{e.rankTable()[piece[i:m.next[i]]], m.next[i] - i})
+			}
+			e.smallMerge(piece, func(id, n int) { got = append(got, [2]int{id, n}) })
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%s: smallMerge(%q) (-heap +small):\n%s", name, piece, diff)
+			}
+		}
+	}
+}
