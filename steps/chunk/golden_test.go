@@ -18,7 +18,9 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/boundaries.json from the current Split")
 
 // englishCorpus returns about n bytes of English: the sample documents of
-// examples/flows/data, concatenated again and again in shuffled orders.
+// examples/flows/data, concatenated again and again in shuffled orders,
+// every other one reflowed into a single paragraph (all whitespace runs made
+// one space) so that chunks must also be cut inside paragraphs.
 func englishCorpus(tb testing.TB, n int) string {
 	tb.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "flows", "data", "*.md"))
@@ -36,9 +38,13 @@ func englishCorpus(tb testing.TB, n int) string {
 	}
 	rng := rand.New(rand.NewSource(18))
 	var sb strings.Builder
-	for sb.Len() < n {
+	for k := 0; sb.Len() < n; {
 		for _, i := range rng.Perm(len(docs)) {
-			sb.WriteString(docs[i])
+			if k++; k%2 == 0 {
+				sb.WriteString(strings.Join(strings.Fields(docs[i]), " "))
+			} else {
+				sb.WriteString(docs[i])
+			}
 			sb.WriteString("\n\n")
 		}
 	}

@@ -331,3 +331,22 @@ func BenchmarkSplit1MBTokens(b *testing.B) { benchmarkSplit(b, Options{Size: 400
 func BenchmarkSplit1MBChars(b *testing.B) {
 	benchmarkSplit(b, Options{Size: 1600, Overlap: 160, Unit: UnitChars})
 }
+
+// benchmarkEnglish splits 10 MB of English (englishCorpus), the load
+// `go run ./bench chunk` compares with langchaingo's text splitters.
+func benchmarkEnglish(b *testing.B, opts Options) {
+	text := englishCorpus(b, 10<<20)
+	tokens.Count("warm up") // build the vocabulary outside the timer
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Split(text, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSplit10MBEnglishChars(b *testing.B) {
+	benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars})
+}
+func BenchmarkSplit10MBEnglishTokens(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}) }
