@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"math/bits"
 	"sort"
 	"strings"
 	"unicode"
@@ -228,20 +229,27 @@ func (s *splitter) indexRunes() {
 // runeStarts counts the bytes of s that start a rune, so it counts the runes
 // of any byte range of valid UTF-8, whether or not the range is aligned.
 func runeStarts(s string) int {
-	n := 0
-	for i := range len(s) {
-		if utf8.RuneStart(s[i]) {
-			n++
+	cont := 0 // continuation bytes, 10xxxxxx, counted eight at a time
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		t := s[i : i+8]
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		cont += bits.OnesCount64(w &^ (w << 1) & 0x8080808080808080)
+	}
+	for ; i < len(s); i++ {
+		if !utf8.RuneStart(s[i]) {
+			cont++
 		}
 	}
-	return n
+	return len(s) - cont
 }
 
 // Levels. Each returns the trimmed, non-empty pieces of the trimmed range
 // [a, b); together they hold all of its non-space text.
 
 func (s *splitter) paragraphs(a, b int) []span {
-	return s.atGaps(a, b, func(gap string) bool { return lineBreaks(gap) >= 2 || strings.Contains(gap, "\u2029") })
+	return s.atBreaks(a, b, func(gap string) bool { return lineBreaks(gap) >= 2 || strings.Contains(gap, "\u2029") })
 }
 
 // lineBreaks counts \n, \r and \r\n, and U+2028, as one line break each.
@@ -250,29 +258,63 @@ func lineBreaks(gap string) int {
 }
 
 func (s *splitter) lines(a, b int) []span {
-	return s.atGaps(a, b, func(gap string) bool { return strings.ContainsAny(gap, "\n\r\u2028\u2029") })
+	return s.atBreaks(a, b, func(string) bool { return true })
 }
 
+// words cuts the trimmed range [a, b) at each whitespace run.
 func (s *splitter) words(a, b int) []span {
-	return s.atGaps(a, b, func(string) bool { return true })
-}
-
-// atGaps cuts [a, b) at each whitespace run that cut accepts.
-func (s *splitter) atGaps(a, b int, cut func(gap string) bool) []span {
 	var pieces []span
 	start := a
 	for i := a; i < b; {
+		c := s.text[i]
+		if c < utf8.RuneSelf && !asciiSpace[c] {
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s.text[i:])
 		if !unicode.IsSpace(r) {
 			i += n
 			continue
 		}
 		end := spaceEnd(s.text, i, b)
-		if cut(s.text[i:end]) {
-			pieces = append(pieces, span{start, i})
-			start = end
+		pieces = append(pieces, span{start, i})
+		start, i = end, end
+	}
+	return append(pieces, span{start, b})
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace accepts.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// atBreaks cuts the trimmed range [a, b) at each whitespace run that holds a
+// line break (\n, \r, U+2028 or U+2029) and that cut accepts. It looks only
+// at the bytes that may start a line break, then widens each to its run:
+// a run can only begin after the previous one ends, and a range never
+// starts with whitespace.
+func (s *splitter) atBreaks(a, b int, cut func(gap string) bool) []span {
+	var pieces []span
+	start := a
+	for i := a; i < b; i++ {
+		switch c := s.text[i]; {
+		case c == '\n' || c == '\r':
+		case c == 0xe2 && (strings.HasPrefix(s.text[i:b], "\u2028") || strings.HasPrefix(s.text[i:b], "\u2029")):
+		default:
+			continue
 		}
-		i = end
+		gs := i
+		for gs > start {
+			r, n := utf8.DecodeLastRuneInString(s.text[start:gs])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			gs -= n
+		}
+		ge := spaceEnd(s.text, i, b)
+		if cut(s.text[gs:ge]) {
+			pieces = append(pieces, span{start, gs})
+			start = ge
+		}
+		i = ge - 1
 	}
 	return append(pieces, span{start, b})
 }
@@ -283,6 +325,10 @@ func (s *splitter) atGaps(a, b int, cut func(gap string) bool) []span {
 func (s *splitter) sentences(a, b int) []span {
 	var cuts []int
 	for i := a; i < b; {
+		if c := s.text[i]; c < utf8.RuneSelf && c != '.' && c != '!' && c != '?' {
+			i++ // not a terminal: skip it without decoding
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s.text[i:])
 		i += n
 		if !strings.ContainsRune(".!?…。！？｡", r) {

@@ -143,6 +143,7 @@ var fragments = []string{
 	"👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "e\u0301", "n\u0303o", "\u00a0", "\u3000",
 	"supercalifragilisticexpialidocious", "https://example.com/a/very/long/path?with=query&and=more",
 	strings.Repeat("x", 120), "Ünïcödé", "Ж", "жизнь", "\x7f", "a\u0301\n \n",
+	"\u2028", "\u2029", " \u00a0\n", "\u0085", "\n\u2028", "…", "?\" ", ".)\n",
 }
 
 func randomDoc(rng *rand.Rand, n int) string {
