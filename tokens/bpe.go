@@ -118,6 +118,7 @@ type fastTables struct {
 	single [256]int
 	pairs  [1 << 16]int32
 	short  *shortVocab
+	counts countCache
 }
 
 func (e *Encoder) tables() *fastTables {

@@ -1,5 +1,10 @@
 package tokens
 
+import (
+	"strings"
+	"sync"
+)
+
 // A fast path for plain ASCII text under cl100k_base.
 //
 // The library finds pre-tokens with a regular-expression engine and the
@@ -193,9 +198,49 @@ func (e *Encoder) fastCount(s string) int {
 		if _, ok := tb.lookup(e, s, i, j); ok {
 			count++
 		} else {
-			e.bytePairEncode(s[i:j], func(int, int) { count++ })
+			count += e.mergedCount(s[i:j])
 		}
 		i = j
 	}
 	return count
+}
+
+// mergedCount returns the number of tokens byte-pair encoding gives piece,
+// which is not itself a token, remembering the answer for short pieces.
+func (e *Encoder) mergedCount(piece string) int {
+	if len(piece) > smallPiece {
+		n := 0
+		e.bytePairEncode(piece, func(int, int) { n++ })
+		return n
+	}
+	c := &e.fast.counts
+	c.mu.RLock()
+	n, ok := c.m[piece]
+	c.mu.RUnlock()
+	if ok {
+		return int(n)
+	}
+	k := 0
+	e.smallMerge(piece, func(int, int) { k++ })
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]uint8)
+	}
+	if len(c.m) < maxCachedCounts {
+		c.m[strings.Clone(piece)] = uint8(k)
+	}
+	c.mu.Unlock()
+	return k
+}
+
+// maxCachedCounts bounds countCache: some 64k pieces of at most smallPiece
+// bytes, a few megabytes.
+const maxCachedCounts = 1 << 16
+
+// countCache remembers how many tokens pieces that are not tokens merge
+// into. Merging is most of the cost of counting text whose words are not all
+// in the vocabulary, and the same words come back again and again.
+type countCache struct {
+	mu sync.RWMutex
+	m  map[string]uint8 // at most smallPiece tokens each
 }
