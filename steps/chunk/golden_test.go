@@ -18,10 +18,10 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/boundaries.json from the current Split")
 
 // englishCorpus returns about n bytes of English: the sample documents of
-// examples/flows/data, concatenated again and again in shuffled orders,
-// every other one reflowed into a single paragraph (all whitespace runs made
+// examples/flows/data, concatenated again and again in shuffled orders; with
+// reflow, every other one is made a single paragraph (all whitespace runs
 // one space) so that chunks must also be cut inside paragraphs.
-func englishCorpus(tb testing.TB, n int) string {
+func englishCorpus(tb testing.TB, n int, reflow bool) string {
 	tb.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "flows", "data", "*.md"))
 	if err != nil || len(files) == 0 {
@@ -40,7 +40,7 @@ func englishCorpus(tb testing.TB, n int) string {
 	var sb strings.Builder
 	for k := 0; sb.Len() < n; {
 		for _, i := range rng.Perm(len(docs)) {
-			if k++; k%2 == 0 {
+			if k++; reflow && k%2 == 0 {
 				sb.WriteString(strings.Join(strings.Fields(docs[i]), " "))
 			} else {
 				sb.WriteString(docs[i])
@@ -88,7 +88,7 @@ func TestBoundariesUnchanged(t *testing.T) {
 		synthetic.WriteString(prose(rng))
 	}
 	corpora := map[string]string{
-		"english":   englishCorpus(t, 300<<10),
+		"english":   englishCorpus(t, 300<<10, true),
 		"mixed":     mixed.String(),
 		"synthetic": synthetic.String(),
 	}

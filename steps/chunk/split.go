@@ -112,6 +112,9 @@ type splitter struct {
 	spans         []tokens.Span // tokens of the whole text, for estimates
 	runeIndex     []int         // runes before each runeBlock-byte block
 	atoms         []span
+	// onlyLF is set when the text's only line breaks are \n, so atBreaks
+	// can look for them with strings.IndexByte.
+	onlyLF bool
 }
 
 func newSplitter(text string, o Options) (*splitter, error) {
@@ -127,7 +130,8 @@ func newSplitter(text string, o Options) (*splitter, error) {
 	if !utf8.ValidString(text) {
 		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
 	}
-	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars}
+	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars,
+		onlyLF: !strings.ContainsAny(text, "\r\u2028\u2029")}
 	if o.Separators == nil {
 		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
 		return s, nil
@@ -295,6 +299,13 @@ func (s *splitter) atBreaks(a, b int, cut func(gap string) bool) []span {
 	var pieces []span
 	start := a
 	for i := a; i < b; i++ {
+		if s.onlyLF {
+			k := strings.IndexByte(s.text[i:b], '\n')
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		switch c := s.text[i]; {
 		case c == '\n' || c == '\r':
 		case c == 0xe2 && (strings.HasPrefix(s.text[i:b], "\u2028") || strings.HasPrefix(s.text[i:b], "\u2029")):

@@ -335,8 +335,8 @@ func BenchmarkSplit1MBChars(b *testing.B) {
 
 // benchmarkEnglish splits 10 MB of English (englishCorpus), the load
 // `go run ./bench chunk` compares with langchaingo's text splitters.
-func benchmarkEnglish(b *testing.B, opts Options) {
-	text := englishCorpus(b, 10<<20)
+func benchmarkEnglish(b *testing.B, opts Options, reflow bool) {
+	text := englishCorpus(b, 10<<20, reflow)
 	tokens.Count("warm up") // build the vocabulary outside the timer
 	b.SetBytes(int64(len(text)))
 	b.ResetTimer()
@@ -348,6 +348,11 @@ func benchmarkEnglish(b *testing.B, opts Options) {
 }
 
 func BenchmarkSplit10MBEnglishChars(b *testing.B) {
-	benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars})
+	b.Run("as-written", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars}, false) })
+	b.Run("reflowed", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars}, true) })
 }
-func BenchmarkSplit10MBEnglishTokens(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}) }
+
+func BenchmarkSplit10MBEnglishTokens(b *testing.B) {
+	b.Run("as-written", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, false) })
+	b.Run("reflowed", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, true) })
+}
