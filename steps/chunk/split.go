@@ -131,7 +131,7 @@ func newSplitter(text string, o Options) (*splitter, error) {
 		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
 	}
 	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars,
-		onlyLF: !strings.ContainsAny(text, "\r\u2028\u2029")}
+		onlyLF: strings.IndexByte(text, '\r') < 0 && !strings.Contains(text, "\u2028") && !strings.Contains(text, "\u2029")}
 	if o.Separators == nil {
 		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
 		return s, nil
