@@ -118,6 +118,7 @@ type fastTables struct {
 	single [256]int
 	pairs  [1 << 16]int32
 	short  *shortVocab
+	mid    *midVocab
 	counts countCache
 }
 
@@ -138,7 +139,7 @@ func (e *Encoder) tables() *fastTables {
 			}
 		}
 		if e.fastASCII {
-			t.short = newShortVocab(ranks)
+			t.short, t.mid = newShortVocab(ranks), newMidVocab(ranks)
 		}
 		e.fast = t
 	})

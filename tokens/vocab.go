@@ -97,11 +97,78 @@ func (e *Encoder) lookup(s string, i, j int) (int, bool) {
 
 // lookup returns the id of the token s[i:j] under e, whose tables t are.
 func (t *fastTables) lookup(e *Encoder, s string, i, j int) (int, bool) {
-	if t.short != nil && j-i <= 8 && j > i {
-		if key, ok := shortKey(packAt(s, i, j), j-i); ok {
+	switch n := j - i; {
+	case t.short == nil || n == 0 || n > 16:
+	case n <= 8:
+		if key, ok := shortKey(packAt(s, i, j), n); ok {
 			return t.short.find(key)
+		}
+	default:
+		if key, ok := midKey(s, i, j); ok {
+			return t.mid.find(key)
 		}
 	}
 	id, ok := e.rankTable()[s[i:j]]
 	return id, ok
+}
+
+// midVocab is shortVocab for tokens of 9 to 16 bytes, such as " following"
+// or " international", which English has plenty of: two words per key, the
+// second keyed as shortKey keys the bytes past the eighth.
+type midVocab struct {
+	keys  [][2]uint64 // the second word is never 0 in a full slot
+	ids   []int32
+	shift uint
+}
+
+// midKey returns the key of the token s[i:j], 8 < j-i ≤ 16, and whether the
+// table can hold it.
+func midKey(s string, i, j int) ([2]uint64, bool) {
+	k1, ok := shortKey(packAt(s, i+8, j), j-i-8)
+	return [2]uint64{packAt(s, i, i+8), k1}, ok
+}
+
+func newMidVocab(ranks map[string]int) *midVocab {
+	count := 0
+	for tok := range ranks {
+		if len(tok) > 8 && len(tok) <= 16 {
+			count++
+		}
+	}
+	logSize := bits.Len(uint(count + count/2))
+	v := &midVocab{keys: make([][2]uint64, 1<<logSize), ids: make([]int32, 1<<logSize), shift: uint(64 - logSize)}
+	mask := uint64(len(v.keys) - 1)
+	for tok, id := range ranks {
+		if len(tok) <= 8 || len(tok) > 16 {
+			continue
+		}
+		key, ok := midKey(tok, 0, len(tok))
+		if !ok {
+			continue
+		}
+		h := v.hash(key)
+		for v.keys[h][1] != 0 {
+			h = (h + 1) & mask
+		}
+		v.keys[h], v.ids[h] = key, int32(id)
+	}
+	return v
+}
+
+func (v *midVocab) hash(key [2]uint64) uint64 {
+	return ((key[0]^key[1]*0xbf58476d1ce4e5b9)*0x9e3779b97f4a7c15 + key[1]) >> v.shift
+}
+
+// find returns the id of the token with the given key.
+func (v *midVocab) find(key [2]uint64) (int, bool) {
+	mask := uint64(len(v.keys) - 1)
+	for h := v.hash(key); ; h = (h + 1) & mask {
+		k := v.keys[h]
+		if k == key {
+			return int(v.ids[h]), true
+		}
+		if k[1] == 0 {
+			return 0, false
+		}
+	}
 }
