@@ -162,3 +162,29 @@ func TestCountCacheBounded(t *testing.T) {
 		t.Fatalf("cache holds %d pieces after %d distinct ones; want it full", len(e.tables().counts.m), maxCachedCounts+5000)
 	}
 }
+
+// TestFlatTablesMatchRanks checks the flat tables against the rank map: every
+// token of up to 16 bytes is found with its id, in any position of a longer
+// string, and strings that are not tokens are not found.
+func TestFlatTablesMatchRanks(t *testing.T) {
+	e := Default()
+	tb := e.tables()
+	for tok, id := range e.rankTable() {
+		if len(tok) > 16 {
+			continue
+		}
+		for _, pad := range []string{"", "x", "0123456789abcdefg"} {
+			s := pad + tok + pad
+			if got, ok := tb.lookup(e, s, len(pad), len(pad)+len(tok)); !ok || got != id {
+				t.Fatalf("lookup(%q in %q) = %d, %v; want %d", tok, s, got, ok, id)
+			}
+		}
+		for _, c := range []string{"\x00", "\x01", "q", "\xff"} {
+			s := tok + c
+			_, want := e.rankTable()[s]
+			if _, ok := tb.lookup(e, s, 0, len(s)); ok != want && len(s) <= 16 {
+				t.Fatalf("lookup(%q) found %v, the rank map says %v", s, ok, want)
+			}
+		}
+	}
+}
