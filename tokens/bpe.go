@@ -119,7 +119,7 @@ type fastTables struct {
 	pairs  [1 << 16]int32
 	short  *shortVocab
 	mid    *midVocab
-	counts countCache
+	merges mergeCache
 }
 
 func (e *Encoder) tables() *fastTables {

@@ -184,7 +184,11 @@ func (e *Encoder) fastTokenize(s string, start, end int, yield func(id, start, e
 			yield(id, start+i, start+j)
 		} else {
 			at := start + i
-			e.bytePairEncode(t[i:j], func(id, n int) { yield(id, at, at+n); at += n })
+			for _, tok := range e.merged(t[i:j]) {
+				n := int(tok & 0xff)
+				yield(int(tok>>8), at, at+n)
+				at += n
+			}
 		}
 		i = j
 	}
@@ -198,49 +202,49 @@ func (e *Encoder) fastCount(s string) int {
 		if _, ok := tb.lookup(e, s, i, j); ok {
 			count++
 		} else {
-			count += e.mergedCount(s[i:j])
+			count += len(e.merged(s[i:j]))
 		}
 		i = j
 	}
 	return count
 }
 
-// mergedCount returns the number of tokens byte-pair encoding gives piece,
-// which is not itself a token, remembering the answer for short pieces.
-func (e *Encoder) mergedCount(piece string) int {
+// merged returns the tokens byte-pair encoding gives piece, which is not
+// itself a token, each as id<<8 | length, remembering them for short pieces.
+// The caller must not modify the result.
+func (e *Encoder) merged(piece string) []uint32 {
 	if len(piece) > smallPiece {
-		n := 0
-		e.bytePairEncode(piece, func(int, int) { n++ })
-		return n
+		var toks []uint32
+		e.bytePairEncode(piece, func(id, n int) { toks = append(toks, uint32(id)<<8|uint32(n)) })
+		return toks
 	}
-	c := &e.fast.counts
+	c := &e.fast.merges
 	c.mu.RLock()
-	n, ok := c.m[piece]
+	toks, ok := c.m[piece]
 	c.mu.RUnlock()
 	if ok {
-		return int(n)
+		return toks
 	}
-	k := 0
-	e.smallMerge(piece, func(int, int) { k++ })
+	e.smallMerge(piece, func(id, n int) { toks = append(toks, uint32(id)<<8|uint32(n)) })
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = make(map[string]uint8)
+		c.m = make(map[string][]uint32)
 	}
-	if len(c.m) < maxCachedCounts {
-		c.m[strings.Clone(piece)] = uint8(k)
+	if len(c.m) < maxCachedMerges {
+		c.m[strings.Clone(piece)] = toks
 	}
 	c.mu.Unlock()
-	return k
+	return toks
 }
 
-// maxCachedCounts bounds countCache: some 64k pieces of at most smallPiece
+// maxCachedMerges bounds mergeCache: some 64k pieces of at most smallPiece
 // bytes, a few megabytes.
-const maxCachedCounts = 1 << 16
+const maxCachedMerges = 1 << 16
 
-// countCache remembers how many tokens pieces that are not tokens merge
-// into. Merging is most of the cost of counting text whose words are not all
-// in the vocabulary, and the same words come back again and again.
-type countCache struct {
+// mergeCache remembers the tokens that pieces that are not tokens merge
+// into. Merging is most of the cost of tokenizing text whose words are not
+// all in the vocabulary, and the same words come back again and again.
+type mergeCache struct {
 	mu sync.RWMutex
-	m  map[string]uint8 // at most smallPiece tokens each
+	m  map[string][]uint32 // id<<8 | length of each token; ids fit in 24 bits
 }

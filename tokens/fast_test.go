@@ -139,13 +139,13 @@ func TestSmallMergeMatchesHeap(t *testing.T) {
 	}
 }
 
-// TestCountCacheBounded checks that counting many distinct pieces that are
-// not tokens keeps the count cache at its bound, and the counts exact.
-func TestCountCacheBounded(t *testing.T) {
+// TestMergeCacheBounded checks that counting many distinct pieces that are
+// not tokens keeps the merge cache at its bound, and the counts exact.
+func TestMergeCacheBounded(t *testing.T) {
 	e := Default()
 	rng := rand.New(rand.NewSource(22))
 	var b strings.Builder
-	for range maxCachedCounts + 5000 {
+	for range maxCachedMerges + 5000 {
 		b.WriteByte(' ')
 		for range 12 {
 			b.WriteByte(byte('a' + rng.Intn(26)))
@@ -155,11 +155,11 @@ func TestCountCacheBounded(t *testing.T) {
 	if got, want := e.Count(text), len(e.Encode(text)); got != want {
 		t.Fatalf("Count = %d, Encode gives %d tokens", got, want)
 	}
-	if again := e.Count(text); again != e.Count(text) || len(e.tables().counts.m) > maxCachedCounts {
-		t.Fatalf("second Count = %d; cache holds %d pieces, bound %d", again, len(e.tables().counts.m), maxCachedCounts)
+	if again := e.Count(text); again != e.Count(text) || len(e.tables().merges.m) > maxCachedMerges {
+		t.Fatalf("second Count = %d; cache holds %d pieces, bound %d", again, len(e.tables().merges.m), maxCachedMerges)
 	}
-	if len(e.tables().counts.m) < maxCachedCounts {
-		t.Fatalf("cache holds %d pieces after %d distinct ones; want it full", len(e.tables().counts.m), maxCachedCounts+5000)
+	if len(e.tables().merges.m) < maxCachedMerges {
+		t.Fatalf("cache holds %d pieces after %d distinct ones; want it full", len(e.tables().merges.m), maxCachedMerges+5000)
 	}
 }
 

@@ -17,7 +17,7 @@ type Span struct {
 // for each invalid byte; a token covering only part of such a replacement is
 // given the whole byte or, if an earlier token already took it, an empty span.
 func (e *Encoder) Spans(s string) []Span {
-	var spans []Span
+	spans := make([]Span, 0, len(s)/4+1) // English runs about 4 bytes a token
 	e.tokenize(s, func(_, start, end int) { spans = append(spans, Span{start, end}) })
 	return spans
 }
