@@ -68,6 +68,14 @@ func safeBoundary(s string, p int) bool {
 	return p > 0 && p < len(s) && s[p] == ' ' && s[p-1] > ' ' && s[p-1] < 0x7f
 }
 
+// Boundary reports whether counts add up at p in s: for all a < p < b,
+// Count(s[a:b]) == Count(s[a:p]) + Count(s[p:b]). It does when s[p] is a
+// space that follows a printable ASCII character other than a space: no
+// pre-token spans such a point (see the top of this file), in s or in any
+// substring of it, under any of the encodings. It may report false where
+// counts add up all the same.
+func Boundary(s string, p int) bool { return safeBoundary(s, p) }
+
 // regions calls fn for consecutive ranges that tile s, each starting and
 // ending at the ends of s or at safe boundaries, with fast set when the
 // range holds only fast bytes. It gives everything to the library path

@@ -188,3 +188,33 @@ func TestFlatTablesMatchRanks(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundaryAdds checks Boundary's promise on random text under every
+// encoding: where it holds, the counts of the two sides add up to the
+// count of the whole.
+func TestBoundaryAdds(t *testing.T) {
+	rng := rand.New(rand.NewSource(23))
+	checked := 0
+	for range 3000 {
+		text := randomASCII(rng, 2+rng.Intn(30))
+		if rng.Intn(2) == 0 {
+			text = randomText(rng, 2+rng.Intn(30)) + text
+		}
+		for p := 1; p < len(text); p++ {
+			if !Boundary(text, p) {
+				continue
+			}
+			a, b := rng.Intn(p), p+1+rng.Intn(len(text)-p)
+			for _, name := range []string{"cl100k_base", "o200k_base", "r50k_base"} {
+				e, _ := Get(name)
+				if whole, parts := e.Count(text[a:b]), e.Count(text[a:p])+e.Count(text[p:b]); whole != parts {
+					t.Fatalf("%s: Count(%q) = %d, but %q and %q count %d", name, text[a:b], whole, text[a:p], text[p:b], parts)
+				}
+			}
+			checked++
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d boundaries checked", checked)
+	}
+}

@@ -197,16 +197,37 @@ func (s *splitter) fits(a, b int) bool {
 	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
 		return false
 	}
-	return tokens.Count(s.text[a:b]) <= s.size
+	return s.measure(a, b) <= s.size
 }
 
 // measure returns the exact number of units in text[a:b].
+//
+// For tokens it counts only the ends of the range: where counts add up
+// (tokens.Boundary) at m1 and m2, a ≤ m1 ≤ m2 ≤ b, the whole text's tokens
+// split there too, so the tokens of text[m1:m2] are the whole text's tokens
+// that start in it, which s.spans already holds. Extending a chunk atom by
+// atom then costs a few words each instead of recounting the chunk.
 func (s *splitter) measure(a, b int) int {
-	if s.tokens {
+	if !s.tokens {
+		return s.estimate(a, b)
+	}
+	m1 := a + 1
+	for m1 < b && m1 < a+boundaryReach && !tokens.Boundary(s.text, m1) {
+		m1++
+	}
+	m2 := b
+	for m2 > m1 && m2 > b-boundaryReach && !tokens.Boundary(s.text, m2) {
+		m2--
+	}
+	if m1 >= b || !tokens.Boundary(s.text, m1) || !tokens.Boundary(s.text, m2) {
 		return tokens.Count(s.text[a:b])
 	}
-	return s.estimate(a, b)
+	return tokens.Count(s.text[a:m1]) + s.estimate(m1, m2) + tokens.Count(s.text[m2:b])
 }
+
+// boundaryReach bounds how far measure looks for a tokens.Boundary from each
+// end of its range before it counts the range whole.
+const boundaryReach = 64
 
 // estimate returns the units in text[a:b]: exact for chars; for tokens, the
 // tokens of the whole text that start in the range, which differs from

@@ -356,3 +356,28 @@ func BenchmarkSplit10MBEnglishTokens(b *testing.B) {
 	b.Run("as-written", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, false) })
 	b.Run("reflowed", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, true) })
 }
+
+// TestMeasureExact checks that measure, which counts tokens only at the ends
+// of a range and takes the middle from the whole text's tokens, agrees with
+// counting the range alone.
+func TestMeasureExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(24))
+	for range 300 {
+		text := randomDoc(rng, 1+rng.Intn(200))
+		if rng.Intn(2) == 0 {
+			text = englishCorpus(t, 1, false)[:1+rng.Intn(5000)] + text
+		}
+		s, err := newSplitter(text, Options{Size: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.spans = tokens.Spans(text)
+		for range 50 {
+			a := rng.Intn(len(text))
+			b := a + 1 + rng.Intn(len(text)-a)
+			if got, want := s.measure(a, b), tokens.Count(text[a:b]); got != want {
+				t.Fatalf("measure(%d, %d) = %d, Count(%q) = %d", a, b, got, text[a:b], want)
+			}
+		}
+	}
+}
