@@ -218,3 +218,34 @@ func TestBoundaryAdds(t *testing.T) {
 		t.Fatalf("only %d boundaries checked", checked)
 	}
 }
+
+// TestFastPathConcurrent counts and encodes English with non-token words
+// from several goroutines at once, sharing the lazily built tables and the
+// merge cache; run with -race.
+func TestFastPathConcurrent(t *testing.T) {
+	e := Default()
+	rng := rand.New(rand.NewSource(25))
+	texts := make([]string, 8)
+	for i := range texts {
+		texts[i] = randomASCII(rng, 400) + " zyxwvut qwertzuiop " + randomASCII(rng, 400)
+	}
+	want := make([]int, len(texts))
+	for i, text := range texts {
+		want[i] = len(referenceEncode(e, text))
+	}
+	errs := make(chan string, len(texts))
+	for i, text := range texts {
+		go func() {
+			if got := e.Count(text); got != want[i] || len(e.Spans(text)) != want[i] {
+				errs <- text
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range texts {
+		if text := <-errs; text != "" {
+			t.Errorf("concurrent Count or Spans of %q disagreed with the reference", text)
+		}
+	}
+}
