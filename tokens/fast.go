@@ -90,7 +90,14 @@ func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
 	pos := 0
 	for pos < len(s) {
 		w := pos
-		for w < len(s) && fastByte[s[w]] {
+		for w < len(s) {
+			if w+8 <= len(s) && printable8(s[w:w+8]) {
+				w += 8
+				continue
+			}
+			if !fastByte[s[w]] {
+				break
+			}
 			w++
 		}
 		if w == len(s) {
@@ -111,6 +118,18 @@ func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
 		fn(p, q, false)
 		pos = q
 	}
+}
+
+// printable8 reports whether the 8 bytes of t are all printable ASCII,
+// 0x20 to 0x7e, testing them at once.
+func printable8(t string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	del := x ^ 0x7f*ones
+	return x&highs == 0 && // all ASCII
+		(x-0x20*ones)&^x&highs == 0 && // none below 0x20
+		(del-ones)&^del&highs == 0 // none is 0x7f
 }
 
 // asciiPreToken returns the end of cl100k_base's pre-token that starts at i

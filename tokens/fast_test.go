@@ -249,3 +249,21 @@ func TestFastPathConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable8(t *testing.T) {
+	rng := rand.New(rand.NewSource(26))
+	for range 200000 {
+		var b [8]byte
+		want := true
+		for i := range b {
+			b[i] = byte(rng.Intn(256))
+			if rng.Intn(3) > 0 {
+				b[i] = byte(0x20 + rng.Intn(0x5f))
+			}
+			want = want && b[i] >= 0x20 && b[i] <= 0x7e
+		}
+		if got := printable8(string(b[:])); got != want {
+			t.Fatalf("printable8(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
