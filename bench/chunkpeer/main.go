@@ -136,8 +136,8 @@ func race(text string, contestants []splitter, rounds int) error {
 		u := slices.Clone(cpu[i])
 		slices.Sort(u)
 		count, all := counting[len(counting)/2], u[len(u)/2]
-		fmt.Printf("   %-46s %7s      %7.1f MB/CPU-s (%.0f %% of its CPU time counts tokens for Chunk.Tokens)\n",
-			"aiflow chunk, 1,000 chars, less token counting", "", mb/(all-count).Seconds(), 100*count.Seconds()/all.Seconds())
+		fmt.Printf("   %-46s %7s      %7.1f MB/CPU-s (%.0f %% of chunk's CPU time in chars mode)\n",
+			"  of which cl100k counts for Chunk.Tokens", "", mb/count.Seconds(), 100*count.Seconds()/all.Seconds())
 	}
 	for i := 0; i+1 < len(contestants); i += 2 {
 		var ratios []string
