@@ -25,7 +25,7 @@
 // merge; the library handles the text in between. See divergence.go.
 //
 // Under cl100k_base, stretches of plain ASCII (printable characters, tabs and
-// line breaks) skip the library: the pattern reduces there to a few byte
+// line breaks, plus typographic quotes, dashes and ellipses) skip the library: the pattern reduces there to a few byte
 // classes, matched by hand, and each pre-token is looked up in a flat table
 // and merged without allocating (fast.go), some 20 times faster with the
 // same tokens.

@@ -3,6 +3,7 @@ package tokens
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // A fast path for plain ASCII text under cl100k_base.
@@ -95,10 +96,14 @@ func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
 				w += 8
 				continue
 			}
-			if !fastByte[s[w]] {
+			if fastByte[s[w]] {
+				w++
+				continue
+			}
+			if !fastRune(s, w) {
 				break
 			}
-			w++
+			w += 3
 		}
 		if w == len(s) {
 			fn(pos, w, true)
@@ -120,6 +125,22 @@ func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
 	}
 }
 
+// fastRune reports whether s[i:] starts with one of the typographic
+// punctuation marks English text is full of, which the fast path also
+// takes: ‘ ’ “ ” – — and …, U+2018, U+2019, U+201C, U+201D, U+2013,
+// U+2014 and U+2026. They are all punctuation to the pattern, and all their
+// bytes have class clsPunct, so a run of punctuation never ends inside one.
+func fastRune(s string, i int) bool {
+	if i+2 >= len(s) || s[i] != 0xe2 || s[i+1] != 0x80 {
+		return false
+	}
+	switch s[i+2] {
+	case 0x93, 0x94, 0x98, 0x99, 0x9c, 0x9d, 0xa6:
+		return true
+	}
+	return false
+}
+
 // printable8 reports whether the 8 bytes of t are all printable ASCII,
 // 0x20 to 0x7e, testing them at once.
 func printable8(t string) bool {
@@ -133,7 +154,8 @@ func printable8(t string) bool {
 }
 
 // asciiPreToken returns the end of cl100k_base's pre-token that starts at i
-// in s, a string of fast bytes in which i < len(s). The alternatives are
+// in s, a string of fast bytes and fastRunes in which i < len(s) is the start
+// of a character. The alternatives are
 // tried in the pattern's order:
 //
 //	(?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,3} |
@@ -155,6 +177,13 @@ func asciiPreToken(s string, i int) int {
 				return i + 3
 			}
 		}
+	}
+	if c >= utf8.RuneSelf && i+3 < n && byteClass[s[i+3]] == clsLetter { // a fastRune, then letters
+		j := i + 3
+		for j < n && byteClass[s[j]] == clsLetter {
+			j++
+		}
+		return j
 	}
 	if cls == clsLetter || c != '\r' && c != '\n' && cls != clsDigit && i+1 < n && byteClass[s[i+1]] == clsLetter {
 		j := i + 1

@@ -16,6 +16,7 @@ var asciiFragments = []string{
 	"\n\n", " \n", "\n ", " \n \n", "\t\n\t", ".", ",", "!", "...", "?!", "(", ")", "-", "--", "/", "//",
 	"\"", "#", "_", "~", "`", "@", "{}", "[x]", ".Net", "$5", "e.g.", "don't", "I'M", "http://a.b/c?d=e",
 	"\x7f", "\v", "\f", "\x00", "\x1c", "é", "日本", "\u00a0", "\u2028",
+	"‘", "’", "“", "”", "–", "—", "…", "’s", "’S", "“Hi”", " ’", "\u2009", "€", "\u2029", "\u200b", "\u2022",
 }
 
 func randomASCII(rng *rand.Rand, n int) string {
@@ -52,7 +53,7 @@ func TestASCIIPreTokens(t *testing.T) {
 	for range 20000 {
 		text := randomASCII(rng, 1+rng.Intn(30))
 		text = strings.Map(func(r rune) rune {
-			if r < 0x80 && fastByte[r] {
+			if r < 0x80 && fastByte[r] || fastRune(string(r)+" ", 0) {
 				return r
 			}
 			return -1
@@ -94,6 +95,10 @@ func TestRegions(t *testing.T) {
 			}
 			allFast := true
 			for i := p; i < q; i++ {
+				if fastRune(text, i) {
+					i += 2
+					continue
+				}
 				allFast = allFast && fastByte[text[i]]
 			}
 			if fast && !allFast {
