@@ -2,6 +2,8 @@ package tokens
 
 import (
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -38,6 +40,43 @@ func BenchmarkCount100KB(b *testing.B) {
 
 func BenchmarkSpans100KB(b *testing.B) {
 	text := prose(100 << 10)
+	Spans(text)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		Spans(text)
+	}
+}
+
+// english returns the sample documents of examples/flows/data, repeated to
+// about n bytes: real prose, with a vocabulary larger than prose's.
+func english(b *testing.B, n int) string {
+	files, _ := filepath.Glob("../examples/flows/data/*.md")
+	var sb strings.Builder
+	for sb.Len() < n {
+		for _, f := range files {
+			doc, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sb.Write(doc)
+		}
+	}
+	return sb.String()[:n]
+}
+
+func BenchmarkCountEnglish1MB(b *testing.B) {
+	text := english(b, 1<<20)
+	Count(text)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		Count(text)
+	}
+}
+
+func BenchmarkSpansEnglish1MB(b *testing.B) {
+	text := english(b, 1<<20)
 	Spans(text)
 	b.SetBytes(int64(len(text)))
 	b.ResetTimer()

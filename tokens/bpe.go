@@ -38,6 +38,10 @@ func (e *Encoder) bytePairEncode(piece string, yield func(id, n int)) {
 		yield(id, len(piece))
 		return
 	}
+	if len(piece) <= smallPiece {
+		e.smallMerge(piece, yield)
+		return
+	}
 	m := newMerger(piece, ranks)
 	for m.step() {
 	}
@@ -47,6 +51,100 @@ func (e *Encoder) bytePairEncode(piece string, yield func(id, n int)) {
 }
 
 const noRank = math.MaxInt
+
+// smallPiece is the longest pre-token smallMerge takes. Its quadratic scan
+// of a few parts on the stack beats the heap on short pieces, which is
+// nearly all of them; tiktoken itself uses that scan for every piece.
+const smallPiece = 64
+
+// smallMerge byte-pair encodes piece, at most smallPiece bytes, the way
+// merger does: repeatedly merge the adjacent pair of lowest rank, leftmost
+// first. It does not allocate.
+func (e *Encoder) smallMerge(piece string, yield func(id, n int)) {
+	bytes := e.tables()
+	var start [smallPiece + 1]int // part k is piece[start[k]:start[k+1]]
+	var id [smallPiece]int        // part k's token id
+	var pair [smallPiece]int      // rank of parts k and k+1 merged
+	parts := len(piece)
+	for k := range parts {
+		start[k], id[k] = k, bytes.single[piece[k]]
+	}
+	start[parts] = parts
+	for k := range parts - 1 {
+		pair[k] = noRank
+		if r := bytes.pairs[int(piece[k])<<8|int(piece[k+1])]; r != math.MaxInt32 {
+			pair[k] = int(r)
+		}
+	}
+	rerank := func(k int) { // parts k and k+1 exist
+		pair[k] = noRank
+		if r, ok := bytes.lookup(e, piece, start[k], start[k+2]); ok {
+			pair[k] = r
+		}
+	}
+	for parts > 1 {
+		best, at := noRank, -1
+		for k := range parts - 1 {
+			if pair[k] < best {
+				best, at = pair[k], k
+			}
+		}
+		if at < 0 {
+			break
+		}
+		id[at] = best
+		copy(start[at+1:parts], start[at+2:parts+1])
+		copy(id[at+1:parts-1], id[at+2:parts])
+		copy(pair[at+1:parts-1], pair[at+2:parts])
+		parts--
+		if at+1 < parts {
+			rerank(at)
+		} else {
+			pair[at] = noRank
+		}
+		if at > 0 {
+			rerank(at - 1)
+		}
+	}
+	for k := range parts {
+		yield(id[k], start[k+1]-start[k])
+	}
+}
+
+// fastTables holds the ranks smallMerge starts from, of each byte and of
+// each pair of bytes (noRank when the pair is not a token), and, for
+// encoders with the ASCII fast path, the short tokens' table.
+type fastTables struct {
+	single [256]int
+	pairs  [1 << 16]int32
+	short  *shortVocab
+	mid    *midVocab
+	merges mergeCache
+}
+
+func (e *Encoder) tables() *fastTables {
+	e.tablesOnce.Do(func() {
+		ranks := e.rankTable()
+		t := new(fastTables)
+		var b [2]byte
+		for i := range 256 {
+			b[0] = byte(i)
+			t.single[i] = ranks[string(b[:1])] // byte-level BPE: every byte is a token
+			for j := range 256 {
+				b[1] = byte(j)
+				t.pairs[i<<8|j] = math.MaxInt32
+				if r, ok := ranks[string(b[:])]; ok {
+					t.pairs[i<<8|j] = int32(r)
+				}
+			}
+		}
+		if e.fastASCII {
+			t.short, t.mid = newShortVocab(ranks), newMidVocab(ranks)
+		}
+		e.fast = t
+	})
+	return e.fast
+}
 
 // merger holds the parts of a piece as a linked list of boundaries: a part
 // starts at i and ends at next[i]; rank[i] is the rank of the token formed by

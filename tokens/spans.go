@@ -17,13 +17,25 @@ type Span struct {
 // for each invalid byte; a token covering only part of such a replacement is
 // given the whole byte or, if an earlier token already took it, an empty span.
 func (e *Encoder) Spans(s string) []Span {
-	var spans []Span
+	spans := make([]Span, 0, len(s)/4+1) // English runs about 4 bytes a token
 	e.tokenize(s, func(_, start, end int) { spans = append(spans, Span{start, end}) })
 	return spans
 }
 
 // tokenize calls yield with the id and byte range in s of every token of s.
 func (e *Encoder) tokenize(s string, yield func(id, start, end int)) {
+	e.regions(s, func(start, end int, fast bool) {
+		if fast {
+			e.fastTokenize(s, start, end, yield)
+			return
+		}
+		e.slowTokenize(s[start:end], func(id, p, q int) { yield(id, start+p, start+q) })
+	})
+}
+
+// slowTokenize is tokenize by the library, patched where it differs from
+// tiktoken.
+func (e *Encoder) slowTokenize(s string, yield func(id, start, end int)) {
 	e.parts(s, func(start, end int, own bool) {
 		part := s[start:end]
 		if own {

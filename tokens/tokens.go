@@ -34,6 +34,9 @@ type Encoder struct {
 	// include \p{M} and whose punctuation absorbs slashes after line breaks.
 	newlineRuns bool
 	o200kRules  bool
+	// fastASCII is set for cl100k_base, whose pattern fast.go implements
+	// for plain ASCII.
+	fastASCII bool
 
 	codecOnce sync.Once
 	codec     *codec.Codec
@@ -43,11 +46,14 @@ type Encoder struct {
 
 	ranksOnce sync.Once
 	ranks     map[string]int
+
+	tablesOnce sync.Once
+	fast       *fastTables
 }
 
 // encoders is filled at package initialisation and only read afterwards.
 var encoders = map[string]*Encoder{
-	"cl100k_base": {name: "cl100k_base", newCodec: codec.NewCl100kBase, pattern: cl100kPattern, newlineRuns: true},
+	"cl100k_base": {name: "cl100k_base", newCodec: codec.NewCl100kBase, pattern: cl100kPattern, newlineRuns: true, fastASCII: true},
 	"o200k_base":  {name: "o200k_base", newCodec: codec.NewO200kBase, pattern: o200kPattern, newlineRuns: true, o200kRules: true},
 	"p50k_base":   {name: "p50k_base", newCodec: codec.NewP50kBase, pattern: gpt2Pattern},
 	"p50k_edit":   {name: "p50k_edit", newCodec: codec.NewP50kEdit, pattern: gpt2Pattern},
@@ -100,6 +106,20 @@ func (e *Encoder) Name() string { return e.name }
 
 // Count returns the number of tokens in s. It equals len(e.Encode(s)).
 func (e *Encoder) Count(s string) int {
+	n := 0
+	e.regions(s, func(start, end int, fast bool) {
+		if fast {
+			n += e.fastCount(s[start:end])
+			return
+		}
+		n += e.slowCount(s[start:end])
+	})
+	return n
+}
+
+// slowCount counts the tokens of s with the library, patched where it
+// differs from tiktoken.
+func (e *Encoder) slowCount(s string) int {
 	n := 0
 	e.parts(s, func(start, end int, own bool) {
 		part := s[start:end]

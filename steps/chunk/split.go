@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"math/bits"
 	"sort"
 	"strings"
 	"unicode"
@@ -111,6 +112,9 @@ type splitter struct {
 	spans         []tokens.Span // tokens of the whole text, for estimates
 	runeIndex     []int         // runes before each runeBlock-byte block
 	atoms         []span
+	// onlyLF is set when the text's only line breaks are \n, so atBreaks
+	// can look for them with strings.IndexByte.
+	onlyLF bool
 }
 
 func newSplitter(text string, o Options) (*splitter, error) {
@@ -126,7 +130,8 @@ func newSplitter(text string, o Options) (*splitter, error) {
 	if !utf8.ValidString(text) {
 		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
 	}
-	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars}
+	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars,
+		onlyLF: strings.IndexByte(text, '\r') < 0 && !strings.Contains(text, "\u2028") && !strings.Contains(text, "\u2029")}
 	if o.Separators == nil {
 		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
 		return s, nil
@@ -192,16 +197,37 @@ func (s *splitter) fits(a, b int) bool {
 	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
 		return false
 	}
-	return tokens.Count(s.text[a:b]) <= s.size
+	return s.measure(a, b) <= s.size
 }
 
 // measure returns the exact number of units in text[a:b].
+//
+// For tokens it counts only the ends of the range: where counts add up
+// (tokens.Boundary) at m1 and m2, a ≤ m1 ≤ m2 ≤ b, the whole text's tokens
+// split there too, so the tokens of text[m1:m2] are the whole text's tokens
+// that start in it, which s.spans already holds. Extending a chunk atom by
+// atom then costs a few words each instead of recounting the chunk.
 func (s *splitter) measure(a, b int) int {
-	if s.tokens {
+	if !s.tokens {
+		return s.estimate(a, b)
+	}
+	m1 := a + 1
+	for m1 < b && m1 < a+boundaryReach && !tokens.Boundary(s.text, m1) {
+		m1++
+	}
+	m2 := b
+	for m2 > m1 && m2 > b-boundaryReach && !tokens.Boundary(s.text, m2) {
+		m2--
+	}
+	if m1 >= b || !tokens.Boundary(s.text, m1) || !tokens.Boundary(s.text, m2) {
 		return tokens.Count(s.text[a:b])
 	}
-	return s.estimate(a, b)
+	return tokens.Count(s.text[a:m1]) + s.estimate(m1, m2) + tokens.Count(s.text[m2:b])
 }
+
+// boundaryReach bounds how far measure looks for a tokens.Boundary from each
+// end of its range before it counts the range whole.
+const boundaryReach = 64
 
 // estimate returns the units in text[a:b]: exact for chars; for tokens, the
 // tokens of the whole text that start in the range, which differs from
@@ -228,20 +254,27 @@ func (s *splitter) indexRunes() {
 // runeStarts counts the bytes of s that start a rune, so it counts the runes
 // of any byte range of valid UTF-8, whether or not the range is aligned.
 func runeStarts(s string) int {
-	n := 0
-	for i := range len(s) {
-		if utf8.RuneStart(s[i]) {
-			n++
+	cont := 0 // continuation bytes, 10xxxxxx, counted eight at a time
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		t := s[i : i+8]
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		cont += bits.OnesCount64(w &^ (w << 1) & 0x8080808080808080)
+	}
+	for ; i < len(s); i++ {
+		if !utf8.RuneStart(s[i]) {
+			cont++
 		}
 	}
-	return n
+	return len(s) - cont
 }
 
 // Levels. Each returns the trimmed, non-empty pieces of the trimmed range
 // [a, b); together they hold all of its non-space text.
 
 func (s *splitter) paragraphs(a, b int) []span {
-	return s.atGaps(a, b, func(gap string) bool { return lineBreaks(gap) >= 2 || strings.Contains(gap, "\u2029") })
+	return s.atBreaks(a, b, func(gap string) bool { return lineBreaks(gap) >= 2 || strings.Contains(gap, "\u2029") })
 }
 
 // lineBreaks counts \n, \r and \r\n, and U+2028, as one line break each.
@@ -250,29 +283,70 @@ func lineBreaks(gap string) int {
 }
 
 func (s *splitter) lines(a, b int) []span {
-	return s.atGaps(a, b, func(gap string) bool { return strings.ContainsAny(gap, "\n\r\u2028\u2029") })
+	return s.atBreaks(a, b, func(string) bool { return true })
 }
 
+// words cuts the trimmed range [a, b) at each whitespace run.
 func (s *splitter) words(a, b int) []span {
-	return s.atGaps(a, b, func(string) bool { return true })
-}
-
-// atGaps cuts [a, b) at each whitespace run that cut accepts.
-func (s *splitter) atGaps(a, b int, cut func(gap string) bool) []span {
 	var pieces []span
 	start := a
 	for i := a; i < b; {
+		c := s.text[i]
+		if c < utf8.RuneSelf && !asciiSpace[c] {
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s.text[i:])
 		if !unicode.IsSpace(r) {
 			i += n
 			continue
 		}
 		end := spaceEnd(s.text, i, b)
-		if cut(s.text[i:end]) {
-			pieces = append(pieces, span{start, i})
-			start = end
+		pieces = append(pieces, span{start, i})
+		start, i = end, end
+	}
+	return append(pieces, span{start, b})
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace accepts.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// atBreaks cuts the trimmed range [a, b) at each whitespace run that holds a
+// line break (\n, \r, U+2028 or U+2029) and that cut accepts. It looks only
+// at the bytes that may start a line break, then widens each to its run:
+// a run can only begin after the previous one ends, and a range never
+// starts with whitespace.
+func (s *splitter) atBreaks(a, b int, cut func(gap string) bool) []span {
+	var pieces []span
+	start := a
+	for i := a; i < b; i++ {
+		if s.onlyLF {
+			k := strings.IndexByte(s.text[i:b], '\n')
+			if k < 0 {
+				break
+			}
+			i += k
 		}
-		i = end
+		switch c := s.text[i]; {
+		case c == '\n' || c == '\r':
+		case c == 0xe2 && (strings.HasPrefix(s.text[i:b], "\u2028") || strings.HasPrefix(s.text[i:b], "\u2029")):
+		default:
+			continue
+		}
+		gs := i
+		for gs > start {
+			r, n := utf8.DecodeLastRuneInString(s.text[start:gs])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			gs -= n
+		}
+		ge := spaceEnd(s.text, i, b)
+		if cut(s.text[gs:ge]) {
+			pieces = append(pieces, span{start, gs})
+			start = ge
+		}
+		i = ge - 1
 	}
 	return append(pieces, span{start, b})
 }
@@ -283,6 +357,10 @@ func (s *splitter) atGaps(a, b int, cut func(gap string) bool) []span {
 func (s *splitter) sentences(a, b int) []span {
 	var cuts []int
 	for i := a; i < b; {
+		if c := s.text[i]; c < utf8.RuneSelf && c != '.' && c != '!' && c != '?' {
+			i++ // not a terminal: skip it without decoding
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s.text[i:])
 		i += n
 		if !strings.ContainsRune(".!?…。！？｡", r) {

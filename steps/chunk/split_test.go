@@ -143,6 +143,7 @@ var fragments = []string{
 	"👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "e\u0301", "n\u0303o", "\u00a0", "\u3000",
 	"supercalifragilisticexpialidocious", "https://example.com/a/very/long/path?with=query&and=more",
 	strings.Repeat("x", 120), "Ünïcödé", "Ж", "жизнь", "\x7f", "a\u0301\n \n",
+	"\u2028", "\u2029", " \u00a0\n", "\u0085", "\n\u2028", "…", "?\" ", ".)\n",
 }
 
 func randomDoc(rng *rand.Rand, n int) string {
@@ -330,4 +331,53 @@ func prose(rng *rand.Rand) string {
 func BenchmarkSplit1MBTokens(b *testing.B) { benchmarkSplit(b, Options{Size: 400, Overlap: 40}) }
 func BenchmarkSplit1MBChars(b *testing.B) {
 	benchmarkSplit(b, Options{Size: 1600, Overlap: 160, Unit: UnitChars})
+}
+
+// benchmarkEnglish splits 10 MB of English (englishCorpus), the load
+// `go run ./bench chunk` compares with langchaingo's text splitters.
+func benchmarkEnglish(b *testing.B, opts Options, reflow bool) {
+	text := englishCorpus(b, 10<<20, reflow)
+	tokens.Count("warm up") // build the vocabulary outside the timer
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Split(text, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSplit10MBEnglishChars(b *testing.B) {
+	b.Run("as-written", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars}, false) })
+	b.Run("reflowed", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 1000, Unit: UnitChars}, true) })
+}
+
+func BenchmarkSplit10MBEnglishTokens(b *testing.B) {
+	b.Run("as-written", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, false) })
+	b.Run("reflowed", func(b *testing.B) { benchmarkEnglish(b, Options{Size: 400}, true) })
+}
+
+// TestMeasureExact checks that measure, which counts tokens only at the ends
+// of a range and takes the middle from the whole text's tokens, agrees with
+// counting the range alone.
+func TestMeasureExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(24))
+	for range 300 {
+		text := randomDoc(rng, 1+rng.Intn(200))
+		if rng.Intn(2) == 0 {
+			text = englishCorpus(t, 1, false)[:1+rng.Intn(5000)] + text
+		}
+		s, err := newSplitter(text, Options{Size: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.spans = tokens.Spans(text)
+		for range 50 {
+			a := rng.Intn(len(text))
+			b := a + 1 + rng.Intn(len(text)-a)
+			if got, want := s.measure(a, b), tokens.Count(text[a:b]); got != want {
+				t.Fatalf("measure(%d, %d) = %d, Count(%q) = %d", a, b, got, text[a:b], want)
+			}
+		}
+	}
 }
