@@ -3,10 +3,12 @@
 // graphs", 2018) over vectors that the caller stores and addresses by uint32 id.
 //
 // Neighbours are chosen with the paper's heuristic (Algorithm 4, without candidate
-// extension). Links live in fixed-size pages: layer 0 keeps up to 2·M links per node in one
-// contiguous array per page, upper layers up to M. Every node has its own mutex, so Insert,
-// Update and Search may run concurrently from many goroutines; Grow and WriteTo need the
-// graph to themselves. The graph never reads a vector while its owner rewrites it: callers
+// extension); a new node tops its own links up to M with the nearest candidates the
+// heuristic skipped, while full lists shrink by the heuristic alone, as in hnswlib. Links
+// live in fixed-size pages: layer 0 keeps up to 2·M links per node in one contiguous array
+// per page, upper layers up to M. Writers lock the node whose list they change; searches
+// take no locks and read lists with atomic loads (see block), so Insert, Update and Search
+// may run concurrently from many goroutines; Grow and WriteTo need the graph to themselves. The graph never reads a vector while its owner rewrites it: callers
 // change a vector only while no graph method runs, then call Update.
 //
 // Insert and Search cost roughly O(ef·M·log n) distance evaluations.
