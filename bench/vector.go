@@ -289,7 +289,7 @@ func copyBandwidth() (single, parallel float64) {
 }
 
 // hnswEfs are the efSearch values of the recall/QPS curves.
-var hnswEfs = []int{10, 16, 24, 32, 64, 128, 256}
+var hnswEfs = []int{10, 16, 20, 24, 32, 64, 128, 256}
 
 // benchHNSW races aiflow's HNSW against hnswlib (through Debian's python3-hnswlib, when
 // installed) on the same n × 384 vectors, clustered (1,000 Gaussian clusters) and
