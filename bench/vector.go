@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,7 +30,7 @@ func init() {
 	if job := os.Getenv(vectorChildEnv); job != "" {
 		os.Exit(vectorChild(job))
 	}
-	register("vector", "local vector index: exact scan vs copy() bandwidth, HNSW recall and queries/s, peak RSS, upsert throughput (AIFLOW_VECTOR_SCALE=0.1 for a quick run)", benchVector)
+	register("vector", "local vector index: exact scan vs copy() bandwidth, HNSW recall/QPS curves and build time beside hnswlib (python3-hnswlib), peak RSS, upsert throughput (AIFLOW_VECTOR_SCALE=0.1 for a quick run)", benchVector)
 }
 
 var bctx = context.Background()
@@ -284,57 +288,156 @@ func copyBandwidth() (single, parallel float64) {
 	return best(1), best(runtime.GOMAXPROCS(0))
 }
 
-// benchHNSW builds an HNSW and an exact index over the same n × 384 clustered vectors
-// (1,000 Gaussian clusters) and measures build time, then recall@10 over 200 held-out
-// queries and queries per second at efSearch 128 (the default) and, after a reopen that
-// loads the saved graph, at 64.
+// hnswEfs are the efSearch values of the recall/QPS curves.
+var hnswEfs = []int{10, 16, 20, 24, 32, 64, 128, 256}
+
+// benchHNSW races aiflow's HNSW against hnswlib (through Debian's python3-hnswlib, when
+// installed) on the same n × 384 vectors, clustered (1,000 Gaussian clusters) and
+// uniform on the sphere: build time with M 16 and efConstruction 200 on GOMAXPROCS
+// threads, then recall@10 over 200 held-out queries and queries per second on 1 and
+// GOMAXPROCS goroutines for each efSearch in hnswEfs. Other work on the machine slows
+// both sides alike, so the ratios are the figures to read.
 func benchHNSW(n int) error {
-	const dim, clusters = 384, 1000
-	annDir, err := os.MkdirTemp("", "aiflow-hnsw-bench-")
+	const dim = 384
+	fmt.Printf("   load average %s", loadAvg())
+	for _, data := range []struct {
+		name string
+		gen  *clusters
+	}{
+		{"clustered", newClusters(1000, dim)},
+		{"uniform", newClusters(1, dim).flat()},
+	} {
+		if err := raceHNSW(data.name, data.gen, n, dim); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("   load average %s", loadAvg())
+	return nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown\n"
+	}
+	return string(b)
+}
+
+// hnswRow is one efSearch's figures for one side.
+type hnswRow struct {
+	Ef     int     `json:"ef"`
+	Recall float64 `json:"recall"`
+	QPS1   float64 `json:"qps1"`
+	QPS2   float64 `json:"qps2"`     // on GOMAXPROCS workers
+	CPU1   float64 `json:"cpu_qps1"` // queries per CPU-second on one worker
+}
+
+func raceHNSW(name string, gen *clusters, n, dim int) error {
+	tmp, err := os.MkdirTemp("", "aiflow-hnsw-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(annDir)
-	exactDir, err := os.MkdirTemp("", "aiflow-exact-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(exactDir)
+	defer os.RemoveAll(tmp)
+	annDir, exactDir := filepath.Join(tmp, "ann"), filepath.Join(tmp, "exact")
 	exact, err := localindex.Open(exactDir, exactSpec(dim))
 	if err != nil {
 		return err
 	}
 	defer exact.Close()
-	gen := newClusters(clusters, dim)
-	ann, err := buildHNSW(annDir, exact, gen, n, dim)
+	baseFile, err := os.Create(filepath.Join(tmp, "base.f32"))
+	if err != nil {
+		return err
+	}
+	ann, wall, cpu, err := buildHNSW(annDir, exact, gen, n, baseFile)
+	if cerr := baseFile.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
 	queries := gen.batch("q", 0, 200)
-	qps, err := queriesPerSecond(func(i int) error {
-		_, err := exact.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})
-		return err
-	}, 1)
+	truth, err := exactTruth(exact, queries)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("   exact top-10 over the same %d × %d: %.0f queries/s\n", n, dim, qps)
-	for _, ef := range []int{128, 64} {
-		if ef != 128 {
-			ann.Close()
-			spec := hnswSpec(dim)
-			spec.Settings = map[string]any{"hnsw_ef_search": ef}
-			start := time.Now()
-			if ann, err = localindex.Open(annDir, spec); err != nil {
-				return err
-			}
-			fmt.Printf("   reopen with the saved graph: %.2f s\n", time.Since(start).Seconds())
-		}
-		if err := measureHNSW(ann, exact, queries, ef); err != nil {
+	fmt.Printf("   %s %d × %d, M 16, efConstruction 200, %d threads\n", name, n, dim, runtime.GOMAXPROCS(0))
+	fmt.Printf("     aiflow build (upserts of 1000): %.1f s, %.1f CPU-s\n", wall.Seconds(), cpu.Seconds())
+	peer, peerNote := runHNSWPeer(tmp, baseFile.Name(), queries, truth, dim)
+	var peerRows []hnswRow
+	if peer != nil {
+		fmt.Printf("     hnswlib build (add_items):      %.1f s, %.1f CPU-s; aiflow ÷ hnswlib: %.2f× wall, %.2f× CPU\n",
+			peer.buildWall, peer.buildCPU, wall.Seconds()/peer.buildWall, cpu.Seconds()/peer.buildCPU)
+		peerRows = peer.rows
+	} else {
+		fmt.Printf("     hnswlib: %s\n", peerNote)
+	}
+	var rows []hnswRow
+	for _, ef := range hnswEfs {
+		ann.Close()
+		spec := hnswSpec(dim)
+		spec.Settings = map[string]any{"hnsw_ef_search": ef}
+		if ann, err = localindex.Open(annDir, spec); err != nil {
 			return err
 		}
+		row, err := measureHNSW(ann, queries, truth, ef)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
 	}
+	printHNSWCurve(rows, peerRows)
 	return ann.Close()
+}
+
+// printHNSWCurve prints both curves side by side, then each side's best queries/s at
+// recall@10 ≥ 0.95 and ≥ 0.99.
+func printHNSWCurve(ours, peer []hnswRow) {
+	w := runtime.GOMAXPROCS(0)
+	head := fmt.Sprintf("recall  q/s 1 / %d  per CPU-s", w)
+	fmt.Printf("     %4s  aiflow %-31s  hnswlib %s\n", "ef", head, head)
+	for i, r := range ours {
+		p := "—"
+		if i < len(peer) {
+			p = fmt.Sprintf("%.4f  %6.0f / %6.0f  %6.0f", peer[i].Recall, peer[i].QPS1, peer[i].QPS2, peer[i].CPU1)
+		}
+		fmt.Printf("     %4d  %.4f  %6.0f / %6.0f  %6.0f         %s\n", r.Ef, r.Recall, r.QPS1, r.QPS2, r.CPU1, p)
+	}
+	for _, target := range []float64{0.95, 0.99} {
+		a, b := bestAt(ours, target), bestAt(peer, target)
+		line := fmt.Sprintf("     recall ≥ %.2f: aiflow %s", target, a)
+		if peer != nil {
+			line += ", hnswlib " + b.String()
+			if a.ok && b.ok {
+				line += fmt.Sprintf("; aiflow ÷ hnswlib %.2f× (1 thread), %.2f× (%d), %.2f× per CPU-second", a.qps1/b.qps1, a.qps2/b.qps2, w, a.cpu1/b.cpu1)
+			}
+		}
+		fmt.Println(line)
+	}
+}
+
+type best struct {
+	ok               bool
+	ef               int
+	qps1, qps2, cpu1 float64
+}
+
+func (b best) String() string {
+	if !b.ok {
+		return "not reached"
+	}
+	return fmt.Sprintf("%.0f / %.0f q/s, %.0f per CPU-s (ef %d)", b.qps1, b.qps2, b.cpu1, b.ef)
+}
+
+// bestAt is the row with the most queries per CPU-second (the figure least moved by
+// other work on the machine) among those reaching recall target.
+func bestAt(rows []hnswRow, target float64) best {
+	var b best
+	for _, r := range rows {
+		if r.Recall >= target && r.CPU1 > b.cpu1 {
+			b = best{true, r.Ef, r.QPS1, r.QPS2, r.CPU1}
+		}
+	}
+	return b
 }
 
 func hnswSpec(dim int) providers.IndexSpec {
@@ -343,72 +446,155 @@ func hnswSpec(dim int) providers.IndexSpec {
 	return s
 }
 
-// buildHNSW upserts n vectors into a new HNSW index (timed) and into exact.
-func buildHNSW(dir string, exact *localindex.Index, gen *clusters, n, dim int) (*localindex.Index, error) {
-	ann, err := localindex.Open(dir, hnswSpec(dim))
+// buildHNSW upserts n vectors into a new HNSW index (timed) and into exact, and writes
+// them to base as little-endian float32 rows for the peer.
+func buildHNSW(dir string, exact *localindex.Index, gen *clusters, n int, base io.Writer) (*localindex.Index, time.Duration, time.Duration, error) {
+	ann, err := localindex.Open(dir, hnswSpec(len(gen.centres[0])))
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
+	bw := bufio.NewWriterSize(base, 1<<20)
 	var took, cpu time.Duration
 	for done := 0; done < n; done += 1000 {
 		b := gen.batch("v", done, min(1000, n-done))
 		start, cpu0 := time.Now(), cpuTime()
 		if _, err := ann.Upsert(bctx, b); err != nil {
-			return nil, err
+			return nil, 0, 0, err
 		}
 		took += time.Since(start)
 		cpu += cpuTime() - cpu0
 		if _, err := exact.Upsert(bctx, b); err != nil {
-			return nil, err
+			return nil, 0, 0, err
+		}
+		for _, v := range b {
+			binary.Write(bw, binary.LittleEndian, v.Values)
 		}
 	}
-	fmt.Printf("   hnsw build %d × %d (M 16, efConstruction 200, upserts of 1000): %.1f s, %.0f vectors/s; %.1f CPU-seconds\n",
-		n, dim, took.Seconds(), float64(n)/took.Seconds(), cpu.Seconds())
-	return ann, nil
+	return ann, took, cpu, bw.Flush()
 }
 
-func measureHNSW(ann, exact *localindex.Index, queries []providers.Vector, ef int) error {
-	recall, err := recallAt10(ann, exact, queries)
-	if err != nil {
-		return err
+// exactTruth is each query's exact top-10 as base row numbers.
+func exactTruth(exact *localindex.Index, queries []providers.Vector) ([][]int32, error) {
+	truth := make([][]int32, len(queries))
+	for i, q := range queries {
+		ms, err := exact.Query(bctx, providers.VectorQuery{Vector: q.Values, TopK: 10})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			row, err := strconv.Atoi(strings.TrimPrefix(m.ID, "v"))
+			if err != nil {
+				return nil, fmt.Errorf("exact match id %q: %w", m.ID, err)
+			}
+			truth[i] = append(truth[i], int32(row))
+		}
 	}
-	var rates []string
+	return truth, nil
+}
+
+func measureHNSW(ann *localindex.Index, queries []providers.Vector, truth [][]int32, ef int) (hnswRow, error) {
+	row := hnswRow{Ef: ef}
+	var hits, want int
+	for i, q := range queries {
+		got, err := ann.Query(bctx, providers.VectorQuery{Vector: q.Values, TopK: 10})
+		if err != nil {
+			return row, err
+		}
+		in := map[string]bool{}
+		for _, m := range got {
+			in[m.ID] = true
+		}
+		for _, t := range truth[i] {
+			if in["v"+strconv.Itoa(int(t))] {
+				hits++
+			}
+		}
+		want += len(truth[i])
+	}
+	row.Recall = float64(hits) / float64(max(want, 1))
 	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
 		qps, perCPU, err := queryRates(func(i int) error {
 			_, err := ann.Query(bctx, providers.VectorQuery{Vector: queries[i%len(queries)].Values, TopK: 10})
 			return err
 		}, workers)
 		if err != nil {
-			return err
+			return row, err
 		}
-		rates = append(rates, fmt.Sprintf("%.0f queries/s on %d goroutine(s) (%.0f per CPU-second)", qps, workers, perCPU))
+		if workers == 1 {
+			row.QPS1, row.CPU1 = qps, perCPU
+		}
+		row.QPS2 = qps
 	}
-	fmt.Printf("   hnsw efSearch %d: recall@10 %.4f over 200 held-out queries; %s\n", ef, recall, strings.Join(rates, ", "))
-	return nil
+	return row, nil
 }
 
-func recallAt10(ann, exact *localindex.Index, queries []providers.Vector) (float64, error) {
-	var sum float64
-	for _, q := range queries {
-		got, err := ann.Query(bctx, providers.VectorQuery{Vector: q.Values, TopK: 10})
-		if err != nil {
-			return 0, err
-		}
-		want, err := exact.Query(bctx, providers.VectorQuery{Vector: q.Values, TopK: 10})
-		if err != nil {
-			return 0, err
-		}
-		in := map[string]bool{}
-		for _, m := range want {
-			in[m.ID] = true
-		}
-		for _, m := range got {
-			if in[m.ID] {
-				sum += 1 / float64(len(want))
-			}
+// hnswPeer is hnswlib's build time and curve.
+type hnswPeer struct {
+	buildWall, buildCPU float64
+	rows                []hnswRow
+}
+
+// peerScript is bench/hnswlib_peer.py beside this file.
+func peerScript() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "hnswlib_peer.py")
+}
+
+// runHNSWPeer runs hnswlib over the vectors in basePath. When no python3 can import
+// hnswlib it returns nil and a note saying how to get the peer column.
+func runHNSWPeer(tmp, basePath string, queries []providers.Vector, truth [][]int32, dim int) (*hnswPeer, string) {
+	python := ""
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-c", "import hnswlib, numpy").Run() == nil {
+			python = py
+			break
 		}
 	}
-	return sum / float64(len(queries)), nil
+	if python == "" {
+		return nil, "skipped: no python3 with hnswlib (apt-get install python3-hnswlib)"
+	}
+	qPath, tPath := filepath.Join(tmp, "queries.f32"), filepath.Join(tmp, "truth.i32")
+	var qb, tb bytes.Buffer
+	for i, q := range queries {
+		binary.Write(&qb, binary.LittleEndian, q.Values)
+		t := make([]int32, 10)
+		for j := range t {
+			t[j] = -1
+		}
+		copy(t, truth[i])
+		binary.Write(&tb, binary.LittleEndian, t)
+	}
+	if err := os.WriteFile(qPath, qb.Bytes(), 0o600); err != nil {
+		return nil, err.Error()
+	}
+	if err := os.WriteFile(tPath, tb.Bytes(), 0o600); err != nil {
+		return nil, err.Error()
+	}
+	args, _ := json.Marshal(map[string]any{
+		"base": basePath, "queries": qPath, "truth": tPath, "dim": dim, "m": 16, "efc": 200,
+		"threads": runtime.GOMAXPROCS(0), "k": 10, "efs": hnswEfs, "seconds": 3,
+	})
+	cmd := exec.Command(python, peerScript(), string(args))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Sprintf("failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	p := &hnswPeer{}
+	w := strconv.Itoa(runtime.GOMAXPROCS(0))
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var m map[string]float64
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Sprintf("bad output line %q: %v", line, err)
+		}
+		if _, ok := m["build_seconds"]; ok {
+			p.buildWall, p.buildCPU = m["build_seconds"], m["build_cpu"]
+			continue
+		}
+		p.rows = append(p.rows, hnswRow{Ef: int(m["ef"]), Recall: m["recall"], QPS1: m["qps1"], QPS2: m["qps"+w], CPU1: m["cpu_qps1"]})
+	}
+	return p, ""
 }
 
 // clusters draws vectors around fixed Gaussian centres with unit noise.
@@ -425,6 +611,13 @@ func newClusters(k, dim int) *clusters {
 			c.centres[i][j] = float32(c.r.NormFloat64())
 		}
 	}
+	return c
+}
+
+// flat turns c into uniform data on the sphere: with one centre at the origin, batch
+// draws isotropic Gaussian noise, and the index normalises it for cosine.
+func (c *clusters) flat() *clusters {
+	clear(c.centres[0])
 	return c
 }
 

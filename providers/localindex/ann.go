@@ -28,15 +28,16 @@ type graphMark struct {
 // annStats counts graph searches and their fallbacks to exact search.
 type annStats struct{ searches, fallbacks atomic.Int64 }
 
-// distFunc is the HNSW dissimilarity for the metric: lower is closer.
+// distFunc is the HNSW dissimilarity for the metric: lower is closer. Dot products use
+// hnsw.Dot, the AVX-512 kernel where the CPU has it.
 func distFunc(metric string) hnsw.DistanceFunc {
 	switch metric {
 	case metricEuclidean:
 		return vek32.Distance
 	case metricDot:
-		return func(a, b []float32) float32 { return -vek32.Dot(a, b) }
+		return func(a, b []float32) float32 { return -hnsw.Dot(a, b) }
 	}
-	return func(a, b []float32) float32 { return 1 - vek32.Dot(a, b) }
+	return func(a, b []float32) float32 { return 1 - hnsw.Dot(a, b) }
 }
 
 func (c *core) newGraph() *hnsw.Graph {

@@ -125,15 +125,33 @@ func TestConcurrentInsertAndSearch(t *testing.T) {
 			}
 		})
 	}
-	r := rand.New(rand.NewPCG(1, 1))
-	for range 200 {
-		res, _ := g.Search(base.vec(uint32(r.IntN(n))), SearchOptions{K: 5, Ef: 32})
-		for i := 1; i < len(res); i++ {
-			if res[i].Dist < res[i-1].Dist {
-				t.Fatalf("results out of order: %v", res)
+	// Searches read link lists without locks while the inserts and relinks above rewrite
+	// them; under -race this checks that every read is ordered after the write it sees.
+	var searches sync.WaitGroup
+	for w := range 2 {
+		searches.Go(func() {
+			r := rand.New(rand.NewPCG(1, uint64(w)))
+			for range 200 {
+				res, _ := g.Search(base.vec(uint32(r.IntN(n))), SearchOptions{K: 5, Ef: 32})
+				seen := map[uint32]bool{}
+				for i, x := range res {
+					if i > 0 && x.Dist < res[i-1].Dist || seen[x.ID] || int(x.ID) >= n {
+						t.Errorf("results out of order, repeated or out of range: %v", res)
+						return
+					}
+					seen[x.ID] = true
+				}
+			}
+		})
+	}
+	wg.Go(func() { // relink early nodes while others are still being inserted
+		for i := 0; i < n/4; i += 7 {
+			if g.Has(uint32(i)) {
+				g.Update(uint32(i))
 			}
 		}
-	}
+	})
+	searches.Wait()
 	wg.Wait()
 	if got := selfHits(g, base, allIDs(n)); !enoughSelfHits(got, n) {
 		t.Errorf("self top-1 after concurrent build: %d of %d", got, n)

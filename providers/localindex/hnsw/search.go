@@ -3,6 +3,7 @@ package hnsw
 import (
 	"cmp"
 	"slices"
+	"sync/atomic"
 )
 
 // cand is a node and its distance to the current query.
@@ -110,8 +111,12 @@ type searcher struct {
 	nbuf     []uint32
 	vbuf     [][]float32
 	sink     float32
+	out      []cand
+	eps      []cand
+	ws       [][]cand // per-layer candidates of the node being linked
 	scratch  []cand
 	selected []cand
+	linked   []cand // the new node's links in link
 }
 
 // touch loads the first cache lines of every vector about to be scored. The loads are
@@ -155,8 +160,10 @@ func (s *searcher) greedy(q []float32, cur cand, lc int) cand {
 	g := s.g
 	for changed := true; changed; {
 		changed = false
-		s.nbuf = g.neighbors(cur.id, lc, s.nbuf)
-		for _, n := range s.nbuf {
+		l := g.block(cur.id, lc)
+		cnt := min(int(atomic.LoadUint32(&l[0])), len(l)-1)
+		for j := 1; j <= cnt; j++ {
+			n := atomic.LoadUint32(&l[j])
 			if d := g.dist(q, g.vec(n)); d < cur.d {
 				cur, changed = cand{d, n}, true
 			}
@@ -168,16 +175,16 @@ func (s *searcher) greedy(q []float32, cur cand, lc int) cand {
 // searchLayer is Algorithm 2: a best-first search of layer lc keeping the ef nearest
 // results that accept admits (nil admits all) and that are not exclude (-1 for none).
 // budget > 0 caps the distance evaluations; the second result is false when the cap cut
-// the search short. Results come back nearest first in a new slice.
+// the search short. Results come back nearest first in s.out, valid until the searcher's
+// next search. Link lists are read without locks (see block).
 func (s *searcher) searchLayer(q []float32, eps []cand, ef, lc int, accept func(uint32) bool, exclude int64, budget int) ([]cand, bool) {
 	g := s.g
 	s.resetVisited()
 	s.cands, s.res = s.cands[:0], s.res[:0]
-	ok := func(id uint32) bool { return int64(id) != exclude && (accept == nil || accept(id)) }
 	for _, e := range eps {
 		if s.visit(e.id) {
 			s.cands.push(e)
-			if ok(e.id) {
+			if int64(e.id) != exclude && (accept == nil || accept(e.id)) {
 				s.res.push(e)
 			}
 		}
@@ -186,6 +193,7 @@ func (s *searcher) searchLayer(q []float32, eps []cand, ef, lc int, accept func(
 		s.res.pop()
 	}
 	complete, evals := true, 0
+	marks, epoch := s.marks, s.epoch
 	for len(s.cands) > 0 {
 		c := s.cands.pop()
 		if len(s.res) >= ef && c.d > s.res[0].d {
@@ -195,24 +203,25 @@ func (s *searcher) searchLayer(q []float32, eps []cand, ef, lc int, accept func(
 			complete = false
 			break
 		}
-		s.nbuf = g.neighbors(c.id, lc, s.nbuf)
-		fresh := s.nbuf[:0]
-		for _, n := range s.nbuf {
-			if s.visit(n) {
+		l := g.block(c.id, lc)
+		cnt := min(int(atomic.LoadUint32(&l[0])), len(l)-1)
+		fresh, vs := s.nbuf[:0], s.vbuf[:0]
+		for j := 1; j <= cnt; j++ {
+			n := atomic.LoadUint32(&l[j])
+			if marks[n] != epoch {
+				marks[n] = epoch
 				fresh = append(fresh, n)
+				vs = append(vs, g.vec(n))
 			}
 		}
-		s.vbuf = s.vbuf[:0]
-		for _, n := range fresh {
-			s.vbuf = append(s.vbuf, g.vec(n))
-		}
+		s.nbuf, s.vbuf = fresh, vs
 		s.touch()
 		for k, n := range fresh {
 			evals++
-			d := g.dist(q, s.vbuf[k])
+			d := g.dist(q, vs[k])
 			if len(s.res) < ef || d < s.res[0].d {
 				s.cands.push(cand{d, n})
-				if ok(n) {
+				if int64(n) != exclude && (accept == nil || accept(n)) {
 					s.res.push(cand{d, n})
 					if len(s.res) > ef {
 						s.res.pop()
@@ -221,10 +230,15 @@ func (s *searcher) searchLayer(q []float32, eps []cand, ef, lc int, accept func(
 			}
 		}
 	}
-	out := make([]cand, len(s.res))
+	out := s.out[:0]
+	if cap(out) < len(s.res) {
+		out = make([]cand, 0, max(len(s.res), ef))
+	}
+	out = out[:len(s.res)]
 	for i := len(out) - 1; i >= 0; i-- {
 		out[i] = s.res.pop()
 	}
+	s.out = out
 	return out, complete
 }
 
@@ -260,7 +274,8 @@ func (g *Graph) Search(q []float32, o SearchOptions) (res []Result, complete boo
 	for lc := top; lc > 0; lc-- {
 		cur = s.greedy(q, cur, lc)
 	}
-	w, complete := s.searchLayer(q, []cand{cur}, max(o.Ef, o.K), 0, o.Accept, -1, o.MaxEvals)
+	s.eps = append(s.eps[:0], cur)
+	w, complete := s.searchLayer(q, s.eps, max(o.Ef, o.K), 0, o.Accept, -1, o.MaxEvals)
 	res = make([]Result, min(o.K, len(w)))
 	for i := range res {
 		res[i] = Result{w[i].id, w[i].d}
