@@ -139,4 +139,6 @@ func CheckPrefix(prefix string) error {
 	return CheckKey(prefix)
 }
 
-func isUTF8(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD') }
+func isUTF8(s string) bool {
+	return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD')
+}

@@ -27,8 +27,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/cloudflare/cloudflare-go/v6"
-	cfr2 "github.com/cloudflare/cloudflare-go/v6/r2"
 	"github.com/cloudflare/cloudflare-go/v6/option"
+	cfr2 "github.com/cloudflare/cloudflare-go/v6/r2"
 
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/transport"
