@@ -138,6 +138,26 @@ func (s *Store) Open(b Blob) (io.ReadCloser, error) {
 	return &checked{f: f, h: sha256.New(), want: b}, nil
 }
 
+// OpenFile returns b's file, positioned at the start, after checking its bytes against
+// b's hash in one streaming pass: for clients that need a seekable body (an S3 upload
+// signs the payload, then sends it).
+func (s *Store) OpenFile(b Blob) (*os.File, error) {
+	r, err := s.Open(b)
+	if err != nil {
+		return nil, err
+	}
+	c := r.(*checked)
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if _, err := c.f.Seek(0, io.SeekStart); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c.f, nil
+}
+
 // ReadAll reads b whole, refusing blobs larger than limit bytes (name says what for in
 // the error), for APIs that take the content in one request body.
 func (s *Store) ReadAll(b Blob, limit int64, what string) ([]byte, error) {

@@ -332,3 +332,8 @@ func Blobs(env Env) *blob.Store {
 	}
 	return blob.NewStore("")
 }
+
+// BucketEnv is implemented by an Env that can open bucket resources (the engine's does).
+type BucketEnv interface {
+	Bucket(ctx context.Context, name string) (providers.Bucket, error)
+}

@@ -6,7 +6,7 @@
 // HeadBucket, DeleteBucket), which R2 also serves and which any S3-compatible store
 // (the one the tests start, say) understands.
 //
-// Settings: name (the bucket's name; default the resource's), access_key_id and
+// Settings: bucket_name (the bucket's name; default the resource's), access_key_id and
 // secret_access_key (R2 API token credentials: write them as ${ env("…") }), endpoint
 // (default https://<account_id>.r2.cloudflarestorage.com) and provider.
 package r2

@@ -3,6 +3,9 @@ package all
 
 import (
 	_ "github.com/aiflow/aiflow/steps/agent"
+	_ "github.com/aiflow/aiflow/steps/bucketget"
+	_ "github.com/aiflow/aiflow/steps/bucketlist"
+	_ "github.com/aiflow/aiflow/steps/bucketput"
 	_ "github.com/aiflow/aiflow/steps/chunk"
 	_ "github.com/aiflow/aiflow/steps/classify"
 	_ "github.com/aiflow/aiflow/steps/embed"
