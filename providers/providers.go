@@ -200,6 +200,9 @@ func Serves(p any, task Task) bool {
 	case TaskClassify:
 		_, ok := p.(Classifier)
 		return ok
+	case TaskImage:
+		_, ok := p.(ImageGenerator)
+		return ok
 	}
 	return false
 }

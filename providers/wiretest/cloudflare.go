@@ -41,6 +41,7 @@ type Cloudflare struct {
 	cfg       cloudflareConfig
 	latency   atomic.Int64 // nanoseconds added before every model answer
 	runs      atomic.Int64
+	images    atomic.Int64 // images generated (cloudflare_image.go)
 	logSeq    atomic.Int64
 	mu        sync.Mutex
 	responder CFResponder

@@ -10,6 +10,7 @@ import (
 	_ "github.com/aiflow/aiflow/steps/classify"
 	_ "github.com/aiflow/aiflow/steps/embed"
 	_ "github.com/aiflow/aiflow/steps/generate"
+	_ "github.com/aiflow/aiflow/steps/generateimage"
 	_ "github.com/aiflow/aiflow/steps/query"
 	_ "github.com/aiflow/aiflow/steps/search"
 	_ "github.com/aiflow/aiflow/steps/subflow"

@@ -1,0 +1,122 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aiflow/aiflow/blob"
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers/wiretest"
+)
+
+const fluxModel = "@cf/black-forest-labs/flux-1-schnell"
+
+// readBlob reads a blob back from the state directory, hash checked.
+func readBlob(t *testing.T, state string, v any) []byte {
+	t.Helper()
+	b, ok := blob.FromValue(v)
+	if !ok {
+		t.Fatalf("%v is not a blob", v)
+	}
+	r, err := blob.NewStore(engine.BlobDir(state)).Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("blob %s: %v", b.SHA256, err)
+	}
+	return data
+}
+
+// TestImageToBucketExample runs examples/flows/image-to-bucket.yaml against the emulator:
+// FLUX.1 schnell's base64 answers become PNG blobs, stored in the local bucket under one
+// key per subject; usage is priced per tile and step; a second run takes every image
+// from the cache and pays for none.
+func TestImageToBucketExample(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	fl := fileFlow(t, "../examples/flows/image-to-bucket.yaml", cfEnv(cf))
+	dir := t.TempDir()
+	vars := map[string]any{"cf_api": cf.APIBase()}
+	res := e2eRun(t, fl, dir, engine.RunOptions{Vars: vars})
+	images, _ := res.Outputs["images"].([]any)
+	if len(images) != 2 {
+		t.Fatalf("images = %v", res.Outputs["images"])
+	}
+	for _, img := range images {
+		if _, err := png.DecodeConfig(bytes.NewReader(readBlob(t, dir, img))); err != nil {
+			t.Errorf("image is not a PNG: %v", err)
+		}
+	}
+	keys, _ := res.Outputs["keys"].([]any)
+	if len(keys) != 2 || keys[0] != "images/fox-in-the-snow.png" || keys[1] != "images/lighthouse-at-dawn.png" {
+		t.Errorf("keys = %v", res.Outputs["keys"])
+	}
+	for _, in := range sentInputs(t, cf, fluxModel) {
+		if len(in) != 2 || in["steps"] != 4.0 || !strings.HasSuffix(in["prompt"].(string), ", watercolour, soft light") {
+			t.Errorf("request = %v, want {prompt, steps} only", in)
+		}
+	}
+	// 1024x1024 = 4 tiles × 4.80 + 4 steps × 9.60 per image.
+	if got, want := res.Steps[0].Usage.Neurons, 2*(4*4.80+4*9.60); got < want-1e-6 || got > want+1e-6 {
+		t.Errorf("draw usage = %v neurons, want %v", got, want)
+	}
+	again := e2eRun(t, fl, dir, engine.RunOptions{Vars: vars})
+	if n := cf.Images(); n != 2 {
+		t.Errorf("%d images paid for after a cached second run, want 2", n)
+	}
+	if again.Steps[0].Status != engine.StatusCached {
+		t.Errorf("second run: draw is %s", again.Steps[0].Status)
+	}
+}
+
+// TestImageFanOutResume: when one image of a fan-out fails after the other was paid for,
+// --resume generates only the missing one, and every stored image is intact.
+func TestImageFanOutResume(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.SetResponder(func(run wiretest.CFRun) (any, bool) {
+		if p, _ := run.Input["prompt"].(string); strings.HasPrefix(p, "fox") {
+			return map[string]any{"image": "%%% not base64"}, true
+		}
+		return nil, false
+	})
+	fl := fileFlow(t, "../examples/flows/image-to-bucket.yaml", cfEnv(cf))
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opts := engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}, Store: st, StateDir: dir}
+	first, err := fl.Run(context.Background(), opts)
+	var re *engine.RunError
+	if !errors.As(err, &re) {
+		t.Fatalf("first run: %v, want the fox image to fail", err)
+	}
+	cf.SetResponder(nil)
+	opts.Resume = first.RunID
+	res, err := fl.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	lighthouse := 0
+	for _, in := range sentInputs(t, cf, fluxModel) {
+		if strings.HasPrefix(in["prompt"].(string), "lighthouse") {
+			lighthouse++
+		}
+	}
+	if lighthouse != 1 || cf.Images() != 3 {
+		t.Errorf("lighthouse drawn %d times, %d images in all; want 1 and 3 (fox twice: failed answer, then resume)", lighthouse, cf.Images())
+	}
+	for _, img := range res.Outputs["images"].([]any) {
+		readBlob(t, dir, img) // hash checked
+	}
+}
