@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -59,4 +61,23 @@ func (c *checker) bucket(rn *ResourceNode, path string) {
 	if !r2BucketName.MatchString(name) {
 		c.errf(pos, path+".bucket_name", "3 to 63 characters: lowercase letters, digits and -, starting and ending with a letter or digit (set bucket_name: when the resource's name does not fit)", "%q is not a valid R2 bucket name", name)
 	}
+}
+
+// mediaTask refuses, at validate, a catalogued model whose task is a media one (images)
+// used for another task, or the other way round: a text model cannot draw and an image
+// model cannot chat, and the provider would only say so after the request.
+func (c *checker) mediaTask(ref, kind string, task providers.Task, pos spec.Pos, path string, n *Node) {
+	_, id, _ := strings.Cut(ref, ":")
+	m, ok := catalog.Lookup(kind, id)
+	if !ok || m.Task == task || (task != providers.TaskImage && m.Task != providers.TaskImage) {
+		return
+	}
+	var same []string
+	for _, e := range catalog.ByProvider(kind) {
+		if e.Task == task {
+			same = append(same, e.ID)
+		}
+	}
+	accept := fmt.Sprintf("%s models of %s: %s", task, kind, quoteList(same))
+	c.errf(pos, path, accept, "%s step %q: model %q is a %s model, not a %s one", n.Kind.Name, n.ID, id, m.Task, task)
 }

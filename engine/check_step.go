@@ -303,6 +303,7 @@ func (c *checker) checkServes(ref string, task providers.Task, pos spec.Pos, pat
 			n.Kind.Name, n.ID, prov, pn.Info.Name, task)
 		return
 	}
+	c.mediaTask(ref, pn.Info.Name, task, pos, path, n)
 	if pn.Info.Models != nil {
 		ids := pn.Info.Models[task]
 		if _, id, _ := strings.Cut(ref, ":"); id != "" && !slices.Contains(ids, id) {
