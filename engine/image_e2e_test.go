@@ -120,3 +120,23 @@ func TestImageFanOutResume(t *testing.T) {
 		readBlob(t, dir, img) // hash checked
 	}
 }
+
+// TestPlanPricesImages: plan prices generate-image per 512x512 tile and per step from the
+// catalogue (flux-1-schnell, 1024x1024 by default: 4 tiles × 4.80 + steps × 9.60 neurons).
+func TestPlanPricesImages(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	fl := fileFlow(t, "../examples/flows/image-to-bucket.yaml", cfEnv(cf))
+	for _, steps := range []int{4, 8} {
+		p, err := fl.Plan(context.Background(), engine.PlanOptions{Vars: map[string]any{"cf_api": cf.APIBase(), "steps": steps}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2 * (4*4.80 + float64(steps)*9.60) * 0.011 / 1000
+		if got := p.Total.USD; !p.Total.Priced || got < want*0.999 || got > want*1.001 {
+			t.Errorf("steps %d: plan total = $%v (priced %v), want $%v", steps, got, p.Total.Priced, want)
+		}
+	}
+	if cf.Count() != 0 {
+		t.Errorf("plan made %d requests", cf.Count())
+	}
+}

@@ -10,7 +10,6 @@ import (
 	_ "image/jpeg" // image.DecodeConfig reads the size of JPEG answers
 	_ "image/png"  // and of PNG ones
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -204,23 +203,17 @@ func (p *Provider) imageAnswer(model string, resp *http.Response, raw []byte) ([
 
 // imageUsage prices one image from the catalogue's per-tile and per-step prices
 // (flux-1-schnell: 4.80 neurons per 512x512 tile, 9.60 per step). Tiles are counted on
-// the image that came back, whose size the answer shows; steps are the request's or the
-// model's published default.
+// the image that came back, whose size the answer shows.
 func imageUsage(req providers.ImageRequest, data []byte) providers.Usage {
 	u := providers.Usage{Requests: 1}
 	m, ok := catalog.Lookup(Kind, req.Model)
 	if !ok {
 		return u
 	}
-	steps := req.Steps
-	if steps == 0 {
-		steps = m.DefaultSteps
-	}
-	tiles := 0.0
+	w, h := req.Width, req.Height
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
-		tiles = math.Ceil(float64(cfg.Width)/512) * math.Ceil(float64(cfg.Height)/512)
+		w, h = cfg.Width, cfg.Height
 	}
-	u.Neurons = tiles*m.NeuronsPerTile + float64(steps)*m.NeuronsPerStep
-	u.USD = u.Neurons * catalog.NeuronUSD()
+	u.USD, u.Neurons = m.ImageCost(req.Steps, w, h)
 	return u
 }
