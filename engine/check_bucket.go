@@ -44,6 +44,9 @@ func (c *checker) bucket(rn *ResourceNode, path string) {
 		return
 	}
 	for _, k := range []string{"access_key_id", "secret_access_key"} {
+		if t, ok := rn.Settings[k]; ok && t.IsLiteral() {
+			c.errf(r.Setting(k).Value.Pos, path+"."+k, fmt.Sprintf(`write it as ${ env("R2_%s") } and keep the value in the environment`, strings.ToUpper(k)), "%s must come from env(), not the flow file", k)
+		}
 		if r.Setting(k) == nil {
 			c.errf(r.Pos, path+"."+k, fmt.Sprintf(`an R2 API token's S3 credential, e.g. %s: ${ env("R2_%s") }`, k, strings.ToUpper(k)), "backend r2 needs %s", k)
 		}

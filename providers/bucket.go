@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ErrObjectNotFound is the cause of getting a key a bucket does not hold.
@@ -104,7 +105,7 @@ func CheckKey(key string) error {
 		return fmt.Errorf("empty object key; %s", accepted)
 	case len(key) > MaxKeyLen:
 		return fmt.Errorf("object key is %d bytes; the limit is %d", len(key), MaxKeyLen)
-	case !isUTF8(key):
+	case !utf8.ValidString(key):
 		return fmt.Errorf("object key %q is not UTF-8", key)
 	case strings.HasPrefix(key, "/"):
 		return fmt.Errorf("object key %q is absolute; %s", key, accepted)
@@ -137,8 +138,4 @@ func CheckPrefix(prefix string) error {
 		return nil
 	}
 	return CheckKey(prefix)
-}
-
-func isUTF8(s string) bool {
-	return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD')
 }
