@@ -66,13 +66,16 @@ func (c *checker) bucket(rn *ResourceNode, path string) {
 	}
 }
 
+// mediaTasks take or make images: a model of one of them serves no other task.
+var mediaTasks = map[providers.Task]bool{providers.TaskImage: true, providers.TaskClassifyImage: true}
+
 // mediaTask refuses, at validate, a catalogued model whose task is a media one (images)
 // used for another task, or the other way round: a text model cannot draw and an image
 // model cannot chat, and the provider would only say so after the request.
 func (c *checker) mediaTask(ref, kind string, task providers.Task, pos spec.Pos, path string, n *Node) {
 	_, id, _ := strings.Cut(ref, ":")
 	m, ok := catalog.Lookup(kind, id)
-	if !ok || m.Task == task || (task != providers.TaskImage && m.Task != providers.TaskImage) {
+	if !ok || m.Task == task || (!mediaTasks[task] && !mediaTasks[m.Task]) {
 		return
 	}
 	var same []string

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,5 +140,74 @@ func TestPlanPricesImages(t *testing.T) {
 	}
 	if cf.Count() != 0 {
 		t.Errorf("plan made %d requests", cf.Count())
+	}
+}
+
+// classifyFlow labels a file read with blob(); %s is the file.
+const classifyFlow = `aiflow: 1
+name: labels
+vars:
+  cf_api: { type: string }
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: ${ vars.cf_api }
+steps:
+  tag:
+    uses: classify-image
+    model: cf:@cf/microsoft/resnet-50
+    with:
+      image: ${ blob("%s") }
+      top_k: 2
+outputs:
+  label: ${ steps.tag.output.label }
+  scores: ${ steps.tag.output.scores }
+`
+
+// TestClassifyImage: resnet-50 gets the image as the published array of 0–255 numbers
+// and its labels come back best first, cut to top_k; an audio blob is refused before any
+// request, naming its media type.
+func TestClassifyImage(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	dir := t.TempDir()
+	img := wiretest.CFImage("x", "a cat", 8, 8)
+	wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00"), make([]byte, 64)...)
+	for name, data := range map[string][]byte{"cat.png": img, "talk.wav": wav} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(file string) (*engine.RunResult, error) {
+		path := filepath.Join(dir, strings.TrimSuffix(file, filepath.Ext(file))+".yaml")
+		if err := os.WriteFile(path, []byte(fmt.Sprintf(classifyFlow, file)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fl := fileFlow(t, path, cfEnv(cf))
+		st, err := store.Open(filepath.Join(dir, ".aiflow"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		return fl.Run(context.Background(), engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}, Store: st, StateDir: filepath.Join(dir, ".aiflow")})
+	}
+	res, err := run("cat.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, _ := res.Outputs["scores"].([]any)
+	if len(scores) != 2 || res.Outputs["label"] == "" {
+		t.Errorf("outputs = %v", res.Outputs)
+	}
+	sent := sentInputs(t, cf, "@cf/microsoft/resnet-50")
+	if len(sent) != 1 || len(sent[0]["image"].([]any)) != len(img) {
+		t.Fatalf("requests = %d, want one carrying the %d image bytes", len(sent), len(img))
+	}
+	if _, err := run("talk.wav"); err == nil || !strings.Contains(err.Error(), "image: expected an image, got audio/wav") {
+		t.Errorf("audio blob: %v", err)
+	}
+	if n := cf.Count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }

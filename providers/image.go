@@ -34,3 +34,25 @@ type ImageResponse struct {
 type ImageGenerator interface {
 	GenerateImage(ctx context.Context, req ImageRequest) (ImageResponse, error)
 }
+
+// TaskClassifyImage is image classification (the classify-image step).
+const TaskClassifyImage Task = "classify-image"
+
+// ClassifyImageRequest asks for the labels of one image.
+type ClassifyImageRequest struct {
+	Model   string
+	Image   []byte // PNG, JPEG, …
+	Gateway *GatewayOptions
+}
+
+// ClassifyImageResponse holds the model's labels, best first.
+type ClassifyImageResponse struct {
+	Scores []LabelScore
+	Usage  Usage
+	Meta   Meta
+}
+
+// ImageClassifier serves TaskClassifyImage.
+type ImageClassifier interface {
+	ClassifyImage(ctx context.Context, req ClassifyImageRequest) (ClassifyImageResponse, error)
+}

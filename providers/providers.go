@@ -203,6 +203,9 @@ func Serves(p any, task Task) bool {
 	case TaskImage:
 		_, ok := p.(ImageGenerator)
 		return ok
+	case TaskClassifyImage:
+		_, ok := p.(ImageClassifier)
+		return ok
 	}
 	return false
 }

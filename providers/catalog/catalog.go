@@ -52,6 +52,8 @@ type Model struct {
 	NeuronsPerTile float64 `json:"neurons_per_tile,omitempty"`
 	NeuronsPerStep float64 `json:"neurons_per_step,omitempty"`
 	DefaultSteps   int     `json:"default_steps,omitempty"`
+	// NeuronsPerImage prices image classification: neurons per image classified.
+	NeuronsPerImage float64 `json:"neurons_per_image,omitempty"`
 	// Labels is a classifier's own label set.
 	Labels []string `json:"labels,omitempty"`
 	// Source says where the figures come from ("approximate: …" for list prices).

@@ -59,6 +59,8 @@ func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
 		cf.imageFlux(w, c, run)
 	case "image-png":
 		cf.imageSD(w, c, run)
+	case "classify-image":
+		cf.classifyImage(w, c, run)
 	case "responses":
 		cfBadInput(w, "oneOf at '/' not met: this model takes the Responses shape ('input'); use /ai/v1/chat/completions for messages")
 	}

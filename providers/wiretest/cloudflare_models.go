@@ -33,6 +33,7 @@ var cfModels = map[string]cfModel{
 	"@cf/stabilityai/stable-diffusion-xl-base-1.0": {task: "image-png"},
 	"@cf/bytedance/stable-diffusion-xl-lightning":  {task: "image-png"},
 	"@cf/lykon/dreamshaper-8-lcm":                  {task: "image-png"},
+	"@cf/microsoft/resnet-50":                      {task: "classify-image"},
 }
 
 // CFModels lists the model ids the Cloudflare emulator serves, sorted.

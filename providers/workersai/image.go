@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/aiflow/aiflow/providers"
@@ -216,4 +217,33 @@ func imageUsage(req providers.ImageRequest, data []byte) providers.Usage {
 	}
 	u.USD, u.Neurons = m.ImageCost(req.Steps, w, h)
 	return u
+}
+
+// ClassifyImage runs an image classifier (resnet-50: {image: [0–255…]} → a bare array of
+// {label, score}) and returns the scores best first.
+func (p *Provider) ClassifyImage(ctx context.Context, req providers.ClassifyImageRequest) (providers.ClassifyImageResponse, error) {
+	if err := checkModel(req.Model); err != nil {
+		return providers.ClassifyImageResponse{}, err
+	}
+	switch {
+	case len(req.Image) == 0:
+		return providers.ClassifyImageResponse{}, invalid(req.Model, "image is empty")
+	case len(req.Image) > maxImageBytes:
+		return providers.ClassifyImageResponse{}, invalid(req.Model, fmt.Sprintf("image has %d bytes; the limit is %d", len(req.Image), maxImageBytes))
+	}
+	var scores []providers.LabelScore
+	meta, err := p.run(ctx, call{task: providers.TaskClassifyImage, model: req.Model, body: map[string]any{"image": byteArray(req.Image)}, gw: req.Gateway}, &scores)
+	if err != nil {
+		return providers.ClassifyImageResponse{}, err
+	}
+	if len(scores) == 0 {
+		return providers.ClassifyImageResponse{}, invalid(req.Model, "answer has no labels")
+	}
+	sort.SliceStable(scores, func(i, j int) bool { return scores[i].Score > scores[j].Score })
+	u := providers.Usage{Requests: 1}
+	if m, ok := catalog.Lookup(Kind, req.Model); ok {
+		u.Neurons = m.NeuronsPerImage
+		u.USD = u.Neurons * catalog.NeuronUSD()
+	}
+	return providers.ClassifyImageResponse{Scores: scores, Usage: u, Meta: meta}, nil
 }

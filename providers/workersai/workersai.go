@@ -23,7 +23,7 @@ var Info = providers.Info{
 	Name:    Kind,
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
-		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage},
+		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage},
 	Settings: []providers.SettingField{
 		{Name: "account_id", Type: "string", Required: true, Doc: "Cloudflare account id."},
 		{Name: "api_token", Type: "string", Required: true, Secret: true, Doc: "API token with Workers AI Read and Edit."},

@@ -8,6 +8,7 @@ import (
 	_ "github.com/aiflow/aiflow/steps/bucketput"
 	_ "github.com/aiflow/aiflow/steps/chunk"
 	_ "github.com/aiflow/aiflow/steps/classify"
+	_ "github.com/aiflow/aiflow/steps/classifyimage"
 	_ "github.com/aiflow/aiflow/steps/embed"
 	_ "github.com/aiflow/aiflow/steps/generate"
 	_ "github.com/aiflow/aiflow/steps/generateimage"
