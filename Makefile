@@ -2,6 +2,11 @@
 export GOTOOLCHAIN := local
 export GOFLAGS := -buildvcs=false
 export AIFLOW_REQUIRE_APERTIUM
+export AIFLOW_REQUIRE_S3
+# The S3-compatible server (versitygw) the r2 bucket tests start on 127.0.0.1; .ci/deps
+# builds it here once and later runs reuse it.
+AIFLOW_S3_SERVER ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/versitygw
+export AIFLOW_S3_SERVER
 
 GO ?= go
 FUZZTIME ?= 15s
@@ -17,14 +22,15 @@ vet:
 	$(GO) vet ./...
 
 ## deps: what the tests need beyond Go (Apertium with eng-spa, installed with apt-get as
-## root when missing). The tests that use it fail instead of skipping under `make test`.
+## root when missing; versitygw, an S3 server built from the Go module proxy). The tests
+## that use them fail instead of skipping under `make test`.
 deps:
 	@bash .ci/deps
 
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1
+	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1
 
 test-unit:
 	$(GO) test -count=1 ./...

@@ -463,6 +463,7 @@ var resourceSettings = map[string][]string{
 	"database":     {"backend", "migrations", "provider", "description"},
 	"ai-gateway":   {"provider", "cache_ttl", "rate_limit", "logging", "description"},
 	"prompt":       {"database", "name", "system", "model", "params", "description"},
+	"bucket":       {"backend", "bucket_name", "provider", "endpoint", "access_key_id", "secret_access_key", "force_destroy", "description"},
 }
 
 func (c *checker) resources(f *spec.Flow) {
@@ -494,6 +495,9 @@ func (c *checker) resources(f *spec.Flow) {
 		}
 		if r.Kind == "vector-index" {
 			c.vectorIndex(rn, path)
+		}
+		if r.Kind == "bucket" {
+			c.bucket(rn, path)
 		}
 		c.remoteName(rn, path)
 		c.flow.Resources[r.Name] = rn

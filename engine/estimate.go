@@ -91,6 +91,14 @@ func estimateCall(task providers.Task, call *steps.Call) Estimate {
 	if m.Unpriced {
 		return e
 	}
+	if task == providers.TaskImage {
+		steps, _ := asInt(call.Inputs["steps"])
+		w, _ := asInt(call.Inputs["width"])
+		h, _ := asInt(call.Inputs["height"])
+		e.USD, _ = m.ImageCost(steps, w, h)
+		e.Priced = true
+		return e
+	}
 	e.USD, _ = m.Cost(e.InputTokens, e.OutputTokens)
 	e.Priced = true
 	return e

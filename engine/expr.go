@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -20,6 +22,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/internal/exprguard"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/tokens"
@@ -29,7 +32,7 @@ import (
 var scopeNames = []string{"vars", "steps", "each", "resources", "run", "input", "budget"}
 
 // Functions are the flow functions besides expr-lang's builtins.
-var functionNames = []string{"env", "file", "glob", "tokens", "join", "json", "sha256"}
+var functionNames = []string{"env", "file", "blob", "glob", "tokens", "join", "json", "sha256"}
 
 // exprEnv is the type-checking environment: every scope is an untyped map.
 func exprEnv() map[string]any {
@@ -48,6 +51,21 @@ type Funcs struct {
 	Roots     *spec.ReadRoots
 	LookupEnv func(string) (string, bool)       // defaults to os.LookupEnv
 	OnEnv     func(name, value string, ok bool) // called on every env() read
+
+	// blobs is where blob() keeps the bytes it reads: the run's store under the state
+	// directory, set by Run; nil (plan, validate) only measures the file.
+	blobs atomic.Pointer[blob.Store]
+}
+
+// useBlobs makes blob() keep what it reads in the state directory's blob store.
+func (fs *Funcs) useBlobs(s *blob.Store) { fs.blobs.Store(s) }
+
+// blobStore is the store blob() writes to, or a measuring one.
+func (fs *Funcs) blobStore() *blob.Store {
+	if s := fs.blobs.Load(); s != nil {
+		return s
+	}
+	return blob.NewStore("")
 }
 
 func (fs *Funcs) options() []expr.Option {
@@ -81,6 +99,9 @@ func (fs *Funcs) options() []expr.Option {
 		expr.Function(fnFile, func(args ...any) (any, error) {
 			return fs.file(budgetOf(args[0]), args[1])
 		}),
+		expr.Function("blob", func(args ...any) (any, error) {
+			return fs.blob(args[0])
+		}, new(func(string) map[string]any)),
 		expr.Function("glob", func(args ...any) (any, error) {
 			pattern, _ := args[0].(string)
 			return globFiles(fs.Roots, fs.Dir, pattern)
@@ -121,7 +142,30 @@ func (fs *Funcs) file(b *evalBudget, arg any) (any, error) {
 	if err := b.Grow(len(data)); err != nil {
 		return nil, err
 	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("file(%q): not UTF-8 text (%s); use blob(%q) to pass binary content such as images, audio or PDFs by reference", name, blob.Detect(data, name), name)
+	}
 	return string(data), nil
+}
+
+// blob reads a file into the blob store for blob(), streaming it (no size limit but
+// blob.MaxSize, no copy in memory), and returns the blob value. A zero-byte file is
+// refused: no media step has anything to do with it, and it is most often a mistake.
+func (fs *Funcs) blob(arg any) (any, error) {
+	name, _ := arg.(string)
+	f, err := fs.Roots.Open(inDir(fs.Dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("blob(%q): %w", name, unwrapPath(err))
+	}
+	defer f.Close()
+	b, err := fs.blobStore().Put(f, name, "")
+	if err != nil {
+		return nil, fmt.Errorf("blob(%q): %w", name, err)
+	}
+	if b.Size == 0 {
+		return nil, fmt.Errorf("blob(%q): the file is empty (0 bytes)", name)
+	}
+	return b.Value(), nil
 }
 
 // inDir is path p read relative to dir, unless it is absolute.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
@@ -167,6 +168,9 @@ func (fl *Flow) Run(ctx context.Context, opts RunOptions) (*RunResult, error) {
 	}
 	if opts.Engine == "" {
 		opts.Engine = "local"
+	}
+	if opts.StateDir != "" {
+		fl.funcs.useBlobs(blob.NewStore(BlobDir(opts.StateDir)))
 	}
 	w, err := fl.newWalker(ctx, opts)
 	if err != nil {

@@ -200,6 +200,12 @@ func Serves(p any, task Task) bool {
 	case TaskClassify:
 		_, ok := p.(Classifier)
 		return ok
+	case TaskImage:
+		_, ok := p.(ImageGenerator)
+		return ok
+	case TaskClassifyImage:
+		_, ok := p.(ImageClassifier)
+		return ok
 	}
 	return false
 }

@@ -122,3 +122,19 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// Open opens path for streaming if it lies in a root and is a regular file, with no
+// size limit: binary values (blob()) are hashed and copied as they are read, never
+// held whole. Errors are *fs.PathError naming path as given.
+func (r *ReadRoots) Open(path string) (*os.File, error) {
+	real, err := r.Resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	f, _, err := openRegular(real)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = path
+	}
+	return f, err
+}

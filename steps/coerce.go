@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -46,6 +47,8 @@ func article(t Type) string {
 		return "an object"
 	case Resource:
 		return "a resource reference such as ${ resources.kb }"
+	case Blob:
+		return `a blob (binary value) such as ${ blob("photo.png") } or another step's image output`
 	case Duration:
 		return "a duration such as 30s"
 	case Bool:
@@ -128,6 +131,10 @@ func coerce(t Type, v any) (any, bool) {
 			return d, err == nil
 		case time.Duration:
 			return x, true
+		}
+	case Blob:
+		if b, ok := blob.FromValue(v); ok {
+			return b.Value(), true
 		}
 	case Resource:
 		if r, ok := v.(ResourceRef); ok {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 )
@@ -31,6 +32,7 @@ const (
 	Any      Type = "any"
 	Duration Type = "duration"
 	Resource Type = "resource" // a ${ resources.x } reference
+	Blob     Type = "blob"     // a binary value (see package blob), passed by reference
 )
 
 // Field documents one input (under with:) or output field of a kind.
@@ -323,4 +325,24 @@ var GenerateParams = []Field{
 	{Name: "repetition_penalty", Type: Number, Doc: "Penalty for repeated tokens (workers-ai)."},
 	{Name: "frequency_penalty", Type: Number, Doc: "Penalty by token frequency (workers-ai, openai)."},
 	{Name: "presence_penalty", Type: Number, Doc: "Penalty for tokens already present (workers-ai, openai)."},
+}
+
+// BlobEnv is implemented by an Env that keeps binary values (the engine's does): steps
+// that produce or read images, audio and documents reach the bytes through it.
+type BlobEnv interface {
+	Blobs() *blob.Store
+}
+
+// Blobs is env's blob store, or one that only measures when env keeps none (a test's
+// Env): values made with it have a hash but no bytes to read back.
+func Blobs(env Env) *blob.Store {
+	if be, ok := env.(BlobEnv); ok {
+		return be.Blobs()
+	}
+	return blob.NewStore("")
+}
+
+// BucketEnv is implemented by an Env that can open bucket resources (the engine's does).
+type BucketEnv interface {
+	Bucket(ctx context.Context, name string) (providers.Bucket, error)
 }

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
+
+	"github.com/aiflow/aiflow/blob"
+	"github.com/aiflow/aiflow/engine"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers/localindex"
@@ -14,6 +18,9 @@ import (
 func init() {
 	register(command{name: "gc", summary: "Remove expired cache entries and unused outputs; compact local index logs", run: gcCmd})
 }
+
+// blobGrace is how old an unreferenced blob must be before gc removes it.
+const blobGrace = time.Hour
 
 const gcUsage = "usage: aiflow gc [flow.yaml] [--dry-run] [--state-dir D]"
 
@@ -41,6 +48,16 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
+	refs, err := st.BlobRefs(context.Background())
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	// A blob younger than blobGrace may belong to a run still going whose step is not
+	// recorded yet; the next gc takes it if nothing references it by then.
+	blobs, blobBytes, err := blob.NewStore(engine.BlobDir(st.Dir())).Sweep(func(sum string) bool { return refs[sum] }, time.Now().Add(-blobGrace), *dryRun)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
 	idx, err := localindex.CompactAll(st.Dir(), *dryRun)
 	if err != nil {
 		return v.fail(errState, err, nil)
@@ -56,7 +73,7 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 		v.writeJSON(map[string]any{"format_version": jsonFormatVersion, "state_dir": st.Dir(), "dry_run": *dryRun, "diagnostics": diagList(nil),
 			"expired_cache_entries": res.ExpiredCache, "expired_cache_bytes": res.ExpiredBytes,
 			"outputs": res.Outputs, "output_bytes": res.OutputBytes, "disk_before": res.DiskBefore, "disk_after": res.DiskAfter,
-			"indexes": indexes})
+			"indexes": indexes, "blobs": blobs, "blob_bytes": blobBytes})
 		return exitOK
 	}
 	w := v.stdout
@@ -68,6 +85,7 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  expired cache entries\t%d\t%s\n", res.ExpiredCache, byteSize(res.ExpiredBytes))
 	fmt.Fprintf(tw, "  outputs no run uses\t%d\t%s\n", res.Outputs, byteSize(res.OutputBytes))
+	fmt.Fprintf(tw, "  blobs no run uses\t%d\t%s\n", blobs, byteSize(blobBytes))
 	tw.Flush()
 	if !*dryRun {
 		fmt.Fprintf(w, "State on disk: %s → %s.\n", byteSize(res.DiskBefore), byteSize(res.DiskAfter))

@@ -44,7 +44,7 @@ func TestFilterModels(t *testing.T) {
 func TestModelFilterErrors(t *testing.T) {
 	tests := []struct{ name, task, kind, want string }{
 		{"ok", "embed", "local", ""},
-		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate", "classify", "image-classification", "image-to-text", "object-detection", "speech-recognition", "text-to-image", "text-to-speech" or "voice-activity-detection"`},
+		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate", "classify", "generate-image", "classify-image", "image-to-text", "object-detection", "speech-recognition", "text-to-speech" or "voice-activity-detection"`},
 		{"provider typo", "", "anthropc", `--provider: unknown provider kind "anthropc" (did you mean "anthropic"?); use one of "anthropic", "local", "openai" or "workers-ai"`},
 	}
 	for _, tt := range tests {
@@ -136,9 +136,9 @@ func TestModelsWholeCatalogue(t *testing.T) {
 		byID[m["id"].(string)] = m
 	}
 	for id, task := range map[string]string{
-		"@cf/black-forest-labs/flux-1-schnell":   "text-to-image",
+		"@cf/black-forest-labs/flux-1-schnell":   "generate-image",
 		"@cf/openai/whisper-large-v3-turbo":      "speech-recognition",
-		"@cf/microsoft/resnet-50":                "image-classification",
+		"@cf/microsoft/resnet-50":                "classify-image",
 		"@cf/meta/llama-3.2-11b-vision-instruct": "generate",
 		"@cf/baai/bge-m3":                        "embed",
 		"@cf/meta/m2m100-1.2b":                   "translate",
@@ -150,7 +150,9 @@ func TestModelsWholeCatalogue(t *testing.T) {
 		}
 		_, priced := m["prices"]
 		_, usd := m["usd_per_m_input"]
-		if m["task"] != task || !(priced || usd || m["unpriced"] == true || m["free"] == true) {
+		_, perTile := m["neurons_per_tile"]
+		_, perImage := m["neurons_per_image"]
+		if m["task"] != task || !(priced || usd || perTile || perImage || m["unpriced"] == true || m["free"] == true) {
 			t.Errorf("%s: task %v, prices %v/%v, want task %s and a price (or unpriced)", id, m["task"], m["prices"], m["usd_per_m_input"], task)
 		}
 	}

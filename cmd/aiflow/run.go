@@ -44,6 +44,7 @@ type runArgs struct {
 	allowRead   varFlags
 	data        datasetArgs
 	variant     varFlags // --variant STEP=NAME
+	outputDir   string
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -65,6 +66,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	datasetFlags(fs, &a.data)
 	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
+	fs.StringVar(&a.outputDir, "output-dir", "", "write outputs that are blobs (images, audio, documents) into DIR as files named after the output")
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -142,6 +144,19 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		}
 		return v.fail(errRunFailed, err, nil)
 	}
+	if a.outputDir != "" && res.Outputs != nil {
+		names := make([]string, 0, len(fl.Outputs))
+		for _, o := range fl.Outputs {
+			names = append(names, o.Name)
+		}
+		files, werr := writeBlobOutputs(a.outputDir, res.Outputs, names, dir)
+		for _, f := range files {
+			fmt.Fprintf(v.stderr, "wrote %s\n", displayDir(f))
+		}
+		if werr != nil && err == nil {
+			err = werr
+		}
+	}
 	if v.json {
 		out := map[string]any{"format_version": jsonFormatVersion, "run": runJSONDoc{Flow: abs, Name: fl.Spec.Name, RunResult: res}, "diagnostics": diagList(diags)}
 		if err != nil {
@@ -150,7 +165,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		v.writeJSON(out)
 	} else {
 		if err == nil || anyOutput(res.Outputs) {
-			printOutputs(v.stdout, res.Outputs, fl)
+			printOutputs(v.stdout, res.Outputs, fl, dir)
 		}
 		printSummary(v.stderr, res)
 		if err != nil {
@@ -202,23 +217,24 @@ func anyOutput(outs map[string]any) bool {
 }
 
 // printOutputs writes the flow's outputs in the order it declares them.
-func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow) {
+func printOutputs(w io.Writer, outs map[string]any, fl *engine.Flow, stateDir string) {
 	names := make([]string, 0, len(outs))
 	for _, o := range fl.Outputs {
 		names = append(names, o.Name)
 	}
-	printValues(w, outs, names, "")
+	printValues(w, outs, names, "", stateDir)
 }
 
 // printValues writes the named values as a two-column table, each line after prefix;
-// multi-line values go below their name. run and runs show print outputs this one way.
-func printValues(w io.Writer, outs map[string]any, names []string, prefix string) {
+// multi-line values go below their name. run and runs show print outputs this one way;
+// blobs read as media type, size and the path of their bytes under stateDir.
+func printValues(w io.Writer, outs map[string]any, names []string, prefix, stateDir string) {
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
 	}
 	for _, n := range names {
-		s := render(outs[n])
+		s := render(showBlobs(outs[n], stateDir))
 		if strings.Contains(s, "\n") || len(s) > 100 {
 			fmt.Fprintf(w, "%s%s:\n%s\n", prefix, n, indent(s, prefix+"  "))
 			continue

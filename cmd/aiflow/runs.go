@@ -269,7 +269,7 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 	}
 	if len(r.Outputs) > 0 {
 		fmt.Fprintf(w, "\nOutputs:\n")
-		printValues(w, r.Outputs, sortedKeys(r.Outputs), "  ")
+		printValues(w, r.Outputs, sortedKeys(r.Outputs), "  ", st.Dir())
 	}
 	return exitOK
 }

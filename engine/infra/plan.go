@@ -86,7 +86,7 @@ type AttrChange struct {
 }
 
 // kindOrder is the order resources are created in; destroys run in reverse.
-var kindOrder = map[string]int{"database": 0, "vector-index": 1, "ai-gateway": 2, "prompt": 3}
+var kindOrder = map[string]int{"database": 0, "vector-index": 1, "ai-gateway": 2, "prompt": 3, "bucket": 4}
 
 // NewPlan refreshes every resource the flow declares, and every resource recorded for this
 // flow, and says what Apply would do. It changes nothing: not the resources, not the

@@ -45,6 +45,7 @@ var kinds = map[string]kindImpl{
 	"database":     databaseKind{},
 	"ai-gateway":   gatewayKind{},
 	"prompt":       promptKind{},
+	"bucket":       bucketKind{},
 }
 
 // resource evaluates a declared resource.

@@ -38,6 +38,16 @@ var resourceKinds = map[string][]resourceSetting{
 		{"logging", obj{}, "Whether the gateway logs requests."},
 		{"description", ref("text"), "What the gateway is for."},
 	},
+	"bucket": {
+		{"backend", orExpr(obj{"enum": []string{"local", "r2"}}), "local (a folder under the state directory; the default) or r2 (Cloudflare R2: the bucket through the Cloudflare API, objects through its S3-compatible API)."},
+		{"bucket_name", ref("text"), "The bucket's own name; default the resource's. R2: 3–63 lowercase letters, digits and -."},
+		{"provider", obj{}, "r2: the workers-ai providers: entry whose account holds the bucket (its account_id gives the S3 endpoint)."},
+		{"endpoint", ref("text"), "r2: the S3 endpoint; default https://<account_id>.r2.cloudflarestorage.com."},
+		{"access_key_id", ref("text"), "r2: the S3 access key id of an R2 API token, from env()."},
+		{"secret_access_key", ref("text"), "r2: the S3 secret access key of an R2 API token, from env()."},
+		{"force_destroy", orExpr(obj{"type": "boolean"}), "Let destroy delete the bucket's objects; without it destroy refuses a non-empty bucket."},
+		{"description", ref("text"), "What the bucket holds."},
+	},
 	"prompt": {
 		{"database", obj{}, "The database resource the prompt is stored in."},
 		{"name", obj{}, "The prompt's name in that database."},
@@ -54,6 +64,7 @@ var resourceDocs = map[string]string{
 	"database":     "A database.",
 	"ai-gateway":   "A Cloudflare AI Gateway.",
 	"prompt":       "A stored prompt.",
+	"bucket":       "An object store bucket (local folder or Cloudflare R2) that bucket-put, bucket-get and bucket-list use.",
 }
 
 // resourceRequired are settings a kind cannot do without.

@@ -220,6 +220,8 @@ func literalSchema(f steps.Field) obj {
 		return obj{"type": "object"}
 	case steps.Duration:
 		return obj{"type": "string", "pattern": durationPattern}
+	case steps.Blob:
+		return obj{"type": "object", "required": []string{"type", "sha256", "size", "media_type"}, "properties": obj{"type": obj{"const": "blob"}}}
 	case steps.Resource:
 		return obj{"type": "object", "required": []string{"name"}, "properties": obj{"name": obj{"type": "string"}, "kind": obj{"type": "string"}}}
 	}

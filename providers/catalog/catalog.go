@@ -46,6 +46,14 @@ type Model struct {
 	// API names a non-default request shape: "openai-chat" for Workers AI models served
 	// through the OpenAI-compatible endpoint.
 	API string `json:"api,omitempty"`
+	// NeuronsPerTile and NeuronsPerStep price image generation: neurons per 512x512 tile of
+	// the output and per diffusion step; DefaultSteps is the step count the model uses when
+	// a request gives none. USD follows from the neuron price.
+	NeuronsPerTile float64 `json:"neurons_per_tile,omitempty"`
+	NeuronsPerStep float64 `json:"neurons_per_step,omitempty"`
+	DefaultSteps   int     `json:"default_steps,omitempty"`
+	// NeuronsPerImage prices image classification: neurons per image classified.
+	NeuronsPerImage float64 `json:"neurons_per_image,omitempty"`
 	// Labels is a classifier's own label set.
 	Labels []string `json:"labels,omitempty"`
 	// Source says where the figures come from ("approximate: …" for list prices).

@@ -18,9 +18,9 @@ func TestWholeCatalogue(t *testing.T) {
 		task      providers.Task
 		priceUnit string
 	}{
-		{"@cf/black-forest-labs/flux-1-schnell", "text-to-image", ""},
+		{"@cf/black-forest-labs/flux-1-schnell", providers.TaskImage, ""},
 		{"@cf/openai/whisper-large-v3-turbo", "speech-recognition", "per audio minute"},
-		{"@cf/microsoft/resnet-50", "image-classification", "per inference request"},
+		{"@cf/microsoft/resnet-50", providers.TaskClassifyImage, "per inference request"},
 		{"@cf/meta/llama-3.2-11b-vision-instruct", providers.TaskGenerate, "per M input tokens"},
 		{"@cf/baai/bge-m3", providers.TaskEmbed, "per M input tokens"},
 		{"@cf/meta/m2m100-1.2b", providers.TaskTranslate, ""},

@@ -34,7 +34,7 @@ func (f file) validate() error {
 
 var tasks = map[providers.Task]bool{
 	providers.TaskGenerate: true, providers.TaskEmbed: true, providers.TaskSummarize: true,
-	providers.TaskTranslate: true, providers.TaskClassify: true,
+	providers.TaskTranslate: true, providers.TaskClassify: true, providers.TaskImage: true, providers.TaskClassifyImage: true,
 }
 
 // validate checks one model entry.
@@ -52,7 +52,8 @@ func (m Model) validate() error {
 	if m.Task != providers.TaskEmbed && (m.Dimensions != 0 || m.MaxBatch != 0) {
 		errs = append(errs, errors.New("dimensions and max_batch apply to embedding models only"))
 	}
-	priced := len(m.Prices) > 0 || m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0
+	priced := len(m.Prices) > 0 || m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0 ||
+		m.NeuronsPerTile > 0 || m.NeuronsPerStep > 0 || m.NeuronsPerImage > 0
 	if priced == (m.Free || m.Unpriced) || (m.Free && m.Unpriced) {
 		errs = append(errs, errors.New("exactly one of a price, free or unpriced is required"))
 	}

@@ -41,7 +41,8 @@ type Cloudflare struct {
 	cfg       cloudflareConfig
 	latency   atomic.Int64 // nanoseconds added before every model answer
 	runs      atomic.Int64
-	conform   conformLog // requests the published OpenAPI schema rejected (openapi.go)
+	conform   conformLog   // requests the published OpenAPI schema rejected (openapi.go)
+	images    atomic.Int64 // images generated (cloudflare_image.go)
 	logSeq    atomic.Int64
 	mu        sync.Mutex
 	responder CFResponder

@@ -64,6 +64,12 @@ func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
 		cf.translate(w, c, run)
 	case "classify":
 		cf.classify(w, c, run)
+	case "image-json":
+		cf.imageFlux(w, c, run)
+	case "image-png":
+		cf.imageSD(w, c, run)
+	case "classify-image":
+		cf.classifyImage(w, c, run)
 	case "responses":
 		cfBadInput(w, "oneOf at '/' not met: this model takes the Responses shape ('input'); use /ai/v1/chat/completions for messages")
 	}

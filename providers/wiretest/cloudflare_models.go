@@ -4,7 +4,7 @@ import "sort"
 
 // cfModel is what the emulator knows about one Workers AI model.
 type cfModel struct {
-	task       string // generate, embed, summarize, translate, classify, responses
+	task       string // generate, embed, summarize, translate, classify, responses, image-json, image-png
 	dims       int    // embedding size
 	jsonMode   bool
 	penaltyMin float64 // lower bound of frequency/presence penalties
@@ -27,6 +27,13 @@ var cfModels = map[string]cfModel{
 	"@cf/meta/m2m100-1.2b":                     {task: "translate"},
 	"@cf/huggingface/distilbert-sst-2-int8":    {task: "classify"},
 	"@cf/facebook/bart-large-cnn":              {task: "summarize"},
+	// Text-to-image: FLUX.1 schnell answers JSON with a base64 image, the Stable
+	// Diffusion models raw PNG bytes (cloudflare_image.go).
+	"@cf/black-forest-labs/flux-1-schnell":         {task: "image-json"},
+	"@cf/stabilityai/stable-diffusion-xl-base-1.0": {task: "image-png"},
+	"@cf/bytedance/stable-diffusion-xl-lightning":  {task: "image-png"},
+	"@cf/lykon/dreamshaper-8-lcm":                  {task: "image-png"},
+	"@cf/microsoft/resnet-50":                      {task: "classify-image"},
 }
 
 // CFModels lists the model ids the Cloudflare emulator serves, sorted.

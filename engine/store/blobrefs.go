@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	binblob "github.com/aiflow/aiflow/blob"
+)
+
+// blobRefSources are the stored values that may hold blob values (images, audio and
+// documents kept by hash in the state directory's blobs/ folder): step outputs (in the
+// blobs table or inline in the step row), cache entries, and each run's vars and
+// outputs. Each is JSON text or the binary value form (value.go).
+var blobRefSources = []string{
+	`SELECT data FROM blobs`,
+	`SELECT output_inline FROM steps WHERE output_inline IS NOT NULL`,
+	`SELECT value FROM cache`,
+	`SELECT outputs FROM runs WHERE outputs IS NOT NULL`,
+	`SELECT vars FROM runs WHERE vars IS NOT NULL`,
+}
+
+// BlobRefs returns the SHA-256 of every blob value the store references, so that
+// `aiflow gc` keeps their bytes. Values are decoded one at a time.
+func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
+	refs := map[string]bool{}
+	for _, q := range blobRefSources {
+		if err := s.collectBlobRefs(ctx, q, refs); err != nil {
+			return nil, fmt.Errorf("finding referenced blobs: %w", err)
+		}
+	}
+	return refs, nil
+}
+
+func (s *Store) collectBlobRefs(ctx context.Context, q string, refs map[string]bool) error {
+	rows, err := s.p.r.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return err
+		}
+		v, err := DecodeValue(raw)
+		if err != nil {
+			continue // neither form: holds no blob value
+		}
+		binblob.Walk(v, func(b binblob.Blob) { refs[b.SHA256] = true })
+	}
+	return rows.Err()
+}
