@@ -355,11 +355,18 @@ func (c *checker) checkServes(ref string, task providers.Task, pos spec.Pos, pat
 			n.Kind.Name, n.ID, prov, pn.Info.Name, task)
 		return
 	}
-	if pn.Info.Models != nil {
-		ids := pn.Info.Models[task]
-		if _, id, _ := strings.Cut(ref, ":"); id != "" && !slices.Contains(ids, id) {
-			c.errf(pos, path, fmt.Sprintf("provider %q (kind %s) serves %s with %s", prov, pn.Info.Name, task, quoteList(ids)),
-				"unknown %s model %q%s", pn.Info.Name, id, spec.DidYouMean(id, ids))
+	if ids, closed := pn.Info.Models[task]; closed {
+		_, id, _ := strings.Cut(ref, ":")
+		if id == "" || slices.Contains(ids, id) {
+			return
+		}
+		served := fmt.Sprintf("provider %q (kind %s) serves %s with %s", prov, pn.Info.Name, task, quoteList(ids))
+		if m, published := catalog.Lookup(pn.Info.Name, id); published {
+			if m.Task == task { // another task's model is reported by checkPublished
+				c.errf(pos, path, served, "aiflow has no request form for %s model %q", task, id)
+			}
+		} else {
+			c.errf(pos, path, served, "unknown %s model %q%s", pn.Info.Name, id, spec.DidYouMean(id, ids))
 		}
 		return
 	}

@@ -296,9 +296,11 @@ type Info struct {
 	Tasks    []Task         // tasks it can serve
 	Settings []SettingField // accepted keys besides kind
 	New      func(Config) (Provider, error)
-	// Models, when set, is the closed list of model ids the provider serves per task (an
-	// embedded engine knows its models exactly), so validate refuses any other id instead
-	// of failing at run time. Nil for services whose models change without aiflow.
+	// Models, where it has an entry for a task, is the closed list of model ids the
+	// provider serves for that task (an embedded engine knows its models exactly; a
+	// service may publish models whose request form aiflow does not build), so validate
+	// refuses any other id instead of failing or sending the wrong shape at run time.
+	// No entry for services whose models change without aiflow.
 	Models map[Task][]string
 	// AsyncBatch lists the tasks the provider's asynchronous batch API serves (it then
 	// implements AsyncBatcher), so validate refuses `batch: {async: true}` elsewhere.

@@ -50,6 +50,18 @@ var imageModels = map[string]imageFamily{
 	"@cf/runwayml/stable-diffusion-v1-5-inpainting": stableDiffusion,
 }
 
+// imageModelIDs lists imageModels' ids, sorted, for Info.Models: validate refuses a
+// published text-to-image model outside it rather than send it a request form it does
+// not take.
+func imageModelIDs() []string {
+	ids := make([]string, 0, len(imageModels))
+	for id := range imageModels {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // maxImageBytes bounds an input image sent inline (Workers AI's request body limit is
 // far above it; an image this large is almost certainly the wrong file).
 const maxImageBytes = 10 << 20
@@ -62,8 +74,8 @@ func (p *Provider) GenerateImage(ctx context.Context, req providers.ImageRequest
 	}
 	fam, known := imageModels[req.Model]
 	if !known {
-		fam = stableDiffusion
-		fam.maxSteps = 0
+		return providers.ImageResponse{}, invalid(req.Model, fmt.Sprintf("aiflow has no request form for this text-to-image model; it builds %s",
+			strings.Join(imageModelIDs(), ", ")))
 	}
 	body, err := imageBody(fam, req)
 	if err != nil {

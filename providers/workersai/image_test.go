@@ -83,6 +83,7 @@ func TestGenerateImageRefusesInputs(t *testing.T) {
 		{"sd width range", providers.ImageRequest{Model: sdxl, Prompt: "x", Width: 100}, "width must be 256 to 2048"},
 		{"mask without image", providers.ImageRequest{Model: sdxl, Prompt: "x", Mask: []byte{1}}, "mask needs image"},
 		{"empty prompt", providers.ImageRequest{Model: sdxl, Prompt: " "}, "prompt is empty"},
+		{"published model without a request form", providers.ImageRequest{Model: "@cf/leonardo/phoenix-1.0", Prompt: "x"}, "no request form"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,8 @@ var Info = providers.Info{
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
 		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage},
+	// Text-to-image models publish different request forms; only those aiflow builds.
+	Models:     map[providers.Task][]string{providers.TaskImage: imageModelIDs()},
 	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	// The models developers.cloudflare.com/workers-ai/features/batch-api lists.
 	BatchModels: map[providers.Task][]string{
