@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,6 +58,23 @@ func TestAISearchExampleOnEmulator(t *testing.T) {
 			r.Path != "/client/v4/accounts/"+cf.Account()+"/ai-search/instances/docs/search" &&
 			r.Path != "/client/v4/accounts/"+cf.Account()+"/ai-search/instances/docs/chat/completions" {
 			t.Errorf("unexpected request %s (nothing else, e.g. an embedding, should be called)", r.Path)
+		}
+	}
+}
+
+// TestPlanAISearchEmbedsNothing: a search step on an ai-search index sends its text to
+// the instance, which embeds it itself, so plan shows no embedding tokens for it.
+func TestPlanAISearchEmbedsNothing(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	cf.AISearch().AddInstance("docs", wiretest.AISearchDoc{Key: "a.md", Text: "alpha"})
+	fl := fileFlow(t, "../examples/flows/ai-search.yaml", cfEnv(cf))
+	p, err := fl.Plan(context.Background(), engine.PlanOptions{Store: openStore(t), Vars: map[string]any{"cf_api": cf.APIBase()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if s.ID == "chunks" && (s.Estimate.InputTokens != 0 || s.Estimate.OutputTokens != 0) {
+			t.Errorf("search on an ai-search index: estimate %+v, want no tokens (AI Search embeds the query)", s.Estimate)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -310,8 +311,8 @@ func (w *walker) planExecute(ctx context.Context, n *Node, calls []*steps.Call, 
 			continue
 		}
 		missing++
-		if n.Kind.Task == "" {
-			continue
+		if n.Kind.Task == "" || w.fl.externalIndex(call.Inputs["index"]) {
+			continue // no model call, or an index that embeds the query itself
 		}
 		est := estimateCall(n.Kind.Task, call)
 		est.USD *= w.fl.batchPrice(n, call.Model)
@@ -430,4 +431,26 @@ func (fl *Flow) planCache(n *Node) string {
 		return "if temperature is 0"
 	}
 	return "forever"
+}
+
+// externalIndex reports whether v refers to a vector-index managed outside aiflow (an
+// AI Search instance): it embeds a text query itself, so a search on it makes no
+// embedding call for plan to count.
+func (fl *Flow) externalIndex(v any) bool {
+	ref, ok := v.(steps.ResourceRef)
+	if !ok {
+		return false
+	}
+	rn, ok := fl.Resources[ref.Name]
+	if !ok || rn.Spec.Kind != "vector-index" {
+		return false
+	}
+	t, ok := rn.Settings["backend"]
+	if !ok || !t.IsLiteral() {
+		return false
+	}
+	v, _ = t.Eval(nil)
+	name, _ := v.(string)
+	info, ok := providers.LookupIndexBackend(name)
+	return ok && info.External
 }
