@@ -47,3 +47,54 @@ func TestAISearchIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestAISearchPlanNeverCreates: aiflow never creates an AI Search instance, so plan
+// offers to adopt it (apply checks that it exists and records it) whether or not it was
+// found or refreshed, and says so when it was not found; it is never "will be created".
+func TestAISearchPlanNeverCreates(t *testing.T) {
+	tests := []struct {
+		name       string
+		exists     bool
+		noRefresh  bool
+		wantReason string
+	}{
+		{"missing", false, false, "not found"},
+		{"not refreshed", false, true, "apply checks that it exists"},
+		{"exists", true, false, "exists but is not in state"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.write("f.yaml", cfProvider+"resources:\n  docs:\n    kind: vector-index\n    backend: ai-search\n    provider: cf\n"+noopStep)
+			if tt.exists {
+				h.cf.AISearch().AddInstance("docs", wiretest.AISearchDoc{Key: "a.md", Text: "alpha"})
+			}
+			opts := h.opts()
+			opts.NoRefresh = tt.noRefresh
+			p, err := NewPlan(context.Background(), h.flow("f.yaml"), h.st, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := p.Resources[0]
+			if c.Action != ActionAdopt || !strings.Contains(c.Reason, tt.wantReason) {
+				t.Errorf("action %q, reason %q; want %q with a reason saying %q", c.Action, c.Reason, ActionAdopt, tt.wantReason)
+			}
+			var out strings.Builder
+			Render(&out, p)
+			if strings.Contains(out.String(), "will be created") || strings.Contains(out.String(), "to create") {
+				t.Errorf("plan says the instance will be created:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestAISearchCheckMissing: a run on a flow whose AI Search instance does not exist
+// stops before it starts, saying the instance was not found and is made outside aiflow.
+func TestAISearchCheckMissing(t *testing.T) {
+	h := newHarness(t)
+	h.write("f.yaml", cfProvider+"resources:\n  docs:\n    kind: vector-index\n    backend: ai-search\n    provider: cf\n"+noopStep)
+	err := Check(context.Background(), h.flow("f.yaml"), h.st, h.opts())
+	if err == nil || !strings.Contains(err.Error(), "docs (vector-index) is managed outside aiflow and not found") {
+		t.Fatalf("check: %v", err)
+	}
+}

@@ -58,6 +58,8 @@ func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) 
 	for _, c := range p.Resources {
 		switch {
 		case c.Action == ActionDestroy:
+		case c.Action == ActionAdopt && c.res.external() && !c.real.exists:
+			stale.Problems = append(stale.Problems, fmt.Sprintf("%s (%s) is %s", c.Name, c.Kind, c.Reason))
 		case c.Action == ActionCreate && c.Kind == "vector-index" && c.Backend == "local",
 			c.Action == ActionAdopt && isLocal(c.Kind, c.Backend):
 			record = append(record, c)

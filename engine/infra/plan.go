@@ -327,6 +327,13 @@ func (e *env) planEvaluated(ctx context.Context, r *resource, st *store.Resource
 				c.Attributes = append(c.Attributes, AttrChange{Name: k, Before: before, After: r.attrs[k], ForcesReplacement: slices.Contains(r.force, k)})
 			}
 		}
+	case !real.exists && r.external():
+		// aiflow never creates what is managed outside it: apply checks and records it.
+		c.Action = ActionAdopt
+		c.Reason = "managed outside aiflow: apply checks that it exists and records it"
+		if refreshErr == "" && !(e.viewOnly && e.opts.NoRefresh) {
+			c.Reason = "managed outside aiflow and not found: create it there; apply fails until it exists"
+		}
 	case !real.exists:
 		c.Action = ActionCreate
 		c.Attributes = created(r.attrs)

@@ -19,6 +19,10 @@ type resource struct {
 	k     kindImpl
 }
 
+// external reports whether the resource is managed outside aiflow (an AI Search
+// instance): aiflow only checks that it exists, never creates or deletes it.
+func (r *resource) external() bool { return r.attrs["external"] == true }
+
 // realState is what a backend reports about a resource.
 type realState struct {
 	exists bool

@@ -78,7 +78,7 @@ func (vectorIndexKind) refresh(ctx context.Context, e *env, r *resource, _ *stor
 	if err != nil || !ok {
 		return realState{}, err
 	}
-	if r.attrs["external"] == true {
+	if r.external() {
 		return realState{exists: true, id: r.name, info: "managed outside aiflow"}, nil
 	}
 	md := map[string]any{}
