@@ -334,16 +334,20 @@ func IndexSpecFrom(name string, settings map[string]any) providers.IndexSpec {
 	return is
 }
 
-// resourceScope is what ${ resources.x } gives: a reference steps open through Env.
+// resourceScope is what ${ resources.x } gives: a reference steps open through Env,
+// with the literal settings beside it. The resource's own name and kind win over
+// settings of those names (a prompt's name: is its name in the prompt table), since a
+// step given the reference opens the resource by them.
 func (fl *Flow) resourceScope() map[string]any {
 	out := map[string]any{}
 	for name, rn := range fl.Resources {
-		ref := map[string]any{"name": name, "kind": rn.Spec.Kind}
+		ref := map[string]any{}
 		for k, t := range rn.Settings {
 			if t.IsLiteral() {
 				ref[k], _ = t.Eval(nil)
 			}
 		}
+		ref["name"], ref["kind"] = name, rn.Spec.Kind
 		out[name] = ref
 	}
 	return out
