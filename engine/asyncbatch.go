@@ -23,16 +23,7 @@ import (
 // an item the provider failed is recorded as failed with the provider's message.
 func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[string]any, items []any, idxs, pending []int, outs []any, recs []callRecord) ([]any, []callRecord, error) {
 	start := w.opts.Now()
-	calls := make([]*steps.Call, 0, len(pending))
-	for _, i := range pending {
-		idx := idxs[i]
-		call, err := w.buildCall(n, withEach(scope, map[string]any{"value": items[idx], "index": idx}), idx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("item %d: %w", idx, err)
-		}
-		calls = append(calls, call)
-	}
-	models, err := w.candidates(n, calls[0], scope)
+	calls, models, err := w.batchCalls(n, scope, items, idxs, pending)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,28 +93,9 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 		}
 		res, err := as.BatchResult(batch[j], r)
 		cr := callRecord{model: m.Ref(), attempts: 1, usage: res.Usage, meta: res.Meta}
-		w.addUsage(res.Usage)
-		w.observe(batch[j], res.Usage.USD, true)
-		var out any
-		var enc encoded
-		var cacheable bool
-		if err == nil {
-			out, enc, cacheable, err = roundTrip(w, res.Output)
+		if err := w.takeBatchItem(n, batch[j], keys[t], res, err, cr, i, batchIdx[j], start, len(items), outs, recs); err != nil && firstErr == nil {
+			firstErr = err
 		}
-		if err != nil {
-			recs[i] = cr
-			w.recordFailedItem(n, batchIdx[j], cr, err, start)
-			if firstErr == nil {
-				firstErr = fmt.Errorf("item %d: %w", batchIdx[j], err)
-			}
-			continue
-		}
-		cr.out = enc
-		outs[i], recs[i] = out, cr
-		if cacheable {
-			w.cachePut(n, batch[j], keys[t], enc.data, cr.model)
-		}
-		w.recordItem(n, batchIdx[j], out, cr, start, len(items))
 	}
 	if w.opts.Store != nil {
 		_ = w.opts.Store.SetBatchStatus(context.WithoutCancel(w.ctx), w.runID, n.ID, key, store.BatchCollected)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
@@ -14,16 +15,7 @@ import (
 // can from the cache. Items are cached and recorded one by one.
 func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, items []any, idxs, pending []int, outs []any, recs []callRecord) ([]any, []callRecord, error) {
 	start := w.opts.Now()
-	calls := make([]*steps.Call, 0, len(pending))
-	for _, i := range pending {
-		idx := idxs[i]
-		call, err := w.buildCall(n, withEach(scope, map[string]any{"value": items[idx], "index": idx}), idx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("item %d: %w", idx, err)
-		}
-		calls = append(calls, call)
-	}
-	models, err := w.candidates(n, calls[0], scope)
+	calls, models, err := w.batchCalls(n, scope, items, idxs, pending)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,23 +49,9 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 				if j == 0 { // what the failed attempts paid is recorded on the batch's first item
 					cr.usage = cr.usage.Add(before).Add(extra)
 				}
-				w.addUsage(results[j].Usage)
-				w.observe(calls[t], results[j].Usage.USD, true)
-				out, enc, cacheable, err := roundTrip(w, results[j].Output)
-				if err != nil {
-					recs[i] = cr
-					w.recordFailedItem(n, idxs[i], cr, err, start)
-					if firstErr == nil {
-						firstErr = fmt.Errorf("item %d: %w", idxs[i], err)
-					}
-					continue
+				if err := w.takeBatchItem(n, calls[t], keys[t], results[j], nil, cr, i, idxs[i], start, len(items), outs, recs); err != nil && firstErr == nil {
+					firstErr = err
 				}
-				cr.out = enc
-				outs[i], recs[i] = out, cr
-				if cacheable {
-					w.cachePut(n, calls[t], keys[t], enc.data, cr.model)
-				}
-				w.recordItem(n, idxs[i], out, cr, start, len(items))
 			}
 			return firstErr
 		})
@@ -107,6 +85,49 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 		w.recordFailedItem(n, idxs[i], cr, lastErr, start)
 	}
 	return outs, recs, fmt.Errorf("batch of items %d–%d: %w", idxs[pending[0]], idxs[pending[len(pending)-1]], lastErr)
+}
+
+// batchCalls builds the calls of a batch's pending items (positions in idxs) and the
+// models that may serve them, in fallback order.
+func (w *walker) batchCalls(n *Node, scope map[string]any, items []any, idxs, pending []int) ([]*steps.Call, []*steps.Model, error) {
+	calls := make([]*steps.Call, 0, len(pending))
+	for _, i := range pending {
+		idx := idxs[i]
+		call, err := w.buildCall(n, withEach(scope, map[string]any{"value": items[idx], "index": idx}), idx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("item %d: %w", idx, err)
+		}
+		calls = append(calls, call)
+	}
+	models, err := w.candidates(n, calls[0], scope)
+	return calls, models, err
+}
+
+// takeBatchItem takes one batch item's answer (res, or the provider's err for it):
+// counts what it paid, records it as done (cached under key when it may be) or as
+// failed, and returns the item's error naming its index. i is its position in outs and
+// recs, idx its index in the for_each, cr its call record so far.
+func (w *walker) takeBatchItem(n *Node, call *steps.Call, key string, res steps.Result, err error, cr callRecord, i, idx int, start time.Time, total int, outs []any, recs []callRecord) error {
+	w.addUsage(res.Usage)
+	w.observe(call, res.Usage.USD, true)
+	var out any
+	var enc encoded
+	var cacheable bool
+	if err == nil {
+		out, enc, cacheable, err = roundTrip(w, res.Output)
+	}
+	if err != nil {
+		recs[i] = cr
+		w.recordFailedItem(n, idx, cr, err, start)
+		return fmt.Errorf("item %d: %w", idx, err)
+	}
+	cr.out = enc
+	outs[i], recs[i] = out, cr
+	if cacheable {
+		w.cachePut(n, call, key, enc.data, cr.model)
+	}
+	w.recordItem(n, idx, out, cr, start, total)
+	return nil
 }
 
 // batchFromCache fills cached items and returns the positions (in calls) still to run and
