@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -128,20 +127,8 @@ func (p *Provider) batchAnswer(job providers.BatchJob, line sdk.MessageBatchIndi
 		r.Err = &providers.Error{Provider: p.kind, Model: job.Model, Code: res.Type, Message: "the batch request was " + res.Type + " before it was processed"}
 		return r
 	}
-	msg := res.Message
-	a := answer{model: msg.Model, stop: string(msg.StopReason), usage: usageOf(msg.Usage)}
-	var text []string
-	for _, b := range msg.Content {
-		switch b.Type {
-		case "text":
-			text = append(text, b.Text)
-		case "tool_use":
-			a.calls = append(a.calls, rawCall{id: b.ID, name: b.Name, input: string(b.Input)})
-		}
-	}
-	a.text = strings.Join(text, "")
 	pl := plan{json: job.Extra[line.CustomID] != "", wrapped: job.Extra[line.CustomID] == extraWrapped}
-	out, err := p.finish(job.Model, pl, a, nil)
+	out, err := p.finish(job.Model, pl, answerOf(&res.Message), nil)
 	out.Usage.USD *= batchDiscount
 	out.Meta = providers.Meta{"model": job.Model, "batch": job.ID}
 	r.Generate, r.Err = out, err

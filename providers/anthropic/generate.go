@@ -41,18 +41,24 @@ func (p *Provider) Generate(ctx context.Context, req providers.GenerateRequest) 
 	if err != nil {
 		return providers.GenerateResponse{}, p.wrapError(err, req.Model)
 	}
-	out := answer{model: msg.Model, stop: string(msg.StopReason), usage: usageOf(msg.Usage)}
+	return p.finish(req.Model, pl, answerOf(msg), httpResp)
+}
+
+// answerOf reads a Messages answer (a synchronous one or a batch's result line): its
+// text blocks joined, its tool calls, stop reason and usage.
+func answerOf(msg *sdk.Message) answer {
+	a := answer{model: msg.Model, stop: string(msg.StopReason), usage: usageOf(msg.Usage)}
 	var text []string
 	for _, b := range msg.Content {
 		switch b.Type {
 		case "text":
 			text = append(text, b.Text)
 		case "tool_use":
-			out.calls = append(out.calls, rawCall{id: b.ID, name: b.Name, input: string(b.Input)})
+			a.calls = append(a.calls, rawCall{id: b.ID, name: b.Name, input: string(b.Input)})
 		}
 	}
-	out.text = strings.Join(text, "")
-	return p.finish(req.Model, pl, out, httpResp)
+	a.text = strings.Join(text, "")
+	return a
 }
 
 // requestError is a request this provider refuses to send.
