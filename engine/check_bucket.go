@@ -17,14 +17,7 @@ var r2BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
 // name R2 would refuse, the credentials r2 needs, and force_destroy's type.
 func (c *checker) bucket(rn *ResourceNode, path string) {
 	r := rn.Spec
-	lit := func(key string) (any, bool) {
-		t, ok := rn.Settings[key]
-		if !ok || !t.IsLiteral() {
-			return nil, false
-		}
-		v, _ := t.Eval(nil)
-		return v, true
-	}
+	lit := rn.literal
 	backend := "local"
 	if v, ok := lit("backend"); ok {
 		backend, _ = v.(string)

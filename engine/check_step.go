@@ -545,11 +545,8 @@ var (
 // hold it: a vector-index with backend vectorize, a database with backend d1, and
 // every ai-gateway. Local backends take any name.
 func (c *checker) remoteName(rn *ResourceNode, path string) {
-	backend := ""
-	if t, ok := rn.Settings["backend"]; ok && t.IsLiteral() {
-		v, _ := t.Eval(nil)
-		backend, _ = v.(string)
-	}
+	v, _ := rn.literal("backend")
+	backend, _ := v.(string)
 	var rule remoteNameRule
 	switch {
 	case rn.Spec.Kind == "vector-index" && backend == "vectorize":
@@ -598,14 +595,7 @@ func (c *checker) aiSearchIndex(rn *ResourceNode, path string) {
 
 func (c *checker) vectorIndex(rn *ResourceNode, path string) {
 	r := rn.Spec
-	lit := func(key string) (any, bool) {
-		t, ok := rn.Settings[key]
-		if !ok || !t.IsLiteral() {
-			return nil, false
-		}
-		v, _ := t.Eval(nil)
-		return v, true
-	}
+	lit := rn.literal
 	if v, _ := lit("backend"); v == aiSearchBackend {
 		c.aiSearchIndex(rn, path)
 		return

@@ -85,6 +85,17 @@ type ResourceNode struct {
 	Settings map[string]*Template
 }
 
+// literal is the value of setting key when the flow writes it without expressions, so
+// validate and plan can judge it before anything runs; false when unset or computed.
+func (rn *ResourceNode) literal(key string) (any, bool) {
+	t, ok := rn.Settings[key]
+	if !ok || !t.IsLiteral() {
+		return nil, false
+	}
+	v, _ := t.Eval(nil)
+	return v, true
+}
+
 // localProvider is the name under which the embedded engine is always available.
 const localProvider = "local"
 

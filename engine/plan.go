@@ -445,11 +445,7 @@ func (fl *Flow) externalIndex(v any) bool {
 	if !ok || rn.Spec.Kind != "vector-index" {
 		return false
 	}
-	t, ok := rn.Settings["backend"]
-	if !ok || !t.IsLiteral() {
-		return false
-	}
-	v, _ = t.Eval(nil)
+	v, _ = rn.literal("backend")
 	name, _ := v.(string)
 	info, ok := providers.LookupIndexBackend(name)
 	return ok && info.External
