@@ -183,40 +183,8 @@ func cachedIngest(runs int) (measure, error) {
 		return measure{}, err
 	}
 	defer os.RemoveAll(dir)
-	var doc strings.Builder
-	for i := 0; i < 1000; i++ {
-		fmt.Fprintf(&doc, "Paragraph %d talks about topic %d and detail %d in several plain words.\n\n", i, i%37, i*7)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "doc.txt"), []byte(doc.String()), 0o644); err != nil {
-		return measure{}, err
-	}
-	src := `aiflow: 1
-resources:
-  kb: { kind: vector-index, dimensions: 768 }
-steps:
-  chunks:
-    uses: chunk
-    with:
-      text: ${ file("doc.txt") }
-      size: 20
-  vectors:
-    uses: embed
-    for_each: ${ steps.chunks.output.texts }
-    batch: 100
-    with:
-      text: ${ each.value }
-  upsert:
-    uses: upsert
-    with:
-      index: ${ resources.kb }
-      vectors: ${ map(steps.vectors.output, .vector) }
-      texts: ${ steps.chunks.output.texts }
-      source: doc.txt
-outputs:
-  count: ${ steps.upsert.output.count }
-`
-	path := filepath.Join(dir, "ingest.yaml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+	path, err := flowgen.CachedIngest(dir)
+	if err != nil {
 		return measure{}, err
 	}
 	f, diags := spec.ParseFile(path)
@@ -239,8 +207,8 @@ outputs:
 	}
 	return timed(runs, 1, func() error {
 		res, err := fl.Run(context.Background(), opts)
-		if err == nil && res.Steps[1].Cached != 1000 {
-			err = fmt.Errorf("embed served %d of 1000 items from the cache", res.Steps[1].Cached)
+		if err == nil && res.Steps[1].Cached != flowgen.CachedIngestChunks {
+			err = fmt.Errorf("embed served %d of %d items from the cache", res.Steps[1].Cached, flowgen.CachedIngestChunks)
 		}
 		return err
 	})

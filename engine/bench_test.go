@@ -3,9 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aiflow/aiflow/engine"
@@ -78,8 +76,8 @@ func BenchmarkCachedIngest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.Steps[1].Cached != 1000 {
-			b.Fatalf("embed served %d of 1000 items from the cache", res.Steps[1].Cached)
+		if res.Steps[1].Cached != flowgen.CachedIngestChunks {
+			b.Fatalf("embed served %d of %d items from the cache", res.Steps[1].Cached, flowgen.CachedIngestChunks)
 		}
 	}
 	b.StopTimer()
@@ -88,40 +86,10 @@ func BenchmarkCachedIngest(b *testing.B) {
 }
 
 func cachedIngestFlow(b *testing.B, dir string) *engine.Flow {
-	var doc strings.Builder
-	for i := 0; i < 1000; i++ {
-		fmt.Fprintf(&doc, "Paragraph %d talks about topic %d and detail %d in several plain words.\n\n", i, i%37, i*7)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "doc.txt"), []byte(doc.String()), 0o644); err != nil {
+	path, err := flowgen.CachedIngest(dir)
+	if err != nil {
 		b.Fatal(err)
 	}
-	src := `aiflow: 1
-resources:
-  kb: { kind: vector-index, dimensions: 768 }
-steps:
-  chunks:
-    uses: chunk
-    with:
-      text: ${ file("doc.txt") }
-      size: 20
-  vectors:
-    uses: embed
-    for_each: ${ steps.chunks.output.texts }
-    batch: 100
-    with:
-      text: ${ each.value }
-  upsert:
-    uses: upsert
-    with:
-      index: ${ resources.kb }
-      vectors: ${ map(steps.vectors.output, .vector) }
-      texts: ${ steps.chunks.output.texts }
-      source: doc.txt
-outputs:
-  count: ${ steps.upsert.output.count }
-`
-	path := filepath.Join(dir, "ingest.yaml")
-	os.WriteFile(path, []byte(src), 0o644)
 	f, diags := spec.ParseFile(path)
 	if diags.HasErrors() {
 		b.Fatal(diags)
