@@ -30,11 +30,17 @@ type recorder struct {
 	pending []store.StepRecord // queued by value: no allocation per record
 	usage   store.Usage
 	err     error
+	room    sync.Cond // signalled when take makes room below recorderMaxPending
+	waiting int       // puts waiting for room
 }
 
 const (
-	recorderBatch  = 512
-	recorderLinger = 5 * time.Millisecond
+	recorderBatch      = 512
+	recorderLinger     = 5 * time.Millisecond
+	// recorderMaxPending bounds the records queued while the store falls behind (a
+	// slow disk, a busy database): put then waits, so a long for_each cannot queue its
+	// outputs in memory without end.
+	recorderMaxPending = 8 * recorderBatch
 )
 
 func newRecorder(st *store.Store, runID string) *recorder {
@@ -44,6 +50,7 @@ func newRecorder(st *store.Store, runID string) *recorder {
 func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
 	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	r.room.L = &r.mu
 	go r.loop()
 	return r
 }
@@ -57,6 +64,11 @@ func signal(c chan struct{}) {
 
 func (r *recorder) put(rec store.StepRecord) {
 	r.mu.Lock()
+	for len(r.pending) >= recorderMaxPending {
+		r.waiting++
+		r.room.Wait()
+		r.waiting--
+	}
 	r.pending = append(r.pending, rec)
 	n := len(r.pending)
 	r.mu.Unlock()
@@ -96,6 +108,9 @@ func (r *recorder) take() (store.Progress, bool) {
 	p.Steps = r.pending[:k:k]
 	if r.pending = r.pending[k:]; len(r.pending) == 0 {
 		r.pending = nil
+	}
+	if k > 0 && r.waiting > 0 {
+		r.room.Broadcast()
 	}
 	return p, len(r.pending) >= recorderBatch
 }

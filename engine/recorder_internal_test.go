@@ -75,3 +75,52 @@ func (r *recorder) pendingCount() int {
 	defer r.mu.Unlock()
 	return len(r.pending)
 }
+
+// TestRecorderBoundsPending: while the store cannot keep up (here: its write blocks),
+// put waits once recorderMaxPending records are queued instead of queueing without end;
+// the queue drains into the store once writing resumes, and nothing is lost.
+func TestRecorderBoundsPending(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	written := 0
+	r := startRecorder("r1", func(_ context.Context, p store.Progress) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		mu.Lock()
+		written += len(p.Steps)
+		mu.Unlock()
+		return nil
+	}, func(time.Duration) <-chan time.Time { return nil })
+	const n = recorderMaxPending + 2*recorderBatch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			r.put(store.StepRecord{StepID: "s", Item: i})
+		}
+	}()
+	<-entered // the writer holds its first batch and is stuck in the store
+	for {
+		r.mu.Lock()
+		queued, waiting := len(r.pending), r.waiting
+		r.mu.Unlock()
+		if queued > recorderMaxPending {
+			t.Fatalf("%d records queued while the store is stuck; want at most %d", queued, recorderMaxPending)
+		}
+		if waiting > 0 {
+			break // put waits for room
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	<-done
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	if written != n {
+		t.Errorf("%d of %d records written", written, n)
+	}
+}
