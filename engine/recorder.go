@@ -35,8 +35,8 @@ type recorder struct {
 }
 
 const (
-	recorderBatch      = 512
-	recorderLinger     = 5 * time.Millisecond
+	recorderBatch  = 512
+	recorderLinger = 5 * time.Millisecond
 	// recorderMaxPending bounds the records queued while the store falls behind (a
 	// slow disk, a busy database): put then waits, so a long for_each cannot queue its
 	// outputs in memory without end.
