@@ -3,16 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
@@ -57,35 +53,10 @@ func TestE2EBatchResumeAfterKill(t *testing.T) {
 	}
 	state := filepath.Join(dir, "state")
 
-	cmd := exec.Command(bin, "run", "--state-dir", state, "-o", "json", flow)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	// A poll of every batch shows each was recorded (the engine records a batch before
 	// it polls): kill the run then, mid-wait.
-	deadline := time.After(30 * time.Second)
-	for len(polledBatches(cf)) < 3 {
-		select {
-		case err := <-exited:
-			t.Fatalf("aiflow run ended (%v) before the kill\nstderr:\n%s", err, stderr.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("only %d batches polled in 30s\nstderr:\n%s", len(polledBatches(cf)), stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("aiflow run was not killed by SIGKILL: %v", cmd.ProcessState)
-	}
+	killWhen(t, bin, env, []string{"run", "--state-dir", state, "-o", "json", flow},
+		func() bool { return len(polledBatches(cf)) >= 3 }, func() string { return fmt.Sprintf("%d batches polled", len(polledBatches(cf))) })
 	if n := cf.BatchItems(); n != 7 {
 		t.Fatalf("%d items submitted before the kill, want 7", n)
 	}

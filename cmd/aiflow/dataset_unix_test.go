@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,30 +71,8 @@ func TestE2EDatasetResumeAfterKill(t *testing.T) {
 	results := filepath.Join(dir, "out.jsonl")
 	args := []string{"run", flow, "--inputs", input, "--map", "ticket=text", "--results", results, "--parallelism", fmt.Sprint(datasetPar)}
 
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.After(30 * time.Second)
-	for len(generateRequests(cf)) < 15 {
-		select {
-		case err := <-exited:
-			t.Fatalf("aiflow run ended (%v) before the kill\nstderr:\n%s", err, stderr.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("the emulator saw only %d requests in 30s\nstderr:\n%s", cf.Runs(), stderr.String())
-		case <-time.After(time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
+	killWhen(t, bin, env, args, func() bool { return len(generateRequests(cf)) >= 15 },
+		func() string { return fmt.Sprintf("%d requests", len(generateRequests(cf))) })
 	seen := len(generateRequests(cf))
 	before, _ := os.ReadFile(results)
 	t.Logf("at the kill: %d requests, %d result lines", seen, bytes.Count(before, []byte("\n")))

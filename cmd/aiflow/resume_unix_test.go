@@ -3,15 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -163,33 +160,8 @@ func lastRunUsage(t *testing.T, env []string, state string) runUsage {
 // model requests, and returns the requests seen and answered by then.
 func killMidRun(t *testing.T, bin string, env []string, flow, state string, cf *wiretest.Cloudflare, answered *atomic.Int64) (seen, done int) {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--state-dir", state, "-o", "json", flow)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.After(30 * time.Second)
-	for cf.Runs() < resumeKillAt {
-		select {
-		case err := <-exited:
-			t.Fatalf("aiflow run ended (%v) after %d requests, before the kill\nstderr:\n%s", err, cf.Runs(), stderr.String())
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("the emulator saw only %d requests in 30s\nstderr:\n%s", cf.Runs(), stderr.String())
-		case <-time.After(time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("aiflow run was not killed by SIGKILL: %v", cmd.ProcessState)
-	}
+	killWhen(t, bin, env, []string{"run", "--state-dir", state, "-o", "json", flow},
+		func() bool { return cf.Runs() >= resumeKillAt }, func() string { return fmt.Sprintf("%d requests", cf.Runs()) })
 	seen, done = len(generateRequests(cf)), int(answered.Load())
 	if seen >= resumeItems {
 		t.Fatalf("the kill came too late: all %d items were already requested", seen)
