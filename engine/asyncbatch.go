@@ -97,7 +97,7 @@ func (w *walker) runAsyncBatch(n *Node, as steps.AsyncBatchStep, scope map[strin
 			firstErr = err
 		}
 	}
-	if w.opts.Store != nil {
+	if w.recordsBatches() {
 		_ = w.opts.Store.SetBatchStatus(context.WithoutCancel(w.ctx), w.runID, n.ID, key, store.BatchCollected)
 	}
 	return outs, recs, firstErr
@@ -133,7 +133,7 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 // returning. The submission holds an execution slot (under the step's retry: as any
 // call); waiting for the answers holds none.
 func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, itemKeys []string, key string) (job providers.BatchJob, usedKey string, resumed bool, err error) {
-	if w.opts.Store != nil {
+	if w.recordsBatches() {
 		rec, err := w.recordedBatch(n, m, idxs, itemKeys, key)
 		switch {
 		case err == nil:
@@ -155,7 +155,7 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 		if err != nil {
 			return err
 		}
-		if w.opts.Store == nil {
+		if !w.recordsBatches() {
 			return nil
 		}
 		b, _ := json.Marshal(job)
@@ -259,3 +259,8 @@ func (w *walker) pollBatch(n *Node, ab providers.AsyncBatcher, job providers.Bat
 		timer.Reset(wait)
 	}
 }
+
+// recordsBatches reports whether this run records its asynchronous batches, to resume
+// them by polling: not when it has no store, nor when it is ephemeral (a dataset row),
+// which has no run record to hang them on and is never resumed.
+func (w *walker) recordsBatches() bool { return w.opts.Store != nil && !w.opts.Ephemeral }

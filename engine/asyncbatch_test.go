@@ -573,3 +573,28 @@ func TestAsyncBatchPollFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestAsyncBatchEphemeral: an ephemeral run (each row of a dataset run) has no run
+// record to hang a batch record on; its batches are still submitted once and answered,
+// instead of failing after being paid for because the record could not be written.
+func TestAsyncBatchEphemeral(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	st := openStore(t)
+	res, err := asyncRun(t, cf, "", st, engine.RunOptions{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := res.Outputs["lines"].([]any); len(lines) != 5 {
+		t.Fatalf("lines = %v", res.Outputs["lines"])
+	}
+	if n := cf.BatchItems(); n != 5 {
+		t.Errorf("%d items submitted, want 5", n)
+	}
+	runs, err := st.ListRuns(context.Background(), store.ListRunsOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 0 {
+		t.Errorf("an ephemeral run was recorded: %+v", runs)
+	}
+}
