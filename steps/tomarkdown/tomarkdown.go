@@ -48,7 +48,8 @@ var Kind = steps.Kind{
 }
 
 type converter struct {
-	at spec.Pos // where the step names its model, for CheckModel
+	at   spec.Pos // where the step names its model, for CheckModel
+	path string   // its dotted path
 }
 
 var (
@@ -57,12 +58,12 @@ var (
 )
 
 func newConverter(s *spec.Step) (steps.Step, spec.Diagnostics) {
-	c := converter{at: s.Pos}
+	c := converter{at: s.Pos, path: "steps." + s.ID}
 	switch {
 	case s.Model != nil:
-		c.at = s.Model.Pos
+		c.at, c.path = s.Model.Pos, c.path+".model"
 	case s.Route != nil:
-		c.at = s.Route.Pos
+		c.at, c.path = s.Route.Pos, c.path+".route"
 	}
 	var d spec.Diagnostics
 	if in := s.Input("document"); in != nil && !in.Value.HasExpr() {
@@ -80,7 +81,7 @@ func newConverter(s *spec.Step) (steps.Step, spec.Diagnostics) {
 func (c converter) CheckModel(providerKind, modelID string) spec.Diagnostics {
 	var d spec.Diagnostics
 	if providerKind == "workers-ai" && modelID != "" {
-		d.Errorf(c.at, "model", "workers-ai converts documents without a model id: write model: <provider name> (e.g. model: cf), not %q", modelID)
+		d.Errorf(c.at, c.path, "workers-ai converts documents without a model id: write model: <provider name> (e.g. model: cf), not %q", modelID)
 	}
 	return d
 }
