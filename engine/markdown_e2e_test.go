@@ -152,3 +152,64 @@ func TestToMarkdownOfflineRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestToMarkdownInputs converts offline from each input shape: a blob, text with a name
+// that says HTML, and a list of blobs with one name each (joined, tokens absent).
+func TestToMarkdownInputs(t *testing.T) {
+	page, err := os.ReadFile("../providers/local/testdata/markdown/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile("../providers/local/testdata/markdown/text.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, with string
+		want       []string // in the markdown, in order
+		wantName   any
+		wantType   any
+	}{
+		{"blob", `{document: '${ blob("page.html") }'}`, []string{"# Coral reefs"}, "document.html", "text/html"},
+		{"text named html", `{document: '${ file("page.html") }', name: reefs.html}`, []string{"# Coral reefs", "**polyps**"}, "reefs.html", "text/html"},
+		{"text", `{document: "just *text*"}`, []string{"just *text*"}, "document.txt", "text/plain"},
+		{"list", `{document: ['${ blob("text.pdf") }', '${ blob("page.html") }'], name: [a.pdf, b.html]}`,
+			[]string{"Hello PDF world", "Page two text", "# Coral reefs"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range map[string][]byte{"page.html": page, "text.pdf": text} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src := "aiflow: 1\nname: md\nsteps:\n  convert:\n    uses: to-markdown\n    with: " + tt.with + "\noutputs:\n  out: ${ steps.convert.output }\n"
+			path := filepath.Join(dir, "md.yaml")
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := e2eRun(t, fileFlow(t, path, nil), dir, engine.RunOptions{})
+			out, _ := res.Outputs["out"].(map[string]any)
+			md, _ := out["markdown"].(string)
+			rest := md
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("markdown lacks %q (in order):\n%s", w, md)
+				}
+				rest = rest[i+len(w):]
+			}
+			if out["name"] != tt.wantName || out["media_type"] != tt.wantType || out["tokens"] != nil {
+				t.Errorf("name %v media_type %v tokens %v; want %v, %v and none (the local converter counts none)", out["name"], out["media_type"], out["tokens"], tt.wantName, tt.wantType)
+			}
+			wantDocs := 1
+			if tt.name == "list" {
+				wantDocs = 2
+			}
+			if docs, _ := out["documents"].([]any); len(docs) != wantDocs {
+				t.Errorf("documents = %v, want %d rows", docs, wantDocs)
+			}
+		})
+	}
+}
