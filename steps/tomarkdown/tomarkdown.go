@@ -23,6 +23,7 @@ func init() { steps.MustRegister(Kind) }
 const (
 	maxDocument  = 50 << 20
 	maxDocuments = 100
+	maxTotal     = 100 << 20 // all documents of one call together
 )
 
 // Kind describes the to-markdown step to the registry.
@@ -140,6 +141,15 @@ func documents(call *steps.Call) ([]providers.Document, bool, error) {
 		return nil, list, fmt.Errorf("document: the list is empty")
 	case len(values) > maxDocuments:
 		return nil, list, fmt.Errorf("document: %d documents; one step call converts at most %d (use for_each)", len(values), maxDocuments)
+	}
+	var total int64
+	for _, x := range values {
+		if b, ok := blob.FromValue(x); ok {
+			total += b.Size
+		}
+	}
+	if total > maxTotal {
+		return nil, list, fmt.Errorf("document: the documents have %s together; one step call converts at most %s (use for_each over them)", blob.HumanSize(total), blob.HumanSize(maxTotal))
 	}
 	names, err := nameList(call.Inputs["name"], len(values), list)
 	if err != nil {
