@@ -41,6 +41,7 @@ test-race:
 fuzz:
 	$(GO) test ./spec -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./engine -run='^$$' -fuzz='^FuzzExpr$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./providers/local -run='^$$' -fuzz='^FuzzPDFMarkdown$$' -fuzztime=$(FUZZTIME)
 
 ## bench: Go benchmarks of the engine, then the printed figures of every area.
 bench:

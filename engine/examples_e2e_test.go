@@ -197,6 +197,13 @@ func TestExamplesOfflineMakeNoRequests(t *testing.T) {
 				}
 			}
 		}},
+		{"pdf-rag-ingest", "../examples/flows/pdf-rag-ingest.yaml", func(t *testing.T, out map[string]any) {
+			checkPDFRAGIngest(t, out, []string{"text/html", "application/pdf", "application/pdf"})
+			md, _ := out["markdown"].([]any)
+			if len(md) == 3 && (!strings.Contains(fmt.Sprint(md[0]), "# Coral reefs") || !strings.Contains(fmt.Sprint(md[2]), "Sihwa Lake")) {
+				t.Errorf("markdown = %q, want the HTML page's heading and the PDF's second page", md)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func init() {
 // the tasks of published models aiflow has no step kind for yet.
 var modelTasks = func() []providers.Task {
 	tasks := []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
-		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage}
+		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage, providers.TaskToMarkdown}
 	var more []string
 	for _, t := range catalogen.Tasks {
 		if !slices.Contains(tasks, providers.Task(t)) && !slices.Contains(more, t) {

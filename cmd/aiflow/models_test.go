@@ -44,7 +44,7 @@ func TestFilterModels(t *testing.T) {
 func TestModelFilterErrors(t *testing.T) {
 	tests := []struct{ name, task, kind, want string }{
 		{"ok", "embed", "local", ""},
-		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate", "classify", "generate-image", "classify-image", "image-to-text", "object-detection", "speech-recognition", "text-to-speech" or "voice-activity-detection"`},
+		{"task typo", "genrate", "", `--task: unknown task "genrate" (did you mean "generate"?); use one of "generate", "embed", "summarize", "translate", "classify", "generate-image", "classify-image", "to-markdown", "image-to-text", "object-detection", "speech-recognition", "text-to-speech" or "voice-activity-detection"`},
 		{"provider typo", "", "anthropc", `--provider: unknown provider kind "anthropc" (did you mean "anthropic"?); use one of "anthropic", "local", "openai" or "workers-ai"`},
 	}
 	for _, tt := range tests {

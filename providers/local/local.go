@@ -17,7 +17,7 @@ func init() {
 	providers.MustRegister(providers.Info{
 		Name:    Kind,
 		Summary: "Embedded offline engine: lexical embeddings, extractive summaries, VADER sentiment, zero-shot labels, Apertium translation.",
-		Tasks:   []providers.Task{providers.TaskEmbed, providers.TaskSummarize, providers.TaskClassify, providers.TaskTranslate},
+		Tasks:   []providers.Task{providers.TaskEmbed, providers.TaskSummarize, providers.TaskClassify, providers.TaskTranslate, providers.TaskToMarkdown},
 		Models:  modelIDsByTask(),
 		Settings: []providers.SettingField{
 			{Name: "dimensions", Type: "int", Doc: fmt.Sprintf("Vector size of local/hash-embed (%d–%d, default %d).", minDimensions, maxDimensions, defaultDimensions)},

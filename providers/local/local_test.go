@@ -26,7 +26,7 @@ func TestRegistered(t *testing.T) {
 	if !ok {
 		t.Fatalf("kind %q is not registered", Kind)
 	}
-	want := []providers.Task{providers.TaskClassify, providers.TaskEmbed, providers.TaskSummarize, providers.TaskTranslate}
+	want := []providers.Task{providers.TaskClassify, providers.TaskEmbed, providers.TaskSummarize, providers.TaskToMarkdown, providers.TaskTranslate}
 	got := slices.Clone(info.Tasks)
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -38,6 +38,8 @@ func Models() []Model {
 			Description: "caller-given labels ranked by lexical-embedding similarity (softmax over cosines)"},
 		{ID: ModelApertium, Task: providers.TaskTranslate,
 			Description: "rule-based translation with the Apertium command line (installed language pairs only)"},
+		{ID: ModelMarkdown, Task: providers.TaskToMarkdown,
+			Description: "offline documents to Markdown: HTML, plain text and Markdown, text PDFs (no scans, images or office formats)"},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	_ "github.com/aiflow/aiflow/steps/search"
 	_ "github.com/aiflow/aiflow/steps/subflow"
 	_ "github.com/aiflow/aiflow/steps/summarize"
+	_ "github.com/aiflow/aiflow/steps/tomarkdown"
 	_ "github.com/aiflow/aiflow/steps/transform"
 	_ "github.com/aiflow/aiflow/steps/translate"
 	_ "github.com/aiflow/aiflow/steps/upsert"
