@@ -206,6 +206,9 @@ func Serves(p any, task Task) bool {
 	case TaskClassifyImage:
 		_, ok := p.(ImageClassifier)
 		return ok
+	case TaskTranscribe:
+		_, ok := p.(Transcriber)
+		return ok
 	}
 	return false
 }

@@ -23,7 +23,7 @@ var Info = providers.Info{
 	Name:    Kind,
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
-		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage},
+		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage, providers.TaskTranscribe},
 	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	// The models developers.cloudflare.com/workers-ai/features/batch-api lists.
 	BatchModels: map[providers.Task][]string{
