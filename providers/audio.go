@@ -132,3 +132,15 @@ func vttTime(sec float64) string {
 	ms := int64(math.Round(max(sec, 0) * 1000))
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }
+
+// EstimateAudioSeconds guesses the duration of audio from its size, for plan and the
+// budget before the bytes are read: WAV at 32 000 bytes a second (16 kHz 16-bit mono,
+// Whisper's own rate), compressed audio at 8 000 (64 kbit/s speech). Recordings at a
+// higher rate are over-estimated, which keeps a budget on the safe side.
+func EstimateAudioSeconds(mediaType string, size int64) float64 {
+	switch mediaType {
+	case "audio/wav", "audio/wave", "audio/x-wav":
+		return float64(size) / 32000
+	}
+	return float64(size) / 8000
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -18,7 +19,8 @@ import (
 // task, prefix} and answers {transcription_info, text, word_count, segments, vtt}.
 //
 // The emulator "hears" 16-bit PCM WAV: every stretch of sound between silences (100 ms
-// windows) is one word, named after its pitch, "tone440" for a 440 Hz sine. A test
+// windows) is one word, named after its pitch to the nearest 100 Hz (the median over its windows), "tone400" for a
+// 400 Hz sine. A test
 // builds its recording with ToneWAV and knows the transcript and every word's time.
 // Other audio is transcribed as one word saying its size.
 
@@ -102,14 +104,14 @@ func HearWAV(b []byte) (words []CFWord, duration float64, err error) {
 	frames := len(data) / (2 * channels)
 	win := rate / 10
 	var cur *CFWord
-	var crossings int
+	var pitches []float64 // per window of the current word
 	flush := func(end float64) {
 		if cur != nil {
-			hz := float64(crossings) / 2 / (end - cur.Start)
-			cur.Word = fmt.Sprintf("tone%d", int(math.Round(hz/10))*10)
+			sort.Float64s(pitches)
+			cur.Word = fmt.Sprintf("tone%d", int(math.Round(pitches[len(pitches)/2]/100))*100)
 			cur.End = end
 			words = append(words, *cur)
-			cur = nil
+			cur, pitches = nil, nil
 		}
 	}
 	for w := 0; w+win <= frames; w += win {
@@ -127,9 +129,9 @@ func HearWAV(b []byte) (words []CFWord, duration float64, err error) {
 		t := float64(w) / float64(rate)
 		if math.Sqrt(sum/float64(win)) > 1000 {
 			if cur == nil {
-				cur, crossings = &CFWord{Start: t}, 0
+				cur = &CFWord{Start: t}
 			}
-			crossings += zc
+			pitches = append(pitches, float64(zc)/2/(float64(win)/float64(rate)))
 		} else {
 			flush(t)
 		}

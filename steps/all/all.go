@@ -17,8 +17,8 @@ import (
 	_ "github.com/aiflow/aiflow/steps/search"
 	_ "github.com/aiflow/aiflow/steps/subflow"
 	_ "github.com/aiflow/aiflow/steps/summarize"
-	_ "github.com/aiflow/aiflow/steps/transform"
 	_ "github.com/aiflow/aiflow/steps/transcribe"
+	_ "github.com/aiflow/aiflow/steps/transform"
 	_ "github.com/aiflow/aiflow/steps/translate"
 	_ "github.com/aiflow/aiflow/steps/upsert"
 )

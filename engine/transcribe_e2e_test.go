@@ -1,0 +1,247 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aiflow/aiflow/engine"
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/providers/wiretest"
+)
+
+// transcribeFlow transcribes a file read with blob(); the verbs fill model, file and
+// extra inputs.
+const transcribeFlow = `aiflow: 1
+name: talk
+vars:
+  cf_api: { type: string }
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: ${ vars.cf_api }
+steps:
+  listen:
+    uses: transcribe
+    model: cf:%s
+    with:
+      audio: ${ blob("%s") }
+%s
+outputs:
+  text: ${ steps.listen.output.text }
+  words: ${ steps.listen.output.words }
+  segments: ${ steps.listen.output.segments }
+  vtt: ${ steps.listen.output.vtt }
+  pieces: ${ steps.listen.output.pieces }
+  duration: ${ steps.listen.output.duration }
+  language: ${ steps.listen.output.language }
+`
+
+// writeTranscribeFlow writes the flow and the audio files into a fresh directory.
+func writeTranscribeFlow(t *testing.T, dir, model, file, extra string) string {
+	t.Helper()
+	path := filepath.Join(dir, "talk.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(transcribeFlow, model, file, extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// talkTones is a 16 kHz recording of twelve "words" (tones) between pauses, with the
+// time each starts.
+func talkTones() ([]byte, []wiretest.Tone, []float64) {
+	var tones []wiretest.Tone
+	var starts []float64
+	at := 0.0
+	for i := 0; i < 12; i++ {
+		tn := wiretest.Tone{Gap: 0.5 + 0.1*float64(i%4), Seconds: 0.6, Hz: 300 + 100*i}
+		at += tn.Gap
+		starts = append(starts, at)
+		at += tn.Seconds
+		tones = append(tones, tn)
+	}
+	return wiretest.ToneWAV(16000, tones, 0.5), tones, starts
+}
+
+// TestTranscribeSplitsLongWAV: a recording longer than max_seconds is cut into pieces at
+// its pauses, each piece a WAV of its own under the model's request size; the pieces'
+// words come back in order with times on the original timeline (every word's start
+// within 0.1 s of where the tone was put), whichever answer shape the model has
+// (whisper's words and vtt, whisper-large-v3-turbo's segments); the whole recording is
+// priced per audio minute once.
+func TestTranscribeSplitsLongWAV(t *testing.T) {
+	wav, tones, starts := talkTones()
+	seconds := float64(len(wav)-44) / 32000
+	for _, tc := range []struct {
+		model, extra string
+		neurons      float64
+	}{
+		{"@cf/openai/whisper", "      max_seconds: 4", 41.14},
+		{"@cf/openai/whisper-large-v3-turbo", "      max_seconds: 4\n      language: de\n      parallel: 2", 46.63},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "talk.wav"), wav, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fl := fileFlow(t, writeTranscribeFlow(t, dir, tc.model, "talk.wav", tc.extra), cfEnv(cf))
+			res := e2eRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
+			words, _ := res.Outputs["words"].([]any)
+			segs, _ := res.Outputs["segments"].([]any)
+			if len(words) != len(tones) && len(segs) != len(tones) {
+				t.Fatalf("%d words, %d segments, want %d: %v", len(words), len(segs), len(tones), res.Outputs["text"])
+			}
+			var got []string
+			for i, s := range segs {
+				seg := s.(map[string]any)
+				if want := fmt.Sprintf("tone%d", tones[i].Hz); seg["text"] != want {
+					t.Errorf("segment %d = %v, want %s", i, seg["text"], want)
+				}
+				if st := seg["start"].(float64); math.Abs(st-starts[i]) > 0.1 {
+					t.Errorf("segment %d (%v) starts at %v, want %v", i, seg["text"], st, starts[i])
+				}
+				got = append(got, seg["text"].(string))
+			}
+			if text := res.Outputs["text"]; text != strings.Join(got, " ") {
+				t.Errorf("text = %q, want the segments in order", text)
+			}
+			if n := asNum(res.Outputs["pieces"]); n < 4 {
+				t.Errorf("pieces = %d, want the %.1f s recording cut into pieces of at most 4 s", n, seconds)
+			}
+			if d := res.Outputs["duration"].(float64); math.Abs(d-seconds) > 0.001 {
+				t.Errorf("duration = %v, want %v", d, seconds)
+			}
+			vtt := res.Outputs["vtt"].(string)
+			if !strings.HasPrefix(vtt, "WEBVTT\n") || strings.Count(vtt, " --> ") != len(segs) {
+				t.Errorf("vtt = %q", vtt)
+			}
+			sent := sentInputs(t, cf, tc.model)
+			if len(sent) != asNum(res.Outputs["pieces"]) {
+				t.Errorf("%d requests for %v pieces", len(sent), res.Outputs["pieces"])
+			}
+			total := 0
+			for _, in := range sent {
+				var audio []byte
+				switch a := in["audio"].(type) {
+				case []any:
+					for _, x := range a {
+						audio = append(audio, byte(x.(float64)))
+					}
+				case string:
+					audio, _ = base64.StdEncoding.DecodeString(a)
+					if in["language"] != "de" {
+						t.Errorf("turbo request without language: %v", in["language"])
+					}
+				}
+				if string(audio[:4]) != "RIFF" || len(audio)-44 > 4*32000 {
+					t.Errorf("piece of %d bytes is not a WAV of at most 4 s", len(audio))
+				}
+				total += len(audio) - 44
+			}
+			if total != len(wav)-44 {
+				t.Errorf("pieces carry %d audio bytes, the recording %d", total, len(wav)-44)
+			}
+			if got, want := res.Steps[0].Usage.Neurons, seconds/60*tc.neurons; math.Abs(got-want) > 1e-6 {
+				t.Errorf("usage = %v neurons, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestTranscribeRefusesBadAudio: an image, an empty file and bytes of no known type are
+// refused before any request, naming the step and the field; options a model does not
+// take are refused naming the option.
+func TestTranscribeRefusesBadAudio(t *testing.T) {
+	wav, _, _ := talkTones()
+	files := map[string][]byte{
+		"cat.png":   wiretest.CFImage("x", "a cat", 8, 8),
+		"empty.wav": {},
+		"noise.bin": {0x00, 0x01, 0x02, 0xfe, 0x80, 0x81},
+		"talk.wav":  wav,
+	}
+	for _, tc := range []struct {
+		file, extra, want string
+	}{
+		{"cat.png", "", `step "listen": with.audio: expected audio (WAV, MP3, FLAC, OGG, M4A, WebM), got image/png`},
+		{"empty.wav", "", `talk.yaml:16:14: step "listen": steps.listen.with.audio: ${ blob("empty.wav") }: blob("empty.wav"): the file is empty (0 bytes)`},
+		{"noise.bin", "", "with.audio: expected audio (WAV, MP3, FLAC, OGG, M4A, WebM), got application/octet-stream"},
+		{"talk.wav", "      language: en", "language is not an input of this model"},
+		{"talk.wav", "      parallel: 0", "with.parallel: want 1 to 16, got 0"},
+	} {
+		t.Run(tc.file+tc.extra, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			dir := t.TempDir()
+			for name, data := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fl := fileFlow(t, writeTranscribeFlow(t, dir, "@cf/openai/whisper", tc.file, tc.extra), cfEnv(cf))
+			st, err := store.Open(filepath.Join(dir, ".aiflow"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			_, err = fl.Run(context.Background(), engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}, Store: st, StateDir: filepath.Join(dir, ".aiflow")})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+			if n := cf.Count(); n != 0 {
+				t.Errorf("%d requests made", n)
+			}
+		})
+	}
+}
+
+// TestPlanPricesAudioMinutes: plan prices a transcription per audio minute from the
+// catalogue, estimating the minutes from the file's size (16 kHz 16-bit mono for WAV),
+// without a request; whisper-tiny-en, which has no published price, is unpriced.
+func TestPlanPricesAudioMinutes(t *testing.T) {
+	wav, _, _ := talkTones()
+	for _, tc := range []struct {
+		model   string
+		priced  bool
+		neurons float64
+	}{
+		{"@cf/openai/whisper", true, 41.14},
+		{"@cf/openai/whisper-large-v3-turbo", true, 46.63},
+		{"@cf/openai/whisper-tiny-en", false, 0},
+	} {
+		cf := wiretest.NewCloudflare(t)
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "talk.wav"), wav, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fl := fileFlow(t, writeTranscribeFlow(t, dir, tc.model, "talk.wav", ""), cfEnv(cf))
+		p, err := fl.Plan(context.Background(), engine.PlanOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := float64(len(wav)) / 32000 / 60 * tc.neurons * 0.011 / 1000
+		if p.Total.Priced != tc.priced || math.Abs(p.Total.USD-want) > want*0.001+1e-12 {
+			t.Errorf("%s: plan = $%v (priced %v), want $%v (priced %v)", tc.model, p.Total.USD, p.Total.Priced, want, tc.priced)
+		}
+		if cf.Count() != 0 {
+			t.Errorf("plan made %d requests", cf.Count())
+		}
+	}
+}
+
+// asNum reads an integer output, an int in process or a float64 after JSON.
+func asNum(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case float64:
+		return int(n)
+	}
+	return -1
+}
