@@ -27,7 +27,7 @@ type whisperFamily struct {
 
 var (
 	whisperArray = whisperFamily{limit: 1 << 20}
-	whisperTurbo = whisperFamily{b64: true, limit: 4 << 20}
+	whisperTurbo = whisperFamily{b64: true, limit: 2 << 20}
 )
 
 var whisperModels = map[string]whisperFamily{
