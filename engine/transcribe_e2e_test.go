@@ -202,7 +202,7 @@ func TestTranscribeRefusesBadAudio(t *testing.T) {
 }
 
 // TestPlanPricesAudioMinutes: plan prices a transcription per audio minute from the
-// catalogue, estimating the minutes from the file's size (16 kHz 16-bit mono for WAV),
+// catalogue, estimating the minutes from the file's size (8 kHz 16-bit mono for WAV),
 // without a request; whisper-tiny-en, which has no published price, is unpriced.
 func TestPlanPricesAudioMinutes(t *testing.T) {
 	wav, _, _ := talkTones()
@@ -225,7 +225,7 @@ func TestPlanPricesAudioMinutes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := float64(len(wav)) / 32000 / 60 * tc.neurons * 0.011 / 1000
+		want := float64(len(wav)) / 16000 / 60 * tc.neurons * 0.011 / 1000
 		if p.Total.Priced != tc.priced || math.Abs(p.Total.USD-want) > want*0.001+1e-12 {
 			t.Errorf("%s: plan = $%v (priced %v), want $%v (priced %v)", tc.model, p.Total.USD, p.Total.Priced, want, tc.priced)
 		}
@@ -244,4 +244,36 @@ func asNum(v any) int {
 		return int(n)
 	}
 	return -1
+}
+
+// TestTranscribeLongAudioExample runs examples/flows/transcribe-long-audio.yaml against
+// the emulator: the bundled recording is cut into 4 s pieces at its pauses, whose words
+// come back in order, then summarised and translated; a second run takes the transcript
+// from the cache and pays for no audio.
+func TestTranscribeLongAudioExample(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	fl := fileFlow(t, "../examples/flows/transcribe-long-audio.yaml", cfEnv(cf))
+	dir := t.TempDir()
+	vars := map[string]any{"cf_api": cf.APIBase()}
+	res := e2eRun(t, fl, dir, engine.RunOptions{Vars: vars})
+	want := "tone400 tone600 tone500 tone800 tone700 tone900 tone600 tone1000 tone500 tone700 tone800"
+	if res.Outputs["transcript"] != want {
+		t.Errorf("transcript = %q, want %q", res.Outputs["transcript"], want)
+	}
+	if n := asNum(res.Outputs["pieces"]); n < 3 {
+		t.Errorf("pieces = %d, want the 11.3 s recording in 3 or more pieces of at most 4 s", n)
+	}
+	if s, _ := res.Outputs["translation"].(string); s == "" {
+		t.Errorf("translation = %v", res.Outputs["translation"])
+	}
+	for _, in := range sentInputs(t, cf, "@cf/openai/whisper-large-v3-turbo") {
+		if in["language"] != "en" || in["vad_filter"] != true {
+			t.Errorf("request options = language %v, vad_filter %v", in["language"], in["vad_filter"])
+		}
+	}
+	heard := cf.AudioSeconds()
+	e2eRun(t, fl, dir, engine.RunOptions{Vars: vars})
+	if cf.AudioSeconds() != heard {
+		t.Errorf("cached re-run transcribed %.1f s more audio", cf.AudioSeconds()-heard)
+	}
 }

@@ -134,13 +134,13 @@ func vttTime(sec float64) string {
 }
 
 // EstimateAudioSeconds guesses the duration of audio from its size, for plan and the
-// budget before the bytes are read: WAV at 32 000 bytes a second (16 kHz 16-bit mono,
-// Whisper's own rate), compressed audio at 8 000 (64 kbit/s speech). Recordings at a
-// higher rate are over-estimated, which keeps a budget on the safe side.
+// budget before the bytes are read: WAV at 16 000 bytes a second (8 kHz 16-bit mono, the
+// lowest rate speech is commonly recorded at), compressed audio at 8 000 (64 kbit/s).
+// Recordings at higher rates are over-estimated, which keeps a budget on the safe side.
 func EstimateAudioSeconds(mediaType string, size int64) float64 {
 	switch mediaType {
 	case "audio/wav", "audio/wave", "audio/x-wav":
-		return float64(size) / 32000
+		return float64(size) / 16000
 	}
 	return float64(size) / 8000
 }
