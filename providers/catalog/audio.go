@@ -11,17 +11,10 @@ var audioMinuteNeurons = map[string]float64{
 	"@cf/openai/whisper-large-v3-turbo": 46.63,
 }
 
-// audioMinuteUSD are list prices per audio minute of providers that bill in USD
-// (approximate: https://platform.openai.com/docs/pricing, 2026).
-var audioMinuteUSD = map[string]float64{
-	"openai whisper-1":              0.006,
-	"openai gpt-4o-transcribe":      0.006,
-	"openai gpt-4o-mini-transcribe": 0.003,
-}
-
 // AudioCost prices seconds of audio transcribed by m: neurons per audio minute for
-// Workers AI models (USD at the neuron price), else a published USD price per audio
-// minute. ok is false when no price is known, so plan can say "unpriced" instead of $0.
+// Workers AI models (USD at the neuron price), else a USD price "per audio minute" among
+// its prices (published, or listed in models.json). ok is false when no price is known,
+// so plan can say "unpriced" instead of $0.
 func (m Model) AudioCost(seconds float64) (usd, neurons float64, ok bool) {
 	minutes := seconds / 60
 	if m.Provider == workersAI {
@@ -29,9 +22,6 @@ func (m Model) AudioCost(seconds float64) (usd, neurons float64, ok bool) {
 			neurons = minutes * n
 			return neurons * NeuronUSD(), neurons, true
 		}
-	}
-	if p, found := audioMinuteUSD[m.Provider+" "+m.ID]; found {
-		return minutes * p, 0, true
 	}
 	for _, p := range m.Prices {
 		if strings.EqualFold(p.Unit, "per audio minute") && p.Currency == "USD" {
@@ -45,9 +35,6 @@ func (m Model) AudioCost(seconds float64) (usd, neurons float64, ok bool) {
 func AudioPrice(providerKind, id string) (usd float64, ok bool) {
 	m, found := Lookup(providerKind, id)
 	if !found {
-		if p, listed := audioMinuteUSD[providerKind+" "+id]; listed {
-			return p, true
-		}
 		return 0, false
 	}
 	usd, _, ok = m.AudioCost(60)

@@ -60,23 +60,26 @@ var Kind = steps.Kind{
 	Keys:          []string{"model", "route"},
 	Version:       "1",
 	Deterministic: true,
-	New:           func(*spec.Step) (steps.Step, spec.Diagnostics) { return transcriber{}, nil },
+	New:           newStep,
 }
 
-type transcriber struct{}
+// transcriber is a configured transcribe step: the model options it sets (check.go).
+type transcriber struct {
+	options []option
+}
 
-var _ steps.Step = transcriber{}
+var _ steps.Step = (*transcriber)(nil)
 
-// options are the validated inputs besides the audio.
-type options struct {
+// runOptions are the validated inputs besides the audio.
+type runOptions struct {
 	language, prompt string
 	vad              bool
 	maxSeconds       int
 	parallel         int
 }
 
-func readOptions(in map[string]any) (options, error) {
-	o := options{maxSeconds: DefaultMaxSeconds, parallel: DefaultParallel}
+func readOptions(in map[string]any) (runOptions, error) {
+	o := runOptions{maxSeconds: DefaultMaxSeconds, parallel: DefaultParallel}
 	o.language, _ = in["language"].(string)
 	o.prompt, _ = in["prompt"].(string)
 	o.vad, _ = in["vad"].(bool)
@@ -126,7 +129,7 @@ type result struct {
 }
 
 // Run splits the audio, transcribes the pieces in parallel and joins them.
-func (transcriber) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
+func (*transcriber) Run(ctx context.Context, call *steps.Call) (steps.Result, error) {
 	t, err := capability.Of[providers.Transcriber](call.Model, providers.TaskTranscribe)
 	if err != nil {
 		return steps.Result{}, err
@@ -170,7 +173,7 @@ func (transcriber) Run(ctx context.Context, call *steps.Call) (steps.Result, err
 }
 
 // newSource picks the splitter for the audio's format.
-func newSource(r *bufio.Reader, b blob.Blob, limit int64, opts options) (source, []string, error) {
+func newSource(r *bufio.Reader, b blob.Blob, limit int64, opts runOptions) (source, []string, error) {
 	head, _ := r.Peek(12)
 	if isWAV(head) {
 		s, err := newWAVSplitter(r, limit, float64(opts.maxSeconds))
@@ -192,7 +195,7 @@ func newSource(r *bufio.Reader, b blob.Blob, limit int64, opts options) (source,
 // transcribeAll reads pieces from src and transcribes up to opts.parallel of them at
 // once; a piece is read only when a slot is free, so at most parallel+1 pieces are in
 // memory. The first failure cancels the pieces still running. Results are in order.
-func transcribeAll(ctx context.Context, t providers.Transcriber, call *steps.Call, src source, mediaType string, opts options) ([]result, error) {
+func transcribeAll(ctx context.Context, t providers.Transcriber, call *steps.Call, src source, mediaType string, opts runOptions) ([]result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
