@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -276,3 +277,54 @@ func TestTranscribeLongAudioExample(t *testing.T) {
 		t.Errorf("cached re-run transcribed %.1f s more audio", cf.AudioSeconds()-heard)
 	}
 }
+
+// TestTranscribeSplitsMP3BySize: MP3 larger than one request is cut at frame headers
+// into pieces under the limit; the second piece's times follow the duration the model
+// reported for the first, and the output says the timestamps are approximate.
+func TestTranscribeSplitsMP3BySize(t *testing.T) {
+	frame := append([]byte{0xFF, 0xFB, 0x90, 0x64}, bytes.Repeat([]byte{0x55}, 413)...)
+	mp3 := bytes.Repeat(frame, (3<<20)/len(frame)) // 3 MiB: two pieces of at most 2 MiB
+	cf := wiretest.NewCloudflare(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "talk.mp3"), mp3, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := writeTranscribeFlow(t, dir, "@cf/openai/whisper-large-v3-turbo", "talk.mp3", "")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(mustRead(t, path)), "  language: ${ steps.listen.output.language }",
+		"  language: ${ steps.listen.output.language }\n  notes: ${ steps.listen.output.notes }", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fl := fileFlow(t, path, cfEnv(cf))
+	res := e2eRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
+	sent := sentInputs(t, cf, "@cf/openai/whisper-large-v3-turbo")
+	if len(sent) != 2 || asNum(res.Outputs["pieces"]) != 2 {
+		t.Fatalf("%d requests, %v pieces, want 2", len(sent), res.Outputs["pieces"])
+	}
+	first, _ := base64.StdEncoding.DecodeString(sent[0]["audio"].(string))
+	second, _ := base64.StdEncoding.DecodeString(sent[1]["audio"].(string))
+	if len(first) > 2<<20 || second[0] != 0xFF || second[1] != 0xFB || len(first)+len(second) != len(mp3) {
+		t.Errorf("pieces of %d and %d bytes, second starting % x", len(first), len(second), second[:2])
+	}
+	segs := res.Outputs["segments"].([]any)
+	if len(segs) != 2 {
+		t.Fatalf("segments = %v", segs)
+	}
+	if st, want := segs[1].(map[string]any)["start"].(float64), ms3(float64(len(first))/16000); st != want {
+		t.Errorf("second piece starts at %v, want the first piece's reported duration %v", st, want)
+	}
+	notes, _ := res.Outputs["notes"].([]any)
+	if len(notes) != 1 || !strings.Contains(notes[0].(string), "at MP3 frame boundaries") || !strings.Contains(notes[0].(string), "approximate") {
+		t.Errorf("notes = %v", notes)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ms3(sec float64) float64 { return math.Round(sec*1000) / 1000 }
