@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/catalog"
 	"github.com/aiflow/aiflow/steps"
@@ -88,6 +89,12 @@ func estimateCall(task providers.Task, call *steps.Call) Estimate {
 		return e
 	}
 	e.ContextWindow = m.ContextWindow
+	if task == providers.TaskTranscribe {
+		if b, ok := blob.FromValue(call.Inputs["audio"]); ok {
+			e.USD, _, e.Priced = m.AudioCost(providers.EstimateAudioSeconds(b.MediaType, b.Size))
+		}
+		return e
+	}
 	if m.Unpriced {
 		return e
 	}

@@ -209,6 +209,9 @@ func Serves(p any, task Task) bool {
 	case TaskToMarkdown:
 		_, ok := p.(MarkdownConverter)
 		return ok
+	case TaskTranscribe:
+		_, ok := p.(Transcriber)
+		return ok
 	}
 	return false
 }

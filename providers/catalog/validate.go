@@ -35,6 +35,7 @@ func (f file) validate() error {
 var tasks = map[providers.Task]bool{
 	providers.TaskGenerate: true, providers.TaskEmbed: true, providers.TaskSummarize: true,
 	providers.TaskTranslate: true, providers.TaskClassify: true, providers.TaskImage: true, providers.TaskClassifyImage: true,
+	providers.TaskTranscribe: true,
 }
 
 // validate checks one model entry.

@@ -21,7 +21,7 @@ func init() { providers.MustRegister(Info) }
 var Info = providers.Info{
 	Name:          Kind,
 	Summary:       "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
-	Tasks:         []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
+	Tasks:         []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskTranscribe},
 	AsyncBatch:    []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	BatchDiscount: batchDiscount,
 	Settings: []providers.SettingField{
@@ -42,8 +42,9 @@ type Provider struct {
 	client  *http.Client
 	chat    oai.ChatCompletionService
 	embed   oai.EmbeddingService
-	files   oai.FileService  // batch input and output files (batch.go)
-	batches oai.BatchService // the Batch API (batch.go)
+	files   oai.FileService               // batch input and output files (batch.go)
+	batches oai.BatchService              // the Batch API (batch.go)
+	audio   oai.AudioTranscriptionService // speech to text (audio.go)
 	secrets []string
 }
 
@@ -81,6 +82,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	p.embed = oai.NewEmbeddingService(opts...)
 	p.files = oai.NewFileService(opts...)
 	p.batches = oai.NewBatchService(opts...)
+	p.audio = oai.NewAudioTranscriptionService(opts...)
 	return p, nil
 }
 

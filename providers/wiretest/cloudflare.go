@@ -38,17 +38,18 @@ type Cloudflare struct {
 	// Server is the running httptest server; it closes when the test ends.
 	Server *httptest.Server
 
-	cfg       cloudflareConfig
-	latency   atomic.Int64 // nanoseconds added before every model answer
-	runs      atomic.Int64
-	conform   conformLog   // requests the published OpenAPI schema rejected (openapi.go)
-	images    atomic.Int64 // images generated (cloudflare_image.go)
-	logSeq    atomic.Int64
-	mu        sync.Mutex
-	responder CFResponder
-	gwCache   map[string]cfCached
-	gwLog     []CFGatewayRequest
-	batches   cfBatches // the asynchronous Batch API (cloudflare_batch.go)
+	cfg          cloudflareConfig
+	latency      atomic.Int64 // nanoseconds added before every model answer
+	runs         atomic.Int64
+	conform      conformLog   // requests the published OpenAPI schema rejected (openapi.go)
+	images       atomic.Int64 // images generated (cloudflare_image.go)
+	audioSeconds atomic.Int64 // milliseconds of audio transcribed (cloudflare_audio.go)
+	logSeq       atomic.Int64
+	mu           sync.Mutex
+	responder    CFResponder
+	gwCache      map[string]cfCached
+	gwLog        []CFGatewayRequest
+	batches      cfBatches // the asynchronous Batch API (cloudflare_batch.go)
 }
 
 // CloudflareOption configures NewCloudflare.

@@ -70,6 +70,8 @@ func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
 		cf.imageSD(w, c, run)
 	case "classify-image":
 		cf.classifyImage(w, c, run)
+	case "whisper", "whisper-turbo":
+		cf.transcribe(w, c, run, m.task == "whisper-turbo")
 	case "responses":
 		cfBadInput(w, "oneOf at '/' not met: this model takes the Responses shape ('input'); use /ai/v1/chat/completions for messages")
 	}

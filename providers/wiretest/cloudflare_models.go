@@ -34,6 +34,9 @@ var cfModels = map[string]cfModel{
 	"@cf/bytedance/stable-diffusion-xl-lightning":  {task: "image-png"},
 	"@cf/lykon/dreamshaper-8-lcm":                  {task: "image-png"},
 	"@cf/microsoft/resnet-50":                      {task: "classify-image"},
+	// Speech recognition (cloudflare_audio.go).
+	"@cf/openai/whisper": {task: "whisper"}, "@cf/openai/whisper-tiny-en": {task: "whisper"},
+	"@cf/openai/whisper-large-v3-turbo": {task: "whisper-turbo"},
 }
 
 // CFModels lists the model ids the Cloudflare emulator serves, sorted.

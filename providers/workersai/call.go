@@ -62,7 +62,11 @@ func (p *Provider) endpoint(model string, chat bool) string {
 // send posts the call and returns the 2xx response; failures are *providers.Error
 // naming the model, or the context's error.
 func (p *Provider) send(ctx context.Context, c call) (*http.Response, error) {
-	b, err := json.Marshal(c.body)
+	b, ok := c.body.(json.RawMessage) // built by the caller (audio.go): sent as is, not copied
+	var err error
+	if !ok {
+		b, err = json.Marshal(c.body)
+	}
 	if err != nil {
 		return nil, &providers.Error{Provider: Kind, Model: c.model, Message: "encoding request: " + err.Error(), Err: err}
 	}

@@ -23,7 +23,7 @@ var Info = providers.Info{
 	Name:    Kind,
 	Summary: "Cloudflare Workers AI REST API, optionally through AI Gateway.",
 	Tasks: []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskSummarize,
-		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage, providers.TaskToMarkdown},
+		providers.TaskTranslate, providers.TaskClassify, providers.TaskImage, providers.TaskClassifyImage, providers.TaskToMarkdown, providers.TaskTranscribe},
 	// Text-to-image models publish different request forms; only those aiflow builds.
 	Models:     map[providers.Task][]string{providers.TaskImage: imageModelIDs()},
 	AsyncBatch: []providers.Task{providers.TaskGenerate, providers.TaskEmbed},

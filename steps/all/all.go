@@ -18,6 +18,7 @@ import (
 	_ "github.com/aiflow/aiflow/steps/subflow"
 	_ "github.com/aiflow/aiflow/steps/summarize"
 	_ "github.com/aiflow/aiflow/steps/tomarkdown"
+	_ "github.com/aiflow/aiflow/steps/transcribe"
 	_ "github.com/aiflow/aiflow/steps/transform"
 	_ "github.com/aiflow/aiflow/steps/translate"
 	_ "github.com/aiflow/aiflow/steps/upsert"
