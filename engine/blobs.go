@@ -64,7 +64,11 @@ func (e *runEnv) Bucket(ctx context.Context, name string) (providers.Bucket, err
 		bucket = name
 	}
 	if backend == "local" {
-		if ok, err := be.Exists(ctx, bucket); err == nil && !ok {
+		ok, err := be.Exists(ctx, bucket)
+		if err != nil {
+			return nil, fmt.Errorf("resource %q: checking the local bucket: %w", name, err)
+		}
+		if !ok {
 			if err := be.Create(ctx, bucket); err != nil {
 				return nil, fmt.Errorf("resource %q: %w", name, err)
 			}

@@ -153,3 +153,29 @@ func TestBucketLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalBucketUnreadable: when the local bucket's folder cannot be checked (here a file
+// stands where its folder goes), the run fails naming the bucket resource and the cause,
+// instead of going on to open it and failing later on a put.
+func TestLocalBucketUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	st, state := openState(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "logo.png"), []byte("\x89PNG\r\n\x1a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(state, "buckets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "buckets", "media"), []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(bucketFlow, "BUCKET\n", "    backend: local\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "flow.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fl := compileFlow(t, filepath.Join(dir, "flow.yaml"), engine.Options{})
+	_, err := fl.Run(context.Background(), engine.RunOptions{Store: st, StateDir: state})
+	if err == nil || !strings.Contains(err.Error(), `resource "media": checking the local bucket`) || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("run with the bucket folder a file: %v", err)
+	}
+}
