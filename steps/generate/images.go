@@ -15,8 +15,9 @@ import (
 // after a long upload.
 const MaxImage = 10 << 20
 
-// visionInput is the with: field that carries images for vision models.
-var visionInput = steps.Field{Name: "images", Type: steps.List, Default: []any{},
+// visionInput is the with: field that carries images for vision models. It has no
+// default, so that a step without images keeps the cache key it had before the field.
+var visionInput = steps.Field{Name: "images", Type: steps.List,
 	Doc: "Images (blobs) sent with the user turn to a vision model, e.g. [${ blob(\"cat.png\") }]: " +
 		"Workers AI vision models (@cf/meta/llama-3.2-11b-vision-instruct, one image), OpenAI and Anthropic. " +
 		"Each must be an image of at most 10 MiB."}
