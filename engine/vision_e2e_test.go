@@ -119,3 +119,33 @@ func TestGenerateVisionRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestGenerateVisionCacheKeyHashesImage: a cached vision call is reused for the same
+// image and asked again when the file's bytes change (the key holds the blob's hash).
+func TestGenerateVisionCacheKeyHashesImage(t *testing.T) {
+	const model = "@cf/meta/llama-3.2-11b-vision-instruct"
+	cf := wiretest.NewCloudflare(t)
+	dir := writeVisionFiles(t, model, `[ '${ blob("cat.png") }' ]`)
+	path := filepath.Join(dir, "look.yaml")
+	src, _ := os.ReadFile(path)
+	src = []byte(strings.Replace(string(src), "    with:\n", "    cache: on\n    params: { temperature: 0 }\n    with:\n", 1))
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func() {
+		fl := fileFlow(t, path, cfEnv(cf))
+		e2eRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
+	}
+	run()
+	run()
+	if n := len(sentInputs(t, cf, model)); n != 1 {
+		t.Fatalf("%d requests for the same image twice, want 1 (cached)", n)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cat.png"), wiretest.CFImage("y", "a dog", 8, 8), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n := len(sentInputs(t, cf, model)); n != 2 {
+		t.Fatalf("%d requests after the image changed, want 2", n)
+	}
+}
