@@ -259,22 +259,17 @@ func finishReason(reported string, calls, outTokens, maxTokens int) string {
 
 // wireImages adds the images of the user turns. On /ai/run the published schema of the
 // vision models (llama-3.2-11b-vision-instruct) takes one top-level image as an array of
-// byte values next to string messages; the OpenAI-compatible endpoint takes image_url
-// content parts with data URLs.
+// byte values next to string messages. The models served on the OpenAI-compatible
+// endpoint (gpt-oss) read no images, so images there are refused before sending.
 func wireImages(body map[string]any, msgs []providers.Message, openAI bool) error {
 	var n int
-	for i, m := range msgs {
+	for _, m := range msgs {
 		if len(m.Images) == 0 {
 			continue
 		}
 		n += len(m.Images)
 		if openAI {
-			parts := []any{map[string]any{"type": "text", "text": m.Content}}
-			for _, img := range m.Images {
-				parts = append(parts, map[string]any{"type": "image_url", "image_url": map[string]any{"url": img.DataURL()}})
-			}
-			body["messages"].([]map[string]any)[i]["content"] = parts
-			continue
+			return invalid("", "images: this model is served on the OpenAI-compatible endpoint and takes no images; use @cf/meta/llama-3.2-11b-vision-instruct")
 		}
 		if n > 1 {
 			return invalid("", fmt.Sprintf("%d images: the model's published schema takes one image per request", n))

@@ -42,3 +42,17 @@ func TestGenerateVisionRefusesTwoImages(t *testing.T) {
 		t.Errorf("%d requests sent, want none", n)
 	}
 }
+
+func TestGenerateVisionRefusedOnChatCompletions(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	p := open(t, cf, nil)
+	req := providers.GenerateRequest{Model: "@cf/openai/gpt-oss-20b", Messages: []providers.Message{
+		{Role: "user", Content: "What is this?", Images: []providers.Image{{MediaType: "image/png", Data: []byte{1}}}}}}
+	_, err := p.Generate(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "takes no images") {
+		t.Fatalf("err = %v, want takes no images", err)
+	}
+	if n := len(cf.Requests()); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+}
