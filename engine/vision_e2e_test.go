@@ -149,3 +149,34 @@ func TestGenerateVisionCacheKeyHashesImage(t *testing.T) {
 		t.Fatalf("%d requests after the image changed, want 2", n)
 	}
 }
+
+// TestGenerateVisionRefusesAsyncBatch: batch files carry text turns only, so images with
+// an asynchronous batch fail validate at the images line.
+func TestGenerateVisionRefusesAsyncBatch(t *testing.T) {
+	src := `aiflow: 1
+providers:
+  cf: { kind: workers-ai, account_id: x, api_token: y }
+steps:
+  g:
+    uses: generate
+    model: cf:@cf/meta/llama-3.2-11b-vision-instruct
+    for_each: ${ ["a", "b"] }
+    batch: { size: 2, async: true }
+    prompt: { user: "${ each.value }" }
+    with: { images: [] }
+`
+	f, diags := spec.Parse("v.yaml", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = engine.Compile(f, engine.Options{})
+	for _, d := range diags {
+		if strings.Contains(d.Summary, "images cannot go through an asynchronous batch") {
+			if d.Pos.Line != 11 {
+				t.Errorf("at line %d, want 11", d.Pos.Line)
+			}
+			return
+		}
+	}
+	t.Fatalf("diagnostics %v, want images refused with an async batch", diags)
+}
