@@ -7,6 +7,7 @@ package providers
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,6 +47,20 @@ type Message struct {
 	ToolCallID string     `json:"tool_call_id,omitempty"` // tool turns answering a call
 	Name       string     `json:"name,omitempty"`         // tool name on tool turns
 	IsError    bool       `json:"is_error,omitempty"`     // tool turn reports a failure
+	// Images go with a user turn to a model that reads images (vision). They are never
+	// serialised with the message: bytes stay out of records and batch files.
+	Images []Image `json:"-"`
+}
+
+// Image is a picture sent to a vision model: its bytes and media type (image/png, …).
+type Image struct {
+	MediaType string
+	Data      []byte
+}
+
+// DataURL is the image as a data: URL, the form OpenAI-style image_url parts take.
+func (i Image) DataURL() string {
+	return "data:" + i.MediaType + ";base64," + base64.StdEncoding.EncodeToString(i.Data)
 }
 
 // ToolCall is a model's request to run a tool. Arguments is a JSON object.

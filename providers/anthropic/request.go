@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -182,6 +183,10 @@ func blocksOf(i int, m providers.Message) (sdk.MessageParamRole, []sdk.ContentBl
 	var blocks []sdk.ContentBlockParamUnion
 	if m.Content != "" && m.Role != "tool" {
 		blocks = append(blocks, sdk.NewTextBlock(m.Content))
+	}
+	// Vision: each image as a base64 image block after the text.
+	for _, img := range m.Images {
+		blocks = append(blocks, sdk.NewImageBlockBase64(img.MediaType, base64.StdEncoding.EncodeToString(img.Data)))
 	}
 	switch m.Role {
 	case "system", "user":

@@ -60,7 +60,16 @@ func messages(msgs []providers.Message) ([]oai.ChatCompletionMessageParamUnion, 
 		case "developer":
 			out = append(out, oai.DeveloperMessage(m.Content))
 		case "user":
-			out = append(out, oai.UserMessage(m.Content))
+			if len(m.Images) == 0 {
+				out = append(out, oai.UserMessage(m.Content))
+				continue
+			}
+			// Vision: the text, then each image as an image_url part with a data URL.
+			parts := []oai.ChatCompletionContentPartUnionParam{oai.TextContentPart(m.Content)}
+			for _, img := range m.Images {
+				parts = append(parts, oai.ImageContentPart(oai.ChatCompletionContentPartImageImageURLParam{URL: img.DataURL()}))
+			}
+			out = append(out, oai.UserMessage(parts))
 		case "assistant":
 			out = append(out, assistantMessage(m))
 		case "tool":

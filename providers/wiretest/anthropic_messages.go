@@ -2,6 +2,7 @@ package wiretest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -45,6 +46,14 @@ type antBlock struct {
 	ToolUseID string          `json:"tool_use_id"`
 	Content   json.RawMessage `json:"content"`
 	IsError   bool            `json:"is_error"`
+	Source    *antSource      `json:"source"`
+}
+
+// antSource is an image block's source; the emulator takes the base64 form.
+type antSource struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type"`
+	Data      string `json:"data"`
 }
 
 type antTool struct {
@@ -294,6 +303,11 @@ func antBlocks(i int, raw json.RawMessage) ([]antBlock, *antBad) {
 		if b.Type == "text" && b.Text == "" {
 			return nil, antBadf("messages.%d.content.%d.text: text content blocks must be non-empty", i, j)
 		}
+		if b.Type == "image" {
+			if err := antImage(i, j, b.Source); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return blocks, nil
 }
@@ -307,11 +321,13 @@ func antTurn(i int, m antMerged, pending map[string]bool) ([]ChatPromptMessage, 
 		return antAssistant(i, m.blocks)
 	}
 	var out []ChatPromptMessage
-	var texts []string
+	var texts, images []string
 	for j, b := range m.blocks {
 		switch b.Type {
 		case "text":
 			texts = append(texts, b.Text)
+		case "image":
+			images = append(images, b.Source.MediaType)
 		case "tool_result":
 			if !pending[b.ToolUseID] {
 				return nil, antBadf("messages.%d.content.%d: unexpected `tool_use_id` found in `tool_result` blocks: %s. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.", i, j, b.ToolUseID)
@@ -324,8 +340,8 @@ func antTurn(i int, m antMerged, pending map[string]bool) ([]ChatPromptMessage, 
 	if len(pending) > 0 {
 		return nil, antMissingResults(i, pending)
 	}
-	if len(texts) > 0 {
-		out = append(out, ChatPromptMessage{Role: "user", Content: strings.Join(texts, "\n")})
+	if len(texts) > 0 || len(images) > 0 {
+		out = append(out, ChatPromptMessage{Role: "user", Content: strings.Join(texts, "\n"), Images: images})
 	}
 	return out, nil
 }
@@ -347,6 +363,8 @@ func antAssistant(i int, blocks []antBlock) ([]ChatPromptMessage, *antBad) {
 			pm.ToolCalls = append(pm.ToolCalls, ChatToolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
 		case "tool_result":
 			return nil, antBadf("messages.%d.content.%d: tool_result blocks are only allowed in user messages", i, j)
+		case "image":
+			return nil, antBadf("messages.%d.content.%d: image blocks are only allowed in user messages", i, j)
 		}
 	}
 	pm.Content = strings.Join(texts, "\n")
@@ -388,4 +406,24 @@ func antInputTokens(p ChatPrompt) int {
 		parts = append(parts, m.Content)
 	}
 	return chatTokens(parts...) + len(p.Messages)
+}
+
+// antImage checks an image block's base64 source: a supported media type and valid data.
+func antImage(i, j int, src *antSource) *antBad {
+	at := fmt.Sprintf("messages.%d.content.%d.image.source", i, j)
+	switch {
+	case src == nil:
+		return antBadf("%s: Field required", at)
+	case src.Type != "base64":
+		return antBadf("%s: Input tag '%s' found using 'type' does not match any of the expected tags: 'base64', 'url'", at, src.Type)
+	}
+	switch src.MediaType {
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
+	default:
+		return antBadf("%s.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'", at)
+	}
+	if _, err := base64.StdEncoding.DecodeString(src.Data); err != nil || src.Data == "" {
+		return antBadf("%s.base64.data: Image data is not valid base64", at)
+	}
+	return nil
 }

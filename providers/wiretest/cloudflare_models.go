@@ -8,6 +8,7 @@ type cfModel struct {
 	dims       int    // embedding size
 	jsonMode   bool
 	penaltyMin float64 // lower bound of frequency/presence penalties
+	vision     bool    // the published schema takes an image (array of byte values)
 }
 
 // cfModels is the emulated Workers AI catalogue.
@@ -18,6 +19,7 @@ var cfModels = map[string]cfModel{
 	"@cf/meta/llama-3.1-8b-instruct-fp8-fast":  {task: "generate"},
 	"@cf/meta/llama-3.3-70b-instruct-fp8-fast": {task: "generate", jsonMode: true, penaltyMin: -2},
 	"@cf/meta/llama-3.2-1b-instruct":           {task: "generate"},
+	"@cf/meta/llama-3.2-11b-vision-instruct":   {task: "generate", vision: true},
 	"@cf/openai/gpt-oss-20b":                   {task: "responses"},
 	"@cf/openai/gpt-oss-120b":                  {task: "responses"},
 	"@cf/baai/bge-small-en-v1.5":               {task: "embed", dims: 384},

@@ -41,6 +41,9 @@ func cfParseGen(in map[string]any, m cfModel) (cfGen, string) {
 	if bad := g.parseParams(in, m); bad != "" {
 		return g, bad
 	}
+	if bad := g.parseImage(in, m); bad != "" {
+		return g, bad
+	}
 	if bad := g.parseFormat(in); bad != "" {
 		return g, bad
 	}
@@ -83,6 +86,30 @@ func (g *cfGen) parseTurns(in map[string]any) string {
 			return fmt.Sprintf("String is too long at '/messages/%d/content' (maxLength 131072)", i)
 		}
 		g.messages = append(g.messages, cfMsg{role: role, content: content})
+	}
+	return ""
+}
+
+// parseImage checks the image of a vision model: the published schema
+// (llama-3.2-11b-vision-instruct) takes an array of numbers; the emulator also holds them
+// to byte values. Models without image in their schema refuse it.
+func (g *cfGen) parseImage(in map[string]any, m cfModel) string {
+	v, ok := in["image"]
+	if !ok {
+		return ""
+	}
+	if !m.vision {
+		return "Unknown property '/image': this model's input schema takes no image"
+	}
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return "Type mismatch of '/image', expected a non-empty array of numbers"
+	}
+	for i, b := range list {
+		f, isNum := b.(float64)
+		if !isNum || f != math.Trunc(f) || f < 0 || f > 255 {
+			return fmt.Sprintf("Value at '/image/%d' is not a byte value (0 to 255)", i)
+		}
 	}
 	return ""
 }

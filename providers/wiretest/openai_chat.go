@@ -2,6 +2,7 @@ package wiretest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -249,11 +250,15 @@ func openAIPrompt(req *oaiChatBody) (ChatPrompt, *oaiBad) {
 // openAIMessage checks one turn. pending holds the tool_call ids still awaiting an answer.
 func openAIMessage(i int, m oaiMessage, pending map[string]bool) (ChatPromptMessage, *oaiBad) {
 	at := fmt.Sprintf("messages[%d]", i)
-	text, err := openAIContent(at, m.Content)
+	text, images, err := openAIContent(at, m.Content)
 	if err != nil {
 		return ChatPromptMessage{}, err
 	}
-	pm := ChatPromptMessage{Role: m.Role, Content: text}
+	if len(images) > 0 && m.Role != "user" {
+		return ChatPromptMessage{}, &oaiBad{param: at + ".content", code: "invalid_value",
+			msg: fmt.Sprintf("Invalid value for '%s.content': image_url parts are only allowed in user messages.", at)}
+	}
+	pm := ChatPromptMessage{Role: m.Role, Content: text, Images: images}
 	if m.Role != "tool" {
 		if err := oaiUnanswered(pending); err != nil {
 			return pm, err
@@ -304,30 +309,70 @@ func oaiUnanswered(pending map[string]bool) *oaiBad {
 	return &oaiBad{param: "messages", msg: "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: " + strings.Join(ids, ", ")}
 }
 
-// openAIContent reads a content field: a string, null, or an array of text parts.
-func openAIContent(at string, raw json.RawMessage) (string, *oaiBad) {
+// openAIContent reads a content field: a string, null, or an array of text and
+// image_url parts. Images must be data URLs (data:image/…;base64,…) with valid base64 or
+// https URLs; it returns their media types ("url" for a web URL).
+func openAIContent(at string, raw json.RawMessage) (string, []string, *oaiBad) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
+		return "", nil, nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
+		return s, nil, nil
 	}
 	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		ImageURL *struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
 	}
 	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", &oaiBad{param: at + ".content", code: "invalid_type",
+		return "", nil, &oaiBad{param: at + ".content", code: "invalid_type",
 			msg: fmt.Sprintf("Invalid type for '%s.content': expected one of a string or array of objects.", at)}
 	}
-	var texts []string
-	for _, p := range parts {
-		if p.Type == "text" {
+	var texts, images []string
+	for j, p := range parts {
+		switch p.Type {
+		case "text":
 			texts = append(texts, p.Text)
+		case "image_url":
+			mt, ok := oaiImageURL(p.ImageURL)
+			if !ok {
+				return "", nil, &oaiBad{param: fmt.Sprintf("%s.content[%d].image_url.url", at, j), code: "invalid_image_url",
+					msg: "Invalid image URL: expected a base64 data URL (data:image/png;base64,…) or an https URL."}
+			}
+			images = append(images, mt)
+		default:
+			return "", nil, &oaiBad{param: fmt.Sprintf("%s.content[%d].type", at, j), code: "invalid_value",
+				msg: fmt.Sprintf("Invalid value: '%s'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', and 'file'.", p.Type)}
 		}
 	}
-	return strings.Join(texts, ""), nil
+	return strings.Join(texts, ""), images, nil
+}
+
+// oaiImageURL checks an image_url part and returns the image's media type.
+func oaiImageURL(u *struct {
+	URL string `json:"url"`
+}) (string, bool) {
+	if u == nil {
+		return "", false
+	}
+	if strings.HasPrefix(u.URL, "https://") {
+		return "url", true
+	}
+	rest, ok := strings.CutPrefix(u.URL, "data:")
+	if !ok {
+		return "", false
+	}
+	mt, data, ok := strings.Cut(rest, ";base64,")
+	if !ok || !strings.HasPrefix(mt, "image/") {
+		return "", false
+	}
+	if _, err := base64.StdEncoding.DecodeString(data); err != nil || data == "" {
+		return "", false
+	}
+	return mt, true
 }
 
 // openAIAssistantCalls checks an assistant turn's tool calls: string arguments only.

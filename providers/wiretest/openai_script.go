@@ -33,6 +33,8 @@ type ChatPromptMessage struct {
 	ToolCalls  []ChatToolCall
 	ToolCallID string
 	IsError    bool
+	// Images are the media types of the images a user turn carries (vision), in order.
+	Images []string
 }
 
 // ChatPromptTool is one offered tool.

@@ -52,6 +52,9 @@ func (p *Provider) generateBody(req providers.GenerateRequest, openAI bool) (map
 		return nil, 0, withModel(err, req.Model)
 	}
 	body := map[string]any{"messages": msgs}
+	if err := wireImages(body, req.Messages, openAI); err != nil {
+		return nil, 0, withModel(err, req.Model)
+	}
 	maxTokens, err := applyParams(body, req.Params, p.cfg.maxTokens, openAI)
 	if err != nil {
 		return nil, 0, withModel(err, req.Model)
@@ -252,4 +255,30 @@ func finishReason(reported string, calls, outTokens, maxTokens int) string {
 		return "length"
 	}
 	return "stop"
+}
+
+// wireImages adds the images of the user turns. On /ai/run the published schema of the
+// vision models (llama-3.2-11b-vision-instruct) takes one top-level image as an array of
+// byte values next to string messages. The models served on the OpenAI-compatible
+// endpoint (gpt-oss) read no images, so images there are refused before sending.
+func wireImages(body map[string]any, msgs []providers.Message, openAI bool) error {
+	var n int
+	for _, m := range msgs {
+		if len(m.Images) == 0 {
+			continue
+		}
+		n += len(m.Images)
+		if openAI {
+			return invalid("", "images: this model is served on the OpenAI-compatible endpoint and takes no images; use @cf/meta/llama-3.2-11b-vision-instruct")
+		}
+		if n > 1 {
+			return invalid("", fmt.Sprintf("%d images: the model's published schema takes one image per request", n))
+		}
+		vals := make([]int, len(m.Images[0].Data))
+		for j, c := range m.Images[0].Data {
+			vals[j] = int(c)
+		}
+		body["image"] = vals
+	}
+	return nil
 }

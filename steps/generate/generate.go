@@ -41,6 +41,7 @@ var Kind = steps.Kind{
 	Task:    providers.TaskGenerate,
 	Inputs: []steps.Field{
 		{Name: "truncate", Type: steps.Bool, Default: false, Doc: "Cut the longest user content to fit the model's context window instead of failing."},
+		visionInput,
 	},
 	Outputs: []steps.Field{
 		{Name: "text", Type: steps.String, Doc: "The generated text (the JSON text with output.schema)."},
@@ -58,7 +59,8 @@ var Kind = steps.Kind{
 }
 
 type generator struct {
-	tools []providers.ToolSpec
+	tools  []providers.ToolSpec
+	images *spec.Value // with.images, checked against the models in CheckModel
 }
 
 var _ steps.Step = (*generator)(nil)
@@ -79,7 +81,15 @@ func newGenerator(s *spec.Step) (steps.Step, spec.Diagnostics) {
 		diags.Errorf(s.Keys["batch"], "steps."+s.ID+".batch", "tools cannot go through an asynchronous batch")
 		diags[len(diags)-1].Detail = "a tool call needs another turn; remove tools: or batch:"
 	}
-	return &generator{tools: tools}, diags
+	g := &generator{tools: tools}
+	if set := s.Input("images"); set != nil {
+		g.images = set.Value
+		if s.BatchAsync {
+			diags.Errorf(set.Value.Pos, set.Value.Path, "images cannot go through an asynchronous batch")
+			diags[len(diags)-1].Detail = "the batch files carry text turns only; remove images: or batch:"
+		}
+	}
+	return g, diags
 }
 
 // Deterministic reports whether the call samples: only params.temperature 0 is greedy.
@@ -101,6 +111,9 @@ func (g *generator) Run(ctx context.Context, call *steps.Call) (steps.Result, er
 	}
 	msgs, err := messages(call.Prompt)
 	if err != nil {
+		return steps.Result{}, err
+	}
+	if msgs, err = attachImages(call, msgs); err != nil {
 		return steps.Result{}, err
 	}
 	truncate, _ := call.Inputs["truncate"].(bool)
