@@ -54,6 +54,9 @@ type Model struct {
 	DefaultSteps   int     `json:"default_steps,omitempty"`
 	// NeuronsPerImage prices image classification: neurons per image classified.
 	NeuronsPerImage float64 `json:"neurons_per_image,omitempty"`
+	// USDPerImage prices image generation billed per image (OpenAI's list price for one
+	// image at the model's default size and quality).
+	USDPerImage float64 `json:"usd_per_image,omitempty"`
 	// Labels is a classifier's own label set.
 	Labels []string `json:"labels,omitempty"`
 	// Source says where the figures come from ("approximate: …" for list prices).

@@ -8,8 +8,12 @@ const DefaultImageSide = 1024
 
 // ImageCost prices one generated image of width × height pixels (0: DefaultImageSide)
 // made in steps diffusion steps (0: the model's default): neurons per 512x512 tile plus
-// per step, in USD at the neuron price.
+// per step, in USD at the neuron price. A model priced per image (OpenAI) costs its
+// USDPerImage whatever the steps and size.
 func (m Model) ImageCost(steps, width, height int) (usd, neurons float64) {
+	if m.USDPerImage > 0 {
+		return m.USDPerImage, 0
+	}
 	if steps <= 0 {
 		steps = m.DefaultSteps
 	}

@@ -54,7 +54,7 @@ func (m Model) validate() error {
 		errs = append(errs, errors.New("dimensions and max_batch apply to embedding models only"))
 	}
 	priced := len(m.Prices) > 0 || m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0 ||
-		m.NeuronsPerTile > 0 || m.NeuronsPerStep > 0 || m.NeuronsPerImage > 0
+		m.NeuronsPerTile > 0 || m.NeuronsPerStep > 0 || m.NeuronsPerImage > 0 || m.USDPerImage > 0
 	if priced == (m.Free || m.Unpriced) || (m.Free && m.Unpriced) {
 		errs = append(errs, errors.New("exactly one of a price, free or unpriced is required"))
 	}

@@ -21,7 +21,7 @@ func init() { providers.MustRegister(Info) }
 var Info = providers.Info{
 	Name:          Kind,
 	Summary:       "OpenAI, or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, Workers AI /ai/v1, AI Gateway).",
-	Tasks:         []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskTranscribe},
+	Tasks:         []providers.Task{providers.TaskGenerate, providers.TaskEmbed, providers.TaskTranscribe, providers.TaskImage},
 	AsyncBatch:    []providers.Task{providers.TaskGenerate, providers.TaskEmbed},
 	BatchDiscount: batchDiscount,
 	Settings: []providers.SettingField{
@@ -45,6 +45,7 @@ type Provider struct {
 	files   oai.FileService               // batch input and output files (batch.go)
 	batches oai.BatchService              // the Batch API (batch.go)
 	audio   oai.AudioTranscriptionService // speech to text (audio.go)
+	images  oai.ImageService              // text to image (image.go)
 	secrets []string
 }
 
@@ -83,6 +84,7 @@ func New(c providers.Config) (providers.Provider, error) {
 	p.files = oai.NewFileService(opts...)
 	p.batches = oai.NewBatchService(opts...)
 	p.audio = oai.NewAudioTranscriptionService(opts...)
+	p.images = oai.NewImageService(opts...)
 	return p, nil
 }
 

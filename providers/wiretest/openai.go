@@ -112,7 +112,7 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok && o.serveBatch(w, r, route, body) {
 		return
 	}
-	if !ok || r.Method != http.MethodPost || (route != "/chat/completions" && route != "/embeddings" && route != "/audio/transcriptions") {
+	if !ok || r.Method != http.MethodPost || (route != "/chat/completions" && route != "/embeddings" && route != "/audio/transcriptions" && route != "/images/generations") {
 		o.fail.write(w, http.StatusNotFound, "invalid_request_error", "", "",
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path))
 		return
@@ -122,6 +122,10 @@ func (o *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if route == "/embeddings" {
 		o.embeddings(w, body, f)
+		return
+	}
+	if route == "/images/generations" {
+		o.imageGenerations(w, body)
 		return
 	}
 	if route == "/audio/transcriptions" {
