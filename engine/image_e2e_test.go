@@ -211,3 +211,37 @@ func TestClassifyImage(t *testing.T) {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
+
+// TestOpenAIImageE2E: a generate-image step on the openai provider draws through POST
+// /v1/images/generations, stores the PNG as a blob and is priced per image from the
+// catalogue (dall-e-3 at 1024x1024: $0.040).
+func TestOpenAIImageE2E(t *testing.T) {
+	o := wiretest.NewOpenAI(t)
+	src := fmt.Sprintf(`aiflow: 1
+name: oai-image
+providers:
+  oai:
+    kind: openai
+    api_key: ${ env("TOKEN") }
+    base_url: %s
+steps:
+  draw:
+    uses: generate-image
+    model: oai:dall-e-3
+    with:
+      prompt: a red fox
+      width: 1024
+      height: 1024
+outputs:
+  image: ${ steps.draw.output.image }
+`, o.URL())
+	fl := e2eFlow(t, src, map[string]string{"TOKEN": o.Key()})
+	dir := t.TempDir()
+	res := e2eRun(t, fl, dir, engine.RunOptions{})
+	if got := readBlob(t, dir, res.Outputs["image"]); !bytes.Equal(got, wiretest.OpenAIImagePNG("a red fox")) {
+		t.Errorf("image = %d bytes, want the emulator's PNG", len(got))
+	}
+	if got := res.Steps[0].Usage.USD; got < 0.04-1e-9 || got > 0.04+1e-9 {
+		t.Errorf("usd = %v, want 0.040", got)
+	}
+}
