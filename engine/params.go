@@ -82,6 +82,20 @@ func paramField(k steps.Kind, name string) (steps.Field, bool) {
 	return steps.Field{}, false
 }
 
+// imageToText is the catalogue task of Workers AI captioning models (llava, uform): a
+// generate step runs them when it sends an image (with.images).
+const imageToText providers.Task = "image-to-text"
+
+// hasWith reports whether the step sets the with: input key.
+func hasWith(s *spec.Step, key string) bool {
+	for _, in := range s.With {
+		if in.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 // publishedPrimary is the request field aiflow fills for each task; params are checked
 // against the form of a model's published input schema that has it.
 var publishedPrimary = map[providers.Task]string{
@@ -126,6 +140,10 @@ func (c *checker) checkPublished(n *Node) {
 		m, ok := catalog.Lookup(pn.Info.Name, id)
 		if !ok {
 			continue
+		}
+		if m.Task == imageToText && task == providers.TaskGenerate && hasWith(s, "images") {
+			c.deprecated(m, ref, pos, path)
+			continue // one image and a prompt; the provider checks the rest of its published input
 		}
 		if m.Task != task {
 			c.errf(pos, path, fmt.Sprintf("%s steps need a %s model; aiflow models --task %s --provider %s lists them", n.Kind.Name, task, task, pn.Info.Name),

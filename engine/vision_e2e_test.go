@@ -180,3 +180,37 @@ steps:
 	}
 	t.Fatalf("diagnostics %v, want images refused with an async batch", diags)
 }
+
+// TestGenerateImageToText: a generate step with one image runs the image-to-text models
+// (task image-to-text in the catalogue) in their published shape, {image, prompt} →
+// {description}, and the description is the step's text; without with.images validate
+// refuses them as the wrong task.
+func TestGenerateImageToText(t *testing.T) {
+	for _, model := range []string{"@cf/llava-hf/llava-1.5-7b-hf", "@cf/unum/uform-gen2-qwen-500m"} {
+		t.Run(model, func(t *testing.T) {
+			cf := wiretest.NewCloudflare(t)
+			dir := writeVisionFiles(t, model, `[ '${ blob("cat.png") }' ]`)
+			fl := fileFlow(t, filepath.Join(dir, "look.yaml"), cfEnv(cf))
+			res := e2eRun(t, fl, dir, engine.RunOptions{Vars: map[string]any{"cf_api": cf.APIBase()}})
+			png, _ := os.ReadFile(filepath.Join(dir, "cat.png"))
+			if want := wiretest.CFImageDescription(png, "What is in the picture?"); res.Outputs["text"] != want {
+				t.Errorf("text = %v, want %q", res.Outputs["text"], want)
+			}
+			sent := sentInputs(t, cf, model)
+			if len(sent) != 1 || sent[0]["prompt"] != "What is in the picture?" || sent[0]["messages"] != nil {
+				t.Fatalf("sent %v, want one {image, prompt} request", sent)
+			}
+		})
+	}
+	t.Run("without images", func(t *testing.T) {
+		src := strings.Replace(fmt.Sprintf(visionFlow, "@cf/llava-hf/llava-1.5-7b-hf", "[]"), "    with:\n      images: []\n", "", 1)
+		f, diags := spec.Parse("look.yaml", []byte(src))
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		_, diags = engine.Compile(f, engine.Options{LookupEnv: func(string) (string, bool) { return "x", true }})
+		if want := `model "@cf/llava-hf/llava-1.5-7b-hf" is a image-to-text model`; !strings.Contains(fmt.Sprint(diags), want) {
+			t.Fatalf("diagnostics %v, want %q", diags, want)
+		}
+	})
+}

@@ -70,6 +70,8 @@ func (cf *Cloudflare) run(w http.ResponseWriter, c *cfCall, model string) {
 		cf.imageSD(w, c, run)
 	case "classify-image":
 		cf.classifyImage(w, c, run)
+	case "image-to-text":
+		cf.describeImage(w, c, run)
 	case "whisper", "whisper-turbo":
 		cf.transcribe(w, c, run, m.task == "whisper-turbo")
 	case "responses":

@@ -4,7 +4,7 @@ import "sort"
 
 // cfModel is what the emulator knows about one Workers AI model.
 type cfModel struct {
-	task       string // generate, embed, summarize, translate, classify, responses, image-json, image-png
+	task       string // generate, embed, summarize, translate, classify, responses, image-json, image-png, image-to-text
 	dims       int    // embedding size
 	jsonMode   bool
 	penaltyMin float64 // lower bound of frequency/presence penalties
@@ -36,6 +36,9 @@ var cfModels = map[string]cfModel{
 	"@cf/bytedance/stable-diffusion-xl-lightning":  {task: "image-png"},
 	"@cf/lykon/dreamshaper-8-lcm":                  {task: "image-png"},
 	"@cf/microsoft/resnet-50":                      {task: "classify-image"},
+	// Image-to-text: {image, prompt} → {description} (cloudflare_describe.go).
+	"@cf/llava-hf/llava-1.5-7b-hf":  {task: "image-to-text"},
+	"@cf/unum/uform-gen2-qwen-500m": {task: "image-to-text"},
 	// Speech recognition (cloudflare_audio.go).
 	"@cf/openai/whisper": {task: "whisper"}, "@cf/openai/whisper-tiny-en": {task: "whisper"},
 	"@cf/openai/whisper-large-v3-turbo": {task: "whisper-turbo"},

@@ -19,6 +19,9 @@ func (p *Provider) Generate(ctx context.Context, req providers.GenerateRequest) 
 		return providers.GenerateResponse{}, err
 	}
 	m, _ := catalog.Lookup(Kind, req.Model)
+	if m.Task == TaskImageToText {
+		return p.describeImage(ctx, req)
+	}
 	openAI := m.API == "openai-chat"
 	body, maxTokens, err := p.generateBody(req, openAI)
 	if err != nil {

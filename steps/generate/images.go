@@ -19,7 +19,8 @@ const MaxImage = 10 << 20
 // default, so that a step without images keeps the cache key it had before the field.
 var visionInput = steps.Field{Name: "images", Type: steps.List,
 	Doc: "Images (blobs) sent with the user turn to a vision model, e.g. [${ blob(\"cat.png\") }]: " +
-		"Workers AI vision models (@cf/meta/llama-3.2-11b-vision-instruct, one image), OpenAI and Anthropic. " +
+		"Workers AI vision models (@cf/meta/llama-3.2-11b-vision-instruct, one image), Workers AI image-to-text models " +
+		"(@cf/llava-hf/llava-1.5-7b-hf, @cf/unum/uform-gen2-qwen-500m: one image, the prompt, answered with a description), OpenAI and Anthropic. " +
 		"Each must be an image of at most 10 MiB."}
 
 // attachImages reads the images of with.images from the blob store and attaches them to
@@ -57,6 +58,10 @@ func attachImages(call *steps.Call, msgs []providers.Message) ([]providers.Messa
 
 var _ steps.ModelChecker = (*generator)(nil)
 
+// imageToText is the catalogue task of the Workers AI captioning models (llava, uform):
+// with one image in with.images a generate step runs them in their own request shape.
+const imageToText providers.Task = "image-to-text"
+
 // workersAIVision lists the Workers AI chat models that read an image. The published
 // input schemas cannot tell: Cloudflare lists an image property on text-only models too
 // (llama-3.1-8b-instruct), so the list is kept here.
@@ -74,10 +79,12 @@ func (g *generator) CheckModel(providerKind, modelID string) spec.Diagnostics {
 	case "openai", "anthropic":
 		return nil
 	case "workers-ai":
-		if _, known := catalog.Lookup(providerKind, modelID); !known || workersAIVision[modelID] {
+		m, known := catalog.Lookup(providerKind, modelID)
+		if !known || workersAIVision[modelID] || m.Task == imageToText {
 			return nil
 		}
-		d.Errorf(g.images.Pos, g.images.Path, "images: model %s does not take images; use a vision model such as @cf/meta/llama-3.2-11b-vision-instruct", modelID)
+		d.Errorf(g.images.Pos, g.images.Path, "images: model %s does not take images; use a vision model such as @cf/meta/llama-3.2-11b-vision-instruct, "+
+			"or an image-to-text model (@cf/llava-hf/llava-1.5-7b-hf, @cf/unum/uform-gen2-qwen-500m) for one image", modelID)
 	default:
 		d.Errorf(g.images.Pos, g.images.Path, "images: provider kind %s does not take images; use workers-ai (@cf/meta/llama-3.2-11b-vision-instruct), openai or anthropic", providerKind)
 	}

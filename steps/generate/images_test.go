@@ -80,6 +80,8 @@ func TestCheckModelImages(t *testing.T) {
 		{"workers-ai", "@cf/meta/llama-3.2-11b-vision-instruct", ""},
 		{"workers-ai", "@cf/meta/llama-3.1-8b-instruct", "images: model @cf/meta/llama-3.1-8b-instruct does not take images"},
 		{"workers-ai", "@cf/someone/new-model", ""},
+		{"workers-ai", "@cf/llava-hf/llava-1.5-7b-hf", ""},
+		{"workers-ai", "@cf/unum/uform-gen2-qwen-500m", ""},
 		{"openai", "gpt-4o-mini", ""},
 		{"anthropic", "claude-haiku-4-5", ""},
 		{"local", "", "images: provider kind local does not take images"},
