@@ -42,7 +42,8 @@ outputs:
 
 // TestE2EImageFanOutResumeAfterKill is issue 17's check: `aiflow run` is killed with
 // SIGKILL in the middle of a fan-out of images; `aiflow run --resume last` draws only
-// what was not finished (at most the calls in flight at the kill are sent again), and
+// what was not finished (only calls in flight or not yet recorded at the kill are sent
+// again), and
 // every image blob of the resumed run is intact (its bytes hash to its sha256).
 func TestE2EImageFanOutResumeAfterKill(t *testing.T) {
 	const images, inFlight = 12, 3
@@ -82,8 +83,14 @@ func TestE2EImageFanOutResumeAfterKill(t *testing.T) {
 	if len(perPrompt) != images {
 		t.Errorf("%d distinct prompts drawn, want %d", len(perPrompt), images)
 	}
-	if total > images+inFlight {
-		t.Errorf("%d image requests across the killed run and the resume, want at most %d (%d images + %d in flight at the kill): %v", total, images+inFlight, images, inFlight, perPrompt)
+	// Sent again on resume may be: the calls in flight at the kill (at most the provider's
+	// concurrency) and answers that arrived but were not yet recorded (each held a slot
+	// a moment before). A resume that redrew everything would send 12 more.
+	if limit := images + 2*inFlight; total > limit {
+		t.Errorf("%d image requests across the killed run and the resume, want at most %d (%d images + calls in flight or unrecorded at the kill): %v", total, limit, images, perPrompt)
+	}
+	if drawnBeforeKill < 5 || total-images > drawnBeforeKill {
+		t.Errorf("%d drawn before the kill and %d requests in all: the resume drew finished images again", drawnBeforeKill, total)
 	}
 	out, _ := decodeRun(t, resumed).Run.Outputs["images"].([]any)
 	if len(out) != images {
