@@ -122,12 +122,9 @@ func (c *checker) checkPublished(n *Node) {
 	if task == "" {
 		return
 	}
-	pos, path := s.Pos, "steps."+s.ID+".model"
-	switch {
-	case s.Model != nil:
-		pos = s.Model.Pos
-	case s.Route != nil:
-		pos, path = s.Route.Pos, "steps."+s.ID+".route"
+	pos, path := s.ModelAt()
+	if s.Model == nil && s.Route == nil {
+		path += ".model" // the provider's default model stands for the model: key
 	}
 	seen := map[string]bool{}
 	for _, ref := range n.Candidates {

@@ -262,6 +262,19 @@ func (s *Step) ItemLimit() int {
 // Input returns the `with:` setting named key, or nil.
 func (s *Step) Input(key string) *Setting { return findSetting(s.With, key) }
 
+// ModelAt returns where the step names its model, for diagnostics about that model: the
+// model: key, else the route: key, else the step itself, with the matching dotted path.
+func (s *Step) ModelAt() (Pos, string) {
+	path := "steps." + s.ID
+	switch {
+	case s.Model != nil:
+		return s.Model.Pos, path + ".model"
+	case s.Route != nil:
+		return s.Route.Pos, path + ".route"
+	}
+	return s.Pos, path
+}
+
 // Prompt is a step's prompt: inline system/user text, chat messages, or a file.
 type Prompt struct {
 	System   *Value

@@ -59,13 +59,8 @@ var (
 )
 
 func newConverter(s *spec.Step) (steps.Step, spec.Diagnostics) {
-	c := converter{at: s.Pos, path: "steps." + s.ID}
-	switch {
-	case s.Model != nil:
-		c.at, c.path = s.Model.Pos, c.path+".model"
-	case s.Route != nil:
-		c.at, c.path = s.Route.Pos, c.path+".route"
-	}
+	var c converter
+	c.at, c.path = s.ModelAt()
 	var d spec.Diagnostics
 	if in := s.Input("document"); in != nil && !in.Value.HasExpr() {
 		switch v := spec.NodeToAny(in.Value.Node).(type) {
