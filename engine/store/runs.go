@@ -34,6 +34,9 @@ type Run struct {
 	Engine     string // engine version that ran it
 	Seed       int64
 	Labels     map[string]string
+	// TraceID is the W3C trace id (32 hex digits) of the OpenTelemetry trace of
+	// the run's latest process, or empty when tracing was off.
+	TraceID string
 }
 
 // ListRunsOpts filters ListRuns. Zero fields do not filter.
@@ -45,7 +48,7 @@ type ListRunsOpts struct {
 
 const runCols = `id, flow, flow_name, flow_hash, status, vars, outputs, error,
 	started_at, finished_at, in_tokens, out_tokens, cached_tokens, neurons, usd, requests,
-	engine, seed, labels`
+	engine, seed, labels, trace_id`
 
 // CreateRun records a new run. An empty Status means RunRunning and a zero
 // StartedAt means now. A taken ID fails with ErrExists.
@@ -60,7 +63,7 @@ func (s *Store) CreateRun(ctx context.Context, r Run) error {
 	if err != nil {
 		return fmt.Errorf("creating run %q: %w", r.ID, err)
 	}
-	const q = `INSERT INTO runs (` + runCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	const q = `INSERT INTO runs (` + runCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	if _, err := s.exec(ctx, q, args...); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("creating run %q: %w", r.ID, ErrExists)
@@ -92,7 +95,7 @@ func runArgs(r Run) ([]any, error) {
 	args := []any{r.ID, r.Flow, r.FlowName, r.FlowHash, r.Status, vars, outputs, r.Error,
 		unixNano(r.StartedAt), unixNano(r.FinishedAt)}
 	args = append(args, usageArgs(r.Usage)...)
-	return append(args, r.Engine, r.Seed, labels), nil
+	return append(args, r.Engine, r.Seed, labels, r.TraceID), nil
 }
 
 func validRunStatus(s string) bool {
@@ -118,6 +121,13 @@ func (s *Store) FinishRun(ctx context.Context, id, status string, outputs map[st
 		WHERE id = ?`
 	args := append([]any{status, out, errMsg, unixNano(time.Now())}, usageArgs(usage)...)
 	return s.execOne(ctx, "finishing run "+quote(id), q, append(args, id)...)
+}
+
+// SetRunTraceID records the trace id of the process now running run id; a
+// resumed run takes the resuming process's trace.
+func (s *Store) SetRunTraceID(ctx context.Context, id, traceID string) error {
+	const q = `UPDATE runs SET trace_id = ? WHERE id = ?`
+	return s.execOne(ctx, "recording the trace id of run "+quote(id), q, traceID, id)
 }
 
 // ReopenRun puts a finished run back into the running state, clearing its
@@ -293,7 +303,7 @@ func scanRun(rows *sql.Rows) (Run, error) {
 	dest := []any{&r.ID, &r.Flow, &r.FlowName, &r.FlowHash, &r.Status, &vars, &outputs, &r.Error,
 		&started, &finished}
 	dest = append(dest, usageDest(&r.Usage)...)
-	if err := rows.Scan(append(dest, &r.Engine, &r.Seed, &labels)...); err != nil {
+	if err := rows.Scan(append(dest, &r.Engine, &r.Seed, &labels, &r.TraceID)...); err != nil {
 		return Run{}, err
 	}
 	r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)

@@ -289,3 +289,27 @@ func TestRecordProgress(t *testing.T) {
 		}
 	})
 }
+
+func TestRunTraceID(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	const first = "4bf92f3577b34da6a3ce929d0e0e4736"
+	if err := s.CreateRun(ctx, Run{ID: "r1", Flow: "f.yaml", TraceID: first}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRun(ctx, "r1")
+	if err != nil || got.TraceID != first {
+		t.Fatalf("GetRun: trace id %q, err %v; want %q", got.TraceID, err, first)
+	}
+	const resumed = "0af7651916cd43dd8448eb211c80319c"
+	if err := s.SetRunTraceID(ctx, "r1", resumed); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.ListRuns(ctx, ListRunsOpts{})
+	if err != nil || len(runs) != 1 || runs[0].TraceID != resumed {
+		t.Fatalf("ListRuns after SetRunTraceID: %+v, %v; want trace id %q", runs, err, resumed)
+	}
+	if err := s.SetRunTraceID(ctx, "nope", resumed); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetRunTraceID on a missing run: %v, want ErrNotFound", err)
+	}
+}

@@ -210,6 +210,11 @@ INSERT INTO cache_hits (key, hits, last_hit_at)
 ALTER TABLE cache DROP COLUMN hits;
 ALTER TABLE cache DROP COLUMN last_hit_at;
 `,
+	// 6: the OpenTelemetry trace id of the run's latest process (empty when tracing
+	// is off), so a run found in the state can be found in the tracing backend too.
+	`
+ALTER TABLE runs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two
