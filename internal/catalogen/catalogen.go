@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -110,20 +111,23 @@ type docsFile struct {
 }
 
 // ReadDir reads every *.json model file of dir. commits (file name → commit) may be nil.
-func ReadDir(dir string, commits map[string]string) ([]Model, error) {
+// When two files publish one model id and exactly one of them is named after the model
+// (cloudflare-docs keeps a stale qwen.json beside qwen1.5-0.5b-chat.json), that one is
+// kept and the others are returned in skipped, each with the reason, so the caller can
+// say so; any other duplicate is an error naming both files.
+func ReadDir(dir string, commits map[string]string) (models []Model, skipped []string, err error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: no *.json model files", dir)
+		return nil, nil, fmt.Errorf("%s: no *.json model files", dir)
 	}
-	var models []Model
 	var errs []error
 	for _, name := range names {
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		base := filepath.Base(name)
 		m, err := Convert(base, b)
@@ -135,15 +139,54 @@ func ReadDir(dir string, commits map[string]string) ([]Model, error) {
 		models = append(models, m)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sort.Slice(models, func(i, j int) bool { return models[i].ID < models[j].ID })
-	for i := 1; i < len(models); i++ {
-		if models[i].ID == models[i-1].ID {
-			return nil, fmt.Errorf("%s and %s both publish %s", models[i-1].SourceFile, models[i].SourceFile, models[i].ID)
+	sort.Slice(models, func(i, j int) bool {
+		if models[i].ID != models[j].ID {
+			return models[i].ID < models[j].ID
+		}
+		return models[i].SourceFile < models[j].SourceFile
+	})
+	var kept []Model
+	for i := 0; i < len(models); {
+		j := i + 1
+		for j < len(models) && models[j].ID == models[i].ID {
+			j++
+		}
+		m, why, err := pickPublisher(models[i:j])
+		if err != nil {
+			return nil, nil, err
+		}
+		kept = append(kept, m)
+		skipped = append(skipped, why...)
+		i = j
+	}
+	return kept, skipped, nil
+}
+
+// pickPublisher chooses among the files that publish one model id: a lone file, or the
+// only one named after the model (the last part of its id plus ".json").
+func pickPublisher(same []Model) (Model, []string, error) {
+	if len(same) == 1 {
+		return same[0], nil, nil
+	}
+	want := path.Base(same[0].ID) + ".json"
+	var named []Model
+	for _, m := range same {
+		if m.SourceFile == want {
+			named = append(named, m)
 		}
 	}
-	return models, nil
+	if len(named) != 1 {
+		return Model{}, nil, fmt.Errorf("%s and %s both publish %s", same[0].SourceFile, same[1].SourceFile, same[0].ID)
+	}
+	var why []string
+	for _, m := range same {
+		if m.SourceFile != want {
+			why = append(why, fmt.Sprintf("%s: skipped, it publishes %s which %s (named after the model) also publishes", m.SourceFile, m.ID, want))
+		}
+	}
+	return named[0], why, nil
 }
 
 // Convert reads one docs model file; file names it in errors.

@@ -18,7 +18,7 @@ func TestReadDirGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := ReadDir("testdata/docs", commits)
+	models, _, err := ReadDir("testdata/docs", commits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +76,37 @@ func TestReadDirDuplicate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := ReadDir(dir, nil); err == nil || !strings.Contains(err.Error(), "a.json and b.json both publish @cf/x") {
+	if _, _, err := ReadDir(dir, nil); err == nil || !strings.Contains(err.Error(), "a.json and b.json both publish @cf/x") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := ReadDir(t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "no *.json model files") {
+	if _, _, err := ReadDir(t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "no *.json model files") {
 		t.Fatalf("empty dir: err = %v", err)
+	}
+}
+
+// TestReadDirDuplicateNamedFile: cloudflare-docs keeps a stale qwen.json that publishes
+// @cf/qwen/qwen1.5-0.5b-chat, which qwen1.5-0.5b-chat.json also publishes. The file named
+// after the model wins; the other is skipped and reported, not silently lost.
+func TestReadDirDuplicateNamedFile(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"qwen.json":              `{"name":"@cf/qwen/qwen1.5-0.5b-chat","description":"old","task":{"name":"Text Generation"}}`,
+		"qwen1.5-0.5b-chat.json": `{"name":"@cf/qwen/qwen1.5-0.5b-chat","description":"new","task":{"name":"Text Generation"}}`,
+		"other.json":             `{"name":"@cf/x/other","task":{"name":"Translation"}}`,
+	}
+	for f, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	models, skipped, err := ReadDir(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(models) != 2 || models[0].SourceFile != "qwen1.5-0.5b-chat.json" || models[0].Description != "new" {
+		t.Fatalf("models = %+v", models)
+	}
+	if len(skipped) != 1 || !strings.Contains(skipped[0], "qwen.json") || !strings.Contains(skipped[0], "qwen1.5-0.5b-chat.json") {
+		t.Fatalf("skipped = %q", skipped)
 	}
 }

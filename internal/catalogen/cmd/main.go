@@ -41,9 +41,12 @@ func run(src, out string, s catalogen.Source) error {
 	if err != nil {
 		return err
 	}
-	models, err := catalogen.ReadDir(src, commits)
+	models, skipped, err := catalogen.ReadDir(src, commits)
 	if err != nil {
 		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintln(os.Stderr, "catalogen:", s)
 	}
 	b, err := catalogen.Encode(catalogen.File{Source: s, Models: models})
 	if err != nil {
