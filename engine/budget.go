@@ -130,7 +130,7 @@ func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
 func dearestEstimate(task providers.Task, e Estimate) (float64, string) {
 	usd, name := 0.0, ""
 	for _, m := range catalog.All() {
-		if m.Task != task || m.Free || m.Unpriced {
+		if m.Task != task || m.Free || !m.TokenPriced() {
 			continue
 		}
 		if c, _ := m.Cost(e.InputTokens, e.OutputTokens); c > usd || name == "" {

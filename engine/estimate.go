@@ -99,11 +99,17 @@ func estimateCall(task providers.Task, call *steps.Call) Estimate {
 		return e
 	}
 	if task == providers.TaskImage {
+		if !m.ImagePriced() {
+			return e
+		}
 		steps, _ := asInt(call.Inputs["steps"])
 		w, _ := asInt(call.Inputs["width"])
 		h, _ := asInt(call.Inputs["height"])
 		e.USD, _ = m.ImageCost(steps, w, h)
 		e.Priced = true
+		return e
+	}
+	if !m.TokenPriced() {
 		return e
 	}
 	e.USD, _ = m.Cost(e.InputTokens, e.OutputTokens)

@@ -33,7 +33,8 @@ type Model struct {
 	// NeuronsPerMInput and NeuronsPerMOutput are Workers AI neurons per million tokens.
 	NeuronsPerMInput  float64 `json:"neurons_per_m_input,omitempty"`
 	NeuronsPerMOutput float64 `json:"neurons_per_m_output,omitempty"`
-	// Free marks a model published at no cost; Unpriced one whose price is not published.
+	// Free marks a model published at no cost; Unpriced one with no price published in any
+	// unit (a model priced per audio minute or image is priced: see Prices).
 	Free     bool `json:"free,omitempty"`
 	Unpriced bool `json:"unpriced,omitempty"`
 	// JSONMode, Tools and Batch flag documented support for JSON output, function
@@ -173,6 +174,13 @@ func ByProvider(providerKind string) []Model {
 
 // NeuronUSD is the price of one Workers AI neuron in USD.
 func NeuronUSD() float64 { return data.NeuronUSDPerThousand / 1000 }
+
+// TokenPriced reports whether Cost can price m's tokens: it is free or has a price or
+// neuron rate per million input or output tokens. A model priced only per audio minute,
+// image or character is not, though it is not Unpriced either.
+func (m Model) TokenPriced() bool {
+	return m.Free || m.USDPerMInput > 0 || m.USDPerMOutput > 0 || m.NeuronsPerMInput > 0 || m.NeuronsPerMOutput > 0
+}
 
 // Cost prices one call. With neuron rates (Workers AI), neurons = in/1e6 × N_in +
 // out/1e6 × N_out and usd = neurons × the neuron price; otherwise usd comes from the USD

@@ -110,21 +110,21 @@ func (f *file) merge(p published) {
 		if m.Task == providers.TaskEmbed && m.ContextWindow == 0 {
 			m.ContextWindow = pm.MaxInputTokens
 		}
-		tokens := false
 		for _, pr := range pm.Prices {
 			switch strings.ToLower(pr.Unit) {
 			case "per m input tokens":
-				m.USDPerMInput, tokens = pr.Price, true
+				m.USDPerMInput = pr.Price
 			case "per m output tokens":
-				m.USDPerMOutput, tokens = pr.Price, true
+				m.USDPerMOutput = pr.Price
 			}
 		}
 		switch {
 		case len(pm.Prices) > 0 && allZero(pm.Prices):
 			m.Free = true
-		case !tokens || m.USDPerMInput+m.USDPerMOutput == 0:
-			// Priced per audio minute, image tile or step, or not at all: plan cannot
-			// price tokens for it.
+		case len(pm.Prices) == 0:
+			// No price published at all. A model priced only per audio minute, image
+			// tile, step or character is priced (see Prices); TokenPriced says whether
+			// plan can price its tokens.
 			m.Unpriced = true
 		}
 		f.Models = append(f.Models, m)

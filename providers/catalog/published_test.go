@@ -128,3 +128,31 @@ func TestValidateInput(t *testing.T) {
 		}
 	}
 }
+
+// A model priced only per audio minute, character or image step is priced, not
+// "unpriced": `aiflow models -o json` said unpriced beside the published price. Its
+// tokens still cannot be priced, so plan must not price them at $0.
+func TestPricedInOtherUnits(t *testing.T) {
+	tests := []struct {
+		id                      string
+		unpriced, tokens, image bool
+	}{
+		{"@cf/openai/whisper-large-v3-turbo", false, false, false},  // per audio minute
+		{"@cf/black-forest-labs/flux-1-schnell", false, false, true}, // per tile and step
+		{"@cf/meta/llama-3.1-8b-instruct", false, true, false},       // per M tokens
+		{"@cf/deepseek-ai/deepseek-math-7b-instruct", true, false, false},
+	}
+	for _, tt := range tests {
+		m, ok := Lookup("workers-ai", tt.id)
+		if !ok {
+			t.Fatalf("%s is not in the catalogue", tt.id)
+		}
+		if m.Unpriced != tt.unpriced || m.TokenPriced() != tt.tokens || m.ImagePriced() != tt.image {
+			t.Errorf("%s: unpriced %v, token-priced %v, image-priced %v; want %v, %v, %v (prices %+v)",
+				tt.id, m.Unpriced, m.TokenPriced(), m.ImagePriced(), tt.unpriced, tt.tokens, tt.image, m.Prices)
+		}
+		if !m.Unpriced && len(m.Prices) == 0 && !m.TokenPriced() && !m.ImagePriced() {
+			t.Errorf("%s: neither unpriced nor priced", tt.id)
+		}
+	}
+}
