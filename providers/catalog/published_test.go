@@ -137,7 +137,7 @@ func TestPricedInOtherUnits(t *testing.T) {
 		id                      string
 		unpriced, tokens, image bool
 	}{
-		{"@cf/openai/whisper-large-v3-turbo", false, false, false},  // per audio minute
+		{"@cf/openai/whisper-large-v3-turbo", false, false, false},   // per audio minute
 		{"@cf/black-forest-labs/flux-1-schnell", false, false, true}, // per tile and step
 		{"@cf/meta/llama-3.1-8b-instruct", false, true, false},       // per M tokens
 		{"@cf/deepseek-ai/deepseek-math-7b-instruct", true, false, false},
