@@ -544,8 +544,8 @@ func (s *Server) apiBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", mt)
-	h.Set("Cache-Control", "private, max-age=31536000, immutable") // named by content
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")     // an SVG or HTML blob runs nothing
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")  // named by content
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox") // an SVG or HTML blob runs nothing
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 }
 
