@@ -353,6 +353,16 @@ func maxTime(a, b time.Time) time.Time {
 func blobView(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
+		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag { // decoded with UseNumber
+			if f, err := n.Float64(); err == nil {
+				y := make(map[string]any, len(x))
+				for k, e := range x {
+					y[k] = e
+				}
+				y["size"] = f
+				x = y
+			}
+		}
 		if b, ok := blob.FromValue(x); ok {
 			return map[string]any{"type": blob.TypeTag, "sha256": b.SHA256, "media_type": b.MediaType, "size": b.Size,
 				"url": "/api/blobs/" + b.SHA256}
