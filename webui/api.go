@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -500,16 +499,11 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 	}
 	itemIDs := []int{}
 	if stat.Items > 0 {
-		recs, err := s.o.Store.StepItems(ctx, run.ID, stepID, 0, itemPickerLimit)
-		if err != nil {
+		if itemIDs, err = s.o.Store.StepItemIDs(ctx, run.ID, stepID, itemPickerLimit); err != nil {
 			storeError(w, err)
 			return
 		}
-		for _, it := range recs {
-			itemIDs = append(itemIDs, it.Item)
-		}
 	}
-	sort.Ints(itemIDs)
 	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": stat.Items, "item_ids": itemIDs,
 		"has_whole": stat.Whole.Status != "", "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
 		"provider": rec.Provider, "attempts": rec.Attempts, "started_at": ms(rec.StartedAt), "finished_at": ms(rec.FinishedAt),

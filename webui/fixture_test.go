@@ -150,3 +150,7 @@ func (f *fixture) writeRun(tb testing.TB, id string, items int, report string) {
 }
 
 func osRemove(p string) error { return os.Remove(p) }
+
+// tempDir is a directory for the benchmarks' shared state, removed with the process's
+// other temporary files by the OS (testing.B's TempDir would go with the first benchmark).
+func tempDir() (string, error) { return os.MkdirTemp("", "aiflow-uibench-") }
