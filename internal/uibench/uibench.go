@@ -93,7 +93,7 @@ func writeRun(ctx context.Context, st *store.Store, id string, t time.Time, item
 	for i := range items {
 		recs = append(recs, store.StepRecord{RunID: id, StepID: "each", Item: i, Status: store.StepSucceeded,
 			Output: json.RawMessage(fmt.Sprintf(`{"value":%d,"text":"answer number %d, long enough to be stored as a blob row"}`, 2*i, i)),
-			Model: "workers-ai:@cf/meta/llama-3.1-8b-instruct", Provider: "workers-ai", Attempts: 1 + i%50/49,
+			Model:  "workers-ai:@cf/meta/llama-3.1-8b-instruct", Provider: "workers-ai", Attempts: 1 + i%50/49,
 			StartedAt: t.Add(time.Duration(i) * time.Millisecond), FinishedAt: t.Add(time.Duration(i+40) * time.Millisecond),
 			Usage: store.Usage{USD: 0.001, InputTokens: 10, OutputTokens: 5, Requests: 1}})
 		if len(recs) >= 2000 {
