@@ -136,3 +136,23 @@ func TestRunEventsDeletedWithRun(t *testing.T) {
 		t.Errorf("%d events left after the run was deleted", total)
 	}
 }
+
+func TestRunEventsPrunedWithRun(t *testing.T) {
+	s := viewFixture(t)
+	ctx := context.Background()
+	ev := []RunEvent{{Kind: EventRateWait, StepID: "a", Item: WholeStep, At: time.Unix(1000, 0), Wait: time.Second}}
+	for _, id := range []string{"r1", "r2"} {
+		if err := s.RecordProgress(ctx, Progress{RunID: id, Events: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PruneRuns(ctx, PruneOpts{Keep: 2, Protect: func(r Run) bool { return r.Status == RunRunning }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := s.RunEvents(ctx, "r1", 0); n != 0 {
+		t.Errorf("pruned run r1 keeps %d events", n)
+	}
+	if _, n, _ := s.RunEvents(ctx, "r2", 0); n != 1 {
+		t.Errorf("kept run r2 has %d events, want 1", n)
+	}
+}
