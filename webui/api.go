@@ -405,23 +405,17 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stepID := r.PathValue("step")
-	stats, err := s.o.Store.StepStats(ctx, run.ID)
+	nItems, hasWhole, err := s.o.Store.StepShape(ctx, run.ID, stepID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "run %s has no record of step %q", run.ID, stepID)
+		return
+	}
 	if err != nil {
 		storeError(w, err)
 		return
 	}
-	var stat *store.StepStat
-	for i := range stats {
-		if stats[i].StepID == stepID {
-			stat = &stats[i]
-		}
-	}
-	if stat == nil {
-		writeError(w, http.StatusNotFound, "run %s has no record of step %q", run.ID, stepID)
-		return
-	}
 	def := store.WholeStep
-	if stat.Items > wholeOutputItems || (stat.Items > 0 && stat.Whole.Status == "") {
+	if nItems > wholeOutputItems || (nItems > 0 && !hasWhole) {
 		def = 0
 	}
 	item, err := intParam(r, "item", def, store.WholeStep, 1<<31-1)
@@ -470,7 +464,7 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 	}
 	tj := []map[string]any{}
 	for _, t := range turns {
-		if t.Item != item && stat.Items > 0 {
+		if t.Item != item && nItems > 0 {
 			continue
 		}
 		m := map[string]any{"index": t.Index, "item": t.Item, "role": t.Role, "content": t.Content, "usd": t.Usage.USD,
@@ -496,14 +490,14 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	itemIDs := []int{}
-	if stat.Items > 0 {
+	if nItems > 0 {
 		if itemIDs, err = s.o.Store.StepItemIDs(ctx, run.ID, stepID, itemPickerLimit); err != nil {
 			storeError(w, err)
 			return
 		}
 	}
-	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": stat.Items, "item_ids": itemIDs,
-		"has_whole": stat.Whole.Status != "", "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
+	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": nItems, "item_ids": itemIDs,
+		"has_whole": hasWhole, "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
 		"provider": rec.Provider, "attempts": rec.Attempts, "started_at": ms(rec.StartedAt), "finished_at": ms(rec.FinishedAt),
 		"usd": rec.Usage.USD, "in_tokens": rec.Usage.InputTokens, "out_tokens": rec.Usage.OutputTokens, "meta": rec.Meta,
 		"inputs": inputs, "output": out, "turns": tj, "events": ej}

@@ -277,3 +277,21 @@ func (s *Store) StepItemIDs(ctx context.Context, runID, stepID string, limit int
 	}
 	return ids, rows.Err()
 }
+
+// StepShape says how many item records step stepID of run runID has and whether it has
+// a whole-step record: an index-only read. A step with neither is ErrNotFound.
+func (s *Store) StepShape(ctx context.Context, runID, stepID string) (items int, whole bool, err error) {
+	row, err := s.queryRow(ctx, `SELECT count(*) FILTER (WHERE item >= 0), count(*) FILTER (WHERE item = -1)
+		FROM steps WHERE run_id = ? AND step_id = ?`, runID, stepID)
+	var w int
+	if err == nil {
+		err = row.Scan(&items, &w)
+	}
+	if err == nil && items == 0 && w == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reading step %s of run %q: %w", stepID, runID, err)
+	}
+	return items, w > 0, nil
+}

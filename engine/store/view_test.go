@@ -81,6 +81,12 @@ func TestViewReads(t *testing.T) {
 	if ids, err := s.StepItemIDs(ctx, "r3", "fan", 3); err != nil || len(ids) != 3 || ids[0] != 0 || ids[2] != 2 {
 		t.Errorf("StepItemIDs = %v, %v; want 0 1 2", ids, err)
 	}
+	if n, whole, err := s.StepShape(ctx, "r3", "fan"); err != nil || n != 5 || !whole {
+		t.Errorf("StepShape(fan) = %d, %v, %v; want 5 items and a whole record", n, whole, err)
+	}
+	if _, _, err := s.StepShape(ctx, "r3", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("StepShape(nope) = %v, want ErrNotFound", err)
+	}
 	costs, err := s.ModelCosts(ctx, "r3")
 	// Items in place of their step's whole record, which repeats their sum.
 	if err != nil || len(costs) != 2 || costs[0].Model != "p:a" || costs[0].Usage.USD != 1.5 || costs[0].Calls != 3 {
