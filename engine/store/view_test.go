@@ -162,3 +162,33 @@ func TestRunEventsPrunedWithRun(t *testing.T) {
 		t.Errorf("kept run r2 has %d events, want 1", n)
 	}
 }
+
+// BenchmarkStepStats10k reads the step stats of a run with a 10,000-item step, what
+// the run viewer does on every open of a run and its timeline.
+func BenchmarkStepStats10k(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateRun(ctx, Run{ID: "r", Flow: "f"}); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	recs := []StepRecord{{RunID: "r", StepID: "each", Item: WholeStep, Status: StepSucceeded, StartedAt: t0, FinishedAt: t0.Add(time.Hour)}}
+	for i := range 10000 {
+		recs = append(recs, StepRecord{RunID: "r", StepID: "each", Item: i, Status: StepSucceeded, Model: "p:m", Attempts: 1,
+			Output: []byte(`{"value":"an output long enough to be stored in the blobs table, not inline in the row"}`),
+			StartedAt: t0.Add(time.Duration(i) * time.Millisecond), FinishedAt: t0.Add(time.Duration(i+5) * time.Millisecond), Usage: Usage{USD: 0.001, InputTokens: 10}})
+	}
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		st, err := s.StepStats(ctx, "r")
+		if err != nil || len(st) != 1 || st[0].Items != 10000 {
+			b.Fatalf("%+v, %v", st, err)
+		}
+	}
+}
