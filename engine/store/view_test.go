@@ -179,7 +179,7 @@ func BenchmarkStepStats10k(b *testing.B) {
 	recs := []StepRecord{{RunID: "r", StepID: "each", Item: WholeStep, Status: StepSucceeded, StartedAt: t0, FinishedAt: t0.Add(time.Hour)}}
 	for i := range 10000 {
 		recs = append(recs, StepRecord{RunID: "r", StepID: "each", Item: i, Status: StepSucceeded, Model: "p:m", Attempts: 1,
-			Output: []byte(`{"value":"an output long enough to be stored in the blobs table, not inline in the row"}`),
+			Output:    []byte(`{"value":"an output long enough to be stored in the blobs table, not inline in the row"}`),
 			StartedAt: t0.Add(time.Duration(i) * time.Millisecond), FinishedAt: t0.Add(time.Duration(i+5) * time.Millisecond), Usage: Usage{USD: 0.001, InputTokens: 10}})
 	}
 	if err := s.PutSteps(ctx, recs...); err != nil {
