@@ -23,6 +23,7 @@ const (
 	defaultPage      = 100     // runs per page when the page asks for no limit
 	timelineItems    = 200     // item bars drawn per step; the rest are counted
 	timelineEvents   = 2000    // retry and rate-wait bars drawn per run
+	densityBins      = 120     // spans of a many-item step's throughput histogram
 	maxOutputBytes   = 1 << 20 // an output larger than this is sent as truncated text
 	maxNeedBytes     = 64 << 10
 	itemPickerLimit  = 10000 // items listed in the step's item picker
@@ -298,6 +299,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		bars = append(bars, bar{Kind: "attempt", StepID: step, Item: &it, Attempt: len(rs) + 1, Start: rel(from), End: rel(end)})
 	}
 	drawn := map[string]int{}
+	density := map[string]any{}
 	for _, st := range stats {
 		if st.Start.IsZero() {
 			continue
@@ -329,6 +331,20 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 			attempts(st.StepID, it.Item, it.StartedAt, iend)
 		}
 		drawn[st.StepID] = len(items)
+		if st.Items > timelineItems { // the rest are not drawn: show the step's throughput instead
+			to := end
+			if to.IsZero() {
+				to = now
+			}
+			if to.After(st.Start) {
+				counts, err := s.o.Store.ItemHistogram(ctx, run.ID, st.StepID, st.Start, to, densityBins)
+				if err != nil {
+					storeError(w, err)
+					return
+				}
+				density[st.StepID] = map[string]any{"start": rel(st.Start), "end": rel(to), "finished": counts}
+			}
+		}
 	}
 	end := run.FinishedAt
 	if end.IsZero() {
@@ -338,7 +354,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		end = maxTime(end, t0.Add(time.Duration(b.End)*time.Millisecond))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"start": ms(t0), "duration_ms": rel(end), "bars": bars,
-		"items_drawn": drawn, "items_cap": timelineItems, "events_total": evTotal, "events_drawn": len(events)})
+		"items_drawn": drawn, "items_cap": timelineItems, "density": density, "events_total": evTotal, "events_drawn": len(events)})
 }
 
 func maxTime(a, b time.Time) time.Time {

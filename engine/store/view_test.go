@@ -87,6 +87,10 @@ func TestViewReads(t *testing.T) {
 	if _, _, err := s.StepShape(ctx, "r3", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("StepShape(nope) = %v, want ErrNotFound", err)
 	}
+	// fan's items finish at t0+1s; the step spans t0 to t0+3s
+	if h, err := s.ItemHistogram(ctx, "r3", "fan", time.Unix(1000, 0), time.Unix(1003, 0), 3); err != nil || len(h) != 3 || h[1] != 5 || h[0]+h[2] != 0 {
+		t.Errorf("ItemHistogram = %v, %v; want [0 5 0]", h, err)
+	}
 	costs, err := s.ModelCosts(ctx, "r3")
 	// Items in place of their step's whole record, which repeats their sum.
 	if err != nil || len(costs) != 2 || costs[0].Model != "p:a" || costs[0].Usage.USD != 1.5 || costs[0].Calls != 3 {
