@@ -56,7 +56,9 @@ func (et *engineTracer) Start(ctx context.Context, s engine.SpanStart) (context.
 	}
 	if s.StepID != "" {
 		attrs = append(attrs, genai.StepID.String(s.StepID), genai.StepKind.String(s.Kind))
-		if op := genai.Operation(string(s.Task)); op != "" {
+		if s.Kind == "agent" { // its model turns and tool calls are spans inside
+			attrs = append(attrs, semconv.GenAIOperationNameInvokeAgent, semconv.GenAIAgentNameKey.String(s.StepID))
+		} else if op := genai.Operation(string(s.Task)); op != "" {
 			attrs = append(attrs, semconv.GenAIOperationNameKey.String(op))
 		}
 	}
