@@ -208,14 +208,17 @@ func (t *Tracing) Content() bool { return t.content }
 // credentials.
 func Redacted(endpoint string) string {
 	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return userInfo.ReplaceAllString(endpoint, "//")
+	if err != nil || u.Host == "" { // not a URL with a host, e.g. user:pw@host:4317
+		return leadingUserInfo.ReplaceAllString(userInfo.ReplaceAllString(endpoint, "//"), "")
 	}
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
 	return u.String()
 }
 
-var userInfo = regexp.MustCompile(`//[^/@\s]*@`)
+var (
+	userInfo        = regexp.MustCompile(`//[^/@\s]*@`)
+	leadingUserInfo = regexp.MustCompile(`^[^/@\s]*@`)
+)
 
 func firstEnv(names ...string) string {
 	for _, n := range names {
