@@ -300,7 +300,11 @@ func TestE2EQuickstartTrace(t *testing.T) {
 			}
 			recs := stepRecords(t, doc.Run.RunID, flow)
 			if !recs["trace "+tid] {
-				t.Errorf("runs show does not give the trace id %s", tid)
+				t.Errorf("runs show -o json does not give the trace id %s", tid)
+			}
+			var shown, showErr bytes.Buffer
+			if code := run([]string{"runs", "show", doc.Run.RunID, flow}, &shown, &showErr); code != exitOK || !strings.Contains(shown.String(), "  trace:   "+tid+"\n") {
+				t.Errorf("runs show (exit %d) does not print the trace id %s:\n%s%s", code, tid, shown.String(), showErr.String())
 			}
 
 			spans, raw := col.stop(t)

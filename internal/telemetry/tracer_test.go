@@ -56,6 +56,17 @@ const planted = "sk-planted-0123456789abcdef"
 // returns the spans, the result and the run as stored.
 func traceRun(t *testing.T, content bool) (tracetest.SpanStubs, *engine.RunResult, store.Run) {
 	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	return traceFlow(t, tracedFlow, st, content)
+}
+
+// traceFlow runs src on the fake provider, recorded in st.
+func traceFlow(t *testing.T, src string, st *store.Store, content bool) (tracetest.SpanStubs, *engine.RunResult, store.Run) {
+	t.Helper()
 	t.Setenv("AIFLOW_OTEL_TEST_SECRET", planted)
 	p := fake.New()
 	p.PricePerCall = 0.25
@@ -76,7 +87,7 @@ func traceRun(t *testing.T, content bool) (tracetest.SpanStubs, *engine.RunResul
 	if err := preg.Register(p.Info()); err != nil {
 		t.Fatal(err)
 	}
-	f, diags := spec.Parse("flow.yaml", []byte(tracedFlow))
+	f, diags := spec.Parse("flow.yaml", []byte(src))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -84,11 +95,6 @@ func traceRun(t *testing.T, content bool) (tracetest.SpanStubs, *engine.RunResul
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	defer tp.Shutdown(context.Background())
@@ -223,5 +229,48 @@ func TestEngineSpansContent(t *testing.T) {
 	}
 	if dump := fmt.Sprintf("%+v", spans); strings.Contains(dump, planted) {
 		t.Errorf("the planted secret is in the spans")
+	}
+}
+
+// TestCachedSpans checks that steps and items served from the step cache still get
+// their spans, marked as cache hits.
+func TestCachedSpans(t *testing.T) {
+	const src = `aiflow: 1
+name: cached
+providers:
+  f: { kind: fake }
+steps:
+  greet:
+    uses: generate
+    model: f:small
+    for_each: [a, b]
+    prompt: say ${ each.value }
+    params: { temperature: 0 }
+  whole:
+    uses: generate
+    model: f:small
+    prompt: hello
+    params: { temperature: 0 }
+`
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for run, wantHit := range []bool{false, true} {
+		spans, _, _ := traceFlow(t, src, st, false)
+		if len(spans) != 5 {
+			t.Fatalf("run %d: %d spans, want the run, two steps and two items", run+1, len(spans))
+		}
+		for _, s := range spans {
+			if s.Name == "run cached" {
+				continue
+			}
+			a := attrs(s)
+			wantStatus := map[bool]string{false: "succeeded", true: "cached"}[wantHit]
+			if a["aiflow.cache.hit"].AsBool() != wantHit || a["aiflow.status"].AsString() != wantStatus {
+				t.Errorf("run %d, span %q: cache hit %v, status %q; want %v, %s", run+1, s.Name, a["aiflow.cache.hit"].AsBool(), a["aiflow.status"].AsString(), wantHit, wantStatus)
+			}
+		}
 	}
 }

@@ -109,3 +109,36 @@ func TestAttemptSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptSpanRateWait checks that the rate limiter's wait before an attempt is on
+// the attempt's span, as an attribute and an event.
+func TestAttemptSpanRateWait(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{}`) }))
+	defer srv.Close()
+	c := New(Options{Provider: "workers-ai", RatePerSecond: 2, Burst: 1}) // the second call waits about 500ms
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "step")
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	parent.End()
+	waited := 0
+	for _, s := range exp.GetSpans() {
+		for _, kv := range s.Attributes {
+			if kv.Key == "aiflow.rate_limit.wait_ms" && kv.Value.AsFloat64() > 0 && len(s.Events) == 1 && s.Events[0].Name == "aiflow.rate_limit.wait" {
+				waited++
+			}
+		}
+	}
+	if waited != 1 {
+		t.Errorf("%d attempt spans show a rate-limit wait (attribute and event), want 1", waited)
+	}
+}
