@@ -132,7 +132,8 @@ func Setup(ctx context.Context, cfg Config) (*Tracing, error) {
 
 // newExporter builds the OTLP exporter. Endpoints from the environment, and the headers,
 // timeout and TLS variables, are read by the exporter itself; a command-line endpoint
-// overrides them. Retries stop within the flush timeout.
+// overrides them. Retries stop after half the flush timeout, so an export to a dead
+// collector fails with its cause (connection refused) rather than a deadline.
 func newExporter(ctx context.Context, protocol, endpoint string, fromFlag bool, flush time.Duration) (sdktrace.SpanExporter, error) {
 	if fromFlag {
 		u, err := url.Parse(endpoint)
@@ -146,7 +147,7 @@ func newExporter(ctx context.Context, protocol, endpoint string, fromFlag bool, 
 	}
 	if protocol == ProtocolGRPC {
 		opts := []otlptracegrpc.Option{otlptracegrpc.WithTimeout(flush),
-			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true, InitialInterval: 200 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: flush})}
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true, InitialInterval: 200 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: flush / 2})}
 		if fromFlag {
 			opts = append(opts, otlptracegrpc.WithEndpointURL(endpoint))
 		}
@@ -157,7 +158,7 @@ func newExporter(ctx context.Context, protocol, endpoint string, fromFlag bool, 
 		return exp, nil
 	}
 	opts := []otlptracehttp.Option{otlptracehttp.WithTimeout(flush),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: 200 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: flush})}
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: 200 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: flush / 2})}
 	if fromFlag {
 		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
 	}
