@@ -7,6 +7,11 @@ export AIFLOW_REQUIRE_S3
 # builds it here once and later runs reuse it.
 AIFLOW_S3_SERVER ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/versitygw
 export AIFLOW_S3_SERVER
+# The OpenTelemetry Collector (OTLP receiver + file exporter, .ci/otelcol) the tracing
+# tests start on 127.0.0.1; .ci/deps builds it here once and later runs reuse it.
+export AIFLOW_REQUIRE_OTELCOL
+AIFLOW_OTELCOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/aiflow-otelcol
+export AIFLOW_OTELCOL
 
 GO ?= go
 FUZZTIME ?= 15s
@@ -30,7 +35,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1
+	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1
 
 test-unit:
 	$(GO) test -count=1 ./...

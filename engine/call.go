@@ -29,6 +29,8 @@ type callRecord struct {
 	// inputs hash so runs diff can tell that inputs, prompt, params or model changed.
 	key string
 	out encoded // the output as recorded (see encoded)
+	// call is the call as executed, kept only when the run is traced (for its span).
+	call *steps.Call
 }
 
 func redactMeta(fl *Flow, m map[string]string) map[string]string {
@@ -155,6 +157,9 @@ func (w *walker) callOnce(n *Node, scope map[string]any, item int, each map[stri
 		return nil, callRecord{}, err
 	}
 	res, cr, err := w.execute(n, call, scope)
+	if w.spans != nil {
+		cr.call = call
+	}
 	if err != nil {
 		return nil, cr, err
 	}
@@ -294,21 +299,27 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
 	release := w.acquire(w.ctx, m, n.Kind.Task)
 	defer release()
-	pol, ctx := w.policy(n), w.ctx
+	pol, ctx := w.policy(n), w.callCtx(n, item)
 	if pol.explicit {
 		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
 	}
 	ctx = providers.WithRateWait(ctx, func(d time.Duration) {
-		w.hooks.emit(Event{Type: EventRateWait, RunID: w.runID, StepID: n.ID, Item: item, Elapsed: d})
+		e := Event{Type: EventRateWait, RunID: w.runID, StepID: n.ID, Item: item, Elapsed: d}
+		w.hooks.emit(e)
+		w.spanEvent(n, item, e)
 	})
 	return body(ctx, pol, func(a int, err error, wait time.Duration) {
-		w.hooks.emit(Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait})
+		e := Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait}
+		w.hooks.emit(e)
+		w.spanEvent(n, item, e)
 	})
 }
 
 // emitFallback reports that a call moves to the route's next model after err.
 func (w *walker) emitFallback(n *Node, item int, next *steps.Model, err error) {
-	w.hooks.emit(Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: item, Model: next.Ref(), Reason: w.fl.Redact(err.Error())})
+	e := Event{Type: EventFallback, RunID: w.runID, StepID: n.ID, Item: item, Model: next.Ref(), Reason: w.fl.Redact(err.Error())}
+	w.hooks.emit(e)
+	w.spanEvent(n, item, e)
 }
 
 func (w *walker) policy(n *Node) attemptPolicy {
@@ -634,6 +645,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 		if rec, ok := w.prev[n.ID][idx]; ok {
 			if out, enc, err := w.fromStepRecord(rec); err == nil {
 				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
+				w.endItemSpan(n, idx, w.opts.Now(), recs[i], out, nil)
 				w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
 				continue
 			}
@@ -651,6 +663,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 		idx := idxs[i]
 		start := w.opts.Now()
 		each := map[string]any{"value": items[idx], "index": idx}
+		w.startSpan(n, idx, start)
 		out, cr, err := w.callOnce(n, scope, idx, each)
 		if err != nil {
 			// The failed item is recorded, and its record returned, with what it paid and
@@ -670,6 +683,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 func (w *walker) recordFailedItem(n *Node, idx int, cr callRecord, err error, start time.Time) {
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: StatusFailed, Error: w.fl.Redact(err.Error()), Model: cr.model, InputsHash: cr.key,
 		Attempts: cr.attempts, Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Meta: redactMeta(w.fl, cr.meta)})
+	w.endItemSpan(n, idx, start, cr, nil, err)
 }
 
 func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {
@@ -681,5 +695,6 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
 	w.setOutput(&r, out, cr.out)
 	w.putStep(r)
+	w.endItemSpan(n, idx, start, cr, out, nil)
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
 }

@@ -43,6 +43,9 @@ type Event struct {
 	Elapsed time.Duration
 	// Stream is true for the token events of a step whose text is a flow output.
 	Stream bool
+	// TraceID is, for EventRunStart and EventRunDone of a traced run, the run's
+	// OpenTelemetry trace id.
+	TraceID string
 	// Batch holds, for EventBatch, the batch's request counts as the provider reported
 	// them; Elapsed is then the wait before the next poll.
 	Batch *BatchCounts

@@ -17,6 +17,7 @@ import (
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
 )
 
 // RunOptions configure one run.
@@ -66,6 +67,9 @@ type RunOptions struct {
 	// real provider only for a call no mock matches, so a flow runs offline. Never set
 	// from a flow file.
 	WrapProvider func(name, kind string, open func() (providers.Provider, error)) (providers.Provider, error)
+	// Tracer, when set, opens a span for the run, each step and each for_each item (see
+	// Tracer); the run records its trace id. Nil, the default, traces nothing.
+	Tracer Tracer
 
 	// parent is the run a sub-flow runs for: its budget bounds the sub-flow's calls too,
 	// and what the sub-flow pays is added to it as it is paid.
@@ -100,7 +104,9 @@ type StepResult struct {
 
 // RunResult is what a run produced.
 type RunResult struct {
-	RunID   string          `json:"run_id"`
+	RunID string `json:"run_id"`
+	// TraceID is the run's OpenTelemetry trace id when RunOptions.Tracer was set.
+	TraceID string          `json:"trace_id,omitempty"`
 	Status  string          `json:"status"`
 	Outputs map[string]any  `json:"outputs"`
 	Steps   []StepResult    `json:"steps"`
@@ -285,5 +291,6 @@ type stepState struct {
 	result   StepResult
 	skippedW bool // skipped by its own when:
 	meta     map[string]string
-	inputs   string // the call's content hash, for the step record
+	inputs   string      // the call's content hash, for the step record
+	call     *steps.Call // the step's call, kept for its span when the run is traced
 }

@@ -51,12 +51,21 @@ type walker struct {
 	observed map[string]float64 // model → dearest call so far (USD)
 	turns    map[string]int     // step/item → next agent turn index
 	failures []*StepError
+
+	// spans holds the open step and item spans when RunOptions.Tracer is set (nil
+	// otherwise); runSpan is the run's own, traceID its trace.
+	spans   *spans
+	runSpan Span
+	traceID string
 }
 
 func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
 	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
 	w.released = sync.NewCond(&w.mu)
+	if opts.Tracer != nil {
+		w.spans = &spans{open: map[spanKey]openSpan{}}
+	}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	w.runID = opts.RunID
 	if w.runID == "" {
@@ -249,24 +258,35 @@ func (w *walker) close() {
 
 func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	st := w.opts.Store
+	if w.spans != nil {
+		// The run's span joins the walker's context, so every step's span is its child.
+		w.ctx, w.runSpan = w.opts.Tracer.Start(w.ctx, SpanStart{RunID: w.runID, Flow: w.fl.Spec.Name, Item: -1, Redact: w.fl.Redact})
+		w.traceID = w.runSpan.TraceID()
+	}
 	if w.opts.Ephemeral {
 		// not recorded: w.rec stays nil
 	} else if w.opts.Resume != "" {
 		if err := st.ReopenRun(ctx, w.runID, w.opts.Labels); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+			return nil, w.abortSpan(fmt.Errorf("resume: %w", err))
+		}
+		if w.traceID != "" { // this process's trace replaces the earlier one's
+			if err := st.SetRunTraceID(ctx, w.runID, w.traceID); err != nil {
+				return nil, w.abortSpan(fmt.Errorf("recording run: %w", err))
+			}
 		}
 	} else {
 		sum := sha256.Sum256(w.fl.Spec.Source)
 		if err := st.CreateRun(ctx, store.Run{ID: w.runID, Flow: w.fl.Spec.File, FlowName: w.fl.Spec.Name, FlowHash: hex.EncodeToString(sum[:]),
-			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed, Labels: w.opts.Labels}); err != nil {
-			return nil, fmt.Errorf("recording run: %w", err)
+			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed, Labels: w.opts.Labels,
+			TraceID: w.traceID}); err != nil {
+			return nil, w.abortSpan(fmt.Errorf("recording run: %w", err))
 		}
 	}
 	if !w.opts.Ephemeral {
 		w.rec = newRecorder(st, w.runID)
 		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
-	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
+	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID, TraceID: w.traceID})
 	var wg sync.WaitGroup
 	for _, id := range w.fl.Order {
 		wg.Add(1)
@@ -283,8 +303,17 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	return w.finish(ctx)
 }
 
+// abortSpan ends the run's span, when traced, with err, the reason the run could not
+// start, and returns err.
+func (w *walker) abortSpan(err error) error {
+	if w.runSpan != nil {
+		w.runSpan.End(SpanEnd{Status: StatusFailed, Error: w.fl.Redact(err.Error()), ErrorType: errorType(err)})
+	}
+	return err
+}
+
 func (w *walker) finish(ctx context.Context) (*RunResult, error) {
-	res := &RunResult{RunID: w.runID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms}
+	res := &RunResult{RunID: w.runID, TraceID: w.traceID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms}
 	for _, id := range w.fl.Order {
 		res.Steps = append(res.Steps, w.states[id].result)
 	}
@@ -317,7 +346,10 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 	} else if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("recording run: %w", err)
 	}
-	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr})
+	if w.runSpan != nil {
+		w.runSpan.End(SpanEnd{Status: status, Error: errMsg, ErrorType: errorType(runErr), Usage: u, Output: res.Outputs})
+	}
+	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr, TraceID: w.traceID})
 	return res, runErr
 }
 
@@ -363,6 +395,7 @@ func (w *walker) runNode(n *Node) {
 		st.result.Status = StatusCancelled
 		return
 	}
+	w.startSpan(n, -1, start)
 	scope := w.scope(n)
 	if n.When != nil {
 		v, err := n.When.EvalContext(w.ctx, scope)
@@ -386,11 +419,12 @@ func (w *walker) runNode(n *Node) {
 	}
 	out, cr, err := w.callOnce(n, scope, -1, nil)
 	if err != nil {
+		st.call = cr.call
 		st.result.Model, st.result.Attempts, st.result.Usage = cr.model, cr.attempts, cr.usage // paid for even though it failed
 		w.fail(n, st, err, start)
 		return
 	}
-	st.output, st.out = out, cr.out
+	st.output, st.out, st.call = out, cr.out, cr.call
 	st.result.Model, st.result.Attempts, st.result.Usage, st.result.Reason = cr.model, cr.attempts, cr.usage, cr.reason
 	st.inputs = cr.key
 	st.meta, st.result.Meta = cr.meta, redactMeta(w.fl, cr.meta)
@@ -422,6 +456,7 @@ func (w *walker) skip(n *Node, st *stepState, reason string, byWhen bool) {
 	st.status, st.reason, st.skippedW = StatusSkipped, reason, byWhen
 	st.result.Status, st.result.Reason = StatusSkipped, reason
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: StatusSkipped, Reason: reason, StartedAt: w.opts.Now(), FinishedAt: w.opts.Now()})
+	w.closeSpan(n, -1, time.Time{}, SpanEnd{Status: StatusSkipped, Reason: reason})
 	w.hooks.emit(Event{Type: EventStepSkip, RunID: w.runID, StepID: n.ID, Item: -1, Reason: reason})
 }
 
@@ -438,6 +473,7 @@ func (w *walker) fail(n *Node, st *stepState, err error, start time.Time) {
 	w.mu.Unlock()
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: StatusFailed, Error: msg, StartedAt: start, FinishedAt: w.opts.Now(),
 		Attempts: st.result.Attempts, Model: st.result.Model, Usage: toStoreUsage(st.result.Usage)})
+	w.closeSpan(n, -1, start, stepSpanEnd(st))
 	w.hooks.emit(Event{Type: EventStepFail, RunID: w.runID, StepID: n.ID, Item: -1, Err: fmt.Errorf("%s", msg), Elapsed: st.result.Elapsed})
 	if w.opts.FailFast {
 		w.cancel()
@@ -454,6 +490,7 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
 	w.setOutput(&r, st.output, st.out)
 	w.putStep(r)
+	w.closeSpan(n, -1, start, stepSpanEnd(st))
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached

@@ -106,6 +106,10 @@ func (p *progress) apply(e engine.Event) {
 		}
 	}
 	switch e.Type {
+	case engine.EventRunStart:
+		if e.TraceID != "" {
+			p.log("trace %s", e.TraceID)
+		}
 	case engine.EventStepStart:
 		p.steps[e.StepID] = &liveStep{id: e.StepID, start: e.Time}
 	case engine.EventItemDone:

@@ -18,6 +18,7 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/telemetry"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 )
@@ -45,6 +46,8 @@ type runArgs struct {
 	data        datasetArgs
 	variant     varFlags // --variant STEP=NAME
 	outputDir   string
+	otlp        string // --otlp-endpoint
+	otelContent bool   // --otel-content
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -67,6 +70,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	datasetFlags(fs, &a.data)
 	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
 	fs.StringVar(&a.outputDir, "output-dir", "", "write outputs that are blobs (images, audio, documents) into DIR as files named after the output")
+	fs.StringVar(&a.otlp, "otlp-endpoint", "", "export OpenTelemetry traces to this OTLP endpoint, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; off when unset)")
+	fs.BoolVar(&a.otelContent, "otel-content", false, "put prompts, completions, inputs and outputs (secrets redacted) on the exported spans")
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -77,6 +82,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if a.data.inputs != "" {
+		if a.otlp != "" || a.otelContent {
+			return v.fail(errUsage, errors.New("--otlp-endpoint and --otel-content do not go with --inputs: dataset rows are not traced"), nil)
+		}
 		return executeDataset(ctx, a, v)
 	}
 	if len(a.data.maps) > 0 || a.data.results != "" {
@@ -118,6 +126,15 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return v.fail(errState, err, nil)
 	}
 	defer unlock()
+	tracing, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
+	if err != nil {
+		return v.fail(errUsage, fmt.Errorf("tracing: %w", err), nil)
+	}
+	// Flushed on every way out, a failed or interrupted run too, within a bounded time.
+	defer tracing.Shutdown()
+	if tracing != nil {
+		ctx = telemetry.Parent(ctx) // TRACEPARENT: the run nests in a CI pipeline's trace
+	}
 	iopts := infra.Options{StateDir: dir, Vars: vars}
 	if a.apply {
 		if _, err := infra.Apply(ctx, fl, st, iopts, nil); err != nil {
@@ -135,7 +152,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
 		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
-		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant)})
+		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant), Tracer: tracing.Engine()})
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError
@@ -316,6 +333,9 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 	}
 	fmt.Fprintf(w, "\nRun %s %s in %s. Steps: %s. Tokens: %d in, %d out. Cost: %s.\n", res.RunID, res.Status, res.Elapsed.Round(time.Millisecond),
 		strings.Join(parts, ", "), u.InputTokens, u.OutputTokens, cost)
+	if res.TraceID != "" {
+		fmt.Fprintf(w, "Trace %s\n", res.TraceID)
+	}
 	for _, route := range sortedKeys(res.Arms) {
 		arms := res.Arms[route]
 		for _, model := range sortedKeys(arms) {

@@ -222,6 +222,9 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error:   %s\n", r.Error)
 	}
+	if r.TraceID != "" {
+		fmt.Fprintf(w, "  trace:   %s\n", r.TraceID)
+	}
 	if len(r.Vars) > 0 {
 		b, _ := json.Marshal(r.Vars)
 		fmt.Fprintf(w, "  vars:    %s\n", b)
@@ -329,6 +332,7 @@ type runJSON struct {
 	Usage      usageJSON      `json:"usage"`
 	Engine     string         `json:"engine,omitempty"`
 	Seed       int64          `json:"seed,omitempty"`
+	TraceID    string         `json:"trace_id,omitempty"` // OpenTelemetry trace of the run's last process
 }
 
 type usageJSON struct {
@@ -362,7 +366,7 @@ func toUsageJSON(u store.Usage) usageJSON {
 
 func toRunJSON(r store.Run) runJSON {
 	out := runJSON{ID: r.ID, Flow: r.Flow, Name: r.FlowName, FlowHash: r.FlowHash, Status: displayStatus(r), Vars: r.Vars, Outputs: r.Outputs,
-		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed}
+		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed, TraceID: r.TraceID}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
 		out.FinishedAt = &t

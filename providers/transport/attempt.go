@@ -5,8 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aiflow/aiflow/internal/telemetry/genai"
 	"github.com/aiflow/aiflow/providers"
 )
 
@@ -24,8 +32,13 @@ func (e *limitError) Unwrap() error { return e.err }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := attemptNumber(req.Context())
+	var sp trace.Span // the attempt's span, when the run is traced
+	if genai.Traced(req.Context()) {
+		req, sp = t.c.startAttempt(req, n)
+	}
 	if t.c.limiter != nil {
 		if err := t.c.wait(req.Context()); err != nil {
+			t.c.endAttempt(sp, nil, err)
 			return nil, err
 		}
 	}
@@ -36,11 +49,15 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		g.done()
 		err = g.explain(err)
 		t.trace(req, resp, err, n, time.Since(start))
+		t.c.endAttempt(sp, nil, err)
 		return nil, err
 	}
 	g.headers()
 	t.trace(req, resp, err, n, time.Since(start))
-	resp.Body = &guardedBody{rc: resp.Body, g: g, max: t.c.opts.MaxBody, provider: t.c.opts.Provider}
+	if sp != nil {
+		sp.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+	}
+	resp.Body = &guardedBody{rc: resp.Body, g: g, max: t.c.opts.MaxBody, provider: t.c.opts.Provider, c: t.c, span: sp, status: resp.StatusCode}
 	return resp, nil
 }
 
@@ -79,6 +96,11 @@ func (c *client) wait(ctx context.Context) error {
 		return nil
 	}
 	providers.ReportRateWait(ctx, delay)
+	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+		ms := delay.Seconds() * 1000
+		sp.SetAttributes(genai.RateWaitMS.Float64(ms))
+		sp.AddEvent(genai.EventRateWait, trace.WithAttributes(genai.RateWaitMS.Float64(ms)))
+	}
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	select {
@@ -88,4 +110,51 @@ func (c *client) wait(ctx context.Context) error {
 		r.Cancel()
 		return ctx.Err()
 	}
+}
+
+// startAttempt opens the span of HTTP attempt n of req (a child of the step's or
+// item's span in req's context) and returns a copy of req that carries it, with the
+// W3C traceparent and tracestate headers set so the provider can join the trace. The
+// span has the method, host, path (secrets redacted) and attempt number: never the
+// query, header values or credentials.
+func (c *client) startAttempt(req *http.Request, n int) (*http.Request, trace.Span) {
+	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(req.Method), semconv.ServerAddress(req.URL.Hostname()),
+		semconv.URLPath(c.redact(req.URL.EscapedPath())), genai.Attempt.Int(n), semconv.GenAIProviderNameKey.String(c.opts.Provider)}
+	if p, err := strconv.Atoi(req.URL.Port()); err == nil {
+		attrs = append(attrs, semconv.ServerPort(p))
+	}
+	if n > 1 {
+		attrs = append(attrs, semconv.HTTPRequestResendCount(n-1))
+	}
+	ctx, sp := genai.Tracer(req.Context()).Start(req.Context(), "HTTP "+req.Method+" "+c.opts.Provider,
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	out := req.Clone(ctx) // a RoundTripper must not change the caller's headers
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(out.Header))
+	return out, sp
+}
+
+// endAttempt ends an attempt's span: failed with err when there is one, or when the
+// answer's status is 4xx or 5xx.
+func (c *client) endAttempt(sp trace.Span, status *int, err error) {
+	if sp == nil {
+		return
+	}
+	switch {
+	case err != nil:
+		typ := "_OTHER"
+		var pe *providers.Error
+		if errors.As(err, &pe) && pe.Code != "" {
+			typ = pe.Code
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			typ = "timeout"
+		} else if errors.Is(err, context.Canceled) {
+			typ = "cancelled"
+		}
+		sp.SetAttributes(semconv.ErrorTypeKey.String(typ))
+		sp.SetStatus(codes.Error, c.redact(err.Error()))
+	case status != nil && *status >= 400:
+		sp.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(*status)))
+		sp.SetStatus(codes.Error, http.StatusText(*status))
+	}
+	sp.End()
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/internal/setting"
 )
@@ -200,6 +202,12 @@ type guardedBody struct {
 	max      int64
 	read     int64
 	provider string
+	// span is the attempt's span (nil when untraced), ended when the body is closed;
+	// status is the answer's HTTP status.
+	c      *client
+	span   trace.Span
+	status int
+	failed error
 }
 
 func (b *guardedBody) Read(p []byte) (int, error) {
@@ -223,11 +231,15 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 }
 
 func (b *guardedBody) result(err error) error {
-	if err == io.EOF {
-		b.g.stopTimers()
+	if err == io.EOF || err == nil {
+		if err == io.EOF {
+			b.g.stopTimers()
+		}
 		return err
 	}
-	return b.g.explain(err)
+	err = b.g.explain(err)
+	b.failed = err
+	return err
 }
 
 // tooLarge ends the attempt and returns the final error for a body over the cap.
@@ -235,11 +247,16 @@ func (b *guardedBody) tooLarge() error {
 	pe := &providers.Error{Provider: b.provider, Code: "response_too_large",
 		Message: fmt.Sprintf("response body is larger than the %s cap; reading stopped there (a runaway stream, or not the API's answer)", sizeText(b.max))}
 	b.g.cancel(pe)
+	b.failed = pe
 	return pe
 }
 
 func (b *guardedBody) Close() error {
 	b.g.done()
+	if b.span != nil {
+		b.c.endAttempt(b.span, &b.status, b.failed)
+		b.span = nil
+	}
 	return b.rc.Close()
 }
 

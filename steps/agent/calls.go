@@ -84,9 +84,16 @@ func (s *session) execAll(ctx context.Context, calls []providers.ToolCall) []out
 	return outs
 }
 
-// exec checks one call's tool and arguments, then runs it. Problems become the tool's
-// answer, so the model can correct itself.
+// exec checks one call's tool and arguments, then runs it, in a span of its own when
+// the run is traced. Problems become the tool's answer, so the model can correct itself.
 func (s *session) exec(ctx context.Context, c providers.ToolCall) outcome {
+	ctx, sp := startTool(ctx, c)
+	o := s.execTool(ctx, c)
+	endTool(ctx, sp, o)
+	return o
+}
+
+func (s *session) execTool(ctx context.Context, c providers.ToolCall) outcome {
 	args, err := parseArgs(c.Arguments)
 	if err != nil {
 		return outcome{content: err.Error() + "; call the tool again with a JSON object of arguments", failed: true, badArgs: true, args: string(c.Arguments)}

@@ -66,7 +66,9 @@ func (s *session) generate(ctx context.Context) (providers.GenerateResponse, err
 	if err := checkWindow(s.model, req); err != nil {
 		return providers.GenerateResponse{}, err
 	}
-	resp, err := s.gen.Generate(ctx, req)
+	tctx, sp := s.startTurn(ctx, s.turns+1)
+	resp, err := s.gen.Generate(tctx, req)
+	endTurn(tctx, sp, resp, err)
 	if err != nil {
 		return resp, fmt.Errorf("generating with %s (turn %d): %w", s.model.Ref(), s.turns+1, err)
 	}
