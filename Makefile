@@ -7,6 +7,9 @@ export AIFLOW_REQUIRE_S3
 # builds it here once and later runs reuse it.
 AIFLOW_S3_SERVER ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/versitygw
 export AIFLOW_S3_SERVER
+# The run viewer's browser tests (webui/browsertest) drive the Chromium .ci/deps installs;
+# under `make test` they fail instead of skipping when it is missing.
+export AIFLOW_REQUIRE_BROWSER
 
 GO ?= go
 FUZZTIME ?= 15s
@@ -30,7 +33,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1
+	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_BROWSER=1
 
 test-unit:
 	$(GO) test -count=1 ./...
