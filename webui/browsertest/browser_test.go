@@ -156,6 +156,9 @@ type page struct {
 	base string // the viewer's URL, http://127.0.0.1:PORT
 	dir  string // this test's screenshots
 	shot int    // screenshots taken, to number them in order
+	// close checks the page's errors (each fails the test), saves a screenshot when
+	// the test failed and closes the tab; the test's cleanup calls it if nobody did.
+	close func()
 
 	mu       sync.Mutex
 	problems []string
@@ -180,7 +183,7 @@ func newPage(t testing.TB, base string) *page {
 		cancel()
 		t.Fatalf("opening a tab: %v", err)
 	}
-	t.Cleanup(func() {
+	p.close = sync.OnceFunc(func() {
 		p.mu.Lock()
 		problems := p.problems
 		p.mu.Unlock()
@@ -192,6 +195,7 @@ func newPage(t testing.TB, base string) *page {
 		}
 		cancel()
 	})
+	t.Cleanup(p.close)
 	return p
 }
 

@@ -198,16 +198,7 @@ func TestQuickstartRun(t *testing.T) {
 // a second; the figure is logged, not asserted, as a unit test must not time things).
 func TestLargeStateOpensQuickly(t *testing.T) {
 	needBrowser(t)
-	dir := t.TempDir()
-	flow := writeFlow(t, "big.yaml", bigFlow)
-	state := filepath.Join(dir, "state")
-	big := runFlow(t, flow, state, nil).Run.RunID
-	st := openState(t, state)
-	ids := fabricateRuns(t, st, 999)
-	recs := readSteps(t, st, big)
-	if n := len(recs.items["each"]); n != 10000 {
-		t.Fatalf("the big run has %d items in the store, want 10000", n)
-	}
+	state, big, ids := bigState(t)
 	base := startUI(t, state)
 
 	p := newPage(t, base)
@@ -247,6 +238,47 @@ func TestLargeStateOpensQuickly(t *testing.T) {
 		}
 	}
 	q.screenshot("run-10000-items")
+}
+
+// bigState makes a state with 1,000 runs: 999 made up, and one real run of bigFlow
+// with a step of 10,000 items. It returns the state directory, the big run's id and the
+// made-up runs' ids.
+func bigState(t testing.TB) (state, big string, ids []string) {
+	t.Helper()
+	flow := writeFlow(t, "big.yaml", bigFlow)
+	state = filepath.Join(t.TempDir(), "state")
+	big = runFlow(t, flow, state, nil).Run.RunID
+	st := openState(t, state)
+	ids = fabricateRuns(t, st, 999)
+	recs := readSteps(t, st, big)
+	if n := len(recs.items["each"]); n != 10000 {
+		t.Fatalf("the big run has %d items in the store, want 10000", n)
+	}
+	return state, big, ids
+}
+
+// BenchmarkViewerOpen reports how long the viewer takes, in the browser, from the
+// start of the navigation to the rendered view: the runs list of 1,000 runs, and a run
+// with 10,000 items (the target is under a second for each). Run it with
+// -benchtime=3x; each iteration opens a fresh tab.
+func BenchmarkViewerOpen(b *testing.B) {
+	needBrowser(b)
+	state, big, _ := bigState(b)
+	base := startUI(b, state)
+	for _, bc := range []struct{ name, route, view string }{
+		{"runs-1000", "#/", "runs"},
+		{"run-10000-items", "#/runs/" + big, "run"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var total time.Duration
+			for b.Loop() {
+				p := newPage(b, base)
+				total += p.open(bc.route, bc.view)
+				p.close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "page-ms/op")
+		})
+	}
 }
 
 // bigFlow has one step of 10,000 for_each items and one that sums them.
