@@ -180,6 +180,7 @@ func startUI(t testing.TB, state string) string {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	shown := false // the output is in a failure message already
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
@@ -187,9 +188,9 @@ func startUI(t testing.TB, state string) string {
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
-			t.Errorf("aiflow ui did not stop within 10s of an interrupt; output:\n%s", out.String())
+			t.Errorf("aiflow ui did not stop within 10s of an interrupt")
 		}
-		if t.Failed() {
+		if t.Failed() && !shown {
 			t.Logf("aiflow ui output:\n%s", out.String())
 		}
 	})
@@ -199,12 +200,14 @@ func startUI(t testing.TB, state string) string {
 		select {
 		case err := <-exited:
 			exited <- err
+			shown = true
 			t.Fatalf("aiflow ui exited (%v) before it served; output:\n%s", err, out.String())
 		default:
 		}
 		if err := getOK(base + "/api/runs"); err == nil {
 			return base
 		} else if time.Now().After(deadline) {
+			shown = true
 			t.Fatalf("aiflow ui on %s did not answer within %s: %v; output:\n%s", addr, waitTimeout, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)

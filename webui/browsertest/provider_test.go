@@ -96,7 +96,7 @@ func TestImageBlobOutput(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	flow := copyFlow(t, "image-to-bucket.yaml")
 	state := filepath.Join(t.TempDir(), "state")
-	id := runFlow(t, flow, state, cfEnv(cf), "--var", "cf_api="+cf.APIBase()).Run.RunID
+	id := runFlow(t, flow, state, cfEnv(cf), "--apply", "--var", "cf_api="+cf.APIBase()).Run.RunID
 	recs := readSteps(t, openState(t, state), id)
 	if len(recs.items["draw"]) != 2 {
 		t.Fatalf("draw has %d items in the store, want 2", len(recs.items["draw"]))
