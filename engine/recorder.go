@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type recorder struct {
 	mu      sync.Mutex
 	pending []store.StepRecord // queued by value: no allocation per record
 	usage   store.Usage
+	events  []store.RunEvent // retries and rate waits: rare
 	err     error
 	room    sync.Cond // signalled when take makes room below recorderMaxPending
 	waiting int       // puts waiting for room
@@ -91,6 +93,46 @@ func (r *recorder) addUsage(u store.Usage) {
 	signal(r.wake)
 }
 
+// onEvent queues the retries and rate-limiter waits among the run's events, so the run
+// viewer's timeline can show them; other events are recorded as step records already.
+func (r *recorder) onEvent(e Event) {
+	var ev store.RunEvent
+	switch e.Type {
+	case EventRetry:
+		ev = store.RunEvent{Kind: store.EventRetry, Attempt: e.Attempt, Class: errorClass(e.Err)}
+		if e.Err != nil {
+			ev.Error = e.Err.Error()
+		}
+	case EventRateWait:
+		ev = store.RunEvent{Kind: store.EventRateWait}
+	default:
+		return
+	}
+	ev.StepID, ev.Item, ev.At, ev.Wait = e.StepID, e.Item, e.Time, e.Elapsed
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	signal(r.wake)
+}
+
+// errorClass sorts a retried failure for the timeline by the words the provider
+// clients put in their messages (the error reaching the hook is already redacted text).
+func errorClass(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "http 429") || strings.Contains(msg, "rate limit") || strings.Contains(msg, "rate_limit"):
+		return "rate_limit"
+	case strings.Contains(msg, "http 5"):
+		return "server"
+	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timed out"):
+		return "timeout"
+	}
+	return "error"
+}
+
 func (r *recorder) isFull() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -102,8 +144,8 @@ func (r *recorder) isFull() bool {
 func (r *recorder) take() (store.Progress, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := store.Progress{RunID: r.runID, Usage: r.usage}
-	r.usage = store.Usage{}
+	p := store.Progress{RunID: r.runID, Usage: r.usage, Events: r.events}
+	r.usage, r.events = store.Usage{}, nil
 	k := min(len(r.pending), recorderBatch)
 	p.Steps = r.pending[:k:k]
 	if r.pending = r.pending[k:]; len(r.pending) == 0 {
@@ -136,7 +178,7 @@ func (r *recorder) loop() {
 			}
 		}
 		p, more := r.take()
-		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) {
+		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
 			if stopping {
 				return
 			}
@@ -153,7 +195,7 @@ func (r *recorder) loop() {
 			signal(r.full)
 		} else if !stopping {
 			r.mu.Lock()
-			left := len(r.pending) > 0 || r.usage != (store.Usage{})
+			left := len(r.pending) > 0 || r.usage != (store.Usage{}) || len(r.events) > 0
 			r.mu.Unlock()
 			if left {
 				signal(r.wake)

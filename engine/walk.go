@@ -264,6 +264,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 	}
 	if !w.opts.Ephemeral {
 		w.rec = newRecorder(st, w.runID)
+		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID})
 	var wg sync.WaitGroup

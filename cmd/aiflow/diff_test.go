@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aiflow/aiflow/internal/rundiff"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
@@ -50,7 +51,7 @@ func TestRunsDiff(t *testing.T) {
 	out.Reset()
 	run([]string{"runs", "diff", "last", "last", flow, "--state-dir", state, "-o", "json"}, &out, &errs)
 	var doc struct {
-		Changes []change `json:"changes"`
+		Changes []rundiff.Change `json:"changes"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatal(err)

@@ -154,6 +154,8 @@ type Progress struct {
 	RunID string
 	Usage Usage // added to the run's totals
 	Steps []StepRecord
+	// Events are retries and rate-limiter waits, appended to the run's events.
+	Events []RunEvent
 }
 
 const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens = out_tokens + ?,
@@ -186,6 +188,11 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 			}
 			if n, err := res.RowsAffected(); err != nil || n == 0 {
 				return fmt.Errorf("recording usage of run %q: %w", p.RunID, errors.Join(err, ErrNotFound))
+			}
+		}
+		if len(p.Events) > 0 {
+			if err := appendEvents(ctx, tx, p.RunID, p.Events); err != nil {
+				return err
 			}
 		}
 		if len(all) == 0 {

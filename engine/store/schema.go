@@ -215,6 +215,24 @@ ALTER TABLE cache DROP COLUMN last_hit_at;
 	`
 ALTER TABLE runs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
 `,
+	// 7: run events the steps table cannot hold: each retry of a call (its attempt,
+	// the wait before the next and the error's class) and each rate-limiter wait, so
+	// the run viewer's timeline can draw them. Rare rows, deleted with their run.
+	`
+CREATE TABLE run_events (
+	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	seq     INTEGER NOT NULL,
+	kind    TEXT NOT NULL,
+	step_id TEXT NOT NULL,
+	item    INTEGER NOT NULL,
+	attempt INTEGER NOT NULL DEFAULT 0,
+	at      INTEGER NOT NULL,
+	wait    INTEGER NOT NULL DEFAULT 0,
+	class   TEXT NOT NULL DEFAULT '',
+	error   TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (run_id, seq)
+);
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The read methods below serve the run viewer (aiflow ui): each answers one page of it
+// in a query or two whatever the run's size, aggregating items in SQL, so a 10,000-item
+// run opens as fast as a small one.
+
+// RunPage returns one page of runs newest first, as ListRuns orders them, skipping
+// offset, and how many runs match in all.
+func (s *Store) RunPage(ctx context.Context, o ListRunsOpts, offset int) ([]Run, int, error) {
+	var where []string
+	var args []any
+	if o.Flow != "" {
+		where, args = append(where, "(flow = ? OR flow_name = ?)"), append(args, o.Flow, o.Flow)
+	}
+	if o.Status != "" {
+		where, args = append(where, "status = ?"), append(args, o.Status)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = ` WHERE ` + strings.Join(where, " AND ")
+	}
+	var total int
+	row, err := s.queryRow(ctx, `SELECT count(*) FROM runs`+cond, args...)
+	if err == nil {
+		err = row.Scan(&total)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting runs: %w", err)
+	}
+	limit := o.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	q := `SELECT ` + runCols + ` FROM runs` + cond + ` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
+	runs, err := s.runs(ctx, q, append(args, limit, max(offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing runs: %w", err)
+	}
+	return runs, total, nil
+}
+
+// StepStat is one step of a run with its items folded together in SQL.
+type StepStat struct {
+	StepID string
+	// Whole is the step's own record (Item WholeStep) without its output; Status is
+	// empty when the step has only item records so far.
+	Whole    StepRecord
+	Items    int            // for_each item records
+	ByStatus map[string]int // item records per status
+	Models   []string       // distinct models of the step's records
+	Usage    Usage          // over the step's records, whole step and items
+	Attempts int            // over the item records
+	// Start and End span all of the step's records (zero when none started).
+	Start, End time.Time
+}
+
+// StepStats returns every step of a run in order of first start (unstarted last),
+// each with its items counted by status and its usage summed.
+func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error) {
+	const q = `SELECT step_id,
+		sum(item >= 0), coalesce(sum(CASE WHEN item >= 0 THEN attempts END), 0),
+		coalesce(min(CASE WHEN started_at > 0 THEN started_at END), 0), max(finished_at),
+		sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests),
+		coalesce((SELECT json_group_array(model) FROM (SELECT DISTINCT m.model FROM steps m
+			WHERE m.run_id = steps.run_id AND m.step_id = steps.step_id AND m.model != '' ORDER BY m.model)), '[]'),
+		coalesce((SELECT json_group_object(status, n) FROM (SELECT c.status, count(*) AS n FROM steps c
+			WHERE c.run_id = steps.run_id AND c.step_id = steps.step_id AND c.item >= 0 GROUP BY c.status)), '{}')
+	FROM steps WHERE run_id = ?
+	GROUP BY step_id
+	ORDER BY min(CASE WHEN started_at > 0 THEN started_at END) IS NULL, min(CASE WHEN started_at > 0 THEN started_at END), step_id`
+	rows, err := s.query(ctx, q, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []StepStat
+	idx := map[string]int{}
+	for rows.Next() {
+		var st StepStat
+		var start, end int64
+		var models, byStatus string
+		dest := []any{&st.StepID, &st.Items, &st.Attempts, &start, &end}
+		dest = append(dest, usageDest(&st.Usage)...)
+		if err := rows.Scan(append(dest, &models, &byStatus)...); err != nil {
+			return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+		}
+		st.Start, st.End = fromUnixNano(start), fromUnixNano(end)
+		if err := json.Unmarshal([]byte(models), &st.Models); err != nil {
+			return nil, fmt.Errorf("reading steps of run %q: models: %w", runID, err)
+		}
+		var counts map[string]int
+		if err := json.Unmarshal([]byte(byStatus), &counts); err != nil {
+			return nil, fmt.Errorf("reading steps of run %q: statuses: %w", runID, err)
+		}
+		st.ByStatus = map[string]int{}
+		for k, n := range counts {
+			if n > 0 {
+				st.ByStatus[k] = n
+			}
+		}
+		idx[st.StepID] = len(out)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	rows.Close()
+	wholes, err := s.itemRecords(ctx, `WHERE run_id = ? AND item = -1`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	for _, w := range wholes {
+		if i, ok := idx[w.StepID]; ok {
+			out[i].Whole = w
+		}
+	}
+	return out, nil
+}
+
+// itemCols are a step record's columns without its output.
+const itemCols = `run_id, step_id, item, status, reason, error, model, provider, attempts, started_at, finished_at,
+	in_tokens, out_tokens, cached_tokens, neurons, usd, requests`
+
+// itemRecords reads step records without their outputs.
+func (s *Store) itemRecords(ctx context.Context, where string, args ...any) ([]StepRecord, error) {
+	rows, err := s.query(ctx, `SELECT `+itemCols+` FROM steps `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StepRecord
+	for rows.Next() {
+		var r StepRecord
+		var started, finished int64
+		dest := []any{&r.RunID, &r.StepID, &r.Item, &r.Status, &r.Reason, &r.Error, &r.Model, &r.Provider,
+			&r.Attempts, &started, &finished}
+		if err := rows.Scan(append(dest, usageDest(&r.Usage)...)...); err != nil {
+			return nil, err
+		}
+		r.StartedAt, r.FinishedAt = fromUnixNano(started), fromUnixNano(finished)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StepItems returns, without outputs, the item records of step stepID in run runID
+// from item index from on, at most limit of them (all when limit <= 0), by index.
+func (s *Store) StepItems(ctx context.Context, runID, stepID string, from, limit int) ([]StepRecord, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	recs, err := s.itemRecords(ctx, `WHERE run_id = ? AND step_id = ? AND item >= ? ORDER BY item LIMIT ?`, runID, stepID, max(from, 0), limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading items of step %s of run %q: %w", stepID, runID, err)
+	}
+	return recs, nil
+}
+
+// ModelCost is what one model was paid in a run.
+type ModelCost struct {
+	Model string
+	Calls int // step and item records that name the model
+	Usage Usage
+}
+
+// ModelCosts returns a run's usage by model, costliest first.
+func (s *Store) ModelCosts(ctx context.Context, runID string) ([]ModelCost, error) {
+	const q = `SELECT model, count(*), sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests)
+		FROM steps WHERE run_id = ? AND model != '' GROUP BY model ORDER BY sum(usd) DESC, model`
+	rows, err := s.query(ctx, q, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading costs of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []ModelCost
+	for rows.Next() {
+		var m ModelCost
+		if err := rows.Scan(append([]any{&m.Model, &m.Calls}, usageDest(&m.Usage)...)...); err != nil {
+			return nil, fmt.Errorf("reading costs of run %q: %w", runID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading costs of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+// RunMarks returns a short fingerprint of each running run and of each run in also,
+// that changes whenever the run or one of its step records does. A viewer polls it to
+// learn, cheaply, which runs another process is writing.
+func (s *Store) RunMarks(ctx context.Context, also []string) (map[string]RunMark, error) {
+	ids, err := json.Marshal(also)
+	if err != nil {
+		return nil, err
+	}
+	const q = `SELECT r.id, r.status, r.finished_at || ':' || r.requests || ':' || r.usd || ':' ||
+			(SELECT count(*) || ':' || total(s.finished_at) || ':' || total(s.attempts) FROM steps s WHERE s.run_id = r.id) ||
+			':' || (SELECT count(*) FROM run_events e WHERE e.run_id = r.id)
+		FROM runs r WHERE r.status = 'running' OR r.id IN (SELECT value FROM json_each(?))`
+	rows, err := s.query(ctx, q, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("reading run marks: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]RunMark{}
+	for rows.Next() {
+		var id string
+		var m RunMark
+		if err := rows.Scan(&id, &m.Status, &m.Mark); err != nil {
+			return nil, fmt.Errorf("reading run marks: %w", err)
+		}
+		out[id] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading run marks: %w", err)
+	}
+	return out, nil
+}
+
+// RunMark is a run's status and fingerprint (see RunMarks).
+type RunMark struct {
+	Status string
+	Mark   string
+}
+
+// RunsMark is a fingerprint of the runs table as a whole (how many, the newest start and
+// finish), which changes when a run is added, finishes or is deleted.
+func (s *Store) RunsMark(ctx context.Context) (string, error) {
+	var n, started, finished int64
+	row, err := s.queryRow(ctx, `SELECT count(*), coalesce(max(started_at), 0), coalesce(max(finished_at), 0) FROM runs`)
+	if err == nil {
+		err = row.Scan(&n, &started, &finished)
+	}
+	if err != nil && err != sql.ErrNoRows {
+		return "", fmt.Errorf("reading runs mark: %w", err)
+	}
+	return fmt.Sprintf("%d:%d:%d", n, started, finished), nil
+}

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func viewFixture(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	t0 := time.Unix(1000, 0)
+	for i, id := range []string{"r1", "r2", "r3"} {
+		st := RunSucceeded
+		if i == 2 {
+			st = RunRunning
+		}
+		if err := s.CreateRun(ctx, Run{ID: id, Flow: "/f.yaml", FlowName: "f", Status: st, StartedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := []StepRecord{{RunID: "r3", StepID: "fan", Item: WholeStep, Status: StepSucceeded, Model: "p:a", StartedAt: t0, FinishedAt: t0.Add(3 * time.Second)}}
+	for i := range 5 {
+		st := StepSucceeded
+		if i == 4 {
+			st = StepFailed
+		}
+		m := "p:a"
+		if i%2 == 1 {
+			m = "p:b"
+		}
+		recs = append(recs, StepRecord{RunID: "r3", StepID: "fan", Item: i, Status: st, Model: m, Attempts: 2,
+			StartedAt: t0.Add(time.Duration(i) * time.Millisecond), FinishedAt: t0.Add(time.Second), Usage: Usage{USD: 0.5, InputTokens: 10, OutputTokens: 1}})
+	}
+	recs = append(recs, StepRecord{RunID: "r3", StepID: "later", Item: WholeStep, Status: StepPending})
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestViewReads(t *testing.T) {
+	s := viewFixture(t)
+	ctx := context.Background()
+	runs, total, err := s.RunPage(ctx, ListRunsOpts{Limit: 2}, 1)
+	if err != nil || total != 3 || len(runs) != 2 || runs[0].ID != "r2" || runs[1].ID != "r1" {
+		t.Fatalf("RunPage = %d runs (%v), total %d, %v; want r2, r1 of 3", len(runs), runs, total, err)
+	}
+	if _, total, _ := s.RunPage(ctx, ListRunsOpts{Status: RunRunning}, 0); total != 1 {
+		t.Errorf("running runs = %d, want 1", total)
+	}
+	stats, err := s.StepStats(ctx, "r3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) != 2 || stats[0].StepID != "fan" || stats[1].StepID != "later" {
+		t.Fatalf("StepStats = %+v, want fan then the unstarted later", stats)
+	}
+	fan := stats[0]
+	if fan.Items != 5 || fan.ByStatus[StepSucceeded] != 4 || fan.ByStatus[StepFailed] != 1 || fan.Attempts != 10 ||
+		fan.Usage.USD != 2.5 || fan.Usage.InputTokens != 50 || len(fan.Models) != 2 || fan.Whole.Status != StepSucceeded ||
+		fan.End.Sub(fan.Start) != 3*time.Second {
+		t.Errorf("fan = %+v", fan)
+	}
+	if stats[1].Whole.Status != StepPending || stats[1].Items != 0 || !stats[1].Start.IsZero() {
+		t.Errorf("later = %+v", stats[1])
+	}
+	items, err := s.StepItems(ctx, "r3", "fan", 1, 2)
+	if err != nil || len(items) != 2 || items[0].Item != 1 || items[1].Item != 2 {
+		t.Errorf("StepItems = %+v, %v; want items 1 and 2", items, err)
+	}
+	costs, err := s.ModelCosts(ctx, "r3")
+	if err != nil || len(costs) != 2 || costs[0].Model != "p:a" || costs[0].Usage.USD != 1.5 || costs[0].Calls != 4 {
+		t.Errorf("ModelCosts = %+v, %v; want p:a $1.5 over 4 records first", costs, err)
+	}
+}
+
+func TestRunMarksChangeWithSteps(t *testing.T) {
+	s := viewFixture(t)
+	ctx := context.Background()
+	m1, err := s.RunMarks(ctx, []string{"r1"})
+	if err != nil || len(m1) != 2 || m1["r3"].Status != RunRunning || m1["r1"].Status != RunSucceeded {
+		t.Fatalf("RunMarks = %+v, %v; want the running r3 and the asked-for r1", m1, err)
+	}
+	if err := s.PutStep(ctx, StepRecord{RunID: "r3", StepID: "fan", Item: 9, Status: StepRunning}); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := s.RunMarks(ctx, nil)
+	if m2["r3"] == m1["r3"] {
+		t.Errorf("mark unchanged after a step record: %+v", m2["r3"])
+	}
+	before, _ := s.RunsMark(ctx)
+	if err := s.FinishRun(ctx, "r3", RunFailed, nil, "x", Usage{}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.RunsMark(ctx)
+	if before == after {
+		t.Errorf("runs mark unchanged after a run finished: %s", after)
+	}
+}
+
+func TestRunEventsDeletedWithRun(t *testing.T) {
+	s := viewFixture(t)
+	ctx := context.Background()
+	at := time.Unix(1001, 0)
+	err := s.RecordProgress(ctx, Progress{RunID: "r3", Events: []RunEvent{
+		{Kind: EventRetry, StepID: "fan", Item: 1, Attempt: 1, At: at, Wait: time.Second, Class: "rate_limit", Error: "HTTP 429"},
+		{Kind: EventRateWait, StepID: "fan", Item: 2, At: at, Wait: 2 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordProgress(ctx, Progress{RunID: "r3", Events: []RunEvent{{Kind: "bogus", StepID: "fan"}}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown kind: %v, want ErrInvalid", err)
+	}
+	evs, total, err := s.RunEvents(ctx, "r3", 1)
+	if err != nil || total != 2 || len(evs) != 1 || evs[0].Kind != EventRetry || evs[0].Wait != time.Second || !evs[0].At.Equal(at) {
+		t.Fatalf("RunEvents = %+v (total %d), %v", evs, total, err)
+	}
+	if err := s.DeleteRun(ctx, "r3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, _ := s.RunEvents(ctx, "r3", 0); total != 0 {
+		t.Errorf("%d events left after the run was deleted", total)
+	}
+}
