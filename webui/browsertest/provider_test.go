@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
@@ -55,13 +56,29 @@ func TestRetriesInTimeline(t *testing.T) {
 	// One call at a time: the 429s go to the first item's first attempts, then the
 	// second's, whatever the scheduling.
 	id := runFlow(t, flow, state, cfEnv(cf), "--parallelism", "1").Run.RunID
-	recs := readSteps(t, openState(t, state), id)
+	st := openState(t, state)
+	recs := readSteps(t, st, id)
 	retried := 0
 	for _, it := range recs.items["ask"] {
 		retried += max(it.Attempts-1, 0)
 	}
 	if retried != faults {
 		t.Fatalf("the store records %d retried attempts for %d 429s (items %+v)", retried, faults, recs.items["ask"])
+	}
+	events, _, err := st.RunEvents(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retryEvents := map[int]int{}
+	for _, e := range events {
+		if e.Kind == store.EventRetry && e.StepID == "ask" {
+			retryEvents[e.Item]++
+		}
+	}
+	for _, it := range recs.items["ask"] {
+		if retryEvents[it.Item] != it.Attempts-1 {
+			t.Fatalf("item %d: %d retry events in the store for %d attempts", it.Item, retryEvents[it.Item], it.Attempts)
+		}
 	}
 	base := startUI(t, state)
 
