@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"sort"
@@ -353,6 +354,13 @@ func maxTime(a, b time.Time) time.Time {
 func blobView(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
+		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag {
+			// valueView decodes with UseNumber; blob.FromValue wants the size as a number.
+			if i, err := n.Int64(); err == nil {
+				x = maps.Clone(x)
+				x["size"] = i
+			}
+		}
 		if b, ok := blob.FromValue(x); ok {
 			return map[string]any{"type": blob.TypeTag, "sha256": b.SHA256, "media_type": b.MediaType, "size": b.Size,
 				"url": "/api/blobs/" + b.SHA256}
