@@ -253,7 +253,7 @@
         if (!a || !b) continue;
         const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
         svg.appendChild(sv("path", { class: "edge", "data-from": d, "data-to": n.id, d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 4},${y2}` }));
-        svg.appendChild(sv("path", { class: "edge arrow", d: `M${x2 - 9},${y2 - 4} L${x2 - 2},${y2} L${x2 - 9},${y2 + 4}` }));
+        svg.appendChild(sv("path", { class: "edge-arrow", d: `M${x2 - 9},${y2 - 4} L${x2 - 2},${y2} L${x2 - 9},${y2 + 4}` }));
       }
     }
     for (const n of nodes) {
