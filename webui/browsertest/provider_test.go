@@ -101,8 +101,12 @@ func TestRetriesInTimeline(t *testing.T) {
 	p.stepOutput("ask")
 	p.selectItem(first.Item)
 	p.waitOutput("ask", first.Output)
-	p.waitJS(fmt.Sprintf(`document.querySelector("#step-detail [data-field=attempts]")?.textContent.includes(%q)`, strconv.Itoa(first.Attempts)),
-		fmt.Sprintf(`#step-detail [data-field=attempts] showing %d attempts`, first.Attempts))
+	if got := p.text(`#step-detail [data-fact="attempts"]`); strings.TrimSpace(got) != strconv.Itoa(first.Attempts) {
+		t.Errorf("item %d: the detail shows attempts %q, the store %d", first.Item, got, first.Attempts)
+	}
+	if n := p.count(`#step-detail #step-events li[data-kind="retry"]`); n != first.Attempts-1 {
+		t.Errorf("item %d: %d retries listed in the detail, want %d", first.Item, n, first.Attempts-1)
+	}
 	p.screenshot("step-retried-item")
 }
 
