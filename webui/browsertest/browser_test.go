@@ -155,7 +155,7 @@ type page struct {
 	ctx  context.Context
 	base string // the viewer's URL, http://127.0.0.1:PORT
 	dir  string // this test's screenshots
-	shot int    // screenshots taken, to number them in order
+	shot *int   // screenshots the test took, to number them in order across its pages
 	// close checks the page's errors (each fails the test), saves a screenshot when
 	// the test failed and closes the tab; the test's cleanup calls it if nobody did.
 	close func()
@@ -167,6 +167,12 @@ type page struct {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
+// shots counts the screenshots of each test's directory, across the test's pages.
+var shots = struct {
+	mu sync.Mutex
+	n  map[string]*int
+}{n: map[string]*int{}}
+
 // newPage opens a tab on the viewer at base. When the test ends it fails the test for
 // every error the page had, and saves a full-page screenshot if the test failed.
 func newPage(t testing.TB, base string) *page {
@@ -174,9 +180,17 @@ func newPage(t testing.TB, base string) *page {
 	needBrowser(t)
 	p := &page{t: t, base: base, urls: map[network.RequestID]string{},
 		dir: filepath.Join(artifactsDir(), unsafeName.ReplaceAllString(t.Name(), "_"))}
-	if err := os.RemoveAll(p.dir); err != nil {
-		t.Fatal(err)
+	shots.mu.Lock()
+	if shots.n[p.dir] == nil {
+		// The test's first page: the screenshots of an earlier run of it go.
+		if err := os.RemoveAll(p.dir); err != nil {
+			shots.mu.Unlock()
+			t.Fatal(err)
+		}
+		shots.n[p.dir] = new(int)
 	}
+	p.shot = shots.n[p.dir]
+	shots.mu.Unlock()
 	ctx, cancel := chromedp.NewContext(chromium.ctx, chromedp.WithListener(p.listen))
 	p.ctx = ctx
 	if err := chromedp.Do(ctx); err != nil {
@@ -266,8 +280,11 @@ func (p *page) screenshot(name string) {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	p.shot++
-	path := filepath.Join(p.dir, fmt.Sprintf("%02d-%s.png", p.shot, unsafeName.ReplaceAllString(name, "_")))
+	shots.mu.Lock()
+	*p.shot++
+	n := *p.shot
+	shots.mu.Unlock()
+	path := filepath.Join(p.dir, fmt.Sprintf("%02d-%s.png", n, unsafeName.ReplaceAllString(name, "_")))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		p.t.Logf("screenshot %s: %v", name, err)
 		return
