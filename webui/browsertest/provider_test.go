@@ -118,7 +118,8 @@ func TestImageBlobOutput(t *testing.T) {
 	flow := copyFlow(t, "image-to-bucket.yaml")
 	state := filepath.Join(t.TempDir(), "state")
 	id := runFlow(t, flow, state, cfEnv(cf), "--apply", "--var", "cf_api="+cf.APIBase()).Run.RunID
-	recs := readSteps(t, openState(t, state), id)
+	st := openState(t, state)
+	recs := readSteps(t, st, id)
 	if len(recs.items["draw"]) != 2 {
 		t.Fatalf("draw has %d items in the store, want 2", len(recs.items["draw"]))
 	}
@@ -134,6 +135,7 @@ func TestImageBlobOutput(t *testing.T) {
 
 	p := newPage(t, base)
 	p.open("#/runs/"+id+"/steps/draw", "run")
+	checkCosts(t, p, st, id, recs) // priced per image: the USD cells are not all zero
 	p.stepOutput("draw")
 	p.selectItem(1)
 	img := fmt.Sprintf(`#step-detail img[data-blob=%q]`, out.Image.SHA256)

@@ -127,3 +127,49 @@ func fabricateRuns(t testing.TB, st *store.Store, n int) []string {
 	}
 	return ids
 }
+
+// stepUsage is what a step cost in a run by the store: its items' usage summed when it
+// has items (its whole-step record repeats that sum), else its own record's.
+func stepUsage(recs stepRecords, step string) store.Usage {
+	items, ok := recs.items[step]
+	if !ok {
+		return recs.whole[step].Usage
+	}
+	var u store.Usage
+	for _, it := range items {
+		u = addUsage(u, it.Usage)
+	}
+	return u
+}
+
+// modelUsage is what each model cost in a run by the store: the usage of the records
+// that name it, items in place of their steps' whole records.
+func modelUsage(recs stepRecords) map[string]store.Usage {
+	out := map[string]store.Usage{}
+	add := func(r store.StepRecord) {
+		if r.Model != "" {
+			out[r.Model] = addUsage(out[r.Model], r.Usage)
+		}
+	}
+	for step, w := range recs.whole {
+		if _, ok := recs.items[step]; !ok {
+			add(w)
+		}
+	}
+	for _, items := range recs.items {
+		for _, it := range items {
+			add(it)
+		}
+	}
+	return out
+}
+
+func addUsage(a, b store.Usage) store.Usage {
+	a.InputTokens += b.InputTokens
+	a.OutputTokens += b.OutputTokens
+	a.CachedTokens += b.CachedTokens
+	a.Neurons += b.Neurons
+	a.USD += b.USD
+	a.Requests += b.Requests
+	return a
+}

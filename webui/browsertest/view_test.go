@@ -92,7 +92,8 @@ func TestQuickstartRun(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	id := runFlow(t, flow, state, nil).Run.RunID
 	g := flowGraph(t, flow)
-	recs := readSteps(t, openState(t, state), id)
+	st := openState(t, state)
+	recs := readSteps(t, st, id)
 	base := startUI(t, state)
 
 	p := newPage(t, base)
@@ -170,6 +171,7 @@ func TestQuickstartRun(t *testing.T) {
 	if s := p.text("#run-status"); !strings.Contains(s, "succeeded") {
 		t.Errorf("#run-status = %q, want succeeded", s)
 	}
+	checkCosts(t, p, st, id, recs)
 	p.screenshot("run")
 
 	// A step without items: its output as the store holds it.
@@ -393,4 +395,64 @@ func TestLiveRunsList(t *testing.T) {
 		t.Errorf("the state has %d runs (%v), want the one just run", len(runs), err)
 	}
 	p.screenshot("after-run")
+}
+
+// cellNumber reads the number a table cell shows ("$0.002534", "14,360").
+func cellNumber(t testing.TB, s string) float64 {
+	t.Helper()
+	clean := strings.NewReplacer("$", "", ",", "", " ", "").Replace(strings.TrimSpace(s))
+	if clean == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(clean, 64)
+	if err != nil {
+		t.Fatalf("cell %q is not a number", s)
+	}
+	return f
+}
+
+// checkCosts compares the run view's cost tables with the store: each step's and each
+// model's USD and tokens, and that they add up to the run's usage.
+func checkCosts(t testing.TB, p *page, st *store.Store, runID string, recs stepRecords) {
+	t.Helper()
+	run, err := st.GetRun(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(got, want float64) bool { return got >= want-5e-7-want*1e-4 && got <= want+5e-7+want*1e-4 }
+	type cells struct{ usd, in, out float64 }
+	read := func(row string) cells {
+		return cells{cellNumber(t, p.text(row+" td.usd")), cellNumber(t, p.text(row+" td.in-tokens")), cellNumber(t, p.text(row+" td.out-tokens"))}
+	}
+	var sum cells
+	for step := range recs.whole {
+		row := fmt.Sprintf(`#costs tr[data-step-id=%q]`, step)
+		if p.count(row) != 1 {
+			t.Errorf("no #costs row for step %s", step)
+			continue
+		}
+		got, want := read(row), stepUsage(recs, step)
+		if !near(got.usd, want.USD) || got.in != float64(want.InputTokens) || got.out != float64(want.OutputTokens) {
+			t.Errorf("#costs row of step %s shows $%g, %g in, %g out; the store: $%g, %d in, %d out", step, got.usd, got.in, got.out, want.USD, want.InputTokens, want.OutputTokens)
+		}
+		sum.usd, sum.in, sum.out = sum.usd+got.usd, sum.in+got.in, sum.out+got.out
+	}
+	if !near(sum.usd, run.Usage.USD) || sum.in != float64(run.Usage.InputTokens) || sum.out != float64(run.Usage.OutputTokens) {
+		t.Errorf("the steps' rows add up to $%g, %g in, %g out; the run's usage is $%g, %d in, %d out", sum.usd, sum.in, sum.out, run.Usage.USD, run.Usage.InputTokens, run.Usage.OutputTokens)
+	}
+	models := modelUsage(recs)
+	if got := sortedSet(p.attrs("#models tr[data-model]", "data-model")); len(got) != len(models) {
+		t.Errorf("#models rows %v, the store's models %v", got, models)
+	}
+	for m, want := range models {
+		row := fmt.Sprintf(`#models tr[data-model=%q]`, m)
+		if p.count(row) != 1 {
+			t.Errorf("no #models row for model %s", m)
+			continue
+		}
+		got := read(row)
+		if !near(got.usd, want.USD) || got.in != float64(want.InputTokens) || got.out != float64(want.OutputTokens) {
+			t.Errorf("#models row of %s shows $%g, %g in, %g out; the store: $%g, %d in, %d out", m, got.usd, got.in, got.out, want.USD, want.InputTokens, want.OutputTokens)
+		}
+	}
 }
