@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"maps"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -354,11 +352,14 @@ func maxTime(a, b time.Time) time.Time {
 func blobView(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
-		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag {
-			// valueView decodes with UseNumber; blob.FromValue wants the size as a number.
-			if i, err := n.Int64(); err == nil {
-				x = maps.Clone(x)
-				x["size"] = i
+		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag { // decoded with UseNumber
+			if f, err := n.Float64(); err == nil {
+				y := make(map[string]any, len(x))
+				for k, e := range x {
+					y[k] = e
+				}
+				y["size"] = f
+				x = y
 			}
 		}
 		if b, ok := blob.FromValue(x); ok {
@@ -498,16 +499,11 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 	}
 	itemIDs := []int{}
 	if stat.Items > 0 {
-		recs, err := s.o.Store.StepItems(ctx, run.ID, stepID, 0, itemPickerLimit)
-		if err != nil {
+		if itemIDs, err = s.o.Store.StepItemIDs(ctx, run.ID, stepID, itemPickerLimit); err != nil {
 			storeError(w, err)
 			return
 		}
-		for _, it := range recs {
-			itemIDs = append(itemIDs, it.Item)
-		}
 	}
-	sort.Ints(itemIDs)
 	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": stat.Items, "item_ids": itemIDs,
 		"has_whole": stat.Whole.Status != "", "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
 		"provider": rec.Provider, "attempts": rec.Attempts, "started_at": ms(rec.StartedAt), "finished_at": ms(rec.FinishedAt),

@@ -246,3 +246,22 @@ func (s *Store) RunsMark(ctx context.Context) (string, error) {
 	}
 	return fmt.Sprintf("%d:%d:%d", n, started, finished), nil
 }
+
+// StepItemIDs returns the item indexes recorded for step stepID of run runID, at most
+// limit of them, ascending: an index-only read, for an item picker.
+func (s *Store) StepItemIDs(ctx context.Context, runID, stepID string, limit int) ([]int, error) {
+	rows, err := s.query(ctx, `SELECT item FROM steps WHERE run_id = ? AND step_id = ? AND item >= 0 ORDER BY item LIMIT ?`, runID, stepID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading items of step %s of run %q: %w", stepID, runID, err)
+	}
+	defer rows.Close()
+	ids := []int{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("reading items of step %s of run %q: %w", stepID, runID, err)
+		}
+		ids = append(ids, n)
+	}
+	return ids, rows.Err()
+}

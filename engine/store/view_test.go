@@ -75,6 +75,9 @@ func TestViewReads(t *testing.T) {
 	if err != nil || len(items) != 2 || items[0].Item != 1 || items[1].Item != 2 {
 		t.Errorf("StepItems = %+v, %v; want items 1 and 2", items, err)
 	}
+	if ids, err := s.StepItemIDs(ctx, "r3", "fan", 3); err != nil || len(ids) != 3 || ids[0] != 0 || ids[2] != 2 {
+		t.Errorf("StepItemIDs = %v, %v; want 0 1 2", ids, err)
+	}
 	costs, err := s.ModelCosts(ctx, "r3")
 	if err != nil || len(costs) != 2 || costs[0].Model != "p:a" || costs[0].Usage.USD != 1.5 || costs[0].Calls != 4 {
 		t.Errorf("ModelCosts = %+v, %v; want p:a $1.5 over 4 records first", costs, err)
