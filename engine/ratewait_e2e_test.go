@@ -70,4 +70,13 @@ func TestRateWaitEvent(t *testing.T) {
 	if e := waits[0]; e.StepID != "ask" || e.Elapsed < 30*time.Second || e.Elapsed > time.Minute {
 		t.Errorf("event = step %q wait %s, want step ask waiting about a minute", e.StepID, e.Elapsed)
 	}
+	// the run viewer's timeline reads the wait back from the run's events (issue 15)
+	runs, err := st.ListRuns(context.Background(), store.ListRunsOpts{})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs = %v, %v", runs, err)
+	}
+	evs, _, err := st.RunEvents(context.Background(), runs[0].ID, 0)
+	if err != nil || len(evs) != 1 || evs[0].Kind != store.EventRateWait || evs[0].StepID != "ask" || evs[0].Wait != waits[0].Elapsed || evs[0].Item != waits[0].Item {
+		t.Errorf("recorded events = %+v, %v; want the one rate wait", evs, err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"strconv"
@@ -352,14 +353,11 @@ func maxTime(a, b time.Time) time.Time {
 func blobView(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
-		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag { // decoded with UseNumber
-			if f, err := n.Float64(); err == nil {
-				y := make(map[string]any, len(x))
-				for k, e := range x {
-					y[k] = e
-				}
-				y["size"] = f
-				x = y
+		if n, ok := x["size"].(json.Number); ok && x["type"] == blob.TypeTag {
+			// valueView decodes with UseNumber; blob.FromValue wants the size as a number.
+			if i, err := n.Int64(); err == nil {
+				x = maps.Clone(x)
+				x["size"] = i
 			}
 		}
 		if b, ok := blob.FromValue(x); ok {
