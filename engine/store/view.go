@@ -57,7 +57,7 @@ type StepStat struct {
 	Items    int            // for_each item records
 	ByStatus map[string]int // item records per status
 	Models   []string       // distinct models of the step's records
-	Usage    Usage          // over the step's records, whole step and items
+	Usage    Usage          // its items' when it has any (not counted twice), else its own record's
 	Attempts int            // over the item records
 	// Start and End span all of the step's records (zero when none started).
 	Start, End time.Time
@@ -66,10 +66,13 @@ type StepStat struct {
 // StepStats returns every step of a run in order of first start (unstarted last),
 // each with its items counted by status and its usage summed.
 func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error) {
-	const q = `SELECT step_id,
+	// A for_each step's whole-step record repeats the sum of its items' usage: the items
+	// count when there are any, the step's own record otherwise.
+	q := `SELECT step_id,
 		sum(item >= 0), coalesce(sum(CASE WHEN item >= 0 THEN attempts END), 0),
 		coalesce(min(CASE WHEN started_at > 0 THEN started_at END), 0), max(finished_at),
-		sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests),
+		` + itemsOrWhole("in_tokens") + `, ` + itemsOrWhole("out_tokens") + `, ` + itemsOrWhole("cached_tokens") + `,
+		` + itemsOrWhole("neurons") + `, ` + itemsOrWhole("usd") + `, ` + itemsOrWhole("requests") + `,
 		coalesce((SELECT json_group_array(model) FROM (SELECT DISTINCT m.model FROM steps m
 			WHERE m.run_id = steps.run_id AND m.step_id = steps.step_id AND m.model != '' ORDER BY m.model)), '[]'),
 		coalesce((SELECT json_group_object(status, n) FROM (SELECT c.status, count(*) AS n FROM steps c
@@ -126,6 +129,12 @@ func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error)
 	return out, nil
 }
 
+// itemsOrWhole sums col over a step's item records when it has any, else over its
+// whole-step record (which, for a for_each step, repeats its items' sum).
+func itemsOrWhole(col string) string {
+	return `CASE WHEN sum(item >= 0) > 0 THEN coalesce(sum(CASE WHEN item >= 0 THEN ` + col + ` END), 0) ELSE sum(` + col + `) END`
+}
+
 // itemCols are a step record's columns without its output.
 const itemCols = `run_id, step_id, item, status, reason, error, model, provider, attempts, started_at, finished_at,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests`
@@ -174,8 +183,11 @@ type ModelCost struct {
 
 // ModelCosts returns a run's usage by model, costliest first.
 func (s *Store) ModelCosts(ctx context.Context, runID string) ([]ModelCost, error) {
+	// Items in place of their step's whole-step record, which repeats their sum.
 	const q = `SELECT model, count(*), sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests)
-		FROM steps WHERE run_id = ? AND model != '' GROUP BY model ORDER BY sum(usd) DESC, model`
+		FROM steps WHERE run_id = ? AND model != '' AND (item >= 0 OR NOT EXISTS (SELECT 1 FROM steps i
+			WHERE i.run_id = steps.run_id AND i.step_id = steps.step_id AND i.item >= 0))
+		GROUP BY model ORDER BY sum(usd) DESC, model`
 	rows, err := s.query(ctx, q, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading costs of run %q: %w", runID, err)
