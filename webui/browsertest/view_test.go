@@ -184,6 +184,11 @@ func TestQuickstartRun(t *testing.T) {
 	}
 	p.screenshot("step-answer")
 
+	// A step bar of the timeline selects its step too.
+	p.click(`#timeline rect.bar[data-kind="step"][data-step-id="hits"]`)
+	p.hashIs("#/runs/" + id + "/steps/hits")
+	p.waitOutput("hits", recs.whole["hits"].Output)
+
 	// A for_each step: one item's output, picked in the item picker.
 	p.click(`#dag g.node[data-step-id="chunks"]`)
 	p.hashIs("#/runs/" + id + "/steps/chunks")
@@ -423,6 +428,9 @@ func checkCosts(t testing.TB, p *page, st *store.Store, runID string, recs stepR
 	type cells struct{ usd, in, out float64 }
 	read := func(row string) cells {
 		return cells{cellNumber(t, p.text(row+" td.usd")), cellNumber(t, p.text(row+" td.in-tokens")), cellNumber(t, p.text(row+" td.out-tokens"))}
+	}
+	if got := cellNumber(t, p.text("#run-cost")); !near(got, run.Usage.USD) {
+		t.Errorf("#run-cost shows $%g, the run's usage is $%g", got, run.Usage.USD)
 	}
 	var sum cells
 	for step := range recs.whole {
