@@ -49,6 +49,7 @@ fuzz:
 ## bench: Go benchmarks of the engine, then the printed figures of every area.
 bench:
 	$(GO) test ./engine -run='^$$' -bench=. -benchtime=3x
+	$(GO) test ./webui/browsertest -run='^$$' -bench=. -benchtime=3x
 	$(GO) run ./bench
 
 quickstart:

@@ -89,6 +89,17 @@ func TestRetriesInTimeline(t *testing.T) {
 		if n, want := p.count(sel), it.Attempts-1; n != want {
 			t.Errorf("item %d: %d retry bars, want %d (%d attempts in the store)", it.Item, n, want, it.Attempts)
 		}
+		if it.Attempts > 1 {
+			// A retried item shows each of its attempts, numbered from 1.
+			got := p.attrs(fmt.Sprintf(`#timeline rect.bar[data-kind="attempt"][data-step-id="ask"][data-item="%d"]`, it.Item), "data-attempt")
+			var want []string
+			for a := 1; a <= it.Attempts; a++ {
+				want = append(want, strconv.Itoa(a))
+			}
+			if !slices.Equal(sortedSet(got), want) || len(got) != len(want) {
+				t.Errorf("item %d: attempt bars %v, want attempts %v", it.Item, got, want)
+			}
+		}
 	}
 	if n := p.count(`#timeline rect.bar[data-kind="retry"]`); n != faults {
 		t.Errorf("%d retry bars in all, want %d", n, faults)
