@@ -75,6 +75,13 @@ type runDoc struct {
 // succeed fails the test.
 func runFlow(t testing.TB, flow, state string, env []string, args ...string) runDoc {
 	t.Helper()
+	return startFlow(t, flow, state, env, args...)()
+}
+
+// startFlow starts what runFlow runs and returns at once; wait waits for the run to end
+// and fails the test unless it succeeded.
+func startFlow(t testing.TB, flow, state string, env []string, args ...string) (wait func() runDoc) {
+	t.Helper()
 	full := append([]string{"run", "-o", "json", "--state-dir", state}, args...)
 	full = append(full, flow)
 	cmd := exec.Command(aiflowBinary(t), full...)
@@ -82,12 +89,26 @@ func runFlow(t testing.TB, flow, state string, env []string, args ...string) run
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var doc runDoc
-	if jerr := json.Unmarshal(stdout.Bytes(), &doc); err != nil || jerr != nil || doc.Run.Status != "succeeded" {
-		t.Fatalf("aiflow %s: %v (status %q)\nstdout:\n%s\nstderr:\n%s", strings.Join(full, " "), err, doc.Run.Status, stdout.String(), stderr.String())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("aiflow %s: %v", strings.Join(full, " "), err)
 	}
-	return doc
+	done := false
+	t.Cleanup(func() {
+		if !done { // the test ended first: do not leave the run behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return func() runDoc {
+		t.Helper()
+		err := cmd.Wait()
+		done = true
+		var doc runDoc
+		if jerr := json.Unmarshal(stdout.Bytes(), &doc); err != nil || jerr != nil || doc.Run.Status != "succeeded" {
+			t.Fatalf("aiflow %s: %v (status %q)\nstdout:\n%s\nstderr:\n%s", strings.Join(full, " "), err, doc.Run.Status, stdout.String(), stderr.String())
+		}
+		return doc
+	}
 }
 
 // copyFlow copies the example flow examples/flows/name and the data it reads into a

@@ -247,3 +247,58 @@ func TestAgentTurns(t *testing.T) {
 	}
 	p.screenshot("agent-turns")
 }
+
+// TestLiveRunView opens a run while another process is running it (the emulator holds
+// every model call until the test lets them go) and watches it finish: the runs list
+// shows it running, the run view follows it to succeeded with all its item bars, and
+// the page never reloads.
+func TestLiveRunView(t *testing.T) {
+	needBrowser(t)
+	cf := wiretest.NewCloudflare(t)
+	gate := make(chan struct{})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(gate)
+		}
+	}
+	t.Cleanup(release) // a failing test must not leave the emulator's handlers blocked
+	cf.SetResponder(func(wiretest.CFRun) (any, bool) {
+		<-gate
+		return nil, false // the emulator's usual answer
+	})
+	flow := writeFlow(t, "live.yaml", fmt.Sprintf(strings.Replace(retryFlow, "name: retries", "name: live", 1), cf.APIBase()))
+	state := filepath.Join(t.TempDir(), "state")
+	openState(t, state) // the state exists, empty, before the viewer starts
+	base := startUI(t, state)
+
+	p := newPage(t, base)
+	p.open("#/", "runs")
+	evalJS[bool](p, `(window.__sameDocument = true)`)
+	wait := startFlow(t, flow, state, cfEnv(cf))
+	running := `#runs tr[data-run-id][data-status="running"]`
+	p.waitJS(fmt.Sprintf(`document.querySelector(%q)`, running), running)
+	id := p.attrs(running, "data-run-id")[0]
+	p.screenshot("list-running")
+
+	p.openRunFromList(id)
+	p.waitJS(`document.querySelector("#run-status")?.textContent.includes("running")`, "#run-status running")
+	// The node of step ask is not checked here: the engine writes a step's record only
+	// when an item or the step ends, so while every call is held the state has nothing
+	// that says ask is running, and the viewer shows it pending.
+	p.screenshot("run-running")
+
+	release()
+	doc := wait()
+	if doc.Run.RunID != id {
+		t.Fatalf("the list showed run %s running, the run that ended is %s", id, doc.Run.RunID)
+	}
+	p.waitJS(`document.querySelector("#run-status")?.textContent.includes("succeeded")`, "#run-status succeeded")
+	p.waitJS(`document.querySelector('#dag g.node[data-step-id="ask"]')?.dataset.state === "succeeded"`, "step ask succeeded in the DAG")
+	p.waitJS(`document.querySelectorAll('#timeline rect.bar[data-kind="item"][data-step-id="ask"]').length === 3`, "3 item bars of ask")
+	if !evalJS[bool](p, `window.__sameDocument === true`) {
+		t.Error("the page reloaded to follow the run; want a live update")
+	}
+	p.screenshot("run-finished")
+}
