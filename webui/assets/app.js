@@ -131,7 +131,7 @@
     if (gen !== generation) return;
     runData = null;
     clear(main);
-    const sel = el("select", { id: "status-filter", onchange: (e) => { listStatus = e.target.value; listOffset = 0; render(++generation); } },
+    const sel = el("select", { id: "status-filter", onchange: (e) => { listStatus = e.target.value; listOffset = 0; setReady(false); render(++generation); } },
       ["", "running", "succeeded", "failed", "cancelled"].map((s) => {
         const o = el("option", { value: s, text: s || "any status" });
         if (s === listStatus) o.selected = true;
@@ -143,9 +143,9 @@
     diffBtn.disabled = picked.length !== 2;
     const from = data.total ? data.offset + 1 : 0;
     const to = data.offset + data.runs.length;
-    const prevBtn = el("button", { id: "prev-page", text: "‹ Newer", onclick: () => { listOffset = Math.max(0, listOffset - PAGE); render(++generation); } });
+    const prevBtn = el("button", { id: "prev-page", text: "‹ Newer", onclick: () => { listOffset = Math.max(0, listOffset - PAGE); setReady(false); render(++generation); } });
     prevBtn.disabled = data.offset === 0;
-    const nextBtn = el("button", { id: "next-page", text: "Older ›", onclick: () => { listOffset += PAGE; render(++generation); } });
+    const nextBtn = el("button", { id: "next-page", text: "Older ›", onclick: () => { listOffset += PAGE; setReady(false); render(++generation); } });
     nextBtn.disabled = to >= data.total;
     main.appendChild(el("h1", { text: "Runs" }));
     main.appendChild(el("div", { class: "toolbar" }, sel, diffBtn,
