@@ -167,11 +167,11 @@ type page struct {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// shots counts the screenshots of each test's directory, across the test's pages.
+// shots counts the screenshots of each running test, across the test's pages.
 var shots = struct {
 	mu sync.Mutex
-	n  map[string]*int
-}{n: map[string]*int{}}
+	n  map[testing.TB]*int
+}{n: map[testing.TB]*int{}}
 
 // newPage opens a tab on the viewer at base. When the test ends it fails the test for
 // every error the page had, and saves a full-page screenshot if the test failed.
@@ -181,15 +181,20 @@ func newPage(t testing.TB, base string) *page {
 	p := &page{t: t, base: base, urls: map[network.RequestID]string{},
 		dir: filepath.Join(artifactsDir(), unsafeName.ReplaceAllString(t.Name(), "_"))}
 	shots.mu.Lock()
-	if shots.n[p.dir] == nil {
+	if shots.n[t] == nil {
 		// The test's first page: the screenshots of an earlier run of it go.
 		if err := os.RemoveAll(p.dir); err != nil {
 			shots.mu.Unlock()
 			t.Fatal(err)
 		}
-		shots.n[p.dir] = new(int)
+		shots.n[t] = new(int)
+		t.Cleanup(func() {
+			shots.mu.Lock()
+			delete(shots.n, t)
+			shots.mu.Unlock()
+		})
 	}
-	p.shot = shots.n[p.dir]
+	p.shot = shots.n[t]
 	shots.mu.Unlock()
 	ctx, cancel := chromedp.NewContext(chromium.ctx, chromedp.WithListener(p.listen))
 	p.ctx = ctx
