@@ -361,6 +361,16 @@ func (p *page) waitJS(cond, what string) {
 	}
 }
 
+// fitsWidth fails the test when the page is wider than the window (a 1280-pixel
+// window, as the browser starts): nothing should need a horizontal scroll of the page.
+func (p *page) fitsWidth(what string) {
+	p.t.Helper()
+	sizes := evalJS[[]int](p, `[document.documentElement.scrollWidth, window.innerWidth]`)
+	if sizes[0] > sizes[1] {
+		p.t.Errorf("%s: the page is %d px wide in a %d px window", what, sizes[0], sizes[1])
+	}
+}
+
 // count is the number of elements matching the CSS selector sel.
 func (p *page) count(sel string) int {
 	p.t.Helper()

@@ -245,6 +245,7 @@ func TestAgentTurns(t *testing.T) {
 	if txt := p.text(`#turns li[data-role="tool"]`); !strings.Contains(txt, "Paris") {
 		t.Errorf("the tool turn shows %q, want the tool's result (Paris)", txt)
 	}
+	p.fitsWidth("agent run view") // a long model name in the cost tables
 	p.screenshot("agent-turns")
 }
 

@@ -172,6 +172,7 @@ func TestQuickstartRun(t *testing.T) {
 		t.Errorf("#run-status = %q, want succeeded", s)
 	}
 	checkCosts(t, p, st, id, recs)
+	p.fitsWidth("run view")
 	p.screenshot("run")
 
 	// A step without items: its output as the store holds it.
