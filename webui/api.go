@@ -23,6 +23,7 @@ const (
 	defaultPage      = 100     // runs per page when the page asks for no limit
 	timelineItems    = 200     // item bars drawn per step; the rest are counted
 	timelineEvents   = 2000    // retry and rate-wait bars drawn per run
+	densityBins      = 120     // spans of a many-item step's throughput histogram
 	maxOutputBytes   = 1 << 20 // an output larger than this is sent as truncated text
 	maxNeedBytes     = 64 << 10
 	itemPickerLimit  = 10000 // items listed in the step's item picker
@@ -298,6 +299,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		bars = append(bars, bar{Kind: "attempt", StepID: step, Item: &it, Attempt: len(rs) + 1, Start: rel(from), End: rel(end)})
 	}
 	drawn := map[string]int{}
+	density := map[string]any{}
 	for _, st := range stats {
 		if st.Start.IsZero() {
 			continue
@@ -329,6 +331,20 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 			attempts(st.StepID, it.Item, it.StartedAt, iend)
 		}
 		drawn[st.StepID] = len(items)
+		if st.Items > timelineItems { // the rest are not drawn: show the step's throughput instead
+			to := end
+			if to.IsZero() {
+				to = now
+			}
+			if to.After(st.Start) {
+				counts, err := s.o.Store.ItemHistogram(ctx, run.ID, st.StepID, st.Start, to, densityBins)
+				if err != nil {
+					storeError(w, err)
+					return
+				}
+				density[st.StepID] = map[string]any{"start": rel(st.Start), "end": rel(to), "finished": counts}
+			}
+		}
 	}
 	end := run.FinishedAt
 	if end.IsZero() {
@@ -338,7 +354,7 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		end = maxTime(end, t0.Add(time.Duration(b.End)*time.Millisecond))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"start": ms(t0), "duration_ms": rel(end), "bars": bars,
-		"items_drawn": drawn, "items_cap": timelineItems, "events_total": evTotal, "events_drawn": len(events)})
+		"items_drawn": drawn, "items_cap": timelineItems, "density": density, "events_total": evTotal, "events_drawn": len(events)})
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -405,23 +421,17 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stepID := r.PathValue("step")
-	stats, err := s.o.Store.StepStats(ctx, run.ID)
+	nItems, hasWhole, err := s.o.Store.StepShape(ctx, run.ID, stepID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "run %s has no record of step %q", run.ID, stepID)
+		return
+	}
 	if err != nil {
 		storeError(w, err)
 		return
 	}
-	var stat *store.StepStat
-	for i := range stats {
-		if stats[i].StepID == stepID {
-			stat = &stats[i]
-		}
-	}
-	if stat == nil {
-		writeError(w, http.StatusNotFound, "run %s has no record of step %q", run.ID, stepID)
-		return
-	}
 	def := store.WholeStep
-	if stat.Items > wholeOutputItems || (stat.Items > 0 && stat.Whole.Status == "") {
+	if nItems > wholeOutputItems || (nItems > 0 && !hasWhole) {
 		def = 0
 	}
 	item, err := intParam(r, "item", def, store.WholeStep, 1<<31-1)
@@ -470,7 +480,7 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 	}
 	tj := []map[string]any{}
 	for _, t := range turns {
-		if t.Item != item && stat.Items > 0 {
+		if t.Item != item && nItems > 0 {
 			continue
 		}
 		m := map[string]any{"index": t.Index, "item": t.Item, "role": t.Role, "content": t.Content, "usd": t.Usage.USD,
@@ -496,14 +506,14 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	itemIDs := []int{}
-	if stat.Items > 0 {
+	if nItems > 0 {
 		if itemIDs, err = s.o.Store.StepItemIDs(ctx, run.ID, stepID, itemPickerLimit); err != nil {
 			storeError(w, err)
 			return
 		}
 	}
-	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": stat.Items, "item_ids": itemIDs,
-		"has_whole": stat.Whole.Status != "", "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
+	res := map[string]any{"run_id": run.ID, "step": stepID, "kind": kind, "item": item, "items": nItems, "item_ids": itemIDs,
+		"has_whole": hasWhole, "status": rec.Status, "reason": rec.Reason, "error": rec.Error, "model": rec.Model,
 		"provider": rec.Provider, "attempts": rec.Attempts, "started_at": ms(rec.StartedAt), "finished_at": ms(rec.FinishedAt),
 		"usd": rec.Usage.USD, "in_tokens": rec.Usage.InputTokens, "out_tokens": rec.Usage.OutputTokens, "meta": rec.Meta,
 		"inputs": inputs, "output": out, "turns": tj, "events": ej}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,5 +88,18 @@ func BenchmarkUIRun10kItems(b *testing.B) {
 	ts, st := benchServer(b)
 	for b.Loop() {
 		fetchAll(b, ts.URL, uibench.RunRequests(st.BigRun, "each"))
+	}
+}
+
+// BenchmarkUIEndpoints10k times each request of BenchmarkUIRun10kItems alone, to show
+// where the time of opening a large run goes.
+func BenchmarkUIEndpoints10k(b *testing.B) {
+	ts, st := benchServer(b)
+	for _, p := range uibench.RunRequests(st.BigRun, "each") {
+		b.Run(strings.TrimPrefix(strings.ReplaceAll(p, "/api/runs/"+st.BigRun, "run"), "/"), func(b *testing.B) {
+			for b.Loop() {
+				fetchAll(b, ts.URL, []string{p})
+			}
+		})
 	}
 }

@@ -151,6 +151,11 @@ type timelineAnswer struct {
 	Duration    int64          `json:"duration_ms"`
 	ItemsDrawn  map[string]int `json:"items_drawn"`
 	EventsTotal int            `json:"events_total"`
+	Density     map[string]struct {
+		Start    int64 `json:"start"`
+		End      int64 `json:"end"`
+		Finished []int `json:"finished"`
+	} `json:"density"`
 }
 
 func TestTimelineEndpoint(t *testing.T) {
@@ -181,6 +186,14 @@ func TestTimelineEndpoint(t *testing.T) {
 		if count[k] != n {
 			t.Errorf("%d %s bars, want %d (all: %v)", count[k], k, n, count)
 		}
+	}
+	d := tl.Density["each"]
+	total := 0
+	for _, n := range d.Finished {
+		total += n
+	}
+	if len(d.Finished) != densityBins || total != timelineItems+50 || d.End <= d.Start || len(tl.Density) != 1 {
+		t.Errorf("density = %+v (%d items), want every item of each once", tl.Density, total)
 	}
 	if tl.ItemsDrawn["each"] != timelineItems || tl.EventsTotal != 2 {
 		t.Errorf("items drawn %v, events %d", tl.ItemsDrawn, tl.EventsTotal)

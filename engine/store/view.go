@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -66,20 +68,13 @@ type StepStat struct {
 // StepStats returns every step of a run in order of first start (unstarted last),
 // each with its items counted by status and its usage summed.
 func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error) {
-	// A for_each step's whole-step record repeats the sum of its items' usage: the items
-	// count when there are any, the step's own record otherwise.
-	q := `SELECT step_id,
-		sum(item >= 0), coalesce(sum(CASE WHEN item >= 0 THEN attempts END), 0),
+	// One pass over the run's records, grouped by what the stats tell apart; Go folds
+	// the groups into steps. A for_each step's whole-step record repeats the sum of its
+	// items' usage: the items count when there are any, the step's own record otherwise.
+	const q = `SELECT step_id, status, model, item >= 0, count(*), sum(attempts),
 		coalesce(min(CASE WHEN started_at > 0 THEN started_at END), 0), max(finished_at),
-		` + itemsOrWhole("in_tokens") + `, ` + itemsOrWhole("out_tokens") + `, ` + itemsOrWhole("cached_tokens") + `,
-		` + itemsOrWhole("neurons") + `, ` + itemsOrWhole("usd") + `, ` + itemsOrWhole("requests") + `,
-		coalesce((SELECT json_group_array(model) FROM (SELECT DISTINCT m.model FROM steps m
-			WHERE m.run_id = steps.run_id AND m.step_id = steps.step_id AND m.model != '' ORDER BY m.model)), '[]'),
-		coalesce((SELECT json_group_object(status, n) FROM (SELECT c.status, count(*) AS n FROM steps c
-			WHERE c.run_id = steps.run_id AND c.step_id = steps.step_id AND c.item >= 0 GROUP BY c.status)), '{}')
-	FROM steps WHERE run_id = ?
-	GROUP BY step_id
-	ORDER BY min(CASE WHEN started_at > 0 THEN started_at END) IS NULL, min(CASE WHEN started_at > 0 THEN started_at END), step_id`
+		sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests)
+	FROM steps WHERE run_id = ? GROUP BY step_id, status, model, item >= 0`
 	rows, err := s.query(ctx, q, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
@@ -87,34 +82,64 @@ func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error)
 	defer rows.Close()
 	var out []StepStat
 	idx := map[string]int{}
+	var wholeUsage []Usage // per step, parallel to out
 	for rows.Next() {
-		var st StepStat
+		var step, status, model string
+		var isItem bool
+		var n, attempts int
 		var start, end int64
-		var models, byStatus string
-		dest := []any{&st.StepID, &st.Items, &st.Attempts, &start, &end}
-		dest = append(dest, usageDest(&st.Usage)...)
-		if err := rows.Scan(append(dest, &models, &byStatus)...); err != nil {
+		var u Usage
+		dest := append([]any{&step, &status, &model, &isItem, &n, &attempts, &start, &end}, usageDest(&u)...)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
 		}
-		st.Start, st.End = fromUnixNano(start), fromUnixNano(end)
-		if err := json.Unmarshal([]byte(models), &st.Models); err != nil {
-			return nil, fmt.Errorf("reading steps of run %q: models: %w", runID, err)
+		i, ok := idx[step]
+		if !ok {
+			i = len(out)
+			idx[step] = i
+			out = append(out, StepStat{StepID: step, ByStatus: map[string]int{}, Models: []string{}})
+			wholeUsage = append(wholeUsage, Usage{})
 		}
-		var counts map[string]int
-		if err := json.Unmarshal([]byte(byStatus), &counts); err != nil {
-			return nil, fmt.Errorf("reading steps of run %q: statuses: %w", runID, err)
+		st := &out[i]
+		if isItem {
+			st.Items += n
+			st.ByStatus[status] += n
+			st.Attempts += attempts
+			st.Usage = addUsage(st.Usage, u)
+		} else {
+			wholeUsage[i] = addUsage(wholeUsage[i], u)
 		}
-		st.ByStatus = map[string]int{}
-		for k, n := range counts {
-			if n > 0 {
-				st.ByStatus[k] = n
-			}
+		if model != "" && !slices.Contains(st.Models, model) {
+			st.Models = append(st.Models, model)
 		}
-		idx[st.StepID] = len(out)
-		out = append(out, st)
+		if t := fromUnixNano(start); !t.IsZero() && (st.Start.IsZero() || t.Before(st.Start)) {
+			st.Start = t
+		}
+		if t := fromUnixNano(end); t.After(st.End) {
+			st.End = t
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	for i := range out {
+		if out[i].Items == 0 {
+			out[i].Usage = wholeUsage[i]
+		}
+		slices.Sort(out[i].Models)
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if x.Start.IsZero() != y.Start.IsZero() {
+			return !x.Start.IsZero() // unstarted last
+		}
+		if !x.Start.Equal(y.Start) {
+			return x.Start.Before(y.Start)
+		}
+		return x.StepID < y.StepID
+	})
+	for i := range out {
+		idx[out[i].StepID] = i
 	}
 	rows.Close()
 	wholes, err := s.itemRecords(ctx, `WHERE run_id = ? AND item = -1`, runID)
@@ -127,12 +152,6 @@ func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error)
 		}
 	}
 	return out, nil
-}
-
-// itemsOrWhole sums col over a step's item records when it has any, else over its
-// whole-step record (which, for a for_each step, repeats its items' sum).
-func itemsOrWhole(col string) string {
-	return `CASE WHEN sum(item >= 0) > 0 THEN coalesce(sum(CASE WHEN item >= 0 THEN ` + col + ` END), 0) ELSE sum(` + col + `) END`
 }
 
 // itemCols are a step record's columns without its output.
@@ -276,4 +295,52 @@ func (s *Store) StepItemIDs(ctx context.Context, runID, stepID string, limit int
 		ids = append(ids, n)
 	}
 	return ids, rows.Err()
+}
+
+// StepShape says how many item records step stepID of run runID has and whether it has
+// a whole-step record: an index-only read. A step with neither is ErrNotFound.
+func (s *Store) StepShape(ctx context.Context, runID, stepID string) (items int, whole bool, err error) {
+	row, err := s.queryRow(ctx, `SELECT count(*) FILTER (WHERE item >= 0), count(*) FILTER (WHERE item = -1)
+		FROM steps WHERE run_id = ? AND step_id = ?`, runID, stepID)
+	var w int
+	if err == nil {
+		err = row.Scan(&items, &w)
+	}
+	if err == nil && items == 0 && w == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reading step %s of run %q: %w", stepID, runID, err)
+	}
+	return items, w > 0, nil
+}
+
+func addUsage(a, b Usage) Usage {
+	return Usage{InputTokens: a.InputTokens + b.InputTokens, OutputTokens: a.OutputTokens + b.OutputTokens,
+		CachedTokens: a.CachedTokens + b.CachedTokens, Neurons: a.Neurons + b.Neurons, USD: a.USD + b.USD, Requests: a.Requests + b.Requests}
+}
+
+// ItemHistogram counts the items of step stepID in run runID that finished in each of
+// bins equal spans from from to to (a finished item outside falls in the nearest bin):
+// a many-item step's throughput over time in one indexed query.
+func (s *Store) ItemHistogram(ctx context.Context, runID, stepID string, from, to time.Time, bins int) ([]int, error) {
+	if bins <= 0 || !to.After(from) {
+		return nil, fmt.Errorf("item histogram: %w: %d bins from %s to %s", ErrInvalid, bins, from, to)
+	}
+	width := (to.UnixNano() - from.UnixNano() + int64(bins) - 1) / int64(bins)
+	rows, err := s.query(ctx, `SELECT min(max((finished_at - ?) / ?, 0), ?), count(*) FROM steps
+		WHERE run_id = ? AND step_id = ? AND item >= 0 AND finished_at > 0 GROUP BY 1`, from.UnixNano(), width, bins-1, runID, stepID)
+	if err != nil {
+		return nil, fmt.Errorf("item histogram of step %s of run %q: %w", stepID, runID, err)
+	}
+	defer rows.Close()
+	out := make([]int, bins)
+	for rows.Next() {
+		var b, n int
+		if err := rows.Scan(&b, &n); err != nil {
+			return nil, fmt.Errorf("item histogram of step %s of run %q: %w", stepID, runID, err)
+		}
+		out[b] += n
+	}
+	return out, rows.Err()
 }

@@ -81,6 +81,16 @@ func TestViewReads(t *testing.T) {
 	if ids, err := s.StepItemIDs(ctx, "r3", "fan", 3); err != nil || len(ids) != 3 || ids[0] != 0 || ids[2] != 2 {
 		t.Errorf("StepItemIDs = %v, %v; want 0 1 2", ids, err)
 	}
+	if n, whole, err := s.StepShape(ctx, "r3", "fan"); err != nil || n != 5 || !whole {
+		t.Errorf("StepShape(fan) = %d, %v, %v; want 5 items and a whole record", n, whole, err)
+	}
+	if _, _, err := s.StepShape(ctx, "r3", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("StepShape(nope) = %v, want ErrNotFound", err)
+	}
+	// fan's items finish at t0+1s; the step spans t0 to t0+3s
+	if h, err := s.ItemHistogram(ctx, "r3", "fan", time.Unix(1000, 0), time.Unix(1003, 0), 3); err != nil || len(h) != 3 || h[1] != 5 || h[0]+h[2] != 0 {
+		t.Errorf("ItemHistogram = %v, %v; want [0 5 0]", h, err)
+	}
 	costs, err := s.ModelCosts(ctx, "r3")
 	// Items in place of their step's whole record, which repeats their sum.
 	if err != nil || len(costs) != 2 || costs[0].Model != "p:a" || costs[0].Usage.USD != 1.5 || costs[0].Calls != 3 {
@@ -134,5 +144,55 @@ func TestRunEventsDeletedWithRun(t *testing.T) {
 	}
 	if _, total, _ := s.RunEvents(ctx, "r3", 0); total != 0 {
 		t.Errorf("%d events left after the run was deleted", total)
+	}
+}
+
+func TestRunEventsPrunedWithRun(t *testing.T) {
+	s := viewFixture(t)
+	ctx := context.Background()
+	ev := []RunEvent{{Kind: EventRateWait, StepID: "a", Item: WholeStep, At: time.Unix(1000, 0), Wait: time.Second}}
+	for _, id := range []string{"r1", "r2"} {
+		if err := s.RecordProgress(ctx, Progress{RunID: id, Events: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PruneRuns(ctx, PruneOpts{Keep: 2, Protect: func(r Run) bool { return r.Status == RunRunning }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := s.RunEvents(ctx, "r1", 0); n != 0 {
+		t.Errorf("pruned run r1 keeps %d events", n)
+	}
+	if _, n, _ := s.RunEvents(ctx, "r2", 0); n != 1 {
+		t.Errorf("kept run r2 has %d events, want 1", n)
+	}
+}
+
+// BenchmarkStepStats10k reads the step stats of a run with a 10,000-item step, what
+// the run viewer does on every open of a run and its timeline.
+func BenchmarkStepStats10k(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateRun(ctx, Run{ID: "r", Flow: "f"}); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	recs := []StepRecord{{RunID: "r", StepID: "each", Item: WholeStep, Status: StepSucceeded, StartedAt: t0, FinishedAt: t0.Add(time.Hour)}}
+	for i := range 10000 {
+		recs = append(recs, StepRecord{RunID: "r", StepID: "each", Item: i, Status: StepSucceeded, Model: "p:m", Attempts: 1,
+			Output:    []byte(`{"value":"an output long enough to be stored in the blobs table, not inline in the row"}`),
+			StartedAt: t0.Add(time.Duration(i) * time.Millisecond), FinishedAt: t0.Add(time.Duration(i+5) * time.Millisecond), Usage: Usage{USD: 0.001, InputTokens: 10}})
+	}
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		st, err := s.StepStats(ctx, "r")
+		if err != nil || len(st) != 1 || st[0].Items != 10000 {
+			b.Fatalf("%+v, %v", st, err)
+		}
 	}
 }

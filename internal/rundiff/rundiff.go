@@ -29,6 +29,10 @@ type StepSummary struct {
 	Latency time.Duration   `json:"latency_ns"`
 	Error   string          `json:"error,omitempty"`
 	outputs map[int]string
+	// whole is the whole-step record's usage, counted only when the step has no items:
+	// a for_each step's whole record repeats the sum of its items'.
+	wholeUSD    float64
+	wholeTokens int
 }
 
 // Change is one difference between two runs.
@@ -73,8 +77,13 @@ func Summarize(recs []store.StepRecord) []StepSummary {
 			s.Models = append(s.Models, r.Model)
 		}
 		fmt.Fprintf(hashes[r.StepID], "%d:%s:%s\n", r.Item, r.InputsHash, r.CacheKey)
-		s.USD += r.Usage.USD
-		s.Tokens += r.Usage.InputTokens + r.Usage.OutputTokens
+		if r.Item == store.WholeStep {
+			s.wholeUSD += r.Usage.USD
+			s.wholeTokens += r.Usage.InputTokens + r.Usage.OutputTokens
+		} else {
+			s.USD += r.Usage.USD
+			s.Tokens += r.Usage.InputTokens + r.Usage.OutputTokens
+		}
 		if t := starts[r.StepID]; !r.StartedAt.IsZero() && (t.IsZero() || r.StartedAt.Before(t)) {
 			starts[r.StepID] = r.StartedAt
 		}
@@ -84,6 +93,9 @@ func Summarize(recs []store.StepRecord) []StepSummary {
 	}
 	for i := range out {
 		s := &out[i]
+		if s.Items == 0 {
+			s.USD, s.Tokens = s.wholeUSD, s.wholeTokens
+		}
 		sort.Strings(s.Models)
 		if b := hashes[s.ID].Bytes(); len(bytes.ReplaceAll(b, []byte(":"), nil)) > 0 {
 			sum := sha256.Sum256(b)

@@ -25,3 +25,21 @@ func TestStepChange(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeCountsForEachUsageOnce: the engine's whole-step record of a for_each step
+// repeats the sum of its items' usage, so a summary adding both counted it twice.
+func TestSummarizeCountsForEachUsageOnce(t *testing.T) {
+	u := func(usd float64, tok int) store.Usage { return store.Usage{USD: usd, InputTokens: tok} }
+	recs := []store.StepRecord{
+		{StepID: "fan", Item: -1, Status: store.StepSucceeded, Usage: u(0.3, 30)},
+		{StepID: "fan", Item: 0, Status: store.StepSucceeded, Usage: u(0.1, 10)},
+		{StepID: "fan", Item: 1, Status: store.StepSucceeded, Usage: u(0.2, 20)},
+		{StepID: "one", Item: -1, Status: store.StepSucceeded, Usage: u(0.5, 7)},
+	}
+	for _, s := range Summarize(recs) {
+		want := map[string]store.Usage{"fan": u(0.3, 30), "one": u(0.5, 7)}[s.ID]
+		if s.USD < want.USD-1e-9 || s.USD > want.USD+1e-9 || s.Tokens != want.InputTokens {
+			t.Errorf("%s: $%v, %d tokens; want $%v, %d", s.ID, s.USD, s.Tokens, want.USD, want.InputTokens)
+		}
+	}
+}

@@ -273,7 +273,8 @@
   }
 
   function drawTimeline(tl, run) {
-    const LABEL = 170, WIDTH = 900, STEP_H = 14, LANE_H = 6, MAX_LANES = 16, PAD = 6, AXIS = 18;
+    const LABEL = 170, WIDTH = 900, STEP_H = 14, LANE_H = 6, MAX_LANES = 16, PAD = 6, AXIS = 18, DENS_H = 18;
+    const density = tl.density || {};
     const total = Math.max(tl.duration_ms, 1);
     const x = (t) => LABEL + (Math.min(t, total) / total) * WIDTH;
     const w = (a, b) => Math.max(x(b) - x(a), 1);
@@ -297,8 +298,9 @@
         laneOf.set(b.item, l);
       }
       const nl = bars.some((b) => b.item >= 0) ? Math.max(lanes.length, 1) : 0;
-      rows.push({ s, bars, laneOf, nl, y });
-      y += STEP_H + nl * LANE_H + PAD;
+      const dens = density[s.step_id] || null;
+      rows.push({ s, bars, laneOf, nl, y, dens });
+      y += STEP_H + nl * LANE_H + (dens ? DENS_H + 2 : 0) + PAD;
     }
     const height = y + 4;
     const svg = sv("svg", { id: "timeline", width: LABEL + WIDTH + 10, height: height, viewBox: `0 0 ${LABEL + WIDTH + 10} ${height}`, role: "img", "aria-label": "timeline" });
@@ -317,6 +319,20 @@
         x: x(s.start), y: row.y, width: w(s.start, s.end), height: STEP_H - 2 }, sv("title", { text: s.step_id + ": " + s.status + ", " + dur(s.end - s.start) + (s.items ? ", " + num(s.items) + " items" : "") }));
       sb.addEventListener("click", () => goStep(s.step_id));
       svg.appendChild(sb);
+      if (row.dens && row.dens.finished.length) {
+        // a step with more items than are drawn: how many finished in each span of its time
+        const d = row.dens, n = d.finished.length, top = row.y + STEP_H + row.nl * LANE_H + 2;
+        const peak = Math.max(1, ...d.finished), span = (d.end - d.start) / n;
+        const g = sv("g", { class: "density", "data-step-id": s.step_id, "data-items": s.items });
+        g.appendChild(sv("title", { text: s.step_id + ": items finished over time (" + num(s.items) + " in all, up to " + num(peak) + " per " + dur(Math.round(span)) + ")" }));
+        for (let i = 0; i < n; i++) {
+          if (!d.finished[i]) continue;
+          const hgt = Math.max(1, (d.finished[i] / peak) * DENS_H);
+          const t0 = d.start + i * span;
+          g.appendChild(sv("rect", { class: "dens", x: x(t0), y: top + DENS_H - hgt, width: w(t0, t0 + span), height: hgt }));
+        }
+        svg.appendChild(g);
+      }
       const order = { item: 0, attempt: 1, retry: 2, "rate-wait": 3 };
       for (const b of row.bars.slice().sort((a, c) => order[a.kind] - order[c.kind])) {
         let by;
