@@ -94,6 +94,11 @@ func TestQuickstartRun(t *testing.T) {
 	g := flowGraph(t, flow)
 	st := openState(t, state)
 	recs := readSteps(t, st, id)
+	// As a traced run would have (issue 15 part 1): the header shows it.
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	if err := st.SetRunTraceID(context.Background(), id, traceID); err != nil {
+		t.Fatal(err)
+	}
 	base := startUI(t, state)
 
 	p := newPage(t, base)
@@ -172,6 +177,9 @@ func TestQuickstartRun(t *testing.T) {
 		t.Errorf("#run-status = %q, want succeeded", s)
 	}
 	checkCosts(t, p, st, id, recs)
+	if got := p.text("#trace-id"); !strings.Contains(got, traceID) {
+		t.Errorf("#trace-id = %q, want the run's trace id %s", got, traceID)
+	}
 	p.fitsWidth("run view")
 	p.screenshot("run")
 
