@@ -75,12 +75,12 @@ type runDoc struct {
 // succeed fails the test.
 func runFlow(t testing.TB, flow, state string, env []string, args ...string) runDoc {
 	t.Helper()
-	return startFlow(t, flow, state, env, args...)()
+	return startFlow(t, "succeeded", flow, state, env, args...)()
 }
 
 // startFlow starts what runFlow runs and returns at once; wait waits for the run to end
-// and fails the test unless it succeeded.
-func startFlow(t testing.TB, flow, state string, env []string, args ...string) (wait func() runDoc) {
+// and fails the test unless it ended with status want.
+func startFlow(t testing.TB, want, flow, state string, env []string, args ...string) (wait func() runDoc) {
 	t.Helper()
 	full := append([]string{"run", "-o", "json", "--state-dir", state}, args...)
 	full = append(full, flow)
@@ -103,8 +103,11 @@ func startFlow(t testing.TB, flow, state string, env []string, args ...string) (
 		t.Helper()
 		err := cmd.Wait()
 		done = true
+		if want != "succeeded" && cmd.ProcessState.ExitCode() > 0 {
+			err = nil // a failed run exits non-zero
+		}
 		var doc runDoc
-		if jerr := json.Unmarshal(stdout.Bytes(), &doc); err != nil || jerr != nil || doc.Run.Status != "succeeded" {
+		if jerr := json.Unmarshal(stdout.Bytes(), &doc); err != nil || jerr != nil || doc.Run.Status != want {
 			t.Fatalf("aiflow %s: %v (status %q)\nstdout:\n%s\nstderr:\n%s", strings.Join(full, " "), err, doc.Run.Status, stdout.String(), stderr.String())
 		}
 		return doc

@@ -118,6 +118,7 @@ func TestRetriesInTimeline(t *testing.T) {
 	if n := p.count(`#step-detail #step-events li[data-kind="retry"]`); n != first.Attempts-1 {
 		t.Errorf("item %d: %d retries listed in the detail, want %d", first.Item, n, first.Attempts-1)
 	}
+	noSecret(t, p, cf.Token())
 	p.screenshot("step-retried-item")
 }
 
@@ -277,7 +278,7 @@ func TestLiveRunView(t *testing.T) {
 	p := newPage(t, base)
 	p.open("#/", "runs")
 	evalJS[bool](p, `(window.__sameDocument = true)`)
-	wait := startFlow(t, flow, state, cfEnv(cf))
+	wait := startFlow(t, "succeeded", flow, state, cfEnv(cf))
 	running := `#runs tr[data-run-id][data-status="running"]`
 	p.waitJS(fmt.Sprintf(`document.querySelector(%q)`, running), running)
 	id := p.attrs(running, "data-run-id")[0]
@@ -302,4 +303,82 @@ func TestLiveRunView(t *testing.T) {
 		t.Error("the page reloaded to follow the run; want a live update")
 	}
 	p.screenshot("run-finished")
+}
+
+// failFlow's first step fails for good (the daily quota is used up); the second, which
+// needs its output, is skipped.
+const failFlow = `aiflow: 1
+name: failing
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+steps:
+  ask:
+    uses: generate
+    model: cf:@cf/meta/llama-3.1-8b-instruct
+    prompt: hello
+  shout:
+    uses: transform
+    with:
+      expr:
+        text: ${ upper(steps.ask.output.text) }
+`
+
+// TestFailedRun opens a run whose first step failed: the list and the header say
+// failed, the DAG shows the failed step and the skipped one after it as the store
+// records them, and the failed step's detail shows its recorded error.
+func TestFailedRun(t *testing.T) {
+	needBrowser(t)
+	cf := wiretest.NewCloudflare(t)
+	cf.Faults.Add(wiretest.CFDailyQuotaFault())
+	flow := writeFlow(t, "failing.yaml", fmt.Sprintf(failFlow, cf.APIBase()))
+	state := filepath.Join(t.TempDir(), "state")
+	id := startFlow(t, "failed", flow, state, cfEnv(cf))().Run.RunID
+	recs := readSteps(t, openState(t, state), id)
+	if recs.whole["ask"].Status != store.StepFailed || recs.whole["ask"].Error == "" {
+		t.Fatalf("the store records step ask as %q with error %q, want failed with its error", recs.whole["ask"].Status, recs.whole["ask"].Error)
+	}
+	base := startUI(t, state)
+
+	p := newPage(t, base)
+	p.open("#/", "runs")
+	if s := p.attrs(fmt.Sprintf(`#runs tr[data-run-id=%q]`, id), "data-status"); len(s) != 1 || s[0] != "failed" {
+		t.Errorf("run row data-status %v, want failed", s)
+	}
+	p.openRunFromList(id)
+	if s := p.text("#run-status"); !strings.Contains(s, "failed") {
+		t.Errorf("#run-status = %q, want failed", s)
+	}
+	for step, rec := range recs.whole {
+		want := rec.Status
+		if got := p.attrs(fmt.Sprintf(`#dag g.node[data-step-id=%q]`, step), "data-state"); len(got) != 1 || got[0] != want {
+			t.Errorf("step %s: node data-state %v, the store says %q", step, got, want)
+		}
+	}
+	if _, ok := recs.whole["shout"]; !ok {
+		if got := p.attrs(`#dag g.node[data-step-id="shout"]`, "data-state"); len(got) != 1 || got[0] == "succeeded" {
+			t.Errorf("step shout, never run, has node state %v", got)
+		}
+	}
+	p.click(`#dag g.node[data-step-id="ask"]`)
+	p.hashIs("#/runs/" + id + "/steps/ask")
+	sel := `#step-detail[data-step-id="ask"] [data-field="error"]`
+	p.waitJS(fmt.Sprintf(`document.querySelector(%q)`, sel), sel)
+	if got := p.text(sel); !strings.Contains(got, recs.whole["ask"].Error) {
+		t.Errorf("the failed step's error shows %q, the store holds %q", got, recs.whole["ask"].Error)
+	}
+	noSecret(t, p, cf.Token())
+	p.screenshot("failed-step")
+}
+
+// noSecret fails the test when the page holds secret anywhere (text, attributes).
+func noSecret(t testing.TB, p *page, secret string) {
+	t.Helper()
+	if html := evalJS[string](p, `document.documentElement.outerHTML`); strings.Contains(html, secret) {
+		t.Errorf("the page shows the secret API token")
+	}
 }
