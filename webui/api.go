@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -457,6 +458,10 @@ func (s *Server) apiStep(w http.ResponseWriter, r *http.Request) {
 		kind = g.kinds[stepID]
 		needs := map[string]any{}
 		for _, d := range g.needs[stepID] {
+			if n, _, err := s.o.Store.StepShape(ctx, run.ID, d); err == nil && n > wholeOutputItems {
+				needs[d] = fmt.Sprintf("(a list of %d item outputs: open step %s to see them)", n, d)
+				continue
+			}
 			dep, err := s.o.Store.GetStep(ctx, run.ID, d, store.WholeStep)
 			if err != nil {
 				continue

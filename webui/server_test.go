@@ -466,3 +466,20 @@ func TestEventsStream(t *testing.T) {
 		t.Fatal("the events handler did not end when its client went")
 	}
 }
+
+// TestStepInputsOfBigFanOut: a step after a many-item step names the list instead of
+// loading every item's output into its inputs.
+func TestStepInputsOfBigFanOut(t *testing.T) {
+	f := newFixture(t, wholeOutputItems+1)
+	s := newServer(t, f, Options{Loopback: true})
+	var d struct {
+		Inputs struct {
+			Steps map[string]any `json:"steps"`
+		} `json:"inputs"`
+	}
+	get(t, s, "/api/runs/"+f.run+"/steps/report", &d)
+	note, _ := d.Inputs.Steps["each"].(string)
+	if !strings.Contains(note, "101 item outputs") {
+		t.Errorf("report's input from each = %v, want a note naming its 101 items", d.Inputs.Steps["each"])
+	}
+}

@@ -23,7 +23,7 @@ steps:
   pick:
     uses: transform
     with:
-      expr: ${ range(10000) }
+      expr: ${ [1, 2, 3] }
   each:
     uses: transform
     for_each: ${ steps.pick.output.value }

@@ -312,9 +312,11 @@
     const drawnItems = tl.items_drawn || {};
     for (const row of rows) {
       const s = row.s;
+      const idLabel = s.step_id.length > 24 ? s.step_id.slice(0, 23) + "…" : s.step_id;
       let label = s.step_id;
-      if (s.items) label += "  " + num(s.items) + " items" + (drawnItems[s.step_id] < s.items ? " (" + num(drawnItems[s.step_id]) + " drawn)" : "");
-      svg.appendChild(sv("text", { class: "steplabel", x: 4, y: row.y + 11, text: label.length > 28 ? label.slice(0, 27) + "…" : label }, sv("title", { text: label })));
+      if (s.items) label += ": " + num(s.items) + " items" + (drawnItems[s.step_id] < s.items ? ", the first " + num(drawnItems[s.step_id]) + " drawn" : "");
+      svg.appendChild(sv("text", { class: "steplabel", x: 4, y: row.y + 11, text: idLabel }, sv("title", { text: label })));
+      if (s.items) svg.appendChild(sv("text", { class: "tick itemcount", x: 4, y: row.y + 11 + 13, text: num(s.items) + " items" + (drawnItems[s.step_id] < s.items ? " (" + num(drawnItems[s.step_id]) + " drawn)" : "") }));
       const sb = sv("rect", { class: "bar k-step b-" + s.status, "data-kind": "step", "data-step-id": s.step_id, "data-items": s.items ? s.items : null,
         x: x(s.start), y: row.y, width: w(s.start, s.end), height: STEP_H - 2 }, sv("title", { text: s.step_id + ": " + s.status + ", " + dur(s.end - s.start) + (s.items ? ", " + num(s.items) + " items" : "") }));
       sb.addEventListener("click", () => goStep(s.step_id));
