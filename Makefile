@@ -12,6 +12,9 @@ export AIFLOW_S3_SERVER
 export AIFLOW_REQUIRE_OTELCOL
 AIFLOW_OTELCOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/aiflow-otelcol
 export AIFLOW_OTELCOL
+# The run viewer's browser tests (webui/browsertest) drive the Chromium .ci/deps installs;
+# under `make test` they fail instead of skipping when it is missing.
+export AIFLOW_REQUIRE_BROWSER
 
 GO ?= go
 FUZZTIME ?= 15s
@@ -35,7 +38,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1
+	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1
 
 test-unit:
 	$(GO) test -count=1 ./...
@@ -51,6 +54,7 @@ fuzz:
 ## bench: Go benchmarks of the engine, then the printed figures of every area.
 bench:
 	$(GO) test ./engine -run='^$$' -bench=. -benchtime=3x
+	$(GO) test ./webui/browsertest -run='^$$' -bench=. -benchtime=3x
 	$(GO) run ./bench
 
 quickstart:
