@@ -59,7 +59,9 @@ func IsEncodedValue(b []byte) bool { return len(b) > 0 && b[0] == valueMagic }
 // EncodeValue returns the binary form of a JSON-shaped value. Anything else (an int, a
 // struct, a NaN) is an error wrapping ErrValue: normalise through encoding/json first.
 func EncodeValue(v any) ([]byte, error) {
-	return appendValue([]byte{valueMagic}, v)
+	b := make([]byte, 1, 64) // a small output's encoding in one allocation
+	b[0] = valueMagic
+	return appendValue(b, v)
 }
 
 func appendValue(b []byte, v any) ([]byte, error) {
@@ -101,7 +103,11 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		}
 		return b, nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var small [8]string // most outputs have a few keys: sort them without allocating
+		keys := small[:0]
+		if len(x) > len(small) {
+			keys = make([]string, 0, len(x))
+		}
 		for k := range x {
 			keys = append(keys, k)
 		}
