@@ -191,10 +191,17 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 		if len(all) == 0 {
 			return nil
 		}
+		stored, err := storedBlobs(ctx, tx, outs)
+		if err != nil {
+			return err
+		}
 		var full, slim *sql.Stmt
 		for i, args := range all {
-			if err := s.putBlob(ctx, tx, outs[i]); err != nil {
-				return stepWriteErr(p.Steps[i], err)
+			if b := outs[i]; b.sum != nil && !stored[string(b.sum)] {
+				if err := s.putBlob(ctx, tx, b); err != nil {
+					return stepWriteErr(p.Steps[i], err)
+				}
+				stored[string(b.sum)] = true
 			}
 			q, st := putStepQuery, &full
 			if len(args) == slimStepArgs {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -242,5 +243,46 @@ func TestSlimStepRecords(t *testing.T) {
 				t.Errorf("read back (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestRecordStoredOutputsAgain: a batch whose outputs are partly stored already (a
+// cached re-run's), partly new and partly repeated within the batch records every one
+// readably; the stored ones are looked up instead of inserted again (issue 18).
+func TestRecordStoredOutputsAgain(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	out := func(i int) []byte {
+		return mustEncode(t, map[string]any{"text": strings.Repeat(strconv.Itoa(i), inlineOutputMax)})
+	}
+	var first []StepRecord
+	for i := range 5 {
+		first = append(first, StepRecord{RunID: "r1", StepID: "a", Item: i, Status: StepSucceeded, Model: "m", Encoded: out(i), StartedAt: t0})
+	}
+	if err := s.PutSteps(ctx, first...); err != nil {
+		t.Fatal(err)
+	}
+	var again []StepRecord
+	for i, o := range []int{0, 1, 7, 7, 2, 8, 1} {
+		again = append(again, StepRecord{RunID: "r1", StepID: "b", Item: i, Status: StepCached, Model: "m", Encoded: out(o), StartedAt: t0})
+	}
+	if err := s.PutSteps(ctx, again...); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(first, again...) {
+		got, err := s.GetStep(ctx, "r1", r.StepID, r.Item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Encoded, r.Encoded) {
+			t.Errorf("%s[%d]: read back %q, want %q", r.StepID, r.Item, got.Encoded, r.Encoded)
+		}
+	}
+	var blobs int
+	if err := s.p.r.QueryRowContext(ctx, `SELECT count(*) FROM blobs`).Scan(&blobs); err != nil {
+		t.Fatal(err)
+	}
+	if blobs != 7 {
+		t.Errorf("%d blobs stored, want 7 (outputs 0-2, 3, 4, 7, 8 once each)", blobs)
 	}
 }
