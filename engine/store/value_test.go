@@ -463,3 +463,62 @@ func TestDecodeValueBadReference(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheHitsCountedInGroups: hits of many keys looked up together are counted by
+// the group (issue 18: one statement per key cost a cached re-run a thousand); every
+// key still gets its own count and time, and a key deleted meanwhile gets none.
+func TestCacheHitsCountedInGroups(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprintf("k%03d", i)
+		keys = append(keys, k)
+		if err := s.CachePut(ctx, CacheEntry{Key: k, Value: []byte(`1`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round, now := range []time.Time{t0, t0.Add(time.Minute)} {
+		lookup := keys
+		if round == 1 {
+			lookup = keys[:100] // a second, smaller group at another time
+		}
+		if _, err := s.CacheGetMany(ctx, lookup, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CacheGetMany(ctx, []string{"k299"}, t0.Add(2*time.Minute)); err != nil { // a group of one
+		t.Fatal(err)
+	}
+	if _, err := s.p.w.Exec(`DELETE FROM cache WHERE key = 'k150'`); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.CacheList(ctx, CacheFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 299 {
+		t.Fatalf("%d entries, want 299", len(list))
+	}
+	for _, e := range list {
+		var i int
+		fmt.Sscanf(e.Key, "k%d", &i)
+		want := 1
+		switch {
+		case i < 100:
+			want = 2
+		case i == 299:
+			want = 2
+		}
+		if e.Hits != want {
+			t.Errorf("%s: %d hits, want %d", e.Key, e.Hits, want)
+		}
+	}
+	var orphan int
+	if err := s.p.r.QueryRowContext(ctx, `SELECT count(*) FROM cache_hits WHERE key NOT IN (SELECT key FROM cache)`).Scan(&orphan); err != nil {
+		t.Fatal(err)
+	}
+	if orphan != 0 {
+		t.Errorf("%d hit rows without an entry", orphan)
+	}
+}
