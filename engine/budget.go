@@ -117,6 +117,7 @@ func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
 		w.mu.Unlock()
 	})
 	defer stop()
+	defer w.sched.block()()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.releases == gen && ctx.Err() == nil {

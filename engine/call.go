@@ -349,8 +349,15 @@ func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Tas
 	if psem != nil {
 		select {
 		case psem <- struct{}{}:
-		case <-ctx.Done():
-			return func() {}
+		default: // the provider is busy: let another step start meanwhile
+			unblock := w.sched.block()
+			select {
+			case psem <- struct{}{}:
+				unblock()
+			case <-ctx.Done():
+				unblock()
+				return func() {}
+			}
 		}
 	}
 	select {
@@ -607,7 +614,9 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 			}
 		}(g)
 	}
+	unblock := w.sched.block() // the items hold slots of their own
 	wg.Wait()
+	unblock()
 	st.result.Items, st.result.Cached, st.result.Usage, st.result.Attempts, st.result.Model = len(items), cached, usage, attempts, model
 	if firstErr == nil && w.ctx.Err() != nil {
 		firstErr = w.ctx.Err()

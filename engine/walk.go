@@ -37,6 +37,7 @@ type walker struct {
 	started time.Time
 	streams map[string]bool // steps whose text is a flow output
 	rec     *recorder
+	sched   *scheduler // set by runAll
 	// planning is set for the dry evaluation of `aiflow plan`: models are resolved but
 	// no provider is opened and nothing is recorded.
 	planning bool
@@ -287,15 +288,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID, TraceID: w.traceID})
-	var wg sync.WaitGroup
-	for _, id := range w.fl.Order {
-		wg.Add(1)
-		go func(n *Node) {
-			defer wg.Done()
-			w.runNode(n)
-		}(w.fl.Nodes[id])
-	}
-	wg.Wait()
+	w.runAll()
 	if w.rec == nil {
 	} else if err := w.rec.close(); err != nil {
 		w.failures = append(w.failures, &StepError{StepID: "(run store)", Err: fmt.Errorf("recording steps: %w", err)})

@@ -154,3 +154,26 @@ func BenchmarkCachedStepParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPutSteps100Small writes 100 records with small outputs kept in their rows,
+// as a chain of transform steps records them (issue 18: a third of a small flow's cost
+// per step was statement overhead, one statement per row).
+func BenchmarkPutSteps100Small(b *testing.B) {
+	s := benchStore(b, 0)
+	ctx := context.Background()
+	recs := make([]StepRecord, 100)
+	small, err := EncodeValue(map[string]any{"value": 42.0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for n := 0; b.Loop(); n++ {
+		for i := range recs {
+			recs[i] = StepRecord{RunID: "r1", StepID: fmt.Sprint("s", i), Item: WholeStep, Status: StepSucceeded,
+				Encoded: small, StartedAt: t0, FinishedAt: t0, InputsHash: fmt.Sprint(n)}
+		}
+		if err := s.PutSteps(ctx, recs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(recs)), "µs/record")
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 
 	"modernc.org/sqlite"
 )
@@ -65,6 +66,48 @@ func (s *Store) putBlob(ctx context.Context, tx *sql.Tx, b blob) error {
 		return fmt.Errorf("storing output: %w", err)
 	}
 	return nil
+}
+
+// blobLookupBatch bounds the sums one storedBlobs query looks up.
+const blobLookupBatch = 256
+
+// storedBlobs returns which of the outputs bs are in the blobs table already, looked
+// up inside tx (so a sweep cannot remove them before tx commits). A cached re-run
+// records outputs that were stored by the run before: inserting each again, only for
+// ON CONFLICT to drop it, bound every output's bytes (6 MB for 1,000 embeddings) for
+// nothing. The map is never nil.
+func storedBlobs(ctx context.Context, tx *sql.Tx, bs []blob) (map[string]bool, error) {
+	stored := map[string]bool{}
+	var sums []any
+	for _, b := range bs {
+		if b.sum != nil {
+			sums = append(sums, b.sum)
+		}
+	}
+	if len(sums) < 2 { // one insert costs no more than the look-up
+		return stored, nil
+	}
+	for start := 0; start < len(sums); start += blobLookupBatch {
+		part := sums[start:min(start+blobLookupBatch, len(sums))]
+		rows, err := tx.QueryContext(ctx, `SELECT hash FROM blobs WHERE hash IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up stored outputs: %w", err)
+		}
+		for rows.Next() {
+			var h []byte
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up stored outputs: %w", err)
+			}
+			stored[string(h)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("looking up stored outputs: %w", err)
+		}
+	}
+	return stored, nil
 }
 
 // orphanBlobs selects the blobs no step references. steps.output_sum has no

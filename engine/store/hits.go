@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,17 +91,41 @@ func (s *Store) applyHits(ctx context.Context, tx *sql.Tx, hits map[string]pendi
 	if len(hits) == 0 {
 		return nil
 	}
-	st, err := s.txStmt(ctx, tx, hitQuery)
-	if err != nil {
-		return err
-	}
+	// Keys with the same count and time (a batch of for_each items looked up at once)
+	// are counted in one statement per hitGroupBatch: one per key cost a cached
+	// re-run of 1,000 items a thousand statements.
+	groups := map[pendingHit][]any{}
 	for k, p := range hits {
-		if _, err := st.ExecContext(ctx, p.n, p.last, k); err != nil {
-			return err
+		groups[p] = append(groups[p], k)
+	}
+	var st *sql.Stmt
+	for p, keys := range groups {
+		for start := 0; start < len(keys); start += hitGroupBatch {
+			part := keys[start:min(start+hitGroupBatch, len(keys))]
+			if len(part) == 1 {
+				if st == nil {
+					var err error
+					if st, err = s.txStmt(ctx, tx, hitQuery); err != nil {
+						return err
+					}
+				}
+				if _, err := st.ExecContext(ctx, p.n, p.last, part[0]); err != nil {
+					return err
+				}
+				continue
+			}
+			q := `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, ?, ? FROM cache WHERE key IN (?` + strings.Repeat(",?", len(part)-1) + `)
+	ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits, last_hit_at = max(last_hit_at, excluded.last_hit_at)`
+			if _, err := tx.ExecContext(ctx, q, append([]any{p.n, p.last}, part...)...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
+
+// hitGroupBatch bounds the keys one statement of applyHits counts.
+const hitGroupBatch = 256
 
 // flushHits writes pending hits in a transaction of their own.
 func (s *Store) flushHits(ctx context.Context) error {

@@ -198,15 +198,29 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 		if len(all) == 0 {
 			return nil
 		}
-		st, err := s.txStmt(ctx, tx, putStepQuery)
+		stored, err := storedBlobs(ctx, tx, outs)
 		if err != nil {
 			return err
 		}
+		var full, slim *sql.Stmt
 		for i, args := range all {
-			if err := s.putBlob(ctx, tx, outs[i]); err != nil {
-				return stepWriteErr(p.Steps[i], err)
+			if b := outs[i]; b.sum != nil && !stored[string(b.sum)] {
+				if err := s.putBlob(ctx, tx, b); err != nil {
+					return stepWriteErr(p.Steps[i], err)
+				}
+				stored[string(b.sum)] = true
 			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
+			q, st := putStepQuery, &full
+			if len(args) == slimStepArgs {
+				q, st = putSlimStepQuery, &slim
+			}
+			if *st == nil {
+				var err error
+				if *st, err = s.txStmt(ctx, tx, q); err != nil {
+					return err
+				}
+			}
+			if _, err := (*st).ExecContext(ctx, args...); err != nil {
 				return stepWriteErr(p.Steps[i], err)
 			}
 		}

@@ -67,7 +67,9 @@ const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_
 const stepsFrom = ` FROM steps LEFT JOIN blobs ON blobs.hash = steps.output_sum`
 
 const putStepQuery = `INSERT INTO steps (` + stepCols + `)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)` + stepConflict
+
+const stepConflict = `
 	ON CONFLICT (run_id, step_id, item) DO UPDATE SET
 		status = excluded.status, reason = excluded.reason, inputs_hash = excluded.inputs_hash,
 		cache_key = excluded.cache_key, output_sum = excluded.output_sum, error = excluded.error,
@@ -76,6 +78,17 @@ const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 		in_tokens = excluded.in_tokens, out_tokens = excluded.out_tokens,
 		cached_tokens = excluded.cached_tokens, neurons = excluded.neurons, usd = excluded.usd,
 		requests = excluded.requests, meta = excluded.meta, output_inline = excluded.output_inline`
+
+// putSlimStepQuery is putStepQuery for a record with no reason, cache key, output
+// blob, error, model, provider, usage or meta (a transform's, say): the columns left
+// out take their defaults, on insert and, through excluded, on update alike, so the
+// row is the one putStepQuery writes. Binding 9 values instead of 22 is a third less
+// of the cost of recording such a step.
+const putSlimStepQuery = `INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)
+	VALUES (?,?,?,?,?,?,?,?,?)` + stepConflict
+
+// slimStepArgs is how many values putSlimStepQuery takes.
+const slimStepArgs = 9
 
 // PutStep inserts or replaces the record keyed by (RunID, StepID, Item). The
 // run must exist (ErrNotFound otherwise). The output is stored once by content:
@@ -145,6 +158,9 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	meta, err := encodeJSON("meta", r.Meta)
 	if err != nil {
 		return nil, blob{}, err
+	}
+	if outSum == nil && meta == nil && r.Reason == "" && r.CacheKey == "" && r.Error == "" && r.Model == "" && r.Provider == "" && r.Usage == (Usage{}) {
+		return []any{r.RunID, r.StepID, r.Item, r.Status, r.InputsHash, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt), inline}, out, nil
 	}
 	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
 		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}

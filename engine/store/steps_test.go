@@ -1,14 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // withRun opens a store holding one run, "r1".
@@ -187,5 +190,99 @@ func TestTurns(t *testing.T) {
 				t.Errorf("err = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSlimStepRecords: records with nothing but status, inputs hash, attempts, times and
+// a small output (a transform's) are written with fewer columns (issue 18); the row must
+// be the one the full statement writes, also when it replaces a full record or is
+// replaced by one.
+func TestSlimStepRecords(t *testing.T) {
+	ctx := context.Background()
+	small, err := EncodeValue(map[string]any{"value": 42.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := StepRecord{RunID: "r1", StepID: "s", Item: WholeStep, Status: StepSucceeded, InputsHash: "h1", Attempts: 1,
+		Encoded: small, StartedAt: t0, FinishedAt: t0.Add(time.Millisecond)}
+	full := StepRecord{RunID: "r1", StepID: "s", Item: WholeStep, Status: StepFailed, Reason: "why", InputsHash: "h2", CacheKey: "k",
+		Error: "boom", Model: "m", Provider: "p", Attempts: 3, StartedAt: t0, FinishedAt: t0.Add(time.Second),
+		Usage: Usage{InputTokens: 5, OutputTokens: 7, Neurons: 1.5, USD: 0.25, Requests: 2}, Meta: map[string]string{"a": "b"},
+		Encoded: mustEncode(t, map[string]any{"text": strings.Repeat("x", 2*inlineOutputMax)})}
+	noOutput := slim
+	noOutput.Encoded, noOutput.Status = nil, StepSkipped
+	tests := []struct {
+		name  string
+		order []StepRecord
+	}{
+		{"slim", []StepRecord{slim}},
+		{"slim without output", []StepRecord{noOutput}},
+		{"slim replaces full", []StepRecord{full, slim}},
+		{"full replaces slim", []StepRecord{slim, full}},
+		{"slim in one batch after full", []StepRecord{full, noOutput, slim}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := withRun(t)
+			if err := s.PutSteps(ctx, tt.order...); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetStep(ctx, "r1", "s", WholeStep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.order[len(tt.order)-1]
+			if want.Encoded != nil {
+				js, err := ValueJSON(want.Encoded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want.Output = js
+			}
+			if d := cmp.Diff(want, got, cmpopts.IgnoreFields(StepRecord{}, "EncodedSum")); d != "" {
+				t.Errorf("read back (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestRecordStoredOutputsAgain: a batch whose outputs are partly stored already (a
+// cached re-run's), partly new and partly repeated within the batch records every one
+// readably; the stored ones are looked up instead of inserted again (issue 18).
+func TestRecordStoredOutputsAgain(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	out := func(i int) []byte {
+		return mustEncode(t, map[string]any{"text": strings.Repeat(strconv.Itoa(i), inlineOutputMax)})
+	}
+	var first []StepRecord
+	for i := range 5 {
+		first = append(first, StepRecord{RunID: "r1", StepID: "a", Item: i, Status: StepSucceeded, Model: "m", Encoded: out(i), StartedAt: t0})
+	}
+	if err := s.PutSteps(ctx, first...); err != nil {
+		t.Fatal(err)
+	}
+	var again []StepRecord
+	for i, o := range []int{0, 1, 7, 7, 2, 8, 1} {
+		again = append(again, StepRecord{RunID: "r1", StepID: "b", Item: i, Status: StepCached, Model: "m", Encoded: out(o), StartedAt: t0})
+	}
+	if err := s.PutSteps(ctx, again...); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(first, again...) {
+		got, err := s.GetStep(ctx, "r1", r.StepID, r.Item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Encoded, r.Encoded) {
+			t.Errorf("%s[%d]: read back %q, want %q", r.StepID, r.Item, got.Encoded, r.Encoded)
+		}
+	}
+	var blobs int
+	if err := s.p.r.QueryRowContext(ctx, `SELECT count(*) FROM blobs`).Scan(&blobs); err != nil {
+		t.Fatal(err)
+	}
+	if blobs != 7 {
+		t.Errorf("%d blobs stored, want 7 (outputs 0-2, 3, 4, 7, 8 once each)", blobs)
 	}
 }

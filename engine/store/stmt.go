@@ -12,7 +12,7 @@ type stmtKey struct {
 }
 
 // warmQueries are prepared at Open so that transactions find them cached.
-var warmQueries = []string{putStepQuery, putBlobQuery, hitQuery}
+var warmQueries = []string{putStepQuery, putSlimStepQuery, putBlobQuery, hitQuery}
 
 func (s *Store) warm(ctx context.Context) error {
 	for _, q := range warmQueries {

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"unsafe"
@@ -27,6 +29,17 @@ import (
 //	tagMap                              uvarint count, that many (uvarint key length, key, value), keys ascending
 //	tagFloats                           uvarint count ≥ 1, that many 8-byte floats: a list of numbers only
 //	tagItems                            uvarint count: see ItemsValue
+//	tagRef                              uvarint distance back to an earlier tagFloats of at least minRefFloats
+//
+// A packed list of numbers (tagFloats, minRefFloats or more) equal to one written
+// earlier in the same value is written as tagRef, the distance from its own tag back to
+// the first one's: an embed step's output holds its vector twice, as vector and as
+// vectors[0], and a cached re-run read and decoded both. The distance is relative, so
+// an encoded list is still the concatenation of its encoded elements when a reference
+// stays within its element, which the encoder ensures for the elements of a top-level
+// list (each is encoded on its own). A reference decodes to the same []any as the list
+// it refers to: values are never written in place (step outputs are already shared
+// between the steps that read them), and sharing bounds what a value can decode to.
 //
 // Data that does not start with valueMagic is JSON text, as every output was stored
 // before schema version 4; the readers here accept both.
@@ -44,7 +57,11 @@ const (
 	tagMap
 	tagFloats
 	tagItems
+	tagRef
 )
+
+// minRefFloats is the length from which a repeated packed list is written as a reference.
+const minRefFloats = 8
 
 // maxValueDepth bounds the nesting DecodeValue follows, as encoding/json does.
 const maxValueDepth = 10000
@@ -59,10 +76,49 @@ func IsEncodedValue(b []byte) bool { return len(b) > 0 && b[0] == valueMagic }
 // EncodeValue returns the binary form of a JSON-shaped value. Anything else (an int, a
 // struct, a NaN) is an error wrapping ErrValue: normalise through encoding/json first.
 func EncodeValue(v any) ([]byte, error) {
-	return appendValue([]byte{valueMagic}, v)
+	b := make([]byte, 1, 64) // a small output's encoding in one allocation
+	b[0] = valueMagic
+	if l, ok := v.([]any); ok && !allFloats(l) {
+		// Each element on its own: references stay inside their element (see EncodeList).
+		b = binary.AppendUvarint(append(b, tagList), uint64(len(l)))
+		var err error
+		for _, e := range l {
+			var enc valueEncoder
+			if b, err = enc.appendValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	var enc valueEncoder
+	return enc.appendValue(b, v)
 }
 
-func appendValue(b []byte, v any) ([]byte, error) {
+// valueEncoder remembers the packed lists of numbers written so far, to write a repeat
+// as a reference.
+type valueEncoder struct {
+	seen map[uint64][]int // hash of a list's payload → offsets of its tags
+}
+
+var refSeed = maphash.MakeSeed()
+
+// ref returns the offset of an earlier packed list with the same payload as b[at:],
+// whose tag is at at, or -1 after remembering this one.
+func (e *valueEncoder) ref(b []byte, at, payload int) int {
+	h := maphash.Bytes(refSeed, b[payload:])
+	for _, prev := range e.seen[h] {
+		if bytes.Equal(b[prev+1:prev+1+len(b)-at-1], b[at+1:]) {
+			return prev
+		}
+	}
+	if e.seen == nil {
+		e.seen = map[uint64][]int{}
+	}
+	e.seen[h] = append(e.seen[h], at)
+	return -1
+}
+
+func (e *valueEncoder) appendValue(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(b, tagNull), nil
@@ -81,27 +137,38 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return append(b, x...), nil
 	case []any:
 		if allFloats(x) {
+			at := len(b)
 			b = binary.AppendUvarint(append(b, tagFloats), uint64(len(x)))
+			payload := len(b)
 			b = slices.Grow(b, 8*len(x))
-			for _, e := range x {
-				f := e.(float64)
+			for _, f := range x {
+				f := f.(float64)
 				if math.IsNaN(f) || math.IsInf(f, 0) {
 					return nil, fmt.Errorf("%w: %v is not a JSON number", ErrValue, f)
 				}
 				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 			}
+			if len(x) >= minRefFloats {
+				if prev := e.ref(b, at, payload); prev >= 0 {
+					return binary.AppendUvarint(append(b[:at], tagRef), uint64(at-prev)), nil
+				}
+			}
 			return b, nil
 		}
 		b = binary.AppendUvarint(append(b, tagList), uint64(len(x)))
 		var err error
-		for _, e := range x {
-			if b, err = appendValue(b, e); err != nil {
+		for _, el := range x {
+			if b, err = e.appendValue(b, el); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var small [8]string // most outputs have a few keys: sort them without allocating
+		keys := small[:0]
+		if len(x) > len(small) {
+			keys = make([]string, 0, len(x))
+		}
 		for k := range x {
 			keys = append(keys, k)
 		}
@@ -111,7 +178,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		for _, k := range keys {
 			b = binary.AppendUvarint(b, uint64(len(k)))
 			b = append(b, k...)
-			if b, err = appendValue(b, x[k]); err != nil {
+			if b, err = e.appendValue(b, x[k]); err != nil {
 				return nil, err
 			}
 		}
@@ -225,6 +292,30 @@ func ValueJSON(b []byte) (json.RawMessage, error) {
 type valueDecoder struct {
 	b  []byte
 	at int
+	// The packed lists that references may refer to, by their tag's offset: the first
+	// without a map (most values have one at most).
+	firstAt int
+	first   []any
+	packed  map[int][]any
+}
+
+func (d *valueDecoder) remember(at int, l []any) {
+	switch {
+	case d.first == nil:
+		d.firstAt, d.first = at, l
+	case d.packed == nil:
+		d.packed = map[int][]any{at: l}
+	default:
+		d.packed[at] = l
+	}
+}
+
+func (d *valueDecoder) packedAt(at int) ([]any, bool) {
+	if d.first != nil && d.firstAt == at {
+		return d.first, true
+	}
+	l, ok := d.packed[at]
+	return l, ok
 }
 
 func (d *valueDecoder) errorf(format string, args ...any) error {
@@ -312,11 +403,28 @@ func (d *valueDecoder) value(depth int) (any, error) {
 	case tagString:
 		return d.str()
 	case tagFloats:
+		at := d.at - 1
 		n, err := d.count(8)
 		if err != nil {
 			return nil, err
 		}
-		return d.floats(n), nil
+		l := d.floats(n)
+		if n >= minRefFloats {
+			d.remember(at, l)
+		}
+		return l, nil
+	case tagRef:
+		at := d.at - 1
+		back, k := binary.Uvarint(d.b[d.at:])
+		if k <= 0 {
+			return nil, d.errorf("bad reference")
+		}
+		d.at += k
+		l, ok := d.packedAt(at - int(min(back, uint64(at))))
+		if !ok || back == 0 || back > uint64(at) {
+			return nil, d.errorf("reference %d bytes back is not to a list of numbers", back)
+		}
+		return l, nil
 	case tagList:
 		n, err := d.count(1)
 		if err != nil {

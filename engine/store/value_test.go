@@ -365,3 +365,160 @@ func TestSmallOutputsInline(t *testing.T) {
 		t.Errorf("%d blobs (%v); want only the large output's", n, err)
 	}
 }
+
+// embedOutput is an embed step's output for one text: its vector twice, as vector and
+// as vectors[0].
+func embedOutput(seed float64, dims int) map[string]any {
+	vec := make([]any, dims)
+	for i := range vec {
+		vec[i] = seed + float64(i)/7
+	}
+	return map[string]any{"vector": vec, "vectors": []any{vec}, "dimensions": float64(dims), "count": 1.0}
+}
+
+// TestRepeatedVectorStoredOnce is issue 18: an embed output held its vector twice, and a
+// cached re-run of a 1,000-chunk ingest read and decoded 12 MB for 6 MB of vectors. A
+// repeat is now a reference to the first copy, decoded to the same list.
+func TestRepeatedVectorStoredOnce(t *testing.T) {
+	out := embedOutput(0.5, 768)
+	b := mustEncode(t, out)
+	if max := 8*768 + 64; len(b) > max {
+		t.Errorf("embed output encodes to %d bytes, want at most %d (the vector once)", len(b), max)
+	}
+	v, err := DecodeValue(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(v, any(out)) {
+		t.Errorf("decoded value differs from the output")
+	}
+	m := v.(map[string]any)
+	if &m["vector"].([]any)[0] != &m["vectors"].([]any)[0].([]any)[0] {
+		t.Error("vector and vectors[0] decode to different lists")
+	}
+	if a := testing.AllocsPerRun(10, func() { DecodeValue(b) }); a > 16 {
+		t.Errorf("%v allocations to decode an embed output; want at most 16 (one vector)", a)
+	}
+	js, err := ValueJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(out)
+	if !bytes.Equal(js, want) {
+		t.Errorf("ValueJSON differs from the output's JSON")
+	}
+
+	// Short lists, and lists that differ, are written in full; a list of items with
+	// equal vectors is still the concatenation of its items (references stay inside
+	// their item).
+	short := []any{1.0, 2.0}
+	for _, tt := range []struct {
+		name string
+		v    any
+	}{
+		{"short repeats", map[string]any{"a": short, "b": short}},
+		{"different vectors", map[string]any{"a": embedOutput(1, 16)["vector"], "b": embedOutput(2, 16)["vector"]}},
+		{"nested repeats", []any{embedOutput(1, 16), map[string]any{"x": []any{embedOutput(1, 16)}}}},
+	} {
+		b := mustEncode(t, tt.v)
+		got, err := DecodeValue(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !cmp.Equal(got, tt.v) {
+			t.Errorf("%s: decoded %v, want %v", tt.name, got, tt.v)
+		}
+	}
+	items := []any{embedOutput(1, 16), embedOutput(1, 16), embedOutput(2, 16)}
+	parts := make([][]byte, len(items))
+	for i, it := range items {
+		parts[i] = mustEncode(t, it)
+	}
+	if got, want := EncodeList(parts), mustEncode(t, items); !bytes.Equal(got, want) {
+		t.Errorf("EncodeList of items with references = %x, want %x", got, want)
+	}
+}
+
+// TestDecodeValueBadReference: a reference to anything but an earlier packed list of
+// numbers is an error.
+func TestDecodeValueBadReference(t *testing.T) {
+	good := mustEncode(t, embedOutput(0.5, 16))
+	ref := bytes.LastIndexByte(good, tagRef)
+	if ref < 0 {
+		t.Fatal("no reference in an embed output")
+	}
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"to itself", append([]byte{valueMagic, tagList, 1, tagRef}, 0)},
+		{"before the start", []byte{valueMagic, tagList, 1, tagRef, 9}},
+		{"to a string", []byte{valueMagic, tagList, 2, tagString, 1, 'x', tagRef, 3}},
+		{"to a short list", []byte{valueMagic, tagList, 2, tagFloats, 1, 0, 0, 0, 0, 0, 0, 0, 0, tagRef, 10}},
+		{"truncated", append([]byte{valueMagic, tagList, 1, tagRef}, 0x80)},
+		{"off by one", append(append([]byte{}, good[:ref+1]...), good[ref+1]+1)},
+	} {
+		if _, err := DecodeValue(tt.data); !errors.Is(err, ErrValue) {
+			t.Errorf("%s: err = %v, want ErrValue", tt.name, err)
+		}
+	}
+}
+
+// TestCacheHitsCountedInGroups: hits of many keys looked up together are counted by
+// the group (issue 18: one statement per key cost a cached re-run a thousand); every
+// key still gets its own count and time, and a key deleted meanwhile gets none.
+func TestCacheHitsCountedInGroups(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprintf("k%03d", i)
+		keys = append(keys, k)
+		if err := s.CachePut(ctx, CacheEntry{Key: k, Value: []byte(`1`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round, now := range []time.Time{t0, t0.Add(time.Minute)} {
+		lookup := keys
+		if round == 1 {
+			lookup = keys[:100] // a second, smaller group at another time
+		}
+		if _, err := s.CacheGetMany(ctx, lookup, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CacheGetMany(ctx, []string{"k299"}, t0.Add(2*time.Minute)); err != nil { // a group of one
+		t.Fatal(err)
+	}
+	if _, err := s.p.w.Exec(`DELETE FROM cache WHERE key = 'k150'`); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.CacheList(ctx, CacheFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 299 {
+		t.Fatalf("%d entries, want 299", len(list))
+	}
+	for _, e := range list {
+		var i int
+		fmt.Sscanf(e.Key, "k%d", &i)
+		want := 1
+		switch {
+		case i < 100:
+			want = 2
+		case i == 299:
+			want = 2
+		}
+		if e.Hits != want {
+			t.Errorf("%s: %d hits, want %d", e.Key, e.Hits, want)
+		}
+	}
+	var orphan int
+	if err := s.p.r.QueryRowContext(ctx, `SELECT count(*) FROM cache_hits WHERE key NOT IN (SELECT key FROM cache)`).Scan(&orphan); err != nil {
+		t.Fatal(err)
+	}
+	if orphan != 0 {
+		t.Errorf("%d hit rows without an entry", orphan)
+	}
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// viaJSON is what a step output became before jsonShaped: a round trip through JSON text.
+func viaJSON(t *testing.T, out map[string]any) (any, error) {
+	t.Helper()
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v, nil
+}
+
+type point struct{ X, Y int }
+
+// TestJSONShapedMatchesRoundTrip: outputs converted directly equal what the JSON round
+// trip gives, for the types steps return and for the ones left to encoding/json.
+func TestJSONShapedMatchesRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		out  map[string]any
+	}{
+		{"nil map", nil},
+		{"scalars", map[string]any{"f": 1.5, "neg0": math.Copysign(0, -1), "i": 42, "i64": int64(1) << 60, "u": uint(7), "b": true, "s": "héllo", "n": nil}},
+		{"float32 not exact at 64 bits", map[string]any{"v": float32(0.1), "w": float32(-3.4028235e38), "tiny": float32(1e-45), "int": float32(16777216)}},
+		{"embedding", map[string]any{"vector": []float32{0.1, 0.2, 1, -0.333}, "vectors": []any{[]float32{0.1, 0.2}}, "count": 1}},
+		{"typed slices and maps", map[string]any{"ss": []string{"a", "b"}, "fs": []float64{1, 2.5}, "is": []int{1, 2}, "ms": map[string]string{"k": "v"}}},
+		{"nil typed slices", map[string]any{"ss": []string(nil), "fs": []float32(nil), "l": []any(nil), "m": map[string]any(nil), "ms": map[string]string(nil)}},
+		{"empty lists", map[string]any{"ss": []string{}, "l": []any{}, "m": map[string]any{}}},
+		{"nested", map[string]any{"a": []any{map[string]any{"b": []any{1, "x", nil, false}}}}},
+		{"struct falls back", map[string]any{"p": point{1, 2}, "q": &point{3, 4}}},
+		{"bytes fall back", map[string]any{"raw": []byte("hi")}},
+		{"invalid utf-8 falls back", map[string]any{"s": "a\xffb", "\xfe": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := viaJSON(t, tt.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := jsonShaped(tt.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("(-json +direct):\n%s", d)
+			}
+			// bit for bit: cmp treats 0 and -0 alike
+			if wb, gb := mustJSON(t, want), mustJSON(t, got); wb != gb {
+				t.Errorf("encodes as %s, want %s", gb, wb)
+			}
+		})
+	}
+	for _, bad := range []map[string]any{{"nan": math.NaN()}, {"inf": []float32{float32(math.Inf(1))}}, {"ch": make(chan int)}} {
+		_, werr := viaJSON(t, bad)
+		_, gerr := jsonShaped(bad)
+		if werr == nil || gerr == nil {
+			t.Fatalf("%v: errors %v and %v, want both", bad, werr, gerr)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestRoundTripAllocations is issue 18: a transform's output went through JSON text and
+// back, a seventh of a small flow's cost per step. Converting it directly allocates the
+// result map and its encoding only.
+func TestRoundTripAllocations(t *testing.T) {
+	w := &walker{fl: &Flow{secrets: newSecretSet()}}
+	out := map[string]any{"value": 42}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, _, err := roundTrip(w, out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 4 {
+		t.Errorf("roundTrip of a transform output: %.0f allocations, want at most 4", allocs)
+	}
+}
