@@ -45,6 +45,7 @@ type runArgs struct {
 	data        datasetArgs
 	variant     varFlags // --variant STEP=NAME
 	outputDir   string
+	temporal    temporalArgs
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -67,11 +68,15 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	datasetFlags(fs, &a.data)
 	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
 	fs.StringVar(&a.outputDir, "output-dir", "", "write outputs that are blobs (images, audio, documents) into DIR as files named after the output")
+	temporalFlags(fs, &a.temporal, true)
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
 	}
 	if a.flow, err = flowArg(pos); err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	if err := checkEngine(a); err != nil {
 		return v.fail(errUsage, err, nil)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -133,9 +138,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return infra.OpenDatabase(ctx, fl, st, iopts, name)
 	}
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
-	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
-		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant)})
+	var res *engine.RunResult
+	if a.temporal.engine == "temporal" {
+		res, err = runOnTemporal(ctx, a, fl, vars, dir, runID, abs)
+	} else {
+		res, err = fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
+			FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
+			OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant)})
+	}
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

@@ -23,9 +23,9 @@ const heartbeatTimeout = 30 * time.Second
 // run a worker is handed; it caches compiled flows (by bundle) and open stores (by
 // state directory).
 type Activities struct {
-	// Compile compiles a flow from its file path and source (the CLI's registries and
-	// read roots); required.
-	Compile func(file string, source []byte) (*engine.Flow, error)
+	// Compile compiles a flow from its file path, source and extra read roots (the
+	// CLI's registries); required.
+	Compile func(file string, source []byte, allowRead []string) (*engine.Flow, error)
 	// Options adds what the CLI gives a local run (databases, prompts, HTTP client) to
 	// opts for flow fl; may be nil.
 	Options func(fl *engine.Flow, st *store.Store, stateDir string, opts *engine.RunOptions)
@@ -92,7 +92,7 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		if err != nil {
 			return nil, err
 		}
-		fl, err := a.Compile(b.FlowFile, b.Source)
+		fl, err := a.Compile(b.FlowFile, b.Source, b.AllowRead)
 		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
 		}

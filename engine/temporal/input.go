@@ -36,6 +36,8 @@ type Bundle struct {
 	NoCache   bool              `json:"no_cache,omitempty"`
 	BudgetUSD float64           `json:"budget_usd,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// AllowRead are the extra roots file() and glob() may read (--allow-read).
+	AllowRead []string `json:"allow_read,omitempty"`
 }
 
 // Ref names a run and its bundle; it is the first argument of every activity.

@@ -32,8 +32,8 @@ import (
 
 // compiler compiles flow sources against the test registries: the real step kinds and
 // the fake provider p.
-func compiler(p *fake.Provider) func(file string, src []byte) (*engine.Flow, error) {
-	return func(file string, src []byte) (*engine.Flow, error) {
+func compiler(p *fake.Provider) func(file string, src []byte, _ []string) (*engine.Flow, error) {
+	return func(file string, src []byte, _ []string) (*engine.Flow, error) {
 		reg := steps.NewRegistry()
 		for _, k := range []steps.Kind{generate.Kind, transform.Kind, chunk.Kind, embed.Kind} {
 			if err := reg.Register(k); err != nil {
@@ -70,7 +70,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 	t.Helper()
 	dir := t.TempDir()
 	compile := compiler(p)
-	fl, err := compile("flow.yaml", []byte(src))
+	fl, err := compile("flow.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 func runLocal(t *testing.T, p *fake.Provider, src string, vars map[string]any) (*engine.RunResult, error) {
 	t.Helper()
 	dir := t.TempDir()
-	fl, err := compiler(p)("flow.yaml", []byte(src))
+	fl, err := compiler(p)("flow.yaml", []byte(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
