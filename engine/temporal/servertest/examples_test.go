@@ -59,9 +59,9 @@ type server struct {
 	addr, ns string
 }
 
-func newServer(t *testing.T) server {
+func newServer(t *testing.T, opts ...temporaltest.TestServerOption) server {
 	t.Helper()
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	ts := temporaltest.NewServer(append([]temporaltest.TestServerOption{temporaltest.WithT(t)}, opts...)...)
 	return server{addr: ts.GetFrontendHostPort(), ns: ts.GetDefaultNamespace()}
 }
 
@@ -77,10 +77,11 @@ type worker struct {
 }
 
 // startWorker starts an aiflow worker against s; it is killed at the end of the test.
-func startWorker(t *testing.T, s server, extra ...string) *worker {
+func startWorker(t *testing.T, s server, env []string, extra ...string) *worker {
 	t.Helper()
 	args := append([]string{"worker"}, s.flags()...)
 	cmd := exec.Command(aiflowBin(t), append(args, extra...)...)
+	cmd.Env = append(os.Environ(), env...)
 	w := &worker{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{w: w.stderr}
 	if err := cmd.Start(); err != nil {
@@ -169,7 +170,7 @@ var offlineExamples = []struct {
 // statuses and exit codes are identical.
 func TestExamplesOnBothEngines(t *testing.T) {
 	s := newServer(t)
-	startWorker(t, s)
+	startWorker(t, s, nil)
 	for _, ex := range offlineExamples {
 		t.Run(ex.name, func(t *testing.T) {
 			if ex.name == "summarise-and-translate" {
