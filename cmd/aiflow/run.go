@@ -140,7 +140,7 @@ func execute(ctx context.Context, a runArgs, v view) int {
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
 	var res *engine.RunResult
 	if a.temporal.engine == "temporal" {
-		res, err = runOnTemporal(ctx, a, fl, vars, dir, runID, abs)
+		res, err = runOnTemporal(ctx, a, fl, vars, st, dir, runID, abs, prog)
 	} else {
 		res, err = fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
 			FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),

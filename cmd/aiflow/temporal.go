@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
@@ -76,7 +77,7 @@ func checkEngine(a runArgs) error {
 // runOnTemporal submits the run as a workflow and follows it to its end. The run is
 // recorded by the workers in the same state (SQLite in WAL mode, shared by processes on
 // this machine); its labels carry the workflow id.
-func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[string]any, dir, runID, abs string) (*engine.RunResult, error) {
+func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[string]any, st *store.Store, dir, runID, abs string, hook engine.Hook) (*engine.RunResult, error) {
 	if err := temporal.Refuse(fl, vars, false); err != nil {
 		return nil, err
 	}
@@ -95,7 +96,9 @@ func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[str
 	if err != nil {
 		return nil, err
 	}
+	stop := followRecords(ctx, st, runID, hook)
 	out, err := temporal.Wait(ctx, run)
+	stop()
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +106,60 @@ func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[str
 		return out.Result, errors.New(out.Error)
 	}
 	return out.Result, nil
+}
+
+// followRecords reports the run's steps to hook as the workers record them (the run
+// store is shared), as the local engine's events would, until stop is called; stop reads
+// the records one last time.
+func followRecords(ctx context.Context, st *store.Store, runID string, hook engine.Hook) (stop func()) {
+	seen := map[string]bool{}
+	poll := func() {
+		recs, err := st.Steps(context.WithoutCancel(ctx), runID)
+		if err != nil {
+			return // not recorded yet
+		}
+		for _, r := range recs {
+			if r.Item >= 0 || seen[r.StepID] || r.Status == engine.StatusRunning {
+				continue
+			}
+			seen[r.StepID] = true
+			e := engine.Event{RunID: runID, StepID: r.StepID, Item: -1, Model: r.Model, Reason: r.Reason, Usage: providers.Usage(r.Usage),
+				Elapsed: r.FinishedAt.Sub(r.StartedAt)}
+			switch r.Status {
+			case engine.StatusSucceeded:
+				e.Type = engine.EventStepDone
+			case engine.StatusCached:
+				e.Type = engine.EventStepCached
+			case engine.StatusSkipped:
+				e.Type = engine.EventStepSkip
+			case engine.StatusFailed:
+				e.Type, e.Err = engine.EventStepFail, errors.New(r.Error)
+			default:
+				continue
+			}
+			hook.OnEvent(e)
+		}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				poll()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		poll()
+	}
 }
 
 type workerArgs struct {

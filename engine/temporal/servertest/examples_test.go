@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -238,5 +239,49 @@ func requireApertium(t *testing.T) {
 			t.Fatalf("apertium is missing though `make test` installs it (.ci/deps): %v", err)
 		}
 		t.Skip("needs the apertium command (apt-get install apertium apertium-eng-spa, or make test)")
+	}
+}
+
+// stepLines are the progress lines of finished steps ("✓ chunks done", "- x skipped"),
+// first three words, sorted: what both engines print whatever the timing.
+func stepLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "✓ ") && !strings.HasPrefix(l, "✗ ") && !strings.HasPrefix(l, "- ") {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) > 3 {
+			f = f[:3]
+		}
+		out = append(out, strings.Join(f, " "))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestProgressOnTemporal: `aiflow run --engine temporal` reports each step as it is
+// recorded, with the same lines as a local run.
+func TestProgressOnTemporal(t *testing.T) {
+	s := newServer(t)
+	startWorker(t, s, nil)
+	flow, err := filepath.Abs(filepath.Join(repoRoot, "examples", "flows", "fanout.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	human := func(args ...string) string {
+		cmd := exec.Command(aiflowBin(t), append([]string{"run", flow, "--state-dir", t.TempDir()}, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("aiflow run %v: %v\n%s", args, err, stderr.String())
+		}
+		return stderr.String()
+	}
+	local := stepLines(human())
+	remote := stepLines(human(append([]string{"--engine", "temporal"}, s.flags()...)...))
+	if len(local) == 0 || strings.Join(local, "\n") != strings.Join(remote, "\n") {
+		t.Errorf("step lines differ\nlocal:\n%s\ntemporal:\n%s", strings.Join(local, "\n"), strings.Join(remote, "\n"))
 	}
 }
