@@ -19,7 +19,7 @@ export AIFLOW_REQUIRE_BROWSER
 GO ?= go
 FUZZTIME ?= 15s
 
-.PHONY: all build deps vet test test-unit test-race fuzz bench quickstart schema
+.PHONY: all build deps vet test test-unit test-race fuzz bench quickstart schema test-temporal
 
 all: build
 
@@ -38,7 +38,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1
+	$(MAKE) vet test-unit test-race fuzz test-temporal AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1
 
 test-unit:
 	$(GO) test -count=1 ./...
@@ -50,6 +50,13 @@ fuzz:
 	$(GO) test ./spec -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./engine -run='^$$' -fuzz='^FuzzExpr$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./providers/local -run='^$$' -fuzz='^FuzzPDFMarkdown$$' -fuzztime=$(FUZZTIME)
+
+## test-temporal: the tests that need a Temporal server. They live in a nested Go module
+## (engine/temporal/servertest) that compiles go.temporal.io/server's in-process test server,
+## so `go test ./...` above never builds it; that build takes about 14 minutes cold on two
+## cores (-vet=off saves vetting the server), a few seconds once the Go build cache is warm.
+test-temporal:
+	cd engine/temporal/servertest && $(GO) test -vet=off -count=1 -timeout=30m ./...
 
 ## bench: Go benchmarks of the engine, then the printed figures of every area.
 bench:

@@ -48,6 +48,7 @@ type runArgs struct {
 	outputDir   string
 	otlp        string // --otlp-endpoint
 	otelContent bool   // --otel-content
+	temporal    temporalArgs
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -72,11 +73,15 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.outputDir, "output-dir", "", "write outputs that are blobs (images, audio, documents) into DIR as files named after the output")
 	fs.StringVar(&a.otlp, "otlp-endpoint", "", "export OpenTelemetry traces to this OTLP endpoint, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; off when unset)")
 	fs.BoolVar(&a.otelContent, "otel-content", false, "put prompts, completions, inputs and outputs (secrets redacted) on the exported spans")
+	temporalFlags(fs, &a.temporal, true)
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
 	}
 	if a.flow, err = flowArg(pos); err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	if err := checkEngine(a); err != nil {
 		return v.fail(errUsage, err, nil)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -150,9 +155,14 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return infra.OpenDatabase(ctx, fl, st, iopts, name)
 	}
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) { return infra.Prompts(ctx, fl, st, iopts) }
-	res, err := fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
-		FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
-		OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant), Tracer: tracing.Engine()})
+	var res *engine.RunResult
+	if a.temporal.engine == "temporal" {
+		res, err = runOnTemporal(ctx, a, fl, vars, st, dir, runID, abs, prog)
+	} else {
+		res, err = fl.Run(ctx, engine.RunOptions{Vars: vars, Store: st, StateDir: dir, Hooks: []engine.Hook{prog}, Parallelism: a.parallelism,
+			FailFast: a.failFast, Resume: a.resume, RunID: runID, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Debug: debugWriter(a.debug, prog.logWriter()),
+			OpenDatabase: openDB, Prompts: prompts, Labels: variantLabels(processLabels(), a.variant), Tracer: tracing.Engine()})
+	}
 	prog.finish()
 	if res == nil {
 		var de *spec.DiagnosticsError

@@ -165,7 +165,7 @@ func listRuns(v view, runs []store.Run, where string) int {
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.6f\n", r.ID, r.FlowName, displayStatus(r), r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.6f\n", runLabel(r), r.FlowName, displayStatus(r), r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur,
 			r.Usage.InputTokens+r.Usage.OutputTokens, r.Usage.USD)
 	}
 	tw.Flush()
@@ -333,6 +333,8 @@ type runJSON struct {
 	Engine     string         `json:"engine,omitempty"`
 	Seed       int64          `json:"seed,omitempty"`
 	TraceID    string         `json:"trace_id,omitempty"` // OpenTelemetry trace of the run's last process
+	// WorkflowID is the Temporal workflow of a run on --engine temporal.
+	WorkflowID string `json:"temporal_workflow_id,omitempty"`
 }
 
 type usageJSON struct {
@@ -366,7 +368,8 @@ func toUsageJSON(u store.Usage) usageJSON {
 
 func toRunJSON(r store.Run) runJSON {
 	out := runJSON{ID: r.ID, Flow: r.Flow, Name: r.FlowName, FlowHash: r.FlowHash, Status: displayStatus(r), Vars: r.Vars, Outputs: r.Outputs,
-		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed, TraceID: r.TraceID}
+		Error: r.Error, StartedAt: r.StartedAt, Usage: toUsageJSON(r.Usage), Engine: r.Engine, Seed: r.Seed, TraceID: r.TraceID,
+		WorkflowID: r.Labels["temporal_workflow_id"]}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
 		out.FinishedAt = &t
@@ -382,6 +385,14 @@ func toStepJSON(s store.StepRecord) stepJSON {
 		out.Item = &item
 	}
 	return out
+}
+
+// runLabel is the RUN column: the run id, and for a run on Temporal its workflow id.
+func runLabel(r store.Run) string {
+	if wf := r.Labels["temporal_workflow_id"]; wf != "" {
+		return r.ID + " (temporal " + wf + ")"
+	}
+	return r.ID
 }
 
 func dash(s string) string {

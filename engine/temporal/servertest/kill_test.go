@@ -1,0 +1,200 @@
+package servertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aiflow/aiflow/providers/wiretest"
+)
+
+const fanOutModel = "@cf/meta/llama-3.1-8b-instruct"
+
+// fanOutFlow generates one answer per item of vars.items on the Workers AI emulator at
+// %s; the provider's own rate limit is off, so only Temporal's applies.
+const fanOutFlow = `aiflow: 1
+name: fan-out
+vars:
+  items: { type: list }
+providers:
+  cf:
+    kind: workers-ai
+    account_id: ${ env("CLOUDFLARE_ACCOUNT_ID") }
+    api_token: ${ env("CLOUDFLARE_API_TOKEN") }
+    base_url: %s
+    rate_limit: "off"
+steps:
+  gen:
+    uses: generate
+    model: cf:` + fanOutModel + `
+    for_each: ${ vars.items }
+    prompt: ${ each.value }
+    params: { max_tokens: 8 }
+outputs:
+  texts: ${ map(steps.gen.output, .text) }
+`
+
+// writeFanOut writes the flow and its items (a vars file) for emulator cf.
+func writeFanOut(t *testing.T, cf *wiretest.Cloudflare, n int) (flow, vars string) {
+	t.Helper()
+	dir := t.TempDir()
+	flow = filepath.Join(dir, "flow.yaml")
+	if err := os.WriteFile(flow, []byte(fmt.Sprintf(fanOutFlow, cf.APIBase())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf("item %03d says hello", i)
+	}
+	b, _ := json.Marshal(map[string]any{"items": items})
+	vars = filepath.Join(dir, "vars.json")
+	if err := os.WriteFile(vars, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return flow, vars
+}
+
+func cfEnv(cf *wiretest.Cloudflare) []string {
+	return []string{"CLOUDFLARE_ACCOUNT_ID=" + cf.Account(), "CLOUDFLARE_API_TOKEN=" + cf.Token()}
+}
+
+// promptCounts counts the model requests per prompt at the emulator.
+func promptCounts(t *testing.T, cf *wiretest.Cloudflare) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, r := range cf.Requests() {
+		if !strings.Contains(r.Path, "/ai/run/") {
+			continue
+		}
+		var body struct {
+			Messages []struct{ Role, Content string }
+			Prompt   string
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("request body: %v", err)
+		}
+		p := body.Prompt
+		for _, m := range body.Messages {
+			if m.Role == "user" {
+				p = m.Content
+			}
+		}
+		out[p]++
+	}
+	return out
+}
+
+// TestKillWorkerMidFanOut kills -9 one of two workers in the middle of a 200-item fan-out:
+// Temporal hands its activities to the other worker, the run completes with the local
+// engine's outputs, and every item is paid once: only the calls in flight on the killed
+// worker at the kill (answered but not yet recorded) may be paid twice.
+func TestKillWorkerMidFanOut(t *testing.T) {
+	const items = 200
+	const perWorker = 4 // activities at once per worker: at most this many in flight at the kill
+	s := newServer(t)
+	cf := wiretest.NewCloudflare(t)
+	cf.SetLatency(40 * time.Millisecond)
+	flow, vars := writeFanOut(t, cf, items)
+
+	localCF := wiretest.NewCloudflare(t)
+	lflow, lvars := writeFanOut(t, localCF, items)
+	local, code := aiflowRun(t, cfEnv(localCF), lflow, "--vars-file", lvars, "--state-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("local run: exit %d: %+v", code, local.Error)
+	}
+
+	env := cfEnv(cf)
+	victim := startWorker(t, s, env, "--max-activities", fmt.Sprint(perWorker))
+	startWorker(t, s, env, "--max-activities", fmt.Sprint(perWorker))
+	killed := make(chan int, 1)
+	go func() {
+		deadline := time.Now().Add(3 * time.Minute)
+		for cf.Runs() < items/4 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		victim.cmd.Process.Signal(syscall.SIGKILL)
+		killed <- cf.Runs()
+	}()
+	remote, rcode := aiflowRun(t, env, flow, append([]string{"--vars-file", vars, "--state-dir", t.TempDir(), "--engine", "temporal"}, s.flags()...)...)
+	at := <-killed
+	if rcode != 0 {
+		t.Fatalf("temporal run: exit %d: %+v", rcode, remote.Error)
+	}
+	if at >= items {
+		t.Fatalf("the kill came after all %d calls (%d): nothing was left to hand over", items, at)
+	}
+	lo, _ := json.Marshal(local.Run.Outputs)
+	ro, _ := json.Marshal(remote.Run.Outputs)
+	if string(lo) != string(ro) {
+		t.Errorf("outputs differ\nlocal:    %.300s\ntemporal: %.300s", lo, ro)
+	}
+	counts := promptCounts(t, cf)
+	if len(counts) != items {
+		t.Errorf("%d distinct items reached the emulator, want %d", len(counts), items)
+	}
+	var twice []string
+	for p, n := range counts {
+		if n > 2 {
+			t.Errorf("item %q paid %d times", p, n)
+		}
+		if n == 2 {
+			twice = append(twice, p)
+		}
+	}
+	sort.Strings(twice)
+	if len(twice) > perWorker {
+		t.Errorf("%d items paid twice (%v); at most the %d in flight on the killed worker may be", len(twice), twice, perWorker)
+	}
+	t.Logf("killed after %d calls; %d calls in all; paid twice: %v", at, cf.Runs(), twice)
+}
+
+// TestRateLimitAcrossWorkers: two workers with --rate workers-ai=N together hold the
+// provider queue to N calls per second over the run (timestamps at the emulator). The
+// limit is Temporal's TaskQueueActivitiesPerSecond, a token bucket enforced by the
+// server for all workers of the queue: it lets a burst through at the start (measured
+// here: up to about 2.5 N in the first second), then holds N per second, so over the
+// run at most N per second plus that burst.
+func TestRateLimitAcrossWorkers(t *testing.T) {
+	const items, rate = 200, 20
+	const burst = 3 * rate // allowance for the bucket's start-up burst
+	s := newServer(t)
+	cf := wiretest.NewCloudflare(t)
+	flow, vars := writeFanOut(t, cf, items)
+	env := cfEnv(cf)
+	for range 2 {
+		startWorker(t, s, env, "--rate", fmt.Sprintf("workers-ai=%d", rate))
+	}
+	remote, code := aiflowRun(t, env, flow, append([]string{"--vars-file", vars, "--state-dir", t.TempDir(), "--engine", "temporal", "--parallelism", "64"}, s.flags()...)...)
+	if code != 0 {
+		t.Fatalf("temporal run: exit %d: %+v", code, remote.Error)
+	}
+	var times []time.Time
+	for _, r := range cf.Requests() {
+		if strings.Contains(r.Path, "/ai/run/") {
+			times = append(times, r.Time)
+		}
+	}
+	if len(times) != items {
+		t.Fatalf("%d calls, want %d", len(times), items)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	// In every window from the first call, calls ≤ rate × window + burst.
+	for i, tm := range times {
+		window := tm.Sub(times[0]).Seconds()
+		if allowed := float64(rate)*window + burst; float64(i+1) > allowed {
+			t.Fatalf("%d calls within %.2fs of the first, over %d/s plus a burst of %d (%.0f)", i+1, window, rate, burst, allowed)
+		}
+	}
+	worst := 0
+	for i := range times {
+		n := sort.Search(len(times), func(j int) bool { return !times[j].Before(times[i].Add(time.Second)) }) - i
+		worst = max(worst, n)
+	}
+	t.Logf("%d calls over %v, at most %d in one second", items, times[len(times)-1].Sub(times[0]), worst)
+}

@@ -1,0 +1,68 @@
+package servertest
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/aiflow/aiflow/engine/temporal"
+)
+
+var update = flag.Bool("update", false, "rewrite the recorded history in ../testdata")
+
+// replayHistory is the recorded history the main module's replay test replays.
+const replayHistory = "../testdata/fanout-history.json"
+
+// TestReplayRecordedHistory runs the fanout example on a real server and replays its
+// history with this build's workflow: the interpreter must be deterministic. With
+// -update it records the history for engine/temporal's TestReplay, which checks that
+// later changes to the workflow still replay runs in flight.
+func TestReplayRecordedHistory(t *testing.T) {
+	s := newServer(t)
+	startWorker(t, s, nil)
+	flow, err := filepath.Abs(filepath.Join(repoRoot, "examples", "flows", "fanout.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := aiflowRun(t, nil, flow, append([]string{"--state-dir", t.TempDir(), "--engine", "temporal"}, s.flags()...)...)
+	if code != 0 {
+		t.Fatalf("run: exit %d: %+v", code, out.Error)
+	}
+	cl, err := client.Dial(client.Options{HostPort: s.addr, Namespace: s.ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	it := cl.GetWorkflowHistory(context.Background(), temporal.WorkflowID(out.Run.RunID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	r := sdkworker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
+	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replaying the run's own history: %v", err)
+	}
+	if *update {
+		b, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(replayHistory, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
