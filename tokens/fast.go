@@ -251,19 +251,7 @@ func (e *Encoder) fastTokenize(s string, start, end int, yield func(id, start, e
 }
 
 // fastCount returns the number of tokens of s, a string of fast bytes.
-func (e *Encoder) fastCount(s string) int {
-	count, tb := 0, e.tables()
-	for i := 0; i < len(s); {
-		j := asciiPreToken(s, i)
-		if _, ok := tb.lookup(e, s, i, j); ok {
-			count++
-		} else {
-			count += len(e.merged(s[i:j]))
-		}
-		i = j
-	}
-	return count
-}
+func (e *Encoder) fastCount(cache *pieceCache, s string) int { return e.countFast(cache, s) }
 
 // merged returns the tokens byte-pair encoding gives piece, which is not
 // itself a token, each as id<<8 | length, remembering them for short pieces.
