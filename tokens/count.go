@@ -143,28 +143,67 @@ func nonLetters(w uint64) uint64 {
 // cl100k_base, using cache.
 func (e *Encoder) countFast(cache *pieceCache, s string) int {
 	count, tb := 0, e.tables()
-	for i := 0; i < len(s); {
-		c := s[i]
-		l := i // the first letter of a letter run, or -1
-		switch {
-		case byteClass[c] == clsLetter:
-		case c < utf8.RuneSelf && c != '\r' && c != '\n' && c != '\'' && byteClass[c] != clsDigit &&
-			i+1 < len(s) && byteClass[s[i+1]] == clsLetter:
-			l = i + 1
-		default:
-			l = -1
+	i := 0
+	// While 24 bytes remain, the commonest pre-token, an optional lead
+	// byte then letters, is found and looked up inline, with loads of
+	// whole words.
+	for i+24 <= len(s) {
+		w := load8(s, i)
+		if k := leadKind[byte(w)]; k == leadLetter || k == leadOther && byteClass[byte(w>>8)] == clsLetter {
+			// Letters from i+1 on (s[i+1] is one when s[i] is a lead).
+			j := i + 1
+			if m := nonLetters(load8(s, j)); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+			} else {
+				j = letterEnd(s, j+8)
+			}
+			n := j - i
+			if n > maxCachedPiece {
+				count += tb.pieceTokens(e, s[i:j])
+				i = j
+				continue
+			}
+			m := &pieceMasks[n]
+			k0, k1 := w&m[0], load8(s, i+8)&m[1]|uint64(n)<<60
+			h := pieceHash(k0, k1)
+			if sl := &cache.slots[h]; sl.k0 == k0 && sl.k1&^(0xf<<56) == k1 {
+				count += int(sl.k1 >> 56 & 0xf)
+			} else {
+				count += cache.count(e, tb, s, i, j)
+			}
+			i = j
+			continue
 		}
-		var j int
-		if l < 0 {
-			j = asciiPreToken(s, i)
-		} else {
-			j = letterEnd(s, l+1)
-		}
+		j := asciiPreToken(s, i)
+		count += cache.count(e, tb, s, i, j)
+		i = j
+	}
+	for i < len(s) {
+		j := asciiPreToken(s, i)
 		count += cache.count(e, tb, s, i, j)
 		i = j
 	}
 	return count
 }
+
+// Kinds of the first byte of a pre-token, for countFast.
+const (
+	leadNone   = iota // digits, \r, \n, the apostrophe, bytes of multi-byte runes
+	leadLetter        // an ASCII letter
+	leadOther         // a byte that leads letters into a pre-token: space, punctuation
+)
+
+var leadKind = func() (t [256]uint8) {
+	for c := range utf8.RuneSelf {
+		switch {
+		case byteClass[c] == clsLetter:
+			t[c] = leadLetter
+		case c != '\r' && c != '\n' && c != '\'' && byteClass[c] != clsDigit:
+			t[c] = leadOther
+		}
+	}
+	return t
+}()
 
 // letterEnd returns the end of the run of ASCII letters in s from j.
 func letterEnd(s string, j int) int {
