@@ -90,11 +90,12 @@ func Split(text string, opts Options) ([]Chunk, error) {
 	}
 	if s.tokens {
 		s.spans = tokens.Spans(text)
-	} else {
-		s.indexRunes()
 	}
 	if err := s.atomize(a, b, 0); err != nil {
 		return nil, err
+	}
+	if !s.tokens {
+		s.indexAtoms()
 	}
 	return s.merge(), nil
 }
@@ -110,8 +111,11 @@ type splitter struct {
 	tokens        bool
 	levels        []func(a, b int) []span
 	spans         []tokens.Span // tokens of the whole text, for estimates
-	runeIndex     []int         // runes before each runeBlock-byte block
 	atoms         []span
+	// atomRunes holds, for unit chars, the runes of the text before each
+	// atom's start and end: atomRunes[2k] before atoms[k].start,
+	// atomRunes[2k+1] before atoms[k].end.
+	atomRunes []int
 	// onlyLF is set when the text's only line breaks are \n, so atBreaks
 	// can look for them with strings.IndexByte.
 	onlyLF bool
@@ -191,8 +195,8 @@ func (s *splitter) fits(a, b int) bool {
 	if b-a <= s.size { // a token or a rune takes at least one byte
 		return true
 	}
-	if !s.tokens {
-		return s.estimate(a, b) <= s.size
+	if !s.tokens { // a rune takes at most utf8.UTFMax bytes
+		return b-a <= utf8.UTFMax*s.size && runeStarts(s.text[a:b]) <= s.size
 	}
 	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
 		return false
@@ -234,20 +238,34 @@ const boundaryReach = 64
 // counting the range alone only near its ends.
 func (s *splitter) estimate(a, b int) int { return s.unitsBefore(b) - s.unitsBefore(a) }
 
-const runeBlock = 256
-
+// unitsBefore returns the units of text[:x]. For unit chars it needs
+// atomRunes, so it only serves merging, and counts from the nearest atom
+// boundary at or before x.
 func (s *splitter) unitsBefore(x int) int {
 	if s.tokens {
 		return sort.Search(len(s.spans), func(i int) bool { return s.spans[i].Start >= x })
 	}
-	blk := x / runeBlock
-	return s.runeIndex[blk] + runeStarts(s.text[blk*runeBlock:x])
+	k := sort.Search(len(s.atoms), func(k int) bool { return s.atoms[k].start > x }) - 1
+	if k < 0 {
+		return runeStarts(s.text[:x])
+	}
+	from, units := s.atoms[k].start, s.atomRunes[2*k]
+	if x >= s.atoms[k].end {
+		from, units = s.atoms[k].end, s.atomRunes[2*k+1]
+	}
+	return units + runeStarts(s.text[from:x])
 }
 
-func (s *splitter) indexRunes() {
-	s.runeIndex = make([]int, len(s.text)/runeBlock+1)
-	for blk := 1; blk < len(s.runeIndex); blk++ {
-		s.runeIndex[blk] = s.runeIndex[blk-1] + runeStarts(s.text[(blk-1)*runeBlock:blk*runeBlock])
+// indexAtoms fills atomRunes, in one pass over the text.
+func (s *splitter) indexAtoms() {
+	s.atomRunes = make([]int, 2*len(s.atoms))
+	at, runes := 0, 0
+	for k, a := range s.atoms {
+		runes += runeStarts(s.text[at:a.start])
+		s.atomRunes[2*k] = runes
+		runes += runeStarts(s.text[a.start:a.end])
+		s.atomRunes[2*k+1] = runes
+		at = a.end
 	}
 }
 
@@ -537,11 +555,15 @@ func (s *splitter) merge() []Chunk {
 // fit.
 func (s *splitter) extend(start, i int) (j, count int) {
 	j = i
+	if !s.tokens { // exact, and atomRunes has the atoms' ends
+		limit := s.unitsBefore(start) + s.size
+		for j+1 < len(s.atoms) && s.atomRunes[2*(j+1)+1] <= limit {
+			j++
+		}
+		return j, 0
+	}
 	for j+1 < len(s.atoms) && s.estimate(start, s.atoms[j+1].end) <= s.size {
 		j++
-	}
-	if !s.tokens {
-		return j, 0
 	}
 	// The estimate can be off by a few tokens near the ends: settle exactly.
 	count = s.measure(start, s.atoms[j].end)
@@ -568,6 +590,9 @@ func (s *splitter) overlapStart(ps, pe, i int) int {
 	if s.overlap == 0 {
 		return next.start
 	}
+	if !s.tokens {
+		return s.overlapStartChars(ps, pe, i)
+	}
 	slack := 0
 	if s.tokens {
 		slack = 4 // estimates may be this far off; measure settles it
@@ -590,6 +615,37 @@ func (s *splitter) overlapStart(ps, pe, i int) int {
 		}
 		if s.measure(p, pe) <= s.overlap && s.measure(p, next.end) <= s.size {
 			return p
+		}
+	}
+	return next.start
+}
+
+// overlapStartChars is overlapStart for unit chars, where units are exact:
+// it counts the runes of the tail as it walks back, and the atoms it passes.
+func (s *splitter) overlapStartChars(ps, pe, i int) int {
+	next := s.atoms[i]
+	rest := s.estimate(pe, next.end)
+	type cand struct{ p, units int }
+	var cands []cand // right to left
+	k := i - 1       // the last atom that starts at or before p
+	units := 0       // runes in text[p:pe]
+	for p := pe; p > ps; {
+		r, n := utf8.DecodeLastRuneInString(s.text[ps:p])
+		p -= n
+		units++
+		if p <= ps || units > s.overlap {
+			break
+		}
+		for k >= 0 && s.atoms[k].start > p {
+			k--
+		}
+		if prev, _ := utf8.DecodeLastRuneInString(s.text[:p]); !unicode.IsSpace(r) && (unicode.IsSpace(prev) || k >= 0 && s.atoms[k].start == p) {
+			cands = append(cands, cand{p, units})
+		}
+	}
+	for c := len(cands) - 1; c >= 0; c-- {
+		if cands[c].units+rest <= s.size {
+			return cands[c].p
 		}
 	}
 	return next.start

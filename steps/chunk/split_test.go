@@ -339,12 +339,13 @@ func benchmarkEnglish(b *testing.B, opts Options, reflow bool) {
 	text := englishCorpus(b, 10<<20, reflow)
 	tokens.Count("warm up") // build the vocabulary outside the timer
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		if _, err := Split(text, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, start, len(text))
 }
 
 func BenchmarkSplit10MBEnglishChars(b *testing.B) {
