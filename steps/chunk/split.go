@@ -91,6 +91,7 @@ func Split(text string, opts Options) ([]Chunk, error) {
 	if s.tokens {
 		s.spans = tokens.Spans(text)
 	}
+	s.atoms = make([]span, 0, (b-a)/128+1) // prose gives an atom every few hundred bytes
 	if err := s.atomize(a, b, 0); err != nil {
 		return nil, err
 	}
@@ -119,6 +120,8 @@ type splitter struct {
 	// onlyLF is set when the text's only line breaks are \n, so atBreaks
 	// can look for them with strings.IndexByte.
 	onlyLF bool
+	// ascii is set when the text is all ASCII, so that runes are bytes.
+	ascii bool
 }
 
 func newSplitter(text string, o Options) (*splitter, error) {
@@ -131,10 +134,11 @@ func newSplitter(text string, o Options) (*splitter, error) {
 	if o.Unit != "" && o.Unit != UnitTokens && o.Unit != UnitChars {
 		return nil, &OptionError{"unit", fmt.Sprintf("unknown unit %q (allowed: tokens, chars)", o.Unit)}
 	}
-	if !utf8.ValidString(text) {
+	ascii := isASCII(text)
+	if !ascii && !utf8.ValidString(text) {
 		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
 	}
-	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars,
+	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars, ascii: ascii,
 		onlyLF: strings.IndexByte(text, '\r') < 0 && !strings.Contains(text, "\u2028") && !strings.Contains(text, "\u2029")}
 	if o.Separators == nil {
 		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
@@ -196,7 +200,7 @@ func (s *splitter) fits(a, b int) bool {
 		return true
 	}
 	if !s.tokens { // a rune takes at most utf8.UTFMax bytes
-		return b-a <= utf8.UTFMax*s.size && runeStarts(s.text[a:b]) <= s.size
+		return b-a <= utf8.UTFMax*s.size && s.runes(a, b) <= s.size
 	}
 	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
 		return false
@@ -247,13 +251,13 @@ func (s *splitter) unitsBefore(x int) int {
 	}
 	k := sort.Search(len(s.atoms), func(k int) bool { return s.atoms[k].start > x }) - 1
 	if k < 0 {
-		return runeStarts(s.text[:x])
+		return s.runes(0, x)
 	}
 	from, units := s.atoms[k].start, s.atomRunes[2*k]
 	if x >= s.atoms[k].end {
 		from, units = s.atoms[k].end, s.atomRunes[2*k+1]
 	}
-	return units + runeStarts(s.text[from:x])
+	return units + s.runes(from, x)
 }
 
 // indexAtoms fills atomRunes, in one pass over the text.
@@ -261,12 +265,41 @@ func (s *splitter) indexAtoms() {
 	s.atomRunes = make([]int, 2*len(s.atoms))
 	at, runes := 0, 0
 	for k, a := range s.atoms {
-		runes += runeStarts(s.text[at:a.start])
+		runes += s.runes(at, a.start)
 		s.atomRunes[2*k] = runes
-		runes += runeStarts(s.text[a.start:a.end])
+		runes += s.runes(a.start, a.end)
 		s.atomRunes[2*k+1] = runes
 		at = a.end
 	}
+}
+
+// runes returns the number of runes in text[a:b].
+func (s *splitter) runes(a, b int) int {
+	if s.ascii {
+		return b - a
+	}
+	return runeStarts(s.text[a:b])
+}
+
+// isASCII reports whether s is all ASCII, 32 bytes at a time.
+func isASCII(s string) bool {
+	i, acc := 0, uint64(0)
+	for ; i+32 <= len(s); i += 32 {
+		t := s[i : i+32]
+		for k := 0; k < 32; k += 8 {
+			acc |= uint64(t[k]) | uint64(t[k+1])<<8 | uint64(t[k+2])<<16 | uint64(t[k+3])<<24 |
+				uint64(t[k+4])<<32 | uint64(t[k+5])<<40 | uint64(t[k+6])<<48 | uint64(t[k+7])<<56
+		}
+		if acc&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // runeStarts counts the bytes of s that start a rune, so it counts the runes
@@ -533,7 +566,13 @@ func isRegional(r rune) bool { return r >= 0x1f1e6 && r <= 0x1f1ff }
 
 // merge packs the atoms into chunks.
 func (s *splitter) merge() []Chunk {
-	var chunks []Chunk
+	// About one chunk per size units, and at most one per atom: room for
+	// twice that many, so that appends rarely copy.
+	units := len(s.spans)
+	if !s.tokens {
+		units = s.atomRunes[len(s.atomRunes)-1]
+	}
+	chunks := make([]Chunk, 0, min(len(s.atoms), 2*units/s.size+1))
 	start := s.atoms[0].start
 	for i := 0; i < len(s.atoms); {
 		j, n := s.extend(start, i)

@@ -382,3 +382,21 @@ func TestMeasureExact(t *testing.T) {
 		}
 	}
 }
+
+// TestIsASCII checks the word-at-a-time ASCII test at every length and
+// position of a non-ASCII byte.
+func TestIsASCII(t *testing.T) {
+	for n := range 80 {
+		b := []byte(strings.Repeat("a", n))
+		if !isASCII(string(b)) {
+			t.Fatalf("isASCII(%d × a) = false", n)
+		}
+		for i := range n {
+			b[i] = 0x80
+			if isASCII(string(b)) {
+				t.Fatalf("isASCII with 0x80 at %d of %d = true", i, n)
+			}
+			b[i] = 'a'
+		}
+	}
+}
