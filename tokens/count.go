@@ -139,16 +139,49 @@ func nonLetters(w uint64) uint64 {
 	return ^(geA &^ gtZ &^ (w & highs)) & highs // not (ASCII and in a..z)
 }
 
-// countFast returns the number of tokens of s, a string of fast bytes, under
-// cl100k_base, using cache.
-func (e *Encoder) countFast(cache *pieceCache, s string) int {
+// countASCII returns the number of tokens of s under cl100k_base. It does
+// the work of regions and fastCount in one pass: it counts pre-tokens with
+// the fast path, checking the bytes each one looks at, and when one looks at
+// a byte the fast path does not take, it keeps the count up to the last safe
+// boundary before that byte (the end of the fast region regions would have
+// found) and counts from there to the next safe boundary with the library
+// path.
+func (e *Encoder) countASCII(s string) int {
+	cache := pieceCaches.Get().(*pieceCache)
+	defer pieceCaches.Put(cache)
+	total := 0
+	for pos := 0; pos < len(s); {
+		n, bad, safe, safeCount := e.countFast(cache, s, pos)
+		if bad == len(s) {
+			return total + n
+		}
+		q := bad + 1 // the first safe boundary after the byte, else the end
+		for q < len(s) && !safeBoundary(s, q) {
+			q++
+		}
+		total += safeCount + e.slowCount(s[safe:q])
+		pos = q
+	}
+	return total
+}
+
+// countFast counts the tokens of s from pos, which is 0 or a safe boundary,
+// with the fast path. When it meets a byte that the fast path does not take
+// (see regions), at bad, it returns the last safe boundary at or before the
+// pre-token that met it, or pos, and the count up to there; otherwise bad is
+// len(s) and n the count to the end.
+func (e *Encoder) countFast(cache *pieceCache, s string, pos int) (n, bad, safe, safeCount int) {
 	count, tb := 0, e.tables()
-	i := 0
+	safe = pos
+	i := pos
 	// While 24 bytes remain, the commonest pre-token, an optional lead
 	// byte then letters, is found and looked up inline, with loads of
 	// whole words.
 	for i+24 <= len(s) {
 		w := load8(s, i)
+		if byte(w) == ' ' && i > pos && s[i-1] > ' ' && s[i-1] < 0x7f {
+			safe, safeCount = i, count
+		}
 		if k := leadKind[byte(w)]; k == leadLetter || k == leadOther && byteClass[byte(w>>8)] == clsLetter {
 			// Letters from i+1 on (s[i+1] is one when s[i] is a lead).
 			j := i + 1
@@ -156,6 +189,9 @@ func (e *Encoder) countFast(cache *pieceCache, s string) int {
 				j += bits.TrailingZeros64(m) >> 3
 			} else {
 				j = letterEnd(s, j+8)
+			}
+			if j < len(s) && !fastByte[s[j]] && !fastRune(s, j) {
+				return 0, j, safe, safeCount // the letters may go on
 			}
 			n := j - i
 			if n > maxCachedPiece {
@@ -175,22 +211,49 @@ func (e *Encoder) countFast(cache *pieceCache, s string) int {
 			continue
 		}
 		j := asciiPreToken(s, i)
+		if x := unfast(s, i, min(j+2, len(s))); x >= 0 {
+			return 0, x, safe, safeCount
+		}
 		count += cache.count(e, tb, s, i, j)
 		i = j
 	}
 	for i < len(s) {
+		if s[i] == ' ' && i > pos && s[i-1] > ' ' && s[i-1] < 0x7f {
+			safe, safeCount = i, count
+		}
 		j := asciiPreToken(s, i)
+		if x := unfast(s, i, min(j+2, len(s))); x >= 0 {
+			return 0, x, safe, safeCount
+		}
 		count += cache.count(e, tb, s, i, j)
 		i = j
 	}
-	return count
+	return count, len(s), safe, safeCount
+}
+
+// unfast returns the offset of the first character in s[i:j] that the fast
+// path does not take, or -1; i is the start of a character. asciiPreToken
+// looks at most one byte past the pre-token it returns, so checking up to
+// there covers everything it saw.
+func unfast(s string, i, j int) int {
+	for i < j {
+		switch {
+		case fastByte[s[i]]:
+			i++
+		case fastRune(s, i):
+			i += 3
+		default:
+			return i
+		}
+	}
+	return -1
 }
 
 // Kinds of the first byte of a pre-token, for countFast.
 const (
-	leadNone   = iota // digits, \r, \n, the apostrophe, bytes of multi-byte runes
+	leadNone   = iota // digits, \r, \n, the apostrophe, bytes the fast path does not take
 	leadLetter        // an ASCII letter
-	leadOther         // a byte that leads letters into a pre-token: space, punctuation
+	leadOther         // a byte that leads letters into a pre-token: space, tab, punctuation
 )
 
 var leadKind = func() (t [256]uint8) {
@@ -198,7 +261,7 @@ var leadKind = func() (t [256]uint8) {
 		switch {
 		case byteClass[c] == clsLetter:
 			t[c] = leadLetter
-		case c != '\r' && c != '\n' && c != '\'' && byteClass[c] != clsDigit:
+		case fastByte[c] && c != '\r' && c != '\n' && c != '\'' && byteClass[c] != clsDigit:
 			t[c] = leadOther
 		}
 	}

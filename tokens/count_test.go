@@ -117,3 +117,27 @@ func FuzzCount(f *testing.F) {
 		}
 	})
 }
+
+// TestCountMixedExact checks Count on prose with characters the fast path
+// does not take dropped in at random places, so that countASCII hands
+// stretches of it to the library path and resumes after them.
+func TestCountMixedExact(t *testing.T) {
+	e := Default()
+	text := english(t, 100<<10)
+	odd := []string{"é", "\x00", "\u2028", "日本", "\u00a0", "\x7f", "\v", "’", "“", "—", "😀", "e\u0301", "\u2009", "café", " ü", "\f\n"}
+	rng := rand.New(rand.NewSource(20))
+	for range 1500 {
+		a := rng.Intn(len(text) - 600)
+		w := text[a : a+1+rng.Intn(500)]
+		for range 1 + rng.Intn(3) {
+			at := rng.Intn(len(w) + 1)
+			w = w[:at] + odd[rng.Intn(len(odd))] + w[at:]
+		}
+		if !utf8.ValidString(w) { // an insertion split an earlier one
+			continue
+		}
+		if got, want := e.Count(w), len(referenceEncode(e, w)); got != want {
+			t.Fatalf("Count(%q) = %d, reference has %d tokens", w, got, want)
+		}
+	}
+}

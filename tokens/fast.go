@@ -268,9 +268,6 @@ func (e *Encoder) fastTokenize(s string, start, end int, yield func(id, start, e
 	}
 }
 
-// fastCount returns the number of tokens of s, a string of fast bytes.
-func (e *Encoder) fastCount(cache *pieceCache, s string) int { return e.countFast(cache, s) }
-
 // merged returns the tokens byte-pair encoding gives piece, which is not
 // itself a token, each as id<<8 | length, remembering them for short pieces.
 // The caller must not modify the result.

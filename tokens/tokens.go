@@ -106,22 +106,10 @@ func (e *Encoder) Name() string { return e.name }
 
 // Count returns the number of tokens in s. It equals len(e.Encode(s)).
 func (e *Encoder) Count(s string) int {
-	n := 0
-	var cache *pieceCache
-	e.regions(s, func(start, end int, fast bool) {
-		if fast {
-			if cache == nil {
-				cache = pieceCaches.Get().(*pieceCache)
-			}
-			n += e.fastCount(cache, s[start:end])
-			return
-		}
-		n += e.slowCount(s[start:end])
-	})
-	if cache != nil {
-		pieceCaches.Put(cache)
+	if e.fastASCII {
+		return e.countASCII(s)
 	}
-	return n
+	return e.slowCount(s)
 }
 
 // slowCount counts the tokens of s with the library, patched where it
