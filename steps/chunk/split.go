@@ -330,6 +330,22 @@ func (s *splitter) paragraphs(a, b int) []span {
 
 // lineBreaks counts \n, \r and \r\n, and U+2028, as one line break each.
 func lineBreaks(gap string) int {
+	n := 0
+	for i := 0; i < len(gap); i++ { // gaps are short and nearly always ASCII
+		switch c := gap[i]; {
+		case c == '\n':
+			n++
+		case c == '\r':
+			if i+1 < len(gap) && gap[i+1] == '\n' {
+				i++
+			}
+			n++
+		case c >= utf8.RuneSelf:
+			goto slow
+		}
+	}
+	return n
+slow:
 	return strings.Count(gap, "\n") + strings.Count(gap, "\r") - strings.Count(gap, "\r\n") + strings.Count(gap, "\u2028")
 }
 
@@ -386,6 +402,13 @@ func (s *splitter) atBreaks(a, b int, cut func(gap string) bool) []span {
 		}
 		gs := i
 		for gs > start {
+			if c := s.text[gs-1]; c < utf8.RuneSelf {
+				if !asciiSpace[c] {
+					break
+				}
+				gs--
+				continue
+			}
 			r, n := utf8.DecodeLastRuneInString(s.text[start:gs])
 			if !unicode.IsSpace(r) {
 				break
@@ -718,6 +741,13 @@ func trimSpan(text string, a, b int) (int, int) {
 // spaceEnd returns the end of the whitespace run starting at i, at most b.
 func spaceEnd(text string, i, b int) int {
 	for i < b {
+		if c := text[i]; c < utf8.RuneSelf {
+			if !asciiSpace[c] {
+				break
+			}
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(text[i:b])
 		if !unicode.IsSpace(r) {
 			break

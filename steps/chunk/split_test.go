@@ -400,3 +400,15 @@ func TestIsASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestLineBreaks checks the byte loop of lineBreaks against counting each
+// kind of line break, \r\n as one.
+func TestLineBreaks(t *testing.T) {
+	for _, gap := range []string{"", " ", "\n", "\n\n", "\r", "\r\n", "\r\r\n", "\n\r", " \r\n \n\t", "\r\n\r\n",
+		"\u2028", "\n\u2028\n", "\u00a0\n", "\r\u2029", "\t\v\f"} {
+		want := strings.Count(gap, "\n") + strings.Count(gap, "\r") - strings.Count(gap, "\r\n") + strings.Count(gap, "\u2028")
+		if got := lineBreaks(gap); got != want {
+			t.Errorf("lineBreaks(%q) = %d, want %d", gap, got, want)
+		}
+	}
+}
