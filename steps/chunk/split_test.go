@@ -412,3 +412,32 @@ func TestLineBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkTokensExact checks Chunk.Tokens against the encoder's token ids,
+// a path of package tokens that does not go through Count, on prose and on
+// mixed-script text, in both units.
+func TestChunkTokensExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(2026))
+	var mixed strings.Builder
+	for mixed.Len() < 100<<10 {
+		mixed.WriteString(randomDoc(rng, 100))
+		mixed.WriteString("\n\n")
+	}
+	for name, text := range map[string]string{
+		"as written": englishCorpus(t, 200<<10, false),
+		"reflowed":   englishCorpus(t, 200<<10, true),
+		"mixed":      mixed.String(),
+	} {
+		for _, opts := range []Options{{Size: 1000, Unit: UnitChars}, {Size: 120, Overlap: 30, Unit: UnitChars}, {Size: 400}} {
+			chunks, err := Split(text, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range chunks {
+				if want := len(tokens.Encode(c.Text)); c.Tokens != want {
+					t.Fatalf("%s, %s: chunk %d has Tokens %d, Encode gives %d: %q", name, optsName(opts), c.Index, c.Tokens, want, c.Text)
+				}
+			}
+		}
+	}
+}
