@@ -618,7 +618,11 @@ func (s *splitter) merge() []Chunk {
 func (s *splitter) extend(start, i int) (j, count int) {
 	j = i
 	if !s.tokens { // exact, and atomRunes has the atoms' ends
-		limit := s.unitsBefore(start) + s.size
+		base := s.atomRunes[2*i] // start is atoms[i].start unless the chunk overlaps
+		if start != s.atoms[i].start {
+			base = s.unitsBefore(start)
+		}
+		limit := base + s.size
 		for j+1 < len(s.atoms) && s.atomRunes[2*(j+1)+1] <= limit {
 			j++
 		}
