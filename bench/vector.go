@@ -43,7 +43,24 @@ func vectorScale() float64 {
 	return 1
 }
 
+// vectorParts is which parts of the suite run: AIFLOW_VECTOR_PARTS, a comma-separated
+// subset of rss, exact, clustered and uniform (all when unset), so that a run can be
+// spent on the HNSW race alone.
+func vectorParts() map[string]bool {
+	parts := map[string]bool{}
+	for p := range strings.SplitSeq(os.Getenv("AIFLOW_VECTOR_PARTS"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			parts[p] = true
+		}
+	}
+	if len(parts) == 0 {
+		return map[string]bool{"rss": true, "exact": true, "clustered": true, "uniform": true}
+	}
+	return parts
+}
+
 func benchVector() error {
+	parts := vectorParts()
 	n := int(100000 * vectorScale())
 	dir, err := os.MkdirTemp("", "aiflow-vector-bench-")
 	if err != nil {
@@ -51,13 +68,17 @@ func benchVector() error {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Printf("   GOMAXPROCS %d, %d vectors per index\n", runtime.GOMAXPROCS(0), n)
-	if err := benchIngestRSS(dir, n); err != nil {
-		return err
+	if parts["rss"] || parts["exact"] {
+		if err := benchIngestRSS(dir, n); err != nil {
+			return err
+		}
 	}
-	if err := benchExact(dir, n); err != nil {
-		return err
+	if parts["exact"] {
+		if err := benchExact(dir, n); err != nil {
+			return err
+		}
 	}
-	return benchHNSW(n)
+	return benchHNSW(n, parts)
 }
 
 // benchIngestRSS ingests n × 768 vectors in a fresh subprocess, then reopens them in
@@ -288,8 +309,10 @@ func copyBandwidth() (single, parallel float64) {
 	return best(1), best(runtime.GOMAXPROCS(0))
 }
 
-// hnswEfs are the efSearch values of the recall/QPS curves.
-var hnswEfs = []int{10, 16, 20, 24, 32, 64, 128, 256}
+// hnswEfs are the efSearch values of the recall/QPS curves: finely spaced where
+// recall@10 crosses 0.95 and 0.99 on clustered data, so that both curves can be read at
+// those recalls by interpolating between neighbouring points.
+var hnswEfs = []int{10, 12, 14, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64, 128, 256}
 
 // benchHNSW races aiflow's HNSW against hnswlib (through Debian's python3-hnswlib, when
 // installed) on the same n × 384 vectors, clustered (1,000 Gaussian clusters) and
@@ -297,7 +320,7 @@ var hnswEfs = []int{10, 16, 20, 24, 32, 64, 128, 256}
 // threads, then recall@10 over 200 held-out queries and queries per second on 1 and
 // GOMAXPROCS goroutines for each efSearch in hnswEfs. Other work on the machine slows
 // both sides alike, so the ratios are the figures to read.
-func benchHNSW(n int) error {
+func benchHNSW(n int, parts map[string]bool) error {
 	const dim = 384
 	fmt.Printf("   load average %s", loadAvg())
 	for _, data := range []struct {
@@ -307,6 +330,9 @@ func benchHNSW(n int) error {
 		{"clustered", newClusters(1000, dim)},
 		{"uniform", newClusters(1, dim).flat()},
 	} {
+		if !parts[data.name] {
+			continue
+		}
 		if err := raceHNSW(data.name, data.gen, n, dim); err != nil {
 			return err
 		}
@@ -390,7 +416,9 @@ func raceHNSW(name string, gen *clusters, n, dim int) error {
 }
 
 // printHNSWCurve prints both curves side by side, then each side's best queries/s at
-// recall@10 ≥ 0.95 and ≥ 0.99.
+// recall@10 ≥ 0.95 and ≥ 0.99 among the measured points, and each curve read at
+// exactly those recalls by linear interpolation between its two points that straddle
+// them, the comparison at equal recall.
 func printHNSWCurve(ours, peer []hnswRow) {
 	w := runtime.GOMAXPROCS(0)
 	head := fmt.Sprintf("recall  q/s 1 / %d  per CPU-s", w)
@@ -413,6 +441,54 @@ func printHNSWCurve(ours, peer []hnswRow) {
 		}
 		fmt.Println(line)
 	}
+	for _, target := range []float64{0.95, 0.99} {
+		a, b := atRecall(ours, target), atRecall(peer, target)
+		line := fmt.Sprintf("     at recall %.2f, interpolated: aiflow %s", target, a)
+		if peer != nil {
+			line += ", hnswlib " + b.String()
+			if a.ok && b.ok {
+				line += fmt.Sprintf("; aiflow ÷ hnswlib %.2f× (1 thread), %.2f× (%d), %.2f× per CPU-second", a.qps1/b.qps1, a.qps2/b.qps2, w, a.cpu1/b.cpu1)
+			}
+		}
+		fmt.Println(line)
+	}
+}
+
+// interp is one curve's figures read at a recall between two of its points.
+type interp struct {
+	ok               bool
+	lo, hi           hnswRow // the points read between; equal when the first already reaches it
+	qps1, qps2, cpu1 float64
+}
+
+func (p interp) String() string {
+	if !p.ok {
+		return "not reached"
+	}
+	where := fmt.Sprintf("between ef %d (%.4f) and ef %d (%.4f)", p.lo.Ef, p.lo.Recall, p.hi.Ef, p.hi.Recall)
+	if p.lo.Ef == p.hi.Ef {
+		where = fmt.Sprintf("at ef %d (%.4f), its lowest ef", p.lo.Ef, p.lo.Recall)
+	}
+	return fmt.Sprintf("%.0f / %.0f q/s, %.0f per CPU-s (%s)", p.qps1, p.qps2, p.cpu1, where)
+}
+
+// atRecall reads a curve, its rows in increasing ef, at recall target: linearly in
+// recall between the last row below the target and the first that reaches it. A curve
+// whose first row already reaches the target is read at that row (no extrapolation).
+func atRecall(rows []hnswRow, target float64) interp {
+	for i, hi := range rows {
+		if hi.Recall < target {
+			continue
+		}
+		if i == 0 {
+			return interp{true, hi, hi, hi.QPS1, hi.QPS2, hi.CPU1}
+		}
+		lo := rows[i-1]
+		t := (target - lo.Recall) / (hi.Recall - lo.Recall)
+		at := func(a, b float64) float64 { return a + t*(b-a) }
+		return interp{true, lo, hi, at(lo.QPS1, hi.QPS1), at(lo.QPS2, hi.QPS2), at(lo.CPU1, hi.CPU1)}
+	}
+	return interp{}
 }
 
 type best struct {

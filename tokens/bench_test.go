@@ -32,25 +32,27 @@ func BenchmarkCount100KB(b *testing.B) {
 	text := prose(100 << 10)
 	Count(text) // build the vocabulary outside the timer
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		Count(text)
 	}
+	reportCPU(b, start, len(text))
 }
 
 func BenchmarkSpans100KB(b *testing.B) {
 	text := prose(100 << 10)
 	Spans(text)
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		Spans(text)
 	}
+	reportCPU(b, start, len(text))
 }
 
 // english returns the sample documents of examples/flows/data, repeated to
 // about n bytes: real prose, with a vocabulary larger than prose's.
-func english(b *testing.B, n int) string {
+func english(b testing.TB, n int) string {
 	files, _ := filepath.Glob("../examples/flows/data/*.md")
 	var sb strings.Builder
 	for sb.Len() < n {
@@ -69,18 +71,20 @@ func BenchmarkCountEnglish1MB(b *testing.B) {
 	text := english(b, 1<<20)
 	Count(text)
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		Count(text)
 	}
+	reportCPU(b, start, len(text))
 }
 
 func BenchmarkSpansEnglish1MB(b *testing.B) {
 	text := english(b, 1<<20)
 	Spans(text)
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		Spans(text)
 	}
+	reportCPU(b, start, len(text))
 }

@@ -92,6 +92,10 @@ func (e *Encoder) regions(s string, fn func(start, end int, fast bool)) {
 	for pos < len(s) {
 		w := pos
 		for w < len(s) {
+			if w+32 <= len(s) && printable32(s[w:w+32]) {
+				w += 32
+				continue
+			}
 			if w+8 <= len(s) && printable8(s[w:w+8]) {
 				w += 8
 				continue
@@ -151,6 +155,20 @@ func printable8(t string) bool {
 	return x&highs == 0 && // all ASCII
 		(x-0x20*ones)&^x&highs == 0 && // none below 0x20
 		(del-ones)&^del&highs == 0 // none is 0x7f
+}
+
+// printable32 reports whether the 32 bytes of t are all printable ASCII,
+// testing them as four words, with one branch.
+func printable32(t string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	_ = t[31]
+	bad := uint64(0)
+	for k := 0; k < 32; k += 8 {
+		x := load8(t, k)
+		del := x ^ 0x7f*ones
+		bad |= x | (x-0x20*ones)&^x | (del-ones)&^del
+	}
+	return bad&highs == 0
 }
 
 // asciiPreToken returns the end of cl100k_base's pre-token that starts at i
@@ -248,21 +266,6 @@ func (e *Encoder) fastTokenize(s string, start, end int, yield func(id, start, e
 		}
 		i = j
 	}
-}
-
-// fastCount returns the number of tokens of s, a string of fast bytes.
-func (e *Encoder) fastCount(s string) int {
-	count, tb := 0, e.tables()
-	for i := 0; i < len(s); {
-		j := asciiPreToken(s, i)
-		if _, ok := tb.lookup(e, s, i, j); ok {
-			count++
-		} else {
-			count += len(e.merged(s[i:j]))
-		}
-		i = j
-	}
-	return count
 }
 
 // merged returns the tokens byte-pair encoding gives piece, which is not

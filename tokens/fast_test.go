@@ -272,3 +272,21 @@ func TestPrintable8(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable32(t *testing.T) {
+	rng := rand.New(rand.NewSource(32))
+	for range 100000 {
+		var b [32]byte
+		want := true
+		for i := range b {
+			b[i] = byte(0x20 + rng.Intn(0x5f))
+			if rng.Intn(60) == 0 {
+				b[i] = byte(rng.Intn(256))
+			}
+			want = want && b[i] >= 0x20 && b[i] <= 0x7e
+		}
+		if got := printable32(string(b[:])); got != want {
+			t.Fatalf("printable32(%q) = %v, want %v", b, got, want)
+		}
+	}
+}

@@ -106,15 +106,10 @@ func (e *Encoder) Name() string { return e.name }
 
 // Count returns the number of tokens in s. It equals len(e.Encode(s)).
 func (e *Encoder) Count(s string) int {
-	n := 0
-	e.regions(s, func(start, end int, fast bool) {
-		if fast {
-			n += e.fastCount(s[start:end])
-			return
-		}
-		n += e.slowCount(s[start:end])
-	})
-	return n
+	if e.fastASCII {
+		return e.countASCII(s)
+	}
+	return e.slowCount(s)
 }
 
 // slowCount counts the tokens of s with the library, patched where it

@@ -90,11 +90,13 @@ func Split(text string, opts Options) ([]Chunk, error) {
 	}
 	if s.tokens {
 		s.spans = tokens.Spans(text)
-	} else {
-		s.indexRunes()
 	}
+	s.atoms = make([]span, 0, (b-a)/128+1) // prose gives an atom every few hundred bytes
 	if err := s.atomize(a, b, 0); err != nil {
 		return nil, err
+	}
+	if !s.tokens {
+		s.indexAtoms()
 	}
 	return s.merge(), nil
 }
@@ -110,11 +112,16 @@ type splitter struct {
 	tokens        bool
 	levels        []func(a, b int) []span
 	spans         []tokens.Span // tokens of the whole text, for estimates
-	runeIndex     []int         // runes before each runeBlock-byte block
 	atoms         []span
+	// atomRunes holds, for unit chars, the runes of the text before each
+	// atom's start and end: atomRunes[2k] before atoms[k].start,
+	// atomRunes[2k+1] before atoms[k].end.
+	atomRunes []int
 	// onlyLF is set when the text's only line breaks are \n, so atBreaks
 	// can look for them with strings.IndexByte.
 	onlyLF bool
+	// ascii is set when the text is all ASCII, so that runes are bytes.
+	ascii bool
 }
 
 func newSplitter(text string, o Options) (*splitter, error) {
@@ -127,10 +134,11 @@ func newSplitter(text string, o Options) (*splitter, error) {
 	if o.Unit != "" && o.Unit != UnitTokens && o.Unit != UnitChars {
 		return nil, &OptionError{"unit", fmt.Sprintf("unknown unit %q (allowed: tokens, chars)", o.Unit)}
 	}
-	if !utf8.ValidString(text) {
+	ascii := isASCII(text)
+	if !ascii && !utf8.ValidString(text) {
 		return nil, &OptionError{"text", fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(text))}
 	}
-	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars,
+	s := &splitter{text: text, size: o.Size, overlap: o.Overlap, tokens: o.Unit != UnitChars, ascii: ascii,
 		onlyLF: strings.IndexByte(text, '\r') < 0 && !strings.Contains(text, "\u2028") && !strings.Contains(text, "\u2029")}
 	if o.Separators == nil {
 		s.levels = []func(a, b int) []span{s.paragraphs, s.lines, s.sentences, s.words}
@@ -191,8 +199,8 @@ func (s *splitter) fits(a, b int) bool {
 	if b-a <= s.size { // a token or a rune takes at least one byte
 		return true
 	}
-	if !s.tokens {
-		return s.estimate(a, b) <= s.size
+	if !s.tokens { // a rune takes at most utf8.UTFMax bytes
+		return b-a <= utf8.UTFMax*s.size && s.runes(a, b) <= s.size
 	}
 	if s.estimate(a, b) > 2*s.size+16 { // far too big: skip the exact count
 		return false
@@ -234,21 +242,64 @@ const boundaryReach = 64
 // counting the range alone only near its ends.
 func (s *splitter) estimate(a, b int) int { return s.unitsBefore(b) - s.unitsBefore(a) }
 
-const runeBlock = 256
-
+// unitsBefore returns the units of text[:x]. For unit chars it needs
+// atomRunes, so it only serves merging, and counts from the nearest atom
+// boundary at or before x.
 func (s *splitter) unitsBefore(x int) int {
 	if s.tokens {
 		return sort.Search(len(s.spans), func(i int) bool { return s.spans[i].Start >= x })
 	}
-	blk := x / runeBlock
-	return s.runeIndex[blk] + runeStarts(s.text[blk*runeBlock:x])
+	k := sort.Search(len(s.atoms), func(k int) bool { return s.atoms[k].start > x }) - 1
+	if k < 0 {
+		return s.runes(0, x)
+	}
+	from, units := s.atoms[k].start, s.atomRunes[2*k]
+	if x >= s.atoms[k].end {
+		from, units = s.atoms[k].end, s.atomRunes[2*k+1]
+	}
+	return units + s.runes(from, x)
 }
 
-func (s *splitter) indexRunes() {
-	s.runeIndex = make([]int, len(s.text)/runeBlock+1)
-	for blk := 1; blk < len(s.runeIndex); blk++ {
-		s.runeIndex[blk] = s.runeIndex[blk-1] + runeStarts(s.text[(blk-1)*runeBlock:blk*runeBlock])
+// indexAtoms fills atomRunes, in one pass over the text.
+func (s *splitter) indexAtoms() {
+	s.atomRunes = make([]int, 2*len(s.atoms))
+	at, runes := 0, 0
+	for k, a := range s.atoms {
+		runes += s.runes(at, a.start)
+		s.atomRunes[2*k] = runes
+		runes += s.runes(a.start, a.end)
+		s.atomRunes[2*k+1] = runes
+		at = a.end
 	}
+}
+
+// runes returns the number of runes in text[a:b].
+func (s *splitter) runes(a, b int) int {
+	if s.ascii {
+		return b - a
+	}
+	return runeStarts(s.text[a:b])
+}
+
+// isASCII reports whether s is all ASCII, 32 bytes at a time.
+func isASCII(s string) bool {
+	i, acc := 0, uint64(0)
+	for ; i+32 <= len(s); i += 32 {
+		t := s[i : i+32]
+		for k := 0; k < 32; k += 8 {
+			acc |= uint64(t[k]) | uint64(t[k+1])<<8 | uint64(t[k+2])<<16 | uint64(t[k+3])<<24 |
+				uint64(t[k+4])<<32 | uint64(t[k+5])<<40 | uint64(t[k+6])<<48 | uint64(t[k+7])<<56
+		}
+		if acc&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // runeStarts counts the bytes of s that start a rune, so it counts the runes
@@ -279,6 +330,22 @@ func (s *splitter) paragraphs(a, b int) []span {
 
 // lineBreaks counts \n, \r and \r\n, and U+2028, as one line break each.
 func lineBreaks(gap string) int {
+	n := 0
+	for i := 0; i < len(gap); i++ { // gaps are short and nearly always ASCII
+		switch c := gap[i]; {
+		case c == '\n':
+			n++
+		case c == '\r':
+			if i+1 < len(gap) && gap[i+1] == '\n' {
+				i++
+			}
+			n++
+		case c >= utf8.RuneSelf:
+			goto slow
+		}
+	}
+	return n
+slow:
 	return strings.Count(gap, "\n") + strings.Count(gap, "\r") - strings.Count(gap, "\r\n") + strings.Count(gap, "\u2028")
 }
 
@@ -335,6 +402,13 @@ func (s *splitter) atBreaks(a, b int, cut func(gap string) bool) []span {
 		}
 		gs := i
 		for gs > start {
+			if c := s.text[gs-1]; c < utf8.RuneSelf {
+				if !asciiSpace[c] {
+					break
+				}
+				gs--
+				continue
+			}
 			r, n := utf8.DecodeLastRuneInString(s.text[start:gs])
 			if !unicode.IsSpace(r) {
 				break
@@ -515,7 +589,13 @@ func isRegional(r rune) bool { return r >= 0x1f1e6 && r <= 0x1f1ff }
 
 // merge packs the atoms into chunks.
 func (s *splitter) merge() []Chunk {
-	var chunks []Chunk
+	// About one chunk per size units, and at most one per atom: room for
+	// twice that many, so that appends rarely copy.
+	units := len(s.spans)
+	if !s.tokens {
+		units = s.atomRunes[len(s.atomRunes)-1]
+	}
+	chunks := make([]Chunk, 0, min(len(s.atoms), 2*units/s.size+1))
 	start := s.atoms[0].start
 	for i := 0; i < len(s.atoms); {
 		j, n := s.extend(start, i)
@@ -537,11 +617,19 @@ func (s *splitter) merge() []Chunk {
 // fit.
 func (s *splitter) extend(start, i int) (j, count int) {
 	j = i
+	if !s.tokens { // exact, and atomRunes has the atoms' ends
+		base := s.atomRunes[2*i] // start is atoms[i].start unless the chunk overlaps
+		if start != s.atoms[i].start {
+			base = s.unitsBefore(start)
+		}
+		limit := base + s.size
+		for j+1 < len(s.atoms) && s.atomRunes[2*(j+1)+1] <= limit {
+			j++
+		}
+		return j, 0
+	}
 	for j+1 < len(s.atoms) && s.estimate(start, s.atoms[j+1].end) <= s.size {
 		j++
-	}
-	if !s.tokens {
-		return j, 0
 	}
 	// The estimate can be off by a few tokens near the ends: settle exactly.
 	count = s.measure(start, s.atoms[j].end)
@@ -568,6 +656,9 @@ func (s *splitter) overlapStart(ps, pe, i int) int {
 	if s.overlap == 0 {
 		return next.start
 	}
+	if !s.tokens {
+		return s.overlapStartChars(ps, pe, i)
+	}
 	slack := 0
 	if s.tokens {
 		slack = 4 // estimates may be this far off; measure settles it
@@ -590,6 +681,37 @@ func (s *splitter) overlapStart(ps, pe, i int) int {
 		}
 		if s.measure(p, pe) <= s.overlap && s.measure(p, next.end) <= s.size {
 			return p
+		}
+	}
+	return next.start
+}
+
+// overlapStartChars is overlapStart for unit chars, where units are exact:
+// it counts the runes of the tail as it walks back, and the atoms it passes.
+func (s *splitter) overlapStartChars(ps, pe, i int) int {
+	next := s.atoms[i]
+	rest := s.estimate(pe, next.end)
+	type cand struct{ p, units int }
+	var cands []cand // right to left
+	k := i - 1       // the last atom that starts at or before p
+	units := 0       // runes in text[p:pe]
+	for p := pe; p > ps; {
+		r, n := utf8.DecodeLastRuneInString(s.text[ps:p])
+		p -= n
+		units++
+		if p <= ps || units > s.overlap {
+			break
+		}
+		for k >= 0 && s.atoms[k].start > p {
+			k--
+		}
+		if prev, _ := utf8.DecodeLastRuneInString(s.text[:p]); !unicode.IsSpace(r) && (unicode.IsSpace(prev) || k >= 0 && s.atoms[k].start == p) {
+			cands = append(cands, cand{p, units})
+		}
+	}
+	for c := len(cands) - 1; c >= 0; c-- {
+		if cands[c].units+rest <= s.size {
+			return cands[c].p
 		}
 	}
 	return next.start
@@ -623,6 +745,13 @@ func trimSpan(text string, a, b int) (int, int) {
 // spaceEnd returns the end of the whitespace run starting at i, at most b.
 func spaceEnd(text string, i, b int) int {
 	for i < b {
+		if c := text[i]; c < utf8.RuneSelf {
+			if !asciiSpace[c] {
+				break
+			}
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(text[i:b])
 		if !unicode.IsSpace(r) {
 			break

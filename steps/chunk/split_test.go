@@ -339,12 +339,13 @@ func benchmarkEnglish(b *testing.B, opts Options, reflow bool) {
 	text := englishCorpus(b, 10<<20, reflow)
 	tokens.Count("warm up") // build the vocabulary outside the timer
 	b.SetBytes(int64(len(text)))
-	b.ResetTimer()
+	start := cpuTime()
 	for b.Loop() {
 		if _, err := Split(text, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, start, len(text))
 }
 
 func BenchmarkSplit10MBEnglishChars(b *testing.B) {
@@ -377,6 +378,65 @@ func TestMeasureExact(t *testing.T) {
 			b := a + 1 + rng.Intn(len(text)-a)
 			if got, want := s.measure(a, b), tokens.Count(text[a:b]); got != want {
 				t.Fatalf("measure(%d, %d) = %d, Count(%q) = %d", a, b, got, text[a:b], want)
+			}
+		}
+	}
+}
+
+// TestIsASCII checks the word-at-a-time ASCII test at every length and
+// position of a non-ASCII byte.
+func TestIsASCII(t *testing.T) {
+	for n := range 80 {
+		b := []byte(strings.Repeat("a", n))
+		if !isASCII(string(b)) {
+			t.Fatalf("isASCII(%d × a) = false", n)
+		}
+		for i := range n {
+			b[i] = 0x80
+			if isASCII(string(b)) {
+				t.Fatalf("isASCII with 0x80 at %d of %d = true", i, n)
+			}
+			b[i] = 'a'
+		}
+	}
+}
+
+// TestLineBreaks checks the byte loop of lineBreaks against counting each
+// kind of line break, \r\n as one.
+func TestLineBreaks(t *testing.T) {
+	for _, gap := range []string{"", " ", "\n", "\n\n", "\r", "\r\n", "\r\r\n", "\n\r", " \r\n \n\t", "\r\n\r\n",
+		"\u2028", "\n\u2028\n", "\u00a0\n", "\r\u2029", "\t\v\f"} {
+		want := strings.Count(gap, "\n") + strings.Count(gap, "\r") - strings.Count(gap, "\r\n") + strings.Count(gap, "\u2028")
+		if got := lineBreaks(gap); got != want {
+			t.Errorf("lineBreaks(%q) = %d, want %d", gap, got, want)
+		}
+	}
+}
+
+// TestChunkTokensExact checks Chunk.Tokens against the encoder's token ids,
+// a path of package tokens that does not go through Count, on prose and on
+// mixed-script text, in both units.
+func TestChunkTokensExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(2026))
+	var mixed strings.Builder
+	for mixed.Len() < 100<<10 {
+		mixed.WriteString(randomDoc(rng, 100))
+		mixed.WriteString("\n\n")
+	}
+	for name, text := range map[string]string{
+		"as written": englishCorpus(t, 200<<10, false),
+		"reflowed":   englishCorpus(t, 200<<10, true),
+		"mixed":      mixed.String(),
+	} {
+		for _, opts := range []Options{{Size: 1000, Unit: UnitChars}, {Size: 120, Overlap: 30, Unit: UnitChars}, {Size: 400}} {
+			chunks, err := Split(text, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range chunks {
+				if want := len(tokens.Encode(c.Text)); c.Tokens != want {
+					t.Fatalf("%s, %s: chunk %d has Tokens %d, Encode gives %d: %q", name, optsName(opts), c.Index, c.Tokens, want, c.Text)
+				}
 			}
 		}
 	}
