@@ -156,6 +156,32 @@ func stepState(st store.StepStat) string {
 	return store.StepPending
 }
 
+// startedUnrecorded marks as running the pending steps of a running run whose
+// dependencies have all succeeded: the engine starts a step as soon as its last
+// dependency ends but records it only when its first item or the whole step ends, so
+// without this a step in flight shows as pending.
+func startedUnrecorded(nodes []dagNode) {
+	state := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		state[n.ID] = n.State
+	}
+	for i, n := range nodes {
+		if n.State != store.StepPending {
+			continue
+		}
+		ready := true
+		for _, d := range n.Needs {
+			if st := state[d]; st != store.StepSucceeded && st != store.StepCached {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			nodes[i].State = store.StepRunning
+		}
+	}
+}
+
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	run, err := s.o.Store.GetRun(ctx, r.PathValue("id"))
@@ -216,6 +242,9 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 		if nodes[i].Needs == nil {
 			nodes[i].Needs = []string{}
 		}
+	}
+	if run.Status == store.RunRunning {
+		startedUnrecorded(nodes)
 	}
 	layers(nodes)
 	models := make([]map[string]any, len(costs))

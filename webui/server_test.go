@@ -483,3 +483,24 @@ func TestStepInputsOfBigFanOut(t *testing.T) {
 		t.Errorf("report's input from each = %v, want a note naming its 101 items", d.Inputs.Steps["each"])
 	}
 }
+
+// A running run's steps have no record until an item or the step ends; a step whose
+// dependencies have all succeeded has started and shows as running, not pending.
+func TestStartedUnrecorded(t *testing.T) {
+	nodes := []dagNode{
+		{ID: "a", State: store.StepSucceeded},
+		{ID: "b", Needs: []string{"a"}, State: store.StepPending},      // started
+		{ID: "c", Needs: []string{"b"}, State: store.StepPending},      // waits for b
+		{ID: "d", State: store.StepPending},                            // no needs: started
+		{ID: "e", Needs: []string{"a", "x"}, State: store.StepPending}, // x failed
+		{ID: "x", State: store.StepFailed},
+		{ID: "f", Needs: []string{"a"}, State: store.StepSkipped}, // recorded: kept
+	}
+	startedUnrecorded(nodes)
+	want := map[string]string{"a": "succeeded", "b": "running", "c": "pending", "d": "running", "e": "pending", "x": "failed", "f": "skipped"}
+	for _, n := range nodes {
+		if n.State != want[n.ID] {
+			t.Errorf("%s: %s, want %s", n.ID, n.State, want[n.ID])
+		}
+	}
+}

@@ -286,9 +286,10 @@ func TestLiveRunView(t *testing.T) {
 
 	p.openRunFromList(id)
 	p.waitJS(`document.querySelector("#run-status")?.textContent.includes("running")`, "#run-status running")
-	// The node of step ask is not checked here: the engine writes a step's record only
-	// when an item or the step ends, so while every call is held the state has nothing
-	// that says ask is running, and the viewer shows it pending.
+	// The engine records a step only when an item or the step ends, so while every call
+	// is held the state has no record of ask; the viewer infers that it is running from
+	// its dependencies (it has none) having ended.
+	p.waitJS(`document.querySelector('#dag g.node[data-step-id="ask"]')?.dataset.state === "running"`, "step ask running in the DAG")
 	p.screenshot("run-running")
 
 	release()
