@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"time"
 
-	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
 )
@@ -67,21 +65,7 @@ func (fl *Flow) OpenSession(ctx context.Context, opts RunOptions) (*Session, err
 	if opts.RunID == "" {
 		return nil, errors.New("session: no run id")
 	}
-	if opts.Parallelism <= 0 {
-		opts.Parallelism = runtime.NumCPU() * 4
-	}
-	if opts.Executor == nil {
-		opts.Executor = InProcess{}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Engine == "" {
-		opts.Engine = "temporal"
-	}
-	if opts.StateDir != "" {
-		fl.funcs.useBlobs(blob.NewStore(BlobDir(opts.StateDir)))
-	}
+	fl.defaults(&opts, "temporal")
 	opts.Resume, opts.Ephemeral = "", false
 	prev, err := opts.Store.GetRun(ctx, opts.RunID)
 	exists := err == nil

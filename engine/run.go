@@ -157,12 +157,9 @@ func (e *RunError) Unwrap() []error {
 	return out
 }
 
-// Run executes the flow and records it. It returns the result (also on failure, with the
-// statuses of every step) and a *RunError when steps failed.
-func (fl *Flow) Run(ctx context.Context, opts RunOptions) (*RunResult, error) {
-	if opts.Store == nil {
-		return nil, errors.New("run: no run store")
-	}
+// defaults fills the zero fields of opts a run needs (engine names the engine that runs
+// it) and points the flow's blob() at the state's blob store.
+func (fl *Flow) defaults(opts *RunOptions, engine string) {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.NumCPU() * 4
 	}
@@ -173,11 +170,20 @@ func (fl *Flow) Run(ctx context.Context, opts RunOptions) (*RunResult, error) {
 		opts.Now = time.Now
 	}
 	if opts.Engine == "" {
-		opts.Engine = "local"
+		opts.Engine = engine
 	}
 	if opts.StateDir != "" {
 		fl.funcs.useBlobs(blob.NewStore(BlobDir(opts.StateDir)))
 	}
+}
+
+// Run executes the flow and records it. It returns the result (also on failure, with the
+// statuses of every step) and a *RunError when steps failed.
+func (fl *Flow) Run(ctx context.Context, opts RunOptions) (*RunResult, error) {
+	if opts.Store == nil {
+		return nil, errors.New("run: no run store")
+	}
+	fl.defaults(&opts, "local")
 	w, err := fl.newWalker(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -30,14 +30,7 @@ func runsDiffCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 3 {
 		flow = pos[2]
 	}
-	sd, err := runsStateDir(*dir, flow)
-	if err == nil && sd == "" {
-		err = fmt.Errorf("%s has no state yet", flow)
-	}
-	if err != nil {
-		return v.fail(errState, err, nil)
-	}
-	st, err := openStore(sd)
+	st, _, err := openRunsState(*dir, flow)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -9,12 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/rundiff"
 )
 
 func init() {
@@ -121,6 +122,23 @@ func runsStateDir(flag, flow string) (string, error) {
 	return "", errors.New("no state in ./.aiflow (pass a flow file or --state-dir)")
 }
 
+// openRunsState opens the existing state a command that reads runs looks at (see
+// runsStateDir); a flow that has never run is an error naming it.
+func openRunsState(flag, flow string) (*store.Store, string, error) {
+	sd, err := runsStateDir(flag, flow)
+	if err == nil && sd == "" {
+		err = fmt.Errorf("%s has no state yet: run it first", flow)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := openStore(sd)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, sd, nil
+}
+
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
@@ -186,7 +204,7 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
-	recs = orderSteps(recs)
+	recs = rundiff.OrderSteps(recs)
 	turns := map[string][]store.Turn{}
 	if withTurns {
 		for _, s := range recs {
@@ -275,27 +293,6 @@ func showRun(ctx context.Context, v view, st *store.Store, id string, withTurns 
 		printValues(w, r.Outputs, sortedKeys(r.Outputs), "  ", st.Dir())
 	}
 	return exitOK
-}
-
-// orderSteps groups the records by step, steps in the order they started (the store's
-// order), and lists a for_each step's whole-step record first and then its items in item
-// order: the store orders by start time, which interleaves items that ran concurrently.
-func orderSteps(recs []store.StepRecord) []store.StepRecord {
-	first := map[string]int{}
-	for i, r := range recs {
-		if _, ok := first[r.StepID]; !ok {
-			first[r.StepID] = i
-		}
-	}
-	out := append([]store.StepRecord(nil), recs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if first[a.StepID] != first[b.StepID] {
-			return first[a.StepID] < first[b.StepID]
-		}
-		return a.Item < b.Item // WholeStep (-1) first
-	})
-	return out
 }
 
 // stepScore is the score a step's output carries at its top level (a classify step's

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/rundiff"
 )
 
 func TestOrderSteps(t *testing.T) {
@@ -27,7 +28,7 @@ func TestOrderSteps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, r := range orderSteps(tt.in) {
+			for _, r := range rundiff.OrderSteps(tt.in) {
 				got = append(got, fmt.Sprintf("%s[%d]", r.StepID, r.Item))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {

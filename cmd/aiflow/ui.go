@@ -50,14 +50,7 @@ func serveUI(ctx context.Context, args []string, stdout, stderr io.Writer, liste
 	if len(pos) == 1 {
 		flow = pos[0]
 	}
-	sd, err := runsStateDir(*dir, flow)
-	if err == nil && sd == "" {
-		err = fmt.Errorf("%s has no state yet: run it first", flow)
-	}
-	if err != nil {
-		return v.fail(errState, err, nil)
-	}
-	st, err := openStore(sd)
+	st, sd, err := openRunsState(*dir, flow)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -47,7 +47,7 @@ type Change struct {
 // Summarize folds each step's records (whole step and items) into one summary, steps
 // in the order of their first record.
 func Summarize(recs []store.StepRecord) []StepSummary {
-	recs = orderSteps(recs)
+	recs = OrderSteps(recs)
 	var out []StepSummary
 	idx := map[string]int{}
 	hashes := map[string]*bytes.Buffer{}
@@ -244,9 +244,10 @@ func plainJSON(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// orderSteps groups records by step, steps in the order of their first record, the
-// whole-step record before the items.
-func orderSteps(recs []store.StepRecord) []store.StepRecord {
+// OrderSteps groups records by step, steps in the order of their first record (the
+// store orders by start time, which interleaves items that ran concurrently), and lists
+// a for_each step's whole-step record before its items, in item order.
+func OrderSteps(recs []store.StepRecord) []store.StepRecord {
 	first := map[string]int{}
 	for i, r := range recs {
 		if _, ok := first[r.StepID]; !ok {
