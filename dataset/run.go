@@ -21,6 +21,7 @@ const (
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
 	statusCancelled = "cancelled" // never written: a resume runs the row again
+	statusBudget    = "budget"    // refused by the dataset's shared budget; never written
 )
 
 // Result is one line of the results file.
@@ -38,6 +39,8 @@ type Result struct {
 	Steps     []StepInfo      `json:"steps,omitempty"`
 	// Extra is what Options.Annotate attached (evaluations: the row's scores); not written.
 	Extra any `json:"-"`
+
+	budgetErr *engine.BudgetError // the shared budget's refusal (statusBudget)
 }
 
 // StepInfo is what a row's step did, kept for evaluations (cost and models by step).
@@ -56,6 +59,9 @@ type Stats struct {
 	Usage    providers.Usage
 	Elapsed  time.Duration
 	Canceled bool
+	// BudgetStopped is set when the dataset's shared budget (Options.Run.SharedBudget)
+	// refused a call: the rows from the refused one on were not run or written.
+	BudgetStopped bool
 }
 
 // RowsPerSecond is the rate of this run's finished rows.
@@ -108,6 +114,8 @@ type Options struct {
 // the results file ends at the last row before the first unfinished one and
 // OpenResults(…, resume) continues from there.
 func Run(ctx context.Context, o Options) (Stats, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	par := max(o.Parallelism, 1)
 	window := max(4*par, 16)
 	pool := o.Run.Pool
@@ -149,6 +157,12 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 			defer wg.Done()
 			for r := range jobs {
 				res := o.runRow(ctx, r, pool)
+				if res.Status == statusBudget {
+					// The dataset's shared budget is spent: this row and the rows after it
+					// are not written, so --resume continues from here with a new budget.
+					stop(res.budgetErr)
+					res.Status = statusCancelled
+				}
 				if o.Annotate != nil && res.Status != statusCancelled {
 					o.Annotate(ctx, &res)
 				}
@@ -221,6 +235,12 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	if werr == nil {
 		werr = o.Source.Err()
 	}
+	if be := (*engine.BudgetError)(nil); werr == nil && errors.As(context.Cause(ctx), &be) {
+		stats.Canceled = false
+		stats.BudgetStopped = true
+		werr = fmt.Errorf("the dataset's budget of $%.6f is spent or committed ($%.6f paid): rows from %d on were not run; run again with a larger --budget and --resume last to continue: %w",
+			be.Budget, o.Run.SharedBudget.Spent(), next, be)
+	}
 	if werr == nil && stats.Canceled {
 		werr = ctx.Err()
 	}
@@ -251,6 +271,10 @@ func (o *Options) runRow(ctx context.Context, r Row, pool *engine.ProviderPool) 
 	res.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if ctx.Err() != nil {
 		res.Status = statusCancelled
+		return res
+	}
+	if be := (*engine.BudgetError)(nil); errors.As(err, &be) && be.Shared {
+		res.Status, res.budgetErr = statusBudget, be
 		return res
 	}
 	if out != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/providers"
@@ -20,11 +21,18 @@ type BudgetError struct {
 	Budget   float64
 	// Basis says how an unpriced model's estimate was made, "" for a catalogue price.
 	Basis string
+	// Shared is set when the refusing budget is a SharedBudget (a dataset's), not the
+	// run's own.
+	Shared bool
 }
 
 func (e *BudgetError) Error() string {
-	msg := fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f budget is spent or committed",
-		e.Model, e.Estimate, e.Spent, e.Budget)
+	which := "budget"
+	if e.Shared {
+		which = "budget shared by the dataset's rows"
+	}
+	msg := fmt.Sprintf("budget: calling %s would cost about $%.6f, and $%.6f of the $%.6f %s is spent or committed",
+		e.Model, e.Estimate, e.Spent, e.Budget, which)
 	if e.Basis != "" {
 		msg += " (" + e.Basis + ")"
 	}
@@ -67,7 +75,10 @@ func (w *walker) reserve(n *Node, calls ...*steps.Call) (func(), error) {
 		// The calls would fit once the calls in flight have settled (they may cost less
 		// than reserved, and a model's first call teaches its real cost): wait for one
 		// to release its reservation, then estimate again.
-		if !wait.at.awaitRelease(w.ctx, wait.gen) {
+		unblock := w.sched.block() // another step may run while this one waits
+		ok := wait.at.awaitRelease(w.ctx, wait.gen)
+		unblock()
+		if !ok {
 			return nil, wait.BudgetError
 		}
 	}
@@ -104,8 +115,13 @@ func (w *walker) estimate(n *Node, calls []*steps.Call) (est float64, basis stri
 // call would fit the spend so far. gen is the run's release count at the refusal.
 type budgetWait struct {
 	*BudgetError
-	at  *walker
+	at  releaser
 	gen uint64
+}
+
+// releaser is a budget whose reservations can be waited on: a run's or a shared one.
+type releaser interface {
+	awaitRelease(ctx context.Context, gen uint64) bool
 }
 
 // awaitRelease waits until a reservation of w is released after generation gen, or ctx
@@ -117,7 +133,6 @@ func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
 		w.mu.Unlock()
 	})
 	defer stop()
-	defer w.sched.block()()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.releases == gen && ctx.Err() == nil {
@@ -144,7 +159,7 @@ func dearestEstimate(task providers.Task, e Estimate) (float64, string) {
 // budgeted reports whether this run or a run it is a sub-flow of has a budget.
 func (w *walker) budgeted() bool {
 	for r := w; r != nil; r = r.opts.parent {
-		if r.budget() > 0 {
+		if r.budget() > 0 || r.opts.SharedBudget != nil {
 			return true
 		}
 	}
@@ -177,7 +192,15 @@ func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
 		}
 	}
 	if w.opts.parent == nil {
-		return release, nil
+		if w.opts.SharedBudget == nil {
+			return release, nil
+		}
+		shared, err := w.opts.SharedBudget.commit(ref, est, basis)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		return func() { shared(); release() }, nil
 	}
 	up, err := w.opts.parent.commit(ref, est, basis)
 	if err != nil {
@@ -248,5 +271,98 @@ func (w *walker) budgetLeft() any {
 			left = l
 		}
 	}
+	if root := w.root(); root.opts.SharedBudget != nil {
+		l := root.opts.SharedBudget.left()
+		if cur, ok := left.(float64); !ok || l < cur {
+			left = l
+		}
+	}
 	return left
+}
+
+// root is the run this one is a sub-flow of, at any depth, or w itself.
+func (w *walker) root() *walker {
+	for w.opts.parent != nil {
+		w = w.opts.parent
+	}
+	return w
+}
+
+// SharedBudget is a budget in USD drawn on by several runs at once, such as the rows of
+// a dataset run: each call reserves its estimate against it before it is sent and the
+// real cost replaces the estimate afterwards, exactly as a run's own budget works, so
+// the runs together never commit more than it. Safe for concurrent use.
+type SharedBudget struct {
+	limit    float64
+	mu       sync.Mutex
+	spent    float64
+	reserved float64
+	releases uint64
+	released *sync.Cond
+}
+
+// NewSharedBudget returns a budget of usd (> 0) for runs to share.
+func NewSharedBudget(usd float64) *SharedBudget {
+	b := &SharedBudget{limit: usd}
+	b.released = sync.NewCond(&b.mu)
+	return b
+}
+
+// Limit is the budget in USD.
+func (b *SharedBudget) Limit() float64 { return b.limit }
+
+// Spent is what the runs sharing the budget have paid so far.
+func (b *SharedBudget) Spent() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spent
+}
+
+func (b *SharedBudget) left() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit - b.spent - b.reserved
+}
+
+func (b *SharedBudget) add(usd float64) {
+	b.mu.Lock()
+	b.spent += usd
+	b.mu.Unlock()
+}
+
+// commit reserves est, or refuses: with a *budgetWait when only reservations of calls
+// in flight stand in the way.
+func (b *SharedBudget) commit(ref string, est float64, basis string) (func(), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.spent+b.reserved+est > b.limit {
+		be := &BudgetError{Model: ref, Estimate: est, Spent: b.spent + b.reserved, Budget: b.limit, Basis: basis, Shared: true}
+		if b.reserved > 0 && b.spent+est <= b.limit {
+			return nil, &budgetWait{BudgetError: be, at: b, gen: b.releases}
+		}
+		return nil, be
+	}
+	b.reserved += est
+	return func() {
+		b.mu.Lock()
+		b.reserved -= est
+		b.releases++
+		b.released.Broadcast()
+		b.mu.Unlock()
+	}, nil
+}
+
+func (b *SharedBudget) awaitRelease(ctx context.Context, gen uint64) bool {
+	stop := context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		b.released.Broadcast()
+		b.mu.Unlock()
+	})
+	defer stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.releases == gen && ctx.Err() == nil {
+		b.released.Wait()
+	}
+	return ctx.Err() == nil
 }

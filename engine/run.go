@@ -61,6 +61,10 @@ type RunOptions struct {
 	// concurrency limits) between runs, so parallel dataset rows stay within a
 	// provider's limits together; the caller closes it after the last run.
 	Pool *ProviderPool
+	// SharedBudget, when set, is a budget this run draws on together with other runs
+	// (the rows of a dataset run): every call reserves against it as well as against the
+	// run's own budget, so the runs together never commit more than it.
+	SharedBudget *SharedBudget
 	// WrapProvider, when set, is handed each provider the run needs (its providers: name,
 	// its kind, and a func that opens it) and returns what the run's steps call instead.
 	// aiflow test uses it for mocks: the wrapper answers mocked calls itself and opens the

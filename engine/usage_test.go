@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -171,4 +172,43 @@ func (b *billedFailure) Execute(ctx context.Context, s steps.Step, call *steps.C
 		return steps.Result{Usage: providers.Usage{USD: b.usd, Requests: 1}}, fake.Unavailable("m")
 	}
 	return engine.InProcess{}.Execute(ctx, s, call)
+}
+
+// TestSharedBudget: runs drawing on one SharedBudget (the rows of a dataset run) never
+// commit more than it together, though none has a budget of its own. Before, a dataset
+// run's --budget capped each row, so N rows could spend N times it.
+func TestSharedBudget(t *testing.T) {
+	p := fake.New()
+	p.PricePerCall = 0.0002
+	fl := fakeFlow(t, p, strings.Replace(pricedFanOut, "budget: { usd: 0.0005 }\n", "", 1))
+	st := openStore(t)
+	shared := engine.NewSharedBudget(0.0011)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = fl.Run(context.Background(), engine.RunOptions{Store: st, Ephemeral: true, SharedBudget: shared})
+		}()
+	}
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		var be *engine.BudgetError
+		if errors.As(err, &be) {
+			if !be.Shared || !strings.Contains(be.Error(), "shared by the dataset's rows") {
+				t.Errorf("refusal %v: want the shared budget named", be)
+			}
+			refused++
+		} else if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+	if calls := p.Calls("m"); calls != 5 || !near(shared.Spent(), 0.001) {
+		t.Errorf("%d calls paid $%v in all; want 5 calls, $0.001, under the shared $0.0011", p.Calls("m"), shared.Spent())
+	}
+	if refused != 4 {
+		t.Errorf("%d of 4 runs refused by the shared budget; want all (24 calls wanted, 5 fit)", refused)
+	}
 }

@@ -523,6 +523,8 @@ func (w *walker) addUsage(u providers.Usage) {
 	}
 	if w.opts.parent != nil {
 		w.opts.parent.addUsage(u)
+	} else if w.opts.SharedBudget != nil {
+		w.opts.SharedBudget.add(u.USD)
 	}
 }
 

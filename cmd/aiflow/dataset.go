@@ -83,7 +83,13 @@ func rowRunOptions(ctx context.Context, fs *flowState, a runArgs) (engine.RunOpt
 	prompts := func(ctx context.Context) (map[string]map[string]any, error) {
 		return infra.Prompts(ctx, fs.fl, fs.st, iopts)
 	}
-	return engine.RunOptions{Store: fs.st, StateDir: fs.dir, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget,
+	// --budget caps the dataset as a whole: every row's calls reserve against one shared
+	// budget. A flow's own budget: still caps each row.
+	var shared *engine.SharedBudget
+	if a.budget > 0 {
+		shared = engine.NewSharedBudget(a.budget)
+	}
+	return engine.RunOptions{Store: fs.st, StateDir: fs.dir, Seed: a.seed, NoCache: a.noCache, SharedBudget: shared,
 		FailFast: a.failFast, OpenDatabase: openDB, Prompts: prompts, Labels: processLabels()}, nil
 }
 

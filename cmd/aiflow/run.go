@@ -65,7 +65,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
 	fs.BoolVar(&a.apply, "apply", false, "create or update the flow's resources first (like aiflow apply -auto-approve)")
 	fs.BoolVar(&a.debug, "debug", false, "trace every provider HTTP attempt to stderr (secrets redacted)")
-	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:)")
+	fs.Float64Var(&a.budget, "budget", 0, "budget in USD (overrides the flow's budget:; with --inputs, one budget for all the rows together)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "wait this long for another run of the same flow to finish (default: fail at once)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	datasetFlags(fs, &a.data)
