@@ -46,6 +46,26 @@ outputs:
   answer: ${ steps.answer.output.text }
 `
 
+// writeDatasetFixture writes datasetFlow against the Workers AI emulator at apiBase and
+// datasetRows ticket rows into a temporary folder, and names the results file there.
+func writeDatasetFixture(t *testing.T, apiBase string) (flow, input, results string) {
+	t.Helper()
+	dir := t.TempDir()
+	flow = filepath.Join(dir, "flow.yaml")
+	if err := os.WriteFile(flow, []byte(fmt.Sprintf(datasetFlow, apiBase)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rows strings.Builder
+	for i := 1; i <= datasetRows; i++ {
+		fmt.Fprintf(&rows, "{\"id\":%d,\"text\":\"ticket number %d\"}\n", i, i)
+	}
+	input = filepath.Join(dir, "tickets.jsonl")
+	if err := os.WriteFile(input, []byte(rows.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return flow, input, filepath.Join(dir, "out.jsonl")
+}
+
 // TestE2EDatasetResumeAfterKill is issue 14: `aiflow run --inputs` is killed with SIGKILL
 // in the middle of the rows; `--resume last` with the same --results finishes them, every
 // row appears exactly once and in order, and no row's call is paid twice except the ones
@@ -55,20 +75,7 @@ func TestE2EDatasetResumeAfterKill(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	cf.SetLatency(50 * time.Millisecond)
 	env := []string{"AIFLOW_E2E_CF_ACCOUNT=" + cf.Account(), "AIFLOW_E2E_CF_TOKEN=" + cf.Token()}
-	dir := t.TempDir()
-	flow := filepath.Join(dir, "flow.yaml")
-	if err := os.WriteFile(flow, []byte(fmt.Sprintf(datasetFlow, cf.APIBase())), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rows strings.Builder
-	for i := 1; i <= datasetRows; i++ {
-		fmt.Fprintf(&rows, "{\"id\":%d,\"text\":\"ticket number %d\"}\n", i, i)
-	}
-	input := filepath.Join(dir, "tickets.jsonl")
-	if err := os.WriteFile(input, []byte(rows.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	results := filepath.Join(dir, "out.jsonl")
+	flow, input, results := writeDatasetFixture(t, cf.APIBase())
 	args := []string{"run", flow, "--inputs", input, "--map", "ticket=text", "--results", results, "--parallelism", fmt.Sprint(datasetPar)}
 
 	killWhen(t, bin, env, args, func() bool { return len(generateRequests(cf)) >= 15 },

@@ -5,9 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,20 +20,7 @@ func TestDatasetBudgetIsTotal(t *testing.T) {
 	cf := wiretest.NewCloudflare(t)
 	t.Setenv("AIFLOW_E2E_CF_ACCOUNT", cf.Account())
 	t.Setenv("AIFLOW_E2E_CF_TOKEN", cf.Token())
-	dir := t.TempDir()
-	flow := filepath.Join(dir, "flow.yaml")
-	if err := os.WriteFile(flow, []byte(fmt.Sprintf(datasetFlow, cf.APIBase())), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var rows strings.Builder
-	for i := 1; i <= datasetRows; i++ {
-		fmt.Fprintf(&rows, "{\"id\":%d,\"text\":\"ticket number %d\"}\n", i, i)
-	}
-	input := filepath.Join(dir, "tickets.jsonl")
-	if err := os.WriteFile(input, []byte(rows.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	results := filepath.Join(dir, "out.jsonl")
+	flow, input, results := writeDatasetFixture(t, cf.APIBase())
 	args := []string{"run", flow, "--inputs", input, "--map", "ticket=text", "--results", results, "--parallelism", "4"}
 
 	var stdout, stderr bytes.Buffer
