@@ -13,7 +13,12 @@ import (
 
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/markdown/" + name)
+	return readFile(t, "testdata/markdown/"+name)
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +28,7 @@ func readTestdata(t testing.TB, name string) []byte {
 // TestToMarkdown converts each format the offline converter reads and checks the
 // refusals name what it cannot do and the remote converter to use instead.
 func TestToMarkdown(t *testing.T) {
-	textPDF, scanned, html := readTestdata(t, "text.pdf"), readTestdata(t, "scanned.pdf"), readTestdata(t, "page.html")
+	textPDF, scanned, html := readTestdata(t, "text.pdf"), readTestdata(t, "scanned.pdf"), readFile(t, "../../examples/flows/data/docs/coral-reefs.html") // the quickstart's own HTML document
 	tests := []struct {
 		name    string
 		doc     providers.Document
