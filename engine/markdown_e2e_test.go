@@ -156,7 +156,7 @@ func TestToMarkdownOfflineRefusals(t *testing.T) {
 // TestToMarkdownInputs converts offline from each input shape: a blob, text with a name
 // that says HTML, and a list of blobs with one name each (joined, tokens absent).
 func TestToMarkdownInputs(t *testing.T) {
-	page, err := os.ReadFile("../providers/local/testdata/markdown/page.html")
+	page, err := os.ReadFile("../examples/flows/data/docs/coral-reefs.html")
 	if err != nil {
 		t.Fatal(err)
 	}
