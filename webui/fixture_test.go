@@ -14,28 +14,9 @@ import (
 	"github.com/aiflow/aiflow/blob"
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/uibench"
 	_ "github.com/aiflow/aiflow/steps/all" // the flow's step kinds, to compile its DAG
 )
-
-// fixtureFlow has a chain with a fan-out in the middle: pick → each (for_each) → report.
-const fixtureFlow = `aiflow: 1
-name: viewer-fixture
-steps:
-  pick:
-    uses: transform
-    with:
-      expr: ${ [1, 2, 3] }
-  each:
-    uses: transform
-    for_each: ${ steps.pick.output.value }
-    with:
-      expr: ${ each.value * 2 }
-  report:
-    uses: transform
-    needs: [each]
-    with:
-      expr: ${ "done" }
-`
 
 // pngBytes is a 1x1 PNG: enough for the blob store to sniff image/png.
 var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -58,7 +39,7 @@ func newFixture(tb testing.TB, items int) *fixture {
 	tb.Helper()
 	root := tb.TempDir()
 	flowPath := filepath.Join(root, "flow.yaml")
-	if err := os.WriteFile(flowPath, []byte(fixtureFlow), 0o644); err != nil {
+	if err := os.WriteFile(flowPath, []byte(uibench.Flow), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	dir := filepath.Join(root, ".aiflow")
@@ -71,7 +52,7 @@ func newFixture(tb testing.TB, items int) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(fixtureFlow))
+	sum := sha256.Sum256([]byte(uibench.Flow))
 	f := &fixture{dir: dir, st: st, run: "r-1", other: "r-2", live: "r-3", items: items, png: png,
 		t0: time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond), flowSrc: flowPath}
 	ctx := context.Background()
