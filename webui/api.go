@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,14 +183,20 @@ func startedUnrecorded(nodes []dagNode) {
 	}
 }
 
-func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	run, err := s.o.Store.GetRun(ctx, r.PathValue("id"))
+// runStats reads run id and its steps' summaries, which the run and timeline views both
+// start from.
+func (s *Server) runStats(ctx context.Context, id string) (store.Run, []store.StepStat, error) {
+	run, err := s.o.Store.GetRun(ctx, id)
 	if err != nil {
-		storeError(w, err)
-		return
+		return store.Run{}, nil, err
 	}
 	stats, err := s.o.Store.StepStats(ctx, run.ID)
+	return run, stats, err
+}
+
+func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	run, stats, err := s.runStats(ctx, r.PathValue("id"))
 	if err != nil {
 		storeError(w, err)
 		return
@@ -275,12 +282,7 @@ type bar struct {
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	run, err := s.o.Store.GetRun(ctx, r.PathValue("id"))
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	stats, err := s.o.Store.StepStats(ctx, run.ID)
+	run, stats, err := s.runStats(ctx, r.PathValue("id"))
 	if err != nil {
 		storeError(w, err)
 		return
