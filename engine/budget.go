@@ -115,28 +115,58 @@ func (w *walker) estimate(n *Node, calls []*steps.Call) (est float64, basis stri
 // call would fit the spend so far. gen is the run's release count at the refusal.
 type budgetWait struct {
 	*BudgetError
-	at  releaser
+	at  *reservations
 	gen uint64
 }
 
-// releaser is a budget whose reservations can be waited on: a run's or a shared one.
-type releaser interface {
-	awaitRelease(ctx context.Context, gen uint64) bool
+// reservations are the estimated costs of the calls in flight against one budget (a
+// run's own, or a SharedBudget), and how many have been released, so that a call refused
+// only because of them can wait for one to settle. The budget's lock guards them.
+type reservations struct {
+	mu       *sync.Mutex
+	cond     *sync.Cond
+	reserved float64
+	releases uint64
 }
 
-// awaitRelease waits until a reservation of w is released after generation gen, or ctx
-// ends (false).
-func (w *walker) awaitRelease(ctx context.Context, gen uint64) bool {
+func newReservations(mu *sync.Mutex) reservations {
+	return reservations{mu: mu, cond: sync.NewCond(mu)}
+}
+
+// take reserves est against limit, of which spent is paid, or refuses with be filled in:
+// as a *budgetWait when the call would fit once the calls in flight have settled. The
+// caller holds the lock; the returned release takes it.
+func (r *reservations) take(spent, est, limit float64, be *BudgetError) (release func(), err error) {
+	if spent+r.reserved+est > limit {
+		be.Estimate, be.Spent, be.Budget = est, spent+r.reserved, limit
+		if r.reserved > 0 && spent+est <= limit {
+			return nil, &budgetWait{BudgetError: be, at: r, gen: r.releases}
+		}
+		return nil, be
+	}
+	r.reserved += est
+	return func() {
+		r.mu.Lock()
+		r.reserved -= est
+		r.releases++
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}, nil
+}
+
+// awaitRelease waits until a reservation is released after generation gen, or ctx ends
+// (false).
+func (r *reservations) awaitRelease(ctx context.Context, gen uint64) bool {
 	stop := context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		w.released.Broadcast()
-		w.mu.Unlock()
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
 	})
 	defer stop()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for w.releases == gen && ctx.Err() == nil {
-		w.released.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.releases == gen && ctx.Err() == nil {
+		r.cond.Wait()
 	}
 	return ctx.Err() == nil
 }
@@ -166,43 +196,31 @@ func (w *walker) budgeted() bool {
 	return false
 }
 
-// commit reserves est against this run's budget, then its parent's, releasing what it
-// took when one refuses.
+// commit reserves est against this run's budget, then the one above it, releasing what
+// it took when one refuses.
 func (w *walker) commit(ref string, est float64, basis string) (func(), error) {
 	release := func() {}
 	if b := w.budget(); b > 0 {
 		w.mu.Lock()
-		if w.usage.USD+w.reserved+est > b {
-			be := &BudgetError{Model: ref, Estimate: est, Spent: w.usage.USD + w.reserved, Budget: b, Basis: basis}
-			var err error = be
-			if w.reserved > 0 && w.usage.USD+est <= b {
-				err = &budgetWait{BudgetError: be, at: w, gen: w.releases}
-			}
-			w.mu.Unlock()
-			return nil, err
-		}
-		w.reserved += est
+		r, err := w.resv.take(w.usage.USD, est, b, &BudgetError{Model: ref, Basis: basis})
 		w.mu.Unlock()
-		release = func() {
-			w.mu.Lock()
-			w.reserved -= est
-			w.releases++
-			w.released.Broadcast()
-			w.mu.Unlock()
-		}
-	}
-	if w.opts.parent == nil {
-		if w.opts.SharedBudget == nil {
-			return release, nil
-		}
-		shared, err := w.opts.SharedBudget.commit(ref, est, basis)
 		if err != nil {
-			release()
 			return nil, err
 		}
-		return func() { shared(); release() }, nil
+		release = r
 	}
-	up, err := w.opts.parent.commit(ref, est, basis)
+	// Then the budget above this run's: its parent's (a sub-flow), or the one it shares
+	// with other runs (at the root of a sub-flow chain).
+	var above func(ref string, est float64, basis string) (func(), error)
+	switch {
+	case w.opts.parent != nil:
+		above = w.opts.parent.commit
+	case w.opts.SharedBudget != nil:
+		above = w.opts.SharedBudget.commit
+	default:
+		return release, nil
+	}
+	up, err := above(ref, est, basis)
 	if err != nil {
 		release()
 		return nil, err
@@ -265,7 +283,7 @@ func (w *walker) budgetLeft() any {
 			continue
 		}
 		r.mu.Lock()
-		l := b - r.usage.USD - r.reserved
+		l := b - r.usage.USD - r.resv.reserved
 		r.mu.Unlock()
 		if cur, ok := left.(float64); !ok || l < cur {
 			left = l
@@ -293,18 +311,16 @@ func (w *walker) root() *walker {
 // real cost replaces the estimate afterwards, exactly as a run's own budget works, so
 // the runs together never commit more than it. Safe for concurrent use.
 type SharedBudget struct {
-	limit    float64
-	mu       sync.Mutex
-	spent    float64
-	reserved float64
-	releases uint64
-	released *sync.Cond
+	limit float64
+	mu    sync.Mutex
+	spent float64
+	res   reservations
 }
 
 // NewSharedBudget returns a budget of usd (> 0) for runs to share.
 func NewSharedBudget(usd float64) *SharedBudget {
 	b := &SharedBudget{limit: usd}
-	b.released = sync.NewCond(&b.mu)
+	b.res = newReservations(&b.mu)
 	return b
 }
 
@@ -321,7 +337,7 @@ func (b *SharedBudget) Spent() float64 {
 func (b *SharedBudget) left() float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.limit - b.spent - b.reserved
+	return b.limit - b.spent - b.res.reserved
 }
 
 func (b *SharedBudget) add(usd float64) {
@@ -330,39 +346,9 @@ func (b *SharedBudget) add(usd float64) {
 	b.mu.Unlock()
 }
 
-// commit reserves est, or refuses: with a *budgetWait when only reservations of calls
-// in flight stand in the way.
+// commit reserves est, or refuses.
 func (b *SharedBudget) commit(ref string, est float64, basis string) (func(), error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.spent+b.reserved+est > b.limit {
-		be := &BudgetError{Model: ref, Estimate: est, Spent: b.spent + b.reserved, Budget: b.limit, Basis: basis, Shared: true}
-		if b.reserved > 0 && b.spent+est <= b.limit {
-			return nil, &budgetWait{BudgetError: be, at: b, gen: b.releases}
-		}
-		return nil, be
-	}
-	b.reserved += est
-	return func() {
-		b.mu.Lock()
-		b.reserved -= est
-		b.releases++
-		b.released.Broadcast()
-		b.mu.Unlock()
-	}, nil
-}
-
-func (b *SharedBudget) awaitRelease(ctx context.Context, gen uint64) bool {
-	stop := context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		b.released.Broadcast()
-		b.mu.Unlock()
-	})
-	defer stop()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for b.releases == gen && ctx.Err() == nil {
-		b.released.Wait()
-	}
-	return ctx.Err() == nil
+	return b.res.take(b.spent, est, b.limit, &BudgetError{Model: ref, Basis: basis, Shared: true})
 }

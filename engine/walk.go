@@ -45,9 +45,7 @@ type walker struct {
 
 	mu       sync.Mutex
 	usage    providers.Usage
-	reserved float64 // estimated cost of calls in flight, committed against the budget
-	releases uint64  // reservations released so far, for calls waiting on one (released)
-	released *sync.Cond
+	resv     reservations // estimated costs of calls in flight against the run's budget
 	arms     map[string]map[string]*ArmStats
 	observed map[string]float64 // model → dearest call so far (USD)
 	turns    map[string]int     // step/item → next agent turn index
@@ -63,7 +61,7 @@ type walker struct {
 func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
 	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
-	w.released = sync.NewCond(&w.mu)
+	w.resv = newReservations(&w.mu)
 	if opts.Tracer != nil {
 		w.spans = &spans{open: map[spanKey]openSpan{}}
 	}
