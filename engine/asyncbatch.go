@@ -132,10 +132,16 @@ func (fl *Flow) batchNote(n *Node, m *steps.Model) string {
 // key the recorded batch's — or submits the batch and records its job before
 // returning. The submission holds an execution slot (under the step's retry: as any
 // call); waiting for the answers holds none.
+//
+// A recorded run writes that a submission is under way before anything is sent, so that
+// no later process of the run sends the same items again when this one stops (or cannot
+// record the job) after the provider accepted them: the batch is paid for either way.
 func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model, reqs []providers.BatchRequest, idxs []int, itemKeys []string, key string) (job providers.BatchJob, usedKey string, resumed bool, err error) {
 	if w.recordsBatches() {
 		rec, err := w.recordedBatch(n, m, idxs, itemKeys, key)
 		switch {
+		case err == nil && rec.Status == store.BatchSubmitting:
+			return job, rec.Key, false, fmt.Errorf("an earlier process of this run was submitting a batch of these items to %s and stopped before it recorded the batch, so the provider may have it and be charging for it; aiflow will not submit it again and risk paying twice (that process's error names the batch if it was accepted); to submit the items anyway, start a new run", m.Ref())
 		case err == nil:
 			if err := json.Unmarshal(rec.Job, &job); err != nil {
 				return job, key, false, fmt.Errorf("reading the recorded batch: %w", err)
@@ -145,6 +151,11 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			// Not knowing whether the batch was sent, sending it again could pay twice.
 			return job, key, false, err
 		}
+		intent := store.Batch{RunID: w.runID, StepID: n.ID, Key: key, Provider: m.ProviderName, Model: m.ID,
+			Items: idxs, ItemKeys: itemKeys, Status: store.BatchSubmitting}
+		if err := w.opts.Store.PutBatch(w.ctx, intent); err != nil {
+			return job, key, false, fmt.Errorf("recording the batch before submitting it (nothing was sent): %w", err)
+		}
 	}
 	err = w.slotted(n, m, idxs[0], func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
 		_, _, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
@@ -152,22 +163,44 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			job, err = ab.SubmitBatch(ctx, n.Kind.Task, m.ID, reqs)
 			return steps.Result{}, err
 		})
-		if err != nil {
-			return err
-		}
-		if !w.recordsBatches() {
-			return nil
-		}
-		b, _ := json.Marshal(job)
-		// Recorded before anything waits on it, and even when the run is being
-		// cancelled: the batch is paid for whether or not this process sees it end.
-		return w.opts.Store.PutBatch(context.WithoutCancel(w.ctx), store.Batch{RunID: w.runID, StepID: n.ID, Key: key,
-			Provider: m.ProviderName, Model: m.ID, Job: b, Items: idxs, ItemKeys: itemKeys})
+		return err
 	})
 	if err != nil {
+		if w.recordsBatches() {
+			// The provider refused the batch: nothing to resume, a resume may send it.
+			if derr := w.opts.Store.DeleteBatch(context.WithoutCancel(w.ctx), w.runID, n.ID, key); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
 		return job, key, false, fmt.Errorf("submitting the batch to %s: %w", m.Ref(), err)
 	}
+	if !w.recordsBatches() {
+		return job, key, false, nil
+	}
+	if err := w.recordJob(n, m, job, idxs, itemKeys, key); err != nil {
+		return job, key, false, fmt.Errorf("batch %s was submitted to %s and is paid for, but recording it failed, so this run cannot collect it; a resume will not submit it again: %w", job.ID, m.Ref(), err)
+	}
 	return job, key, false, nil
+}
+
+// recordJob records a submitted batch's job, trying a few times: the batch is paid for
+// whether or not this process sees it end, so the record is written even when the run is
+// being cancelled, and a passing failure (a busy or briefly full disk) must not lose it.
+func (w *walker) recordJob(n *Node, m *steps.Model, job providers.BatchJob, idxs []int, itemKeys []string, key string) error {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	rec := store.Batch{RunID: w.runID, StepID: n.ID, Key: key, Provider: m.ProviderName, Model: m.ID, Job: b, Items: idxs, ItemKeys: itemKeys}
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err = w.opts.Store.PutBatch(context.WithoutCancel(w.ctx), rec)
+		if err == nil || attempt == 3 {
+			return err
+		}
+		time.Sleep(wait)
+		wait *= 4
+	}
 }
 
 // recordedBatch finds the batch this run already submitted for these requests: the one

@@ -2,9 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -597,4 +599,68 @@ func TestAsyncBatchEphemeral(t *testing.T) {
 	if len(runs) != 0 {
 		t.Errorf("an ephemeral run was recorded: %+v", runs)
 	}
+}
+
+// TestAsyncBatchRecordFailsAfterSubmit: when the batch's job cannot be recorded after the
+// provider accepted it (the disk filled, say), the run fails naming the job, and a resume
+// does not submit the same items again: the run store knew a submission was under way
+// before anything was sent.
+func TestAsyncBatchRecordFailsAfterSubmit(t *testing.T) {
+	cf := wiretest.NewCloudflare(t)
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	raw, err := sql.Open("sqlite", filepath.Join(dir, store.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// Every write of a submitted batch's job fails, as on a full disk.
+	for _, trig := range []string{
+		`CREATE TRIGGER fail_job_insert BEFORE INSERT ON batches WHEN NEW.status = 'submitted' BEGIN SELECT RAISE(ABORT, 'injected: database or disk is full'); END`,
+		`CREATE TRIGGER fail_job_update BEFORE UPDATE ON batches WHEN NEW.status = 'submitted' BEGIN SELECT RAISE(ABORT, 'injected: database or disk is full'); END`,
+	} {
+		if _, err := raw.Exec(trig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := asyncRun(t, cf, "", st, engine.RunOptions{})
+	if err == nil && first.Status == engine.StatusSucceeded {
+		t.Fatal("the run succeeded although no batch could be recorded")
+	}
+	sent := cf.BatchItems()
+	if sent == 0 {
+		t.Fatal("nothing was submitted")
+	}
+	msg := fmt.Sprint(err)
+	if first != nil {
+		for _, s := range first.Steps {
+			msg += " " + s.Error
+		}
+	}
+	if !strings.Contains(msg, "was submitted") {
+		t.Errorf("the failure does not say the batch was submitted and paid for: %s", msg)
+	}
+	for _, trig := range []string{"fail_job_insert", "fail_job_update"} {
+		if _, err := raw.Exec(`DROP TRIGGER ` + trig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := asyncRun(t, cf, "", st, engine.RunOptions{Resume: first.RunID})
+	if n := cf.BatchItems(); n != sent {
+		t.Fatalf("the resume submitted %d items again (%d before it)", n-sent, sent)
+	}
+	msg = fmt.Sprint(err)
+	if res != nil {
+		for _, s := range res.Steps {
+			msg += " " + s.Error
+		}
+	}
+	if !strings.Contains(msg, "not submit it again") {
+		t.Errorf("the resume does not say why it stopped: %s", msg)
+	}
+	t.Log(msg)
 }

@@ -11,7 +11,11 @@ import (
 
 // Batch states recorded in the batches table.
 const (
-	BatchSubmitted = "submitted" // sent to the provider; results not yet collected
+	// BatchSubmitting is written before the batch is sent, without a job: a process that
+	// stops before it records the job leaves it, and a resume that finds it knows the
+	// provider may have the batch, so it does not send the items again.
+	BatchSubmitting = "submitting"
+	BatchSubmitted  = "submitted" // sent to the provider; results not yet collected
 	BatchCollected = "collected" // results read and recorded on the items
 )
 
@@ -40,8 +44,11 @@ type Batch struct {
 const batchCols = `run_id, step_id, key, provider, model, job, items, item_keys, status, submitted_at, updated_at`
 
 // PutBatch records b, replacing the record of the same run, step and key. The run must
-// exist (ErrNotFound otherwise).
+// exist (ErrNotFound otherwise). Only a batch in state BatchSubmitting may have no job.
 func (s *Store) PutBatch(ctx context.Context, b Batch) error {
+	if b.Status == BatchSubmitting && len(b.Job) == 0 {
+		b.Job = json.RawMessage("null")
+	}
 	if b.RunID == "" || b.StepID == "" || b.Key == "" || len(b.Job) == 0 || !json.Valid(b.Job) {
 		return fmt.Errorf("recording batch of step %s: %w: empty run, step or key, or a job that is not JSON", b.StepID, ErrInvalid)
 	}
@@ -74,6 +81,15 @@ func (s *Store) PutBatch(ctx context.Context, b Batch) error {
 	}
 	if err != nil {
 		return fmt.Errorf("recording batch of step %s: %w", b.StepID, err)
+	}
+	return nil
+}
+
+// DeleteBatch forgets the batch of the run and step under key: a submission the provider
+// refused leaves nothing to resume. Deleting a batch that is not recorded is not an error.
+func (s *Store) DeleteBatch(ctx context.Context, runID, stepID, key string) error {
+	if _, err := s.exec(ctx, `DELETE FROM batches WHERE run_id = ? AND step_id = ? AND key = ?`, runID, stepID, key); err != nil {
+		return fmt.Errorf("forgetting batch of step %s: %w", stepID, err)
 	}
 	return nil
 }
