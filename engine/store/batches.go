@@ -16,7 +16,7 @@ const (
 	// provider may have the batch, so it does not send the items again.
 	BatchSubmitting = "submitting"
 	BatchSubmitted  = "submitted" // sent to the provider; results not yet collected
-	BatchCollected = "collected" // results read and recorded on the items
+	BatchCollected  = "collected" // results read and recorded on the items
 )
 
 // Batch is an asynchronous batch a step submitted to a provider's batch API. It is
