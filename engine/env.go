@@ -26,6 +26,7 @@ type runEnv struct {
 	dbs       map[string]*dbSlot
 	vars      map[string]any
 	providerR *providers.Registry
+	parts     parts // answers to parts of calls (steps.PartCache)
 }
 
 type provSlot struct {

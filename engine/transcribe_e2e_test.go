@@ -6,9 +6,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aiflow/aiflow/engine"
@@ -331,3 +336,73 @@ func mustRead(t *testing.T, path string) []byte {
 }
 
 func ms3(sec float64) float64 { return math.Round(sec*1000) / 1000 }
+
+// TestTranscribeResumePaysOnlyMissingPieces: a long recording fails at its fourth piece;
+// the resumed run sends only the pieces that were not answered, because each piece's
+// transcript is kept as it arrives. Before, a resume (or a step retry) sent every piece
+// again and paid for the answered ones twice.
+func TestTranscribeResumePaysOnlyMissingPieces(t *testing.T) {
+	wav, tones, _ := talkTones()
+	const model = "@cf/openai/whisper"
+	cf := wiretest.NewCloudflare(t)
+	target, err := url.Parse(cf.APIBase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A proxy in front of the emulator refuses the fourth transcription request once.
+	var mu sync.Mutex
+	seen, failAt := 0, 4
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen++
+		fail := seen == failAt
+		mu.Unlock()
+		if fail {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"success":false,"errors":[{"code":5006,"message":"AiError: injected"}],"result":null,"messages":[]}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	base := srv.URL + strings.TrimPrefix(cf.APIBase(), target.Scheme+"://"+target.Host)
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "talk.wav"), wav, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fl := fileFlow(t, writeTranscribeFlow(t, dir, model, "talk.wav", "      max_seconds: 4\n      parallel: 1"), cfEnv(cf))
+	st, err := store.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opts := engine.RunOptions{Store: st, StateDir: dir, Vars: map[string]any{"cf_api": base}}
+	first, err := fl.Run(context.Background(), opts)
+	if err == nil {
+		t.Fatal("the first run succeeded although a piece was refused")
+	}
+	answered := len(sentInputs(t, cf, model))
+	if answered != failAt-1 {
+		t.Fatalf("%d pieces answered before the failure, want %d (run: %v)", answered, failAt-1, err)
+	}
+	opts.Resume = first.RunID
+	res, err := fl.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pieces := asNum(res.Outputs["pieces"])
+	if sent := len(sentInputs(t, cf, model)); sent != pieces {
+		t.Errorf("%d pieces paid for a recording of %d pieces: the resume sent %d answered pieces again", sent, pieces, sent-pieces)
+	}
+	if segs, _ := res.Outputs["segments"].([]any); len(segs) != len(tones) {
+		t.Errorf("%d segments after the resume, want %d", len(segs), len(tones))
+	}
+	seconds := float64(len(wav)-44) / 32000
+	paidAgain := res.Steps[0].Usage.Neurons
+	if all := seconds / 60 * 41.14; paidAgain >= all-1e-9 {
+		t.Errorf("the resume reports %v neurons, as much as the whole recording (%v): answered pieces counted as paid again", paidAgain, all)
+	}
+}

@@ -342,6 +342,18 @@ func Blobs(env Env) *blob.Store {
 	return blob.NewStore("")
 }
 
+// PartCache is implemented by an Env that keeps the answers to the parts of a call (the
+// engine's does). A step that pays for several requests in one call — transcribe's
+// pieces of a long recording — keeps each answer as it arrives, so a retry, a resume or a
+// re-run of the call pays only for the parts not answered yet. The step derives key from
+// everything the part's answer depends on; the Env scopes it to the step kind.
+type PartCache interface {
+	// PartGet returns the answer kept under key.
+	PartGet(ctx context.Context, key string) ([]byte, bool)
+	// PartPut keeps answer under key; failing to keep it loses only the saving.
+	PartPut(ctx context.Context, key string, answer []byte)
+}
+
 // BucketEnv is implemented by an Env that can open bucket resources (the engine's does).
 type BucketEnv interface {
 	Bucket(ctx context.Context, name string) (providers.Bucket, error)

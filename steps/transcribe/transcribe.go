@@ -10,6 +10,9 @@ package transcribe
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -240,7 +243,7 @@ loop:
 			if p.seconds > 0 {
 				req.Seconds = p.seconds
 			}
-			resp, err := t.Transcribe(ctx, req)
+			resp, err := transcribePiece(ctx, t, call, req)
 			mu.Lock()
 			results[p.index].resp, results[p.index].err = resp, err
 			results[p.index].p.data = nil // done with the bytes
@@ -255,6 +258,44 @@ loop:
 		firstErr = ctx.Err()
 	}
 	return results, firstErr
+}
+
+// transcribePiece transcribes one piece, or takes its transcript from the parts of the
+// call already answered (steps.PartCache): a retry, resume or re-run after a failure at
+// piece k pays only for the pieces from k on. A kept transcript costs nothing again, so
+// its usage is zero.
+func transcribePiece(ctx context.Context, t providers.Transcriber, call *steps.Call, req providers.TranscribeRequest) (providers.TranscribeResponse, error) {
+	pc, _ := call.Env.(steps.PartCache)
+	var key string
+	if pc != nil {
+		key = pieceKey(call, req)
+		if b, ok := pc.PartGet(ctx, key); ok {
+			var kept providers.TranscribeResponse
+			if json.Unmarshal(b, &kept) == nil {
+				kept.Usage = providers.Usage{}
+				return kept, nil
+			}
+		}
+	}
+	resp, err := t.Transcribe(ctx, req)
+	if err == nil && pc != nil {
+		if b, merr := json.Marshal(resp); merr == nil {
+			pc.PartPut(ctx, key, b)
+		}
+	}
+	return resp, err
+}
+
+// pieceKey is everything a piece's transcript depends on: the model, the request's
+// options and the audio bytes (by hash).
+func pieceKey(call *steps.Call, req providers.TranscribeRequest) string {
+	audio := sha256.Sum256(req.Audio)
+	b, _ := json.Marshal(map[string]any{
+		"provider": call.Model.ProviderKind, "model": req.Model, "media_type": req.MediaType,
+		"language": req.Language, "prompt": req.Prompt, "vad": req.VAD, "seconds": req.Seconds,
+		"audio_sha256": hex.EncodeToString(audio[:]),
+	})
+	return string(b)
 }
 
 // span renders a WAV piece's place in the recording, " (00:10:00–00:19:58)".
