@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/aiflow/aiflow/dataset"
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/telemetry"
 	"github.com/aiflow/aiflow/providers"
 )
 
@@ -125,10 +127,21 @@ func executeDataset(ctx context.Context, a runArgs, v view) int {
 	} else if v.json {
 		return v.fail(errUsage, errors.New("-o json with --inputs needs --results FILE (stdout carries the summary)"), nil)
 	}
+	tracing, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
+	if err != nil {
+		return v.fail(errUsage, fmt.Errorf("tracing: %w", err), nil)
+	}
+	defer tracing.Shutdown()
+	if tracing != nil {
+		ctx = telemetry.Parent(ctx)
+	}
+	ctx, endSpan := tracing.Dataset(ctx, p.fs.fl.Spec.Name, filepath.Base(a.data.inputs), p.fs.fl.Redact)
+	ro.Tracer = tracing.Engine()
 	dp := newDatasetProgress(v.stderr)
 	stats, err := dataset.Run(ctx, dataset.Options{Flow: p.fs.fl, Source: p.src, Map: p.mapping, Vars: p.fs.vars, Run: ro,
 		Parallelism: a.parallelism, Results: out, Skip: skip, Progress: dp.update, ProgressEvery: dp.every})
 	dp.clear()
+	endSpan(stats.Done, stats.Failed, err)
 	return reportDataset(v, stats, err, resultsName)
 }
 

@@ -462,3 +462,72 @@ func TestE2ETraceRetries(t *testing.T) {
 		t.Errorf("third attempt: http.request.resend_count %q, want 2", n)
 	}
 }
+
+// TestE2EDatasetTrace: `run --inputs` with an OTLP endpoint exports one trace for the
+// dataset: a "dataset" span whose children are the runs of its rows (each with its steps
+// below it), so a collector shows the whole batch job as one tree.
+func TestE2EDatasetTrace(t *testing.T) {
+	col := startCollector(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("TRACEPARENT", "")
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "shout.yaml")
+	src := "aiflow: 1\nname: shout\nvars:\n  word: { type: string }\nsteps:\n  up:\n    uses: transform\n    with:\n      expr: ${ upper(vars.word) }\noutputs:\n  loud: ${ steps.up.output }\n"
+	if err := os.WriteFile(flow, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "words.jsonl")
+	if err := os.WriteFile(input, []byte("{\"word\":\"a\"}\n{\"word\":\"b\"}\n{\"word\":\"c\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	args := []string{"run", flow, "--inputs", input, "--results", filepath.Join(dir, "out.jsonl"), "--state-dir", filepath.Join(dir, "state"),
+		"--otlp-endpoint", "http://" + col.http}
+	if code := run(args, &out, &errs); code != exitOK {
+		t.Fatalf("run --inputs: exit %d\n%s%s", code, out.String(), errs.String())
+	}
+	spans, _ := col.stop(t)
+	var dataset []otlpSpan
+	byID := map[string]otlpSpan{}
+	for _, s := range spans {
+		byID[s.SpanID] = s
+		if strings.HasPrefix(s.Name, "dataset ") {
+			dataset = append(dataset, s)
+		}
+	}
+	if len(dataset) != 1 {
+		t.Fatalf("%d dataset spans, want 1; spans: %v", len(dataset), spanNames(spans))
+	}
+	ds := dataset[0]
+	if ds.attr("aiflow.dataset.rows") != "3" {
+		t.Errorf("dataset span rows = %q, want 3", ds.attr("aiflow.dataset.rows"))
+	}
+	runs := 0
+	for _, s := range spans {
+		if s.TraceID != ds.TraceID {
+			t.Errorf("span %q is in trace %s, not the dataset's %s", s.Name, s.TraceID, ds.TraceID)
+		}
+		switch {
+		case strings.HasPrefix(s.Name, "run "):
+			runs++
+			if s.ParentID != ds.SpanID {
+				t.Errorf("run span %s has parent %q, not the dataset span", s.SpanID, s.ParentID)
+			}
+		case strings.HasPrefix(s.Name, "step "):
+			if p, ok := byID[s.ParentID]; !ok || !strings.HasPrefix(p.Name, "run ") {
+				t.Errorf("step span %q is not under a run span", s.Name)
+			}
+		}
+	}
+	if runs != 3 {
+		t.Errorf("%d run spans, want one per row (3): %v", runs, spanNames(spans))
+	}
+}
+
+func spanNames(spans []otlpSpan) []string {
+	var names []string
+	for _, s := range spans {
+		names = append(names, s.Name)
+	}
+	return names
+}

@@ -87,9 +87,6 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if a.data.inputs != "" {
-		if a.otlp != "" || a.otelContent {
-			return v.fail(errUsage, errors.New("--otlp-endpoint and --otel-content do not go with --inputs: dataset rows are not traced"), nil)
-		}
 		return executeDataset(ctx, a, v)
 	}
 	if len(a.data.maps) > 0 || a.data.results != "" {

@@ -365,3 +365,22 @@ func (s *span) clip(text string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// Dataset starts the span of a dataset run (`run --inputs`), the parent of its rows' run
+// spans, so a collector shows the batch job as one trace. The returned end records how
+// many rows this process ran and how many failed, and err (through redact) as the span's
+// error. Tracing off (nil) gives ctx back and an end that does nothing.
+func (t *Tracing) Dataset(ctx context.Context, flow, inputs string, redact func(string) string) (context.Context, func(rows, failed int, err error)) {
+	if t == nil {
+		return ctx, func(int, int, error) {}
+	}
+	ctx, sp := t.tracer.Start(ctx, "dataset "+flow, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(genai.FlowName.String(flow), genai.DatasetInputs.String(inputs)))
+	return ctx, func(rows, failed int, err error) {
+		sp.SetAttributes(genai.DatasetRows.Int(rows), genai.DatasetFailed.Int(failed))
+		if err != nil {
+			sp.SetStatus(codes.Error, redact(err.Error()))
+		}
+		sp.End()
+	}
+}

@@ -43,6 +43,10 @@ const (
 	BackoffMS    = attribute.Key("aiflow.retry.backoff_ms")
 	Fallback     = attribute.Key("aiflow.fallback.model")
 	ErrorDetail  = attribute.Key("aiflow.error")
+	// A dataset run (run --inputs): its input file, and its rows run and failed.
+	DatasetInputs = attribute.Key("aiflow.dataset.inputs")
+	DatasetRows   = attribute.Key("aiflow.dataset.rows")
+	DatasetFailed = attribute.Key("aiflow.dataset.failed")
 )
 
 // Span event names.
