@@ -154,15 +154,28 @@ func TestKillWorkerMidFanOut(t *testing.T) {
 	t.Logf("killed after %d calls; %d calls in all; paid twice: %v", at, cf.Runs(), twice)
 }
 
-// TestRateLimitAcrossWorkers: two workers with --rate workers-ai=N together hold the
-// provider queue to N calls per second over the run (timestamps at the emulator). The
-// limit is Temporal's TaskQueueActivitiesPerSecond, a token bucket enforced by the
-// server for all workers of the queue: it lets a burst through at the start (measured
-// here: up to about 2.5 N in the first second), then holds N per second, so over the
-// run at most N per second plus that burst.
+// TestRateLimitAcrossWorkers: two worker processes with --rate workers-ai=100 never
+// send the emulator more than 100 requests in any sliding second, together, over a
+// 300-item fan-out (timestamps taken by the emulator as each request arrives).
+//
+// Tolerance, 2 requests: the workers reserve send slots 10 ms apart in the run store they
+// share and send within 5 ms of their own slot (a request that wakes later takes a new
+// one), so at most 101 go out in any second; the arrival times add the jitter of the
+// send path (loopback, the emulator's goroutine reading the body), a few milliseconds on
+// a loaded 2-core machine, worth at most one more. Temporal's own
+// TaskQueueActivitiesPerSecond bucket, the limit before, let about 2.5 N through in the
+// first second (the 25/s case: 54).
 func TestRateLimitAcrossWorkers(t *testing.T) {
-	const items, rate = 200, 20
-	const burst = 3 * rate // allowance for the bucket's start-up burst
+	for _, tc := range []struct{ items, rate int }{
+		{300, 100}, // the case
+		{75, 25},   // a slower limit, where Temporal's own bucket let about 2.5× through in the first second
+	} {
+		t.Run(fmt.Sprintf("%d/s", tc.rate), func(t *testing.T) { testRateLimit(t, tc.items, tc.rate) })
+	}
+}
+
+func testRateLimit(t *testing.T, items, rate int) {
+	const jitter = 2 // requests a window may hold beyond rate: see TestRateLimitAcrossWorkers
 	s := newServer(t)
 	cf := wiretest.NewCloudflare(t)
 	flow, vars := writeFanOut(t, cf, items)
@@ -184,17 +197,13 @@ func TestRateLimitAcrossWorkers(t *testing.T) {
 		t.Fatalf("%d calls, want %d", len(times), items)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	// In every window from the first call, calls ≤ rate × window + burst.
-	for i, tm := range times {
-		window := tm.Sub(times[0]).Seconds()
-		if allowed := float64(rate)*window + burst; float64(i+1) > allowed {
-			t.Fatalf("%d calls within %.2fs of the first, over %d/s plus a burst of %d (%.0f)", i+1, window, rate, burst, allowed)
-		}
+	if worst := wiretest.PeakRate(times, time.Second); worst > rate+jitter {
+		t.Errorf("%d requests in one second: over %d/s (+%d for clock jitter)", worst, rate, jitter)
 	}
-	worst := 0
-	for i := range times {
-		n := sort.Search(len(times), func(j int) bool { return !times[j].Before(times[i].Add(time.Second)) }) - i
-		worst = max(worst, n)
+	elapsed := times[len(times)-1].Sub(times[0])
+	// The limit must not cost more than it holds back: 300 requests at 100/s take about 3 s.
+	if min := time.Duration(items-rate-jitter) * time.Second / time.Duration(rate); elapsed < min {
+		t.Errorf("%d requests in %v: faster than %d/s allows (%v)", items, elapsed, rate, min)
 	}
-	t.Logf("%d calls over %v, at most %d in one second", items, times[len(times)-1].Sub(times[0]), worst)
+	t.Logf("%d calls over %v, at most %d in one second", items, elapsed, wiretest.PeakRate(times, time.Second))
 }
