@@ -105,7 +105,7 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	}
 	b := fe.bundle
 	opts := engine.RunOptions{Store: st, StateDir: dir, RunID: ref.RunID, Vars: b.Vars, Seed: b.Seed, NoCache: b.NoCache, BudgetUSD: b.BudgetUSD,
-		Engine: "temporal", Labels: b.Labels}
+		Engine: "temporal", Labels: b.Labels, SyncItems: true}
 	if a.Options != nil {
 		a.Options(fe.fl, st, dir, &opts)
 	}
