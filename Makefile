@@ -44,7 +44,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz test-temporal AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1
+	$(MAKE) vet test-unit test-race fuzz test-temporal AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1 AIFLOW_REQUIRE_TEMPORAL=1
 
 test-unit:
 	$(GO) test -count=1 ./...
@@ -58,11 +58,15 @@ fuzz:
 	$(GO) test ./providers/local -run='^$$' -fuzz='^FuzzPDFMarkdown$$' -fuzztime=$(FUZZ_PDF)
 
 ## test-temporal: the tests that need a Temporal server. They live in a nested Go module
-## (engine/temporal/servertest) that compiles go.temporal.io/server's in-process test server,
-## so `go test ./...` above never builds it; that build takes about 14 minutes cold on two
-## cores (-vet=off saves vetting the server), a few seconds once the Go build cache is warm.
+## (engine/temporal/servertest) that compiles go.temporal.io/server, so `go test ./...` above
+## never builds it; that build takes about 14 minutes cold on two cores (-vet=off saves
+## vetting the server), a few seconds once the Go build cache is warm. .ci/temporal-test
+## builds that module's cmd/temporal-dev (a link: it shares the build cache with the tests),
+## starts it on a free 127.0.0.1 port, runs the tests against it (TEMPORAL_ADDRESS) and
+## stops it afterwards, also on failure.
+export AIFLOW_REQUIRE_TEMPORAL
 test-temporal:
-	cd engine/temporal/servertest && $(GO) test -vet=off -count=1 -timeout=30m ./...
+	GO=$(GO) bash .ci/temporal-test
 
 ## bench: Go benchmarks of the engine, then the printed figures of every area.
 bench:

@@ -53,6 +53,7 @@ func (w *walker) runBatch(n *Node, bs steps.BatchStep, scope map[string]any, ite
 					firstErr = err
 				}
 			}
+			w.syncItems()
 			return firstErr
 		})
 		paid, tried = paid.Add(failed), tried+attempts

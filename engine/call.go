@@ -683,6 +683,7 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 		}
 		outs[i], recs[i] = out, cr
 		w.recordItem(n, idx, out, cr, start, len(items))
+		w.syncItems()
 	}
 	return outs, recs, nil
 }
@@ -693,6 +694,13 @@ func (w *walker) recordFailedItem(n *Node, idx int, cr callRecord, err error, st
 	w.putStep(store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: StatusFailed, Error: w.fl.Redact(err.Error()), Model: cr.model, InputsHash: cr.key,
 		Attempts: cr.attempts, Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Meta: redactMeta(w.fl, cr.meta)})
 	w.endItemSpan(n, idx, start, cr, nil, err)
+}
+
+// syncItems writes the queued records now when the run asks for it (SyncItems).
+func (w *walker) syncItems() {
+	if w.opts.SyncItems && w.rec != nil {
+		w.rec.sync()
+	}
 }
 
 func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time.Time, total int) {

@@ -26,6 +26,7 @@ type recorder struct {
 	full  chan struct{}                        // recorderBatch records are pending
 	stop  chan struct{}                        // closed by close
 	done  chan struct{}
+	wmu   sync.Mutex // held from take to the end of its write: batches commit in order
 
 	mu      sync.Mutex
 	pending []store.StepRecord // queued by value: no allocation per record
@@ -177,20 +178,17 @@ func (r *recorder) loop() {
 				stopping = true
 			}
 		}
+		r.wmu.Lock()
 		p, more := r.take()
 		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
+			r.wmu.Unlock()
 			if stopping {
 				return
 			}
 			continue
 		}
-		if err := r.write(context.Background(), p); err != nil {
-			r.mu.Lock()
-			if r.err == nil {
-				r.err = err
-			}
-			r.mu.Unlock()
-		}
+		r.keepErr(r.write(context.Background(), p))
+		r.wmu.Unlock()
 		if more {
 			signal(r.full)
 		} else if !stopping {
@@ -201,6 +199,31 @@ func (r *recorder) loop() {
 				signal(r.wake)
 			}
 		}
+	}
+}
+
+func (r *recorder) keepErr(err error) {
+	if err == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+}
+
+// sync writes everything queued so far before it returns, in the caller's goroutine
+// (RunOptions.SyncItems). Batches still commit in the order they were taken.
+func (r *recorder) sync() {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	for {
+		p, _ := r.take()
+		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
+			return
+		}
+		r.keepErr(r.write(context.Background(), p))
 	}
 }
 

@@ -71,6 +71,11 @@ type RunOptions struct {
 	// real provider only for a call no mock matches, so a flow runs offline. Never set
 	// from a flow file.
 	WrapProvider func(name, kind string, open func() (providers.Provider, error)) (providers.Provider, error)
+	// SyncItems writes each for_each item's record (its answer) to the store as soon as
+	// the answer arrives, before the next call, instead of in the recorder's next group
+	// commit. Temporal workers set it: a killed worker's retried activity reuses every
+	// answer the worker got, where a queued one would be paid for again.
+	SyncItems bool
 	// Tracer, when set, opens a span for the run, each step and each for_each item (see
 	// Tracer); the run records its trace id. Nil, the default, traces nothing.
 	Tracer Tracer

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -178,7 +179,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 	temporalFlags(fs, &a.temporal, false)
 	fs.StringVar(&output, "o", "human", "output format: human or json (errors only)")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory for every run (default: the one each run was submitted with)")
-	fs.Var(&a.rates, "rate", "activities per second on a provider kind's queue, for all workers together: KIND=N (repeatable)")
+	fs.Var(&a.rates, "rate", "requests per second to provider kind KIND, for all workers sharing the run's state: KIND=N (repeatable)")
 	fs.IntVar(&a.activities, "max-activities", 0, "activities this worker executes at once (default: the SDK's)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
 	fs.BoolVar(&a.debug, "debug", false, "log the Temporal SDK's messages to stderr")
@@ -190,11 +191,15 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 		return v.fail(errUsage, fmt.Errorf("worker takes no arguments, got %s", strings.Join(pos, " ")), nil)
 	}
 	rates := map[string]float64{}
+	kinds := providers.Default().Names()
 	for _, r := range a.rates {
 		k, n, ok := strings.Cut(r, "=")
 		f, perr := strconv.ParseFloat(n, 64)
 		if !ok || k == "" || perr != nil || f <= 0 {
-			return v.fail(errUsage, fmt.Errorf("--rate %q: expected KIND=N with N > 0 activities per second, e.g. workersai=100", r), nil)
+			return v.fail(errUsage, fmt.Errorf("--rate %q: expected KIND=N with N > 0 requests per second, e.g. workers-ai=100", r), nil)
+		}
+		if !slices.Contains(kinds, k) {
+			return v.fail(errUsage, fmt.Errorf("--rate %q: unknown provider kind %q (known: %s)", r, k, strings.Join(kinds, ", ")), nil)
 		}
 		rates[k] = f
 	}
@@ -215,7 +220,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 	defer cl.Close()
 	acts := &temporal.Activities{StateDir: dir, Compile: workerCompile(a.allowRead), Options: workerRunOptions}
 	defer acts.Close()
-	ws := temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{RatePerSecond: rates, Providers: providers.Default().Names(), MaxConcurrentActivities: a.activities})
+	ws := temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{RatePerSecond: rates, Providers: kinds, MaxConcurrentActivities: a.activities})
 	fmt.Fprintf(stderr, "aiflow worker: serving task queue %s (and %s-<provider>) on %s\n", c.TaskQueue, c.TaskQueue, addressOf(c))
 	if err := temporal.Serve(ctx, ws); err != nil {
 		return v.fail(errState, err, nil)

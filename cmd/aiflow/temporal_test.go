@@ -27,6 +27,7 @@ func TestTemporalFlagsRefused(t *testing.T) {
 		{[]string{"run", flow, "--engine", "temporal", "--fail-fast"}, "--fail-fast does not apply"},
 		{[]string{"run", flow, "--engine", "temporal", "--variant", "a=b"}, "--variant does not run on --engine temporal"},
 		{[]string{"worker", "--rate", "workersai=fast"}, `--rate "workersai=fast": expected KIND=N`},
+		{[]string{"worker", "--rate", "workersai=100"}, `--rate "workersai=100": unknown provider kind "workersai" (known: `},
 		{[]string{"worker", "extra"}, "worker takes no arguments"},
 	}
 	for _, tt := range tests {

@@ -233,6 +233,16 @@ CREATE TABLE run_events (
 	PRIMARY KEY (run_id, seq)
 );
 `,
+	// 8 (9 once perf5's migration lands): rate_slots, the send schedule of a rate limit
+	// shared by every process using this store (aiflow workers on Temporal): next_at is
+	// the first free slot in Unix nanoseconds (GCRA's theoretical arrival time). See
+	// ReserveRateSlot.
+	`
+CREATE TABLE rate_slots (
+	key     TEXT NOT NULL PRIMARY KEY,
+	next_at INTEGER NOT NULL
+);
+`,
 }
 
 // migrate brings the database to SchemaVersion in one write transaction, so two

@@ -33,6 +33,8 @@ type Activities struct {
 	// worker whose state lives elsewhere on its machine).
 	StateDir string
 
+	rates *rateLimits // set by NewWorkers: the shared limits of provider queues
+
 	mu     sync.Mutex
 	flows  map[[32]byte]*flowEntry
 	stores map[string]*store.Store
@@ -103,10 +105,11 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	}
 	b := fe.bundle
 	opts := engine.RunOptions{Store: st, StateDir: dir, RunID: ref.RunID, Vars: b.Vars, Seed: b.Seed, NoCache: b.NoCache, BudgetUSD: b.BudgetUSD,
-		Engine: "temporal", Labels: b.Labels}
+		Engine: "temporal", Labels: b.Labels, SyncItems: true}
 	if a.Options != nil {
 		a.Options(fe.fl, st, dir, &opts)
 	}
+	opts.HTTPClient = a.rates.client(ctx, st, opts.HTTPClient)
 	s, err := fe.fl.OpenSession(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", ref.RunID, err)

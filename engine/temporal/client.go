@@ -131,8 +131,10 @@ func Wait(ctx context.Context, run client.WorkflowRun) (*Outcome, error) {
 
 // WorkerOptions configure a worker process.
 type WorkerOptions struct {
-	// RatePerSecond bounds the activities started per second on a provider kind's queue,
-	// for all workers together (Temporal's TaskQueueActivitiesPerSecond); 0: unbounded.
+	// RatePerSecond bounds the requests per second to a provider kind, for all workers
+	// together: each request waits for a slot in the run store the workers share (see
+	// rateLimits), and the kind's queue dispatches at most that many activities per
+	// second (Temporal's TaskQueueActivitiesPerSecond); 0: unbounded.
 	RatePerSecond map[string]float64
 	// Providers are the provider kinds whose queues this worker serves.
 	Providers []string
@@ -144,6 +146,7 @@ type WorkerOptions struct {
 // local activities and steps without a provider) and one per provider kind's queue.
 func NewWorkers(cl client.Client, c Conn, acts *Activities, o WorkerOptions) []worker.Worker {
 	c = c.resolved()
+	acts.rates = &rateLimits{base: c.TaskQueue, perSecond: o.RatePerSecond}
 	register := func(w worker.Worker) {
 		w.RegisterActivity(acts)
 	}

@@ -55,19 +55,52 @@ func aiflowBin(t *testing.T) string {
 	return binPath
 }
 
-// server is a Temporal server for one test, with its address and namespace.
+// server is a Temporal server for one test, with its address, namespace and the task
+// queue the test's workers serve.
 type server struct {
-	addr, ns string
+	addr, ns, queue string
 }
 
+// newServer is the Temporal server named by TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE,
+// default "default") when set: `make test-temporal` starts cmd/temporal-dev on loopback
+// and sets it, so the workers and runs of the end-to-end tests talk to a separate server
+// process as they would in production. Each test then gets its own task queue, so no
+// test's workers pick up another's leftovers. Without it (a developer's plain `go test`)
+// the server runs in-process (temporaltest); under AIFLOW_REQUIRE_TEMPORAL=1 its absence
+// is a failure.
 func newServer(t *testing.T, opts ...temporaltest.TestServerOption) server {
 	t.Helper()
+	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
+		ns := os.Getenv("TEMPORAL_NAMESPACE")
+		if ns == "" {
+			ns = "default"
+		}
+		return server{addr: addr, ns: ns, queue: testQueue(t)}
+	}
+	if os.Getenv("AIFLOW_REQUIRE_TEMPORAL") == "1" {
+		t.Fatal("TEMPORAL_ADDRESS is not set though AIFLOW_REQUIRE_TEMPORAL=1: `make test-temporal` starts cmd/temporal-dev and sets it")
+	}
 	ts := temporaltest.NewServer(append([]temporaltest.TestServerOption{temporaltest.WithT(t)}, opts...)...)
 	return server{addr: ts.GetFrontendHostPort(), ns: ts.GetDefaultNamespace()}
 }
 
+// testQueue is a task queue of the test's own: its name and the time.
+func testQueue(t *testing.T) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, t.Name())
+	return fmt.Sprintf("aiflow-%s-%d", name, time.Now().UnixNano())
+}
+
 func (s server) flags() []string {
-	return []string{"--temporal-address", s.addr, "--temporal-namespace", s.ns}
+	f := []string{"--temporal-address", s.addr, "--temporal-namespace", s.ns}
+	if s.queue != "" {
+		f = append(f, "--task-queue", s.queue)
+	}
+	return f
 }
 
 // worker is an `aiflow worker` process.

@@ -64,10 +64,10 @@ func cfEnv(cf *wiretest.Cloudflare) []string {
 	return []string{"CLOUDFLARE_ACCOUNT_ID=" + cf.Account(), "CLOUDFLARE_API_TOKEN=" + cf.Token()}
 }
 
-// promptCounts counts the model requests per prompt at the emulator.
-func promptCounts(t *testing.T, cf *wiretest.Cloudflare) map[string]int {
+// promptTimes lists the arrival times of the model requests per prompt at the emulator.
+func promptTimes(t *testing.T, cf *wiretest.Cloudflare) map[string][]time.Time {
 	t.Helper()
-	out := map[string]int{}
+	out := map[string][]time.Time{}
 	for _, r := range cf.Requests() {
 		if !strings.Contains(r.Path, "/ai/run/") {
 			continue
@@ -85,15 +85,19 @@ func promptCounts(t *testing.T, cf *wiretest.Cloudflare) map[string]int {
 				p = m.Content
 			}
 		}
-		out[p]++
+		out[p] = append(out[p], r.Time)
 	}
 	return out
 }
 
 // TestKillWorkerMidFanOut kills -9 one of two workers in the middle of a 200-item fan-out:
 // Temporal hands its activities to the other worker, the run completes with the local
-// engine's outputs, and every item is paid once: only the calls in flight on the killed
-// worker at the kill (answered but not yet recorded) may be paid twice.
+// engine's outputs, and every item is paid once, except the calls in flight on the killed
+// worker at the kill: the emulator answered them (and counts them paid) but the worker
+// died before it read the answer, so nothing could record it. Every answer a worker did
+// get is recorded before its next call (RunOptions.SyncItems), so the retried activity
+// reuses it. The generations sample (no temperature), so aiflow's cache holds none of
+// them: the item records alone make the retry idempotent.
 func TestKillWorkerMidFanOut(t *testing.T) {
 	const items = 200
 	const perWorker = 4 // activities at once per worker: at most this many in flight at the kill
@@ -112,57 +116,80 @@ func TestKillWorkerMidFanOut(t *testing.T) {
 	env := cfEnv(cf)
 	victim := startWorker(t, s, env, "--max-activities", fmt.Sprint(perWorker))
 	startWorker(t, s, env, "--max-activities", fmt.Sprint(perWorker))
-	killed := make(chan int, 1)
+	type kill struct {
+		calls int
+		at    time.Time
+	}
+	killed := make(chan kill, 1)
 	go func() {
 		deadline := time.Now().Add(3 * time.Minute)
 		for cf.Runs() < items/4 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		victim.cmd.Process.Signal(syscall.SIGKILL)
-		killed <- cf.Runs()
+		killed <- kill{cf.Runs(), time.Now()}
 	}()
 	remote, rcode := aiflowRun(t, env, flow, append([]string{"--vars-file", vars, "--state-dir", t.TempDir(), "--engine", "temporal"}, s.flags()...)...)
-	at := <-killed
+	k := <-killed
 	if rcode != 0 {
 		t.Fatalf("temporal run: exit %d: %+v", rcode, remote.Error)
 	}
-	if at >= items {
-		t.Fatalf("the kill came after all %d calls (%d): nothing was left to hand over", items, at)
+	if k.calls >= items {
+		t.Fatalf("the kill came after all %d calls (%d): nothing was left to hand over", items, k.calls)
 	}
 	lo, _ := json.Marshal(local.Run.Outputs)
 	ro, _ := json.Marshal(remote.Run.Outputs)
 	if string(lo) != string(ro) {
 		t.Errorf("outputs differ\nlocal:    %.300s\ntemporal: %.300s", lo, ro)
 	}
-	counts := promptCounts(t, cf)
-	if len(counts) != items {
-		t.Errorf("%d distinct items reached the emulator, want %d", len(counts), items)
+	times := promptTimes(t, cf)
+	if len(times) != items {
+		t.Errorf("%d distinct items reached the emulator, want %d", len(times), items)
 	}
 	var twice []string
-	for p, n := range counts {
-		if n > 2 {
-			t.Errorf("item %q paid %d times", p, n)
-		}
-		if n == 2 {
+	for p, ts := range times {
+		switch {
+		case len(ts) > 2:
+			t.Errorf("item %q paid %d times", p, len(ts))
+		case len(ts) == 2:
 			twice = append(twice, p)
+			// The first payment is the killed worker's call in flight: it reached the
+			// emulator by the kill (10 s of slack for a loaded machine; the retry comes
+			// only after the 30 s heartbeat timeout).
+			if first := ts[0]; first.After(k.at.Add(10 * time.Second)) {
+				t.Errorf("item %q paid twice, first %v after the kill: not a call in flight on the killed worker", p, first.Sub(k.at))
+			}
 		}
 	}
 	sort.Strings(twice)
 	if len(twice) > perWorker {
 		t.Errorf("%d items paid twice (%v); at most the %d in flight on the killed worker may be", len(twice), twice, perWorker)
 	}
-	t.Logf("killed after %d calls; %d calls in all; paid twice: %v", at, cf.Runs(), twice)
+	t.Logf("killed after %d calls; %d calls in all; paid twice: %v", k.calls, cf.Runs(), twice)
 }
 
-// TestRateLimitAcrossWorkers: two workers with --rate workers-ai=N together hold the
-// provider queue to N calls per second over the run (timestamps at the emulator). The
-// limit is Temporal's TaskQueueActivitiesPerSecond, a token bucket enforced by the
-// server for all workers of the queue: it lets a burst through at the start (measured
-// here: up to about 2.5 N in the first second), then holds N per second, so over the
-// run at most N per second plus that burst.
+// TestRateLimitAcrossWorkers: two worker processes with --rate workers-ai=100 never
+// send the emulator more than 100 requests in any sliding second, together, over a
+// 300-item fan-out (timestamps taken by the emulator as each request arrives).
+//
+// Tolerance, 2 requests: the workers reserve send slots 10 ms apart in the run store they
+// share and send within 5 ms of their own slot (a request that wakes later takes a new
+// one), so at most 101 go out in any second; the arrival times add the jitter of the
+// send path (loopback, the emulator's goroutine reading the body), a few milliseconds on
+// a loaded 2-core machine, worth at most one more. Temporal's own
+// TaskQueueActivitiesPerSecond bucket, the limit before, let about 2.5 N through in the
+// first second (the 25/s case: 54).
 func TestRateLimitAcrossWorkers(t *testing.T) {
-	const items, rate = 200, 20
-	const burst = 3 * rate // allowance for the bucket's start-up burst
+	for _, tc := range []struct{ items, rate int }{
+		{300, 100}, // the case
+		{75, 25},   // a slower limit, where Temporal's own bucket let about 2.5× through in the first second
+	} {
+		t.Run(fmt.Sprintf("%d/s", tc.rate), func(t *testing.T) { testRateLimit(t, tc.items, tc.rate) })
+	}
+}
+
+func testRateLimit(t *testing.T, items, rate int) {
+	const jitter = 2 // requests a window may hold beyond rate: see TestRateLimitAcrossWorkers
 	s := newServer(t)
 	cf := wiretest.NewCloudflare(t)
 	flow, vars := writeFanOut(t, cf, items)
@@ -184,17 +211,13 @@ func TestRateLimitAcrossWorkers(t *testing.T) {
 		t.Fatalf("%d calls, want %d", len(times), items)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	// In every window from the first call, calls ≤ rate × window + burst.
-	for i, tm := range times {
-		window := tm.Sub(times[0]).Seconds()
-		if allowed := float64(rate)*window + burst; float64(i+1) > allowed {
-			t.Fatalf("%d calls within %.2fs of the first, over %d/s plus a burst of %d (%.0f)", i+1, window, rate, burst, allowed)
-		}
+	if worst := wiretest.PeakRate(times, time.Second); worst > rate+jitter {
+		t.Errorf("%d requests in one second: over %d/s (+%d for clock jitter)", worst, rate, jitter)
 	}
-	worst := 0
-	for i := range times {
-		n := sort.Search(len(times), func(j int) bool { return !times[j].Before(times[i].Add(time.Second)) }) - i
-		worst = max(worst, n)
+	elapsed := times[len(times)-1].Sub(times[0])
+	// The limit must not cost more than it holds back: 300 requests at 100/s take about 3 s.
+	if min := time.Duration(items-rate-jitter) * time.Second / time.Duration(rate); elapsed < min {
+		t.Errorf("%d requests in %v: faster than %d/s allows (%v)", items, elapsed, rate, min)
 	}
-	t.Logf("%d calls over %v, at most %d in one second", items, times[len(times)-1].Sub(times[0]), worst)
+	t.Logf("%d calls over %v, at most %d in one second", items, elapsed, wiretest.PeakRate(times, time.Second))
 }
