@@ -88,6 +88,7 @@ func crashPayload(step string, i int) json.RawMessage {
 // points, several times over the same directory, and checks that every write
 // it acknowledged before dying survives and the database is intact.
 func TestCrashDurability(t *testing.T) {
+	sqliteOnly(t)
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
