@@ -83,4 +83,3 @@ func stateURLOf(flagURL, flow string) (string, error) {
 	}
 	return resolveStateURL("", f)
 }
-
