@@ -14,9 +14,9 @@ import (
 // records and the cache in a PostgreSQL database.
 const stateURLEnv = "AIFLOW_STATE_URL"
 
-const stateURLUsage = "keep run records and the step cache in this PostgreSQL database, postgres://user@host/db, shared by every machine that points at it " +
-	"(default $AIFLOW_STATE_URL, else the flow's state: block, else state.db in the state directory; blobs stay in the state directory). " +
-	"Prefer the environment variable: a flag's value shows in the process list"
+// stateURLUsage documents --state-url. Prefer the environment variable in scripts: a
+// flag's value shows in the process list.
+const stateURLUsage = "PostgreSQL `URL` (postgres://user@host/db) for run records and the cache, shared by many machines (default $AIFLOW_STATE_URL, else the flow's state: block; blobs stay in the state directory)"
 
 // stateURLFlag registers --state-url on fs.
 func stateURLFlag(fs *flag.FlagSet) *string {
