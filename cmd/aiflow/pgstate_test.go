@@ -45,4 +45,3 @@ func pgDatabase(t *testing.T, password string) string {
 	u.User = url.UserPassword(u.User.Username(), password)
 	return u.String()
 }
-
