@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,7 +78,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd := exec.Command(exe, childArgs(os.Args[1:])...)
 	cmd.Env = append(os.Environ(), backendEnv+"="+string(Postgres), "AIFLOW_TEST_POSTGRES="+srv.AdminURL())
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -85,6 +86,23 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	return code
+}
+
+// childArgs are the test flags for the Postgres pass: the same selection and
+// verbosity, without the files the go command reads back from this process (test log,
+// profiles), which the second pass would overwrite.
+func childArgs(args []string) []string {
+	var out []string
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "test.testlogfile", "test.coverprofile", "test.cpuprofile", "test.memprofile", "test.blockprofile",
+			"test.mutexprofile", "test.trace", "test.gocoverdir":
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // sqliteOnly skips a test of SQLite's own machinery (its file, WAL, PRAGMAs, file
