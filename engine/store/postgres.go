@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -304,18 +306,46 @@ func (s *Store) LockRun(flow, runID string, wait time.Duration) (unlock func() e
 	if s.dialect != Postgres {
 		return LockRun(s.dir, flow, runID, wait)
 	}
+	unlock, err = s.pgLock(runLockKey(runID), "run "+runID, LockHolder{Flow: flow, RunID: runID}, wait)
+	var le *LockedError
+	if errors.As(err, &le) {
+		le.Flow = flow
+	}
+	return unlock, err
+}
+
+// pgStateLock is the advisory lock key of LockState on Postgres ("aiflowst").
+const pgStateLock int64 = 0x6169666c6f777374
+
+// LockState takes the state lock that apply and destroy hold while they change
+// resources, waiting up to wait: on SQLite Lock(dir, wait), a file lock in the state
+// directory dir; on Postgres an advisory lock of the shared database, so two machines
+// never change the resources it records at once.
+func (s *Store) LockState(dir string, wait time.Duration) (unlock func() error, err error) {
+	if s.dialect != Postgres {
+		return Lock(dir, wait)
+	}
+	return s.pgLock(pgStateLock, "the state", LockHolder{}, wait)
+}
+
+// pgLock takes advisory lock key on a connection of its own, polling until wait has
+// passed. The connection carries this process's details as its application_name, which
+// a waiter reads back (pg_locks, pg_stat_activity) for the *LockedError it returns.
+func (s *Store) pgLock(key int64, what string, holder LockHolder, wait time.Duration) (unlock func() error, err error) {
 	ctx := context.Background()
 	conn, err := s.p.lock.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("locking run %s: %w", runID, scrub(err, s.p.url, s.p.secret))
+		return nil, fmt.Errorf("locking %s: %w", what, scrub(err, s.p.url, s.p.secret))
 	}
-	key := runLockKey(runID)
+	fail := func(err error) (func() error, error) {
+		conn.Close()
+		return nil, fmt.Errorf("locking %s: %w", what, scrub(err, s.p.url, s.p.secret))
+	}
 	start := time.Now()
 	for {
 		var ok bool
 		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?)`, key).Scan(&ok); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("locking run %s: %w", runID, scrub(err, s.p.url, s.p.secret))
+			return fail(err)
 		}
 		if ok {
 			break
@@ -323,9 +353,17 @@ func (s *Store) LockRun(flow, runID string, wait time.Duration) (unlock func() e
 		waited := time.Since(start)
 		if waited >= wait {
 			conn.Close()
-			return nil, &LockedError{Path: "postgres advisory lock of run " + runID, Flow: flow, Holder: LockHolder{RunID: runID}, Waited: waited}
+			h := s.pgHolder(ctx, key)
+			if h.RunID == "" {
+				h.RunID = holder.RunID
+			}
+			return nil, &LockedError{Path: "postgres advisory lock of " + what, Holder: h, Waited: waited}
 		}
 		time.Sleep(min(lockPoll, wait-waited))
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT set_config('application_name', ?, false)`, holderName()); err != nil {
+		conn.ExecContext(ctx, `SELECT pg_advisory_unlock(?)`, key)
+		return fail(err)
 	}
 	var once sync.Once
 	var uerr error
@@ -336,11 +374,47 @@ func (s *Store) LockRun(flow, runID string, wait time.Duration) (unlock func() e
 			// session, and any lock it still holds, ends here either way.
 			uerr = errors.Join(err, conn.Close())
 			if uerr != nil {
-				uerr = fmt.Errorf("unlocking run %s: %w", runID, scrub(uerr, s.p.url, s.p.secret))
+				uerr = fmt.Errorf("unlocking %s: %w", what, scrub(uerr, s.p.url, s.p.secret))
 			}
 		})
 		return uerr
 	}, nil
+}
+
+// holderName is the application_name a lock's connection carries: "aiflow pid=N
+// since=T cmd=C host=H". Postgres keeps 63 bytes of it; the host, last, is what a long
+// name loses.
+func holderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("aiflow pid=%d since=%d cmd=%s host=%s", os.Getpid(), time.Now().Unix(), commandName(), host)
+}
+
+// pgHolder reads the details of whoever holds advisory lock key; zero when they are
+// not to be had (the holder just left, or the role may not see other sessions).
+func (s *Store) pgHolder(ctx context.Context, key int64) LockHolder {
+	var name string
+	err := s.p.r.QueryRowContext(ctx, `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.classid = ? AND l.objid = ? AND l.objsubid = 1`, int64(uint64(key)>>32), int64(uint64(key)&0xffffffff)).Scan(&name)
+	if err != nil {
+		return LockHolder{}
+	}
+	var h LockHolder
+	rest, host, _ := strings.Cut(name, " host=")
+	rest, h.Command, _ = strings.Cut(rest, " cmd=") // the command may hold a space: "aiflow run"
+	h.Host = host
+	for _, f := range strings.Fields(rest) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "pid":
+			h.PID, _ = strconv.Atoi(v)
+		case "since":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				h.Since = time.Unix(n, 0)
+			}
+		}
+	}
+	return h
 }
 
 // pgDiskSize is the size of the current database as Postgres counts it.

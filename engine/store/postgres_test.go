@@ -148,8 +148,12 @@ func TestPostgresRunLock(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("helper said %q", line)
 		}
-		if _, err := a.LockRun("f", "run-3", 0); !errors.Is(err, ErrLocked) {
+		_, err = a.LockRun("f", "run-3", 0)
+		if !errors.Is(err, ErrLocked) {
 			t.Fatalf("lock held by a live process: err = %v", err)
+		}
+		if want := fmt.Sprintf("held by pid %d (", cmd.Process.Pid); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "run run-3") {
+			t.Errorf("lock error %q does not name the holder (%s…) and its run", err, want)
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
@@ -159,6 +163,31 @@ func TestPostgresRunLock(t *testing.T) {
 		}
 		unlock()
 	})
+}
+
+func TestPostgresStateLock(t *testing.T) {
+	postgresOnly(t)
+	dir := t.TempDir()
+	a := openStore(t, dir)
+	b := openStoreOn(t, t.TempDir(), testOptions(t, dir)) // another state directory, the same database
+	unlock, err := a.LockState(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LockState(b.Dir(), 30*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Fatalf("state lock of the same database from another state directory: err = %v, want ErrLocked", err)
+	}
+	if _, err := a.LockRun("f", "r", 0); err != nil {
+		t.Fatalf("a run lock is not the state lock: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = b.LockState(b.Dir(), 0)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	unlock()
 }
 
 func init() {

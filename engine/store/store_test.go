@@ -17,7 +17,13 @@ func newStore(t testing.TB) *Store {
 
 func openStore(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := testOpen(t, dir)
+	return openStoreOn(t, dir, testOptions(t, dir))
+}
+
+// openStoreOn opens dir with opts and closes it when the test ends.
+func openStoreOn(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := OpenWith(dir, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
