@@ -197,7 +197,7 @@ func openStore(dir, stateURL string) (*store.Store, error) {
 	st, err := store.OpenWith(dir, store.Options{URL: stateURL})
 	if err != nil {
 		if stateURL != "" {
-			return nil, fmt.Errorf("opening state in %s (blobs in %s): %w", store.RedactURL(stateURL), dir, err)
+			return nil, fmt.Errorf("opening the shared state (blobs in %s): %w", dir, err) // err names the URL, redacted
 		}
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -278,10 +279,14 @@ func TestStateURLNeverInErrors(t *testing.T) {
 			if r := RedactURL(u); strings.Contains(r, secret) {
 				t.Errorf("RedactURL(...) = %q keeps the password", r)
 			}
-			s, err := OpenWith(t.TempDir(), Options{URL: u})
+			dir := filepath.Join(t.TempDir(), ".aiflow")
+			s, err := OpenWith(dir, Options{URL: u})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open of an unreachable or unsupported URL succeeded")
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("a failed Open of a shared state created the state directory %s", dir)
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("error shows the password: %v", err)

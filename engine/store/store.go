@@ -75,8 +75,12 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state dir %s: %w", dir, err)
 	}
-	if err := prepareDir(abs); err != nil {
-		return nil, err
+	// A shared database is reached first: a URL that does not work leaves no state
+	// directory behind. SQLite's database lives in the directory, so it comes first.
+	if opts.URL == "" {
+		if err := prepareDir(abs); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{dir: abs, dialect: SQLite, ckpt: newCheckpointer(), restartFrames: walRestartFrames, stmts: map[stmtKey]*sql.Stmt{}}
 	if opts.URL != "" {
@@ -99,6 +103,12 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	if err := s.warm(ctx); err != nil {
 		s.p.close()
 		return nil, fmt.Errorf("opening state %s: %w", s.where(), scrub(err, s.p.url, s.p.secret))
+	}
+	if s.dialect == Postgres {
+		if err := prepareDir(abs); err != nil { // for the blobs
+			s.p.close()
+			return nil, err
+		}
 	}
 	if s.dialect == SQLite {
 		s.ckpt.start(s.checkpoint)
