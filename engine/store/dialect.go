@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -120,6 +121,18 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // pgConn is a pgx stdlib connection whose statements are rebound. Embedding keeps the
 // optional database/sql interfaces (BeginTx, Ping, ResetSession, …) it implements.
 type pgConn struct{ *stdlib.Conn }
+
+// CheckNamedValue makes a string argument fit for Postgres's TEXT, which refuses NUL
+// bytes and invalid UTF-8 (SQLite stores them as given): each is replaced by U+FFFD, so
+// an error body with such bytes still gets its step record written. database/sql asks
+// the connection for every argument, of prepared statements too; bytes ([]byte, the
+// BYTEA columns) are left alone.
+func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if s, ok := nv.Value.(string); ok && (strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)) {
+		nv.Value = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	}
+	return c.Conn.CheckNamedValue(nv)
+}
 
 func (c *pgConn) Prepare(q string) (driver.Stmt, error) { return c.Conn.Prepare(rebind(q)) }
 

@@ -294,3 +294,29 @@ func TestStateURLNeverInErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTextThatPostgresRefuses writes text Postgres's TEXT cannot hold as given (a NUL
+// byte, invalid UTF-8), as a provider's error body can be: the record is kept, exactly
+// on SQLite and with U+FFFD in place of the bad bytes on Postgres, instead of the write
+// failing and the step record being lost.
+func TestTextThatPostgresRefuses(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	bad := "status 500: \x00\xff\xfe body"
+	rec := itemRecord("s", 0)
+	rec.Status, rec.Error, rec.Output = StepFailed, bad, nil
+	if err := s.PutStep(ctx, rec); err != nil {
+		t.Fatalf("PutStep with a NUL and invalid UTF-8 in its error: %v", err)
+	}
+	got, err := s.Steps(ctx, "r1")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Steps = %d records, %v", len(got), err)
+	}
+	want := bad
+	if testBackend == Postgres {
+		want = "status 500: \uFFFD\uFFFD body"
+	}
+	if got[0].Error != want {
+		t.Errorf("error read back %q, want %q", got[0].Error, want)
+	}
+}
