@@ -47,7 +47,7 @@ func resolveStateURL(flagURL string, f *spec.Flow) (string, error) {
 	}
 	x, err := t.Eval(nil)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", where, err)
+		return "", err // names the file, line, column and field already
 	}
 	s, ok := x.(string)
 	if !ok || s == "" {
