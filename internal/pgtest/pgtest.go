@@ -114,7 +114,7 @@ func Start() (*Server, error) {
 		}
 	}
 	data := filepath.Join(s.dir, "data")
-	if out, err := s.cmd("initdb", "-D", data, "-A", "trust", "-U", "aiflow", "-E", "UTF8", "--no-sync", "--no-instructions").CombinedOutput(); err != nil {
+	if out, err := s.cmd("initdb", "-D", data, "-A", "trust", "-U", "aiflow", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions").CombinedOutput(); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
