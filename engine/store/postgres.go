@@ -247,7 +247,7 @@ func scrub(err error, rawURL, secret string) error {
 // openPostgres opens the pools of a Postgres-backed store: one writer connection
 // (writes queue in Go, as on SQLite), a reader pool, and a pool for the
 // connections that hold run locks. Errors never carry the password.
-func openPostgres(rawURL string, opts Options) (pools, error) {
+func openPostgres(rawURL string) (pools, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return pools{}, scrub(fmt.Errorf("invalid state URL %s: %w", RedactURL(rawURL), err), rawURL, "")

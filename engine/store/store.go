@@ -88,7 +88,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("opening state: unsupported state URL %s: expected postgres://user@host/db", RedactURL(opts.URL))
 		}
 		s.dialect = Postgres
-		s.p, err = openPostgres(opts.URL, opts)
+		s.p, err = openPostgres(opts.URL)
 	} else {
 		s.p, err = openPools(s.dbPath(), opts)
 	}
