@@ -12,6 +12,10 @@ export AIFLOW_S3_SERVER
 export AIFLOW_REQUIRE_OTELCOL
 AIFLOW_OTELCOL ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/aiflow-ci/aiflow-otelcol
 export AIFLOW_OTELCOL
+# The PostgreSQL state tests (engine/store's Postgres pass, cmd/aiflow's
+# TestE2EPostgresState) start a private cluster with Debian's postgresql, which .ci/deps
+# installs; under `make test` they fail instead of skipping when it is missing.
+export AIFLOW_REQUIRE_POSTGRES
 # The run viewer's browser tests (webui/browsertest) drive the Chromium .ci/deps installs;
 # under `make test` they fail instead of skipping when it is missing.
 export AIFLOW_REQUIRE_BROWSER
@@ -44,7 +48,7 @@ deps:
 ## test: everything CI checks — vet, all tests, the race detector on the engine and
 ## parser, and a short fuzzing pass of the parser and the expression layer.
 test: deps
-	$(MAKE) vet test-unit test-race fuzz test-temporal AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1 AIFLOW_REQUIRE_TEMPORAL=1
+	$(MAKE) vet test-unit test-race fuzz test-temporal AIFLOW_REQUIRE_APERTIUM=1 AIFLOW_REQUIRE_S3=1 AIFLOW_REQUIRE_OTELCOL=1 AIFLOW_REQUIRE_BROWSER=1 AIFLOW_REQUIRE_POSTGRES=1 AIFLOW_REQUIRE_TEMPORAL=1
 
 test-unit:
 	$(GO) test -count=1 ./...

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,19 +13,22 @@ import (
 
 // Keys accepted at each level; they feed unknown-key errors and schema.json.
 var (
-	TopKeys      = []string{"aiflow", "name", "description", "vars", "providers", "models", "routes", "resources", "steps", "outputs", "budget", "defaults"}
-	VarKeys      = []string{"type", "description", "default", "enum", "secret"}
-	VarTypes     = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
-	RouteKeys    = []string{"rules", "fallback", "split"}
-	RuleKeys     = []string{"when", "use"}
-	StepKeys     = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error", "variants"}
-	PromptKeys   = []string{"system", "user", "messages", "file"}
-	OutputKeys   = []string{"schema"}
-	CacheKeys    = []string{"ttl", "mode"}
-	RetryKeys    = []string{"attempts", "backoff"}
-	BatchKeys    = []string{"size", "async", "poll"}
-	BudgetKeys   = []string{"usd"}
-	DefaultsKeys = []string{"cache", "retry", "timeout"}
+	TopKeys    = []string{"aiflow", "name", "description", "vars", "providers", "models", "routes", "resources", "steps", "outputs", "budget", "defaults", "state"}
+	VarKeys    = []string{"type", "description", "default", "enum", "secret"}
+	VarTypes   = []string{"string", "number", "integer", "boolean", "list", "object", "any"}
+	RouteKeys  = []string{"rules", "fallback", "split"}
+	RuleKeys   = []string{"when", "use"}
+	StepKeys   = []string{"uses", "description", "with", "model", "route", "prompt", "params", "output", "tools", "when", "for_each", "batch", "parallelism", "max_items", "needs", "cache", "retry", "timeout", "continue_on_error", "variants"}
+	PromptKeys = []string{"system", "user", "messages", "file"}
+	OutputKeys = []string{"schema"}
+	CacheKeys  = []string{"ttl", "mode"}
+	RetryKeys  = []string{"attempts", "backoff"}
+	BatchKeys  = []string{"size", "async", "poll"}
+	BudgetKeys = []string{"usd"}
+	StateKeys  = []string{"backend", "url"}
+	// StateBackends are the values of state.backend.
+	StateBackends = []string{"sqlite", "postgres"}
+	DefaultsKeys  = []string{"cache", "retry", "timeout"}
 )
 
 func (p *parser) flow(f *Flow, root *yaml.Node) {
@@ -68,6 +72,8 @@ func (p *parser) flow(f *Flow, root *yaml.Node) {
 			f.Budget = p.budget(e)
 		case "defaults":
 			p.defaults(f, e)
+		case "state":
+			f.State = p.state(e)
 		}
 	}
 	if !seen["aiflow"] {
@@ -660,6 +666,57 @@ func (p *parser) budget(e kv) *Budget {
 		}
 	}
 	return b
+}
+
+// state reads the state: block. The URL of a shared database holds its password, so a
+// literal URL with a password is refused: it must come from ${ env("…") }.
+func (p *parser) state(e kv) *State {
+	st := &State{Backend: "sqlite", Pos: p.pos(e.v)}
+	var backendSet bool
+	for _, h := range p.fields(e.v, e.path, "state (backend, url)", StateKeys) {
+		switch h.key {
+		case "backend":
+			if s, ok := p.literal(h.v, h.path); ok {
+				if !contains(StateBackends, s) {
+					p.errf(h.v, h.path, "unknown state backend %q%s", s, didYouMean(s, StateBackends))
+					p.diags[len(p.diags)-1].Detail = "backends: " + strings.Join(StateBackends, ", ")
+					continue
+				}
+				st.Backend, backendSet = s, true
+			}
+		case "url":
+			if _, ok := p.str(h.v, h.path); !ok {
+				continue
+			}
+			st.URL = p.value(h.v, h.path)
+			if s := h.v.Value; !strings.Contains(s, "${") && hasPassword(s) {
+				p.errf(h.v, h.path, "the URL holds a password")
+				p.diags[len(p.diags)-1].Detail = `keep it out of the flow file: url: ${ env("AIFLOW_STATE_URL") }`
+			}
+		}
+	}
+	switch {
+	case st.Backend == "postgres" && st.URL == nil:
+		p.errf(e.v, e.path+".url", "missing url for the postgres state backend")
+		p.diags[len(p.diags)-1].Detail = `url: ${ env("AIFLOW_STATE_URL") }, a postgres://user@host/db URL`
+	case st.Backend == "sqlite" && st.URL != nil && backendSet:
+		p.errf(st.URL.Node, e.path+".url", "url does not apply to the sqlite state backend")
+		p.diags[len(p.diags)-1].Detail = "the sqlite state is the state directory (--state-dir); use backend: postgres for a URL"
+	case st.URL != nil:
+		st.Backend = "postgres" // a URL alone means the shared backend
+	}
+	return st
+}
+
+// hasPassword reports whether a literal URL carries a password, in its user info or as
+// a password= parameter.
+func hasPassword(s string) bool {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(s), "password=")
 }
 
 func (p *parser) defaults(f *Flow, e kv) {

@@ -34,6 +34,7 @@ type Flow struct {
 	Outputs     []*Output
 	Budget      *Budget
 	Defaults    Defaults
+	State       *State // nil when the flow has no state: block (the SQLite default)
 	Pos         Pos
 	Root        *yaml.Node // the document's root mapping, for fmt
 }
@@ -317,6 +318,15 @@ type RetryPolicy struct {
 type Budget struct {
 	USD float64
 	Pos Pos
+}
+
+// State is the `state:` block: where run records and the step cache are kept. The
+// default, sqlite, is state.db in the state directory; postgres is a database many
+// machines share (blobs stay in each machine's state directory).
+type State struct {
+	Backend string // sqlite or postgres
+	URL     *Value // postgres only; must come from env() when it holds a password
+	Pos     Pos
 }
 
 // Defaults apply to every step that does not set its own.

@@ -52,6 +52,7 @@ type infraArgs struct {
 	autoApprove bool
 	output      string
 	stateDir    string
+	stateURL    string // --state-url
 	vars        varFlags
 	varsFile    string
 	lockTimeout time.Duration
@@ -73,6 +74,7 @@ func parseInfraArgs(name string, args []string, stderr io.Writer) (infraArgs, bo
 	fs.BoolVar(&a.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	fs.StringVar(&a.output, "o", "human", "output format: human or json (json needs -auto-approve)")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory (default .aiflow beside the flow)")
+	fs.StringVar(&a.stateURL, "state-url", "", stateURLUsage)
 	fs.Var(&a.vars, "var", "set a var: name=value or name=@file (repeatable)")
 	fs.StringVar(&a.varsFile, "vars-file", "", "YAML or JSON file of var values")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", infra.DefaultLockWait, "how long to wait for another apply or destroy to release the state lock")
@@ -113,7 +115,7 @@ func infraCmd(a infraArgs, stdout, stderr io.Writer, action infraAction, verb st
 	if v.json && !a.autoApprove {
 		return v.fail(errUsage, errors.New("-o json needs -auto-approve (there is no one to confirm)"), nil)
 	}
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.stateURL, a.allowRead)
 	if fs == nil {
 		return code
 	}

@@ -25,6 +25,7 @@ const cacheUsage = "usage: aiflow cache stats|ls|clear [flow.yaml] [--state-dir 
 type cacheArgs struct {
 	output    string
 	stateDir  string
+	stateURL  string // --state-url
 	step      string
 	olderThan string
 	expired   bool
@@ -45,7 +46,7 @@ func cacheCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
-	st, err := openExistingState(a.stateDir, pos[1:])
+	st, err := openExistingState(a.stateDir, a.stateURL, pos[1:])
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
@@ -64,6 +65,7 @@ func cacheFlags(a *cacheArgs, stderr io.Writer) *flag.FlagSet {
 	fs := newFlags("cache", stderr)
 	fs.StringVar(&a.output, "o", "human", "output format: human or json")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	fs.StringVar(&a.stateURL, "state-url", "", stateURLUsage)
 	fs.StringVar(&a.step, "step", "", "ls, clear: only entries of this step ID")
 	fs.StringVar(&a.olderThan, "older-than", "", "ls, clear: only entries created longer ago than this (e.g. 36h, 7d)")
 	fs.BoolVar(&a.expired, "expired", false, "ls, clear: only entries past their expiry")
@@ -94,26 +96,34 @@ func (a cacheArgs) filter(verb string) (store.CacheFilter, error) {
 }
 
 // openExistingStore opens a state directory that already holds a database: reading or
-// clearing the cache of a mistyped path must not create an empty state there.
-func openExistingStore(dir string) (*store.Store, error) {
+// clearing the cache of a mistyped path must not create an empty state there. A shared
+// database (stateURL) is there whatever the directory holds.
+func openExistingStore(dir, stateURL string) (*store.Store, error) {
+	if stateURL != "" {
+		return openStore(dir, stateURL)
+	}
 	if _, err := os.Stat(filepath.Join(dir, store.DBFile)); err != nil {
 		return nil, fmt.Errorf("no aiflow state in %s (run a flow first, or pass --state-dir)", dir)
 	}
-	return openStore(dir)
+	return openStore(dir, "")
 }
 
 // openExistingState opens the existing state that cache, gc and runs prune work on:
 // the --state-dir flag's, else .aiflow beside the flow file when pos holds one, else
 // ./.aiflow.
-func openExistingState(dirFlag string, pos []string) (*store.Store, error) {
-	if len(pos) == 0 && dirFlag == "" {
-		return openExistingStore(".aiflow")
-	}
+func openExistingState(dirFlag, urlFlag string, pos []string) (*store.Store, error) {
 	flow := ""
 	if len(pos) > 0 {
 		flow = pos[0]
 	}
-	return openExistingStore(stateDir(dirFlag, flow))
+	stateURL, err := stateURLOf(urlFlag, flow)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) == 0 && dirFlag == "" {
+		return openExistingStore(".aiflow", stateURL)
+	}
+	return openExistingStore(stateDir(dirFlag, flow), stateURL)
 }
 
 func cacheStats(ctx context.Context, v view, st *store.Store) int {

@@ -191,9 +191,14 @@ func stateDir(flag, flowPath string) string {
 	return dir
 }
 
-func openStore(dir string) (*store.Store, error) {
-	st, err := store.Open(dir)
+// openStore opens the state directory dir, with its run records and cache in the
+// PostgreSQL database stateURL when that is set (see resolveStateURL).
+func openStore(dir, stateURL string) (*store.Store, error) {
+	st, err := store.OpenWith(dir, store.Options{URL: stateURL})
 	if err != nil {
+		if stateURL != "" {
+			return nil, fmt.Errorf("opening the shared state (blobs in %s): %w", dir, err) // err names the URL, redacted
+		}
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
 	return st, nil
@@ -212,7 +217,7 @@ type flowState struct {
 // openFlowState loads and compiles the flow (printing its warnings in human output, less
 // unset-env ones), reads the --var/--vars-file values and opens the state directory. When
 // it fails it has reported why and returns the exit code; the caller closes st otherwise.
-func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag string, allowRead []string) (*flowState, int) {
+func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag, urlFlag string, allowRead []string) (*flowState, int) {
 	fl, diags := loadFlow(flow, allowRead)
 	if fl == nil {
 		return nil, v.fail(errInvalidFlow, fmt.Errorf("invalid flow %s", flow), diags)
@@ -225,7 +230,11 @@ func openFlowState(v view, flow string, vars varFlags, varsFile, dirFlag string,
 		return nil, v.fail(errUsage, err, nil)
 	}
 	dir := stateDir(dirFlag, flow)
-	st, err := openStore(dir)
+	stateURL, err := resolveStateURL(urlFlag, fl.Spec)
+	if err != nil {
+		return nil, v.fail(errState, err, nil)
+	}
+	st, err := openStore(dir, stateURL)
 	if err != nil {
 		return nil, v.fail(errState, err, nil)
 	}

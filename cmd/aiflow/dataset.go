@@ -42,7 +42,7 @@ func (p *prepared) close() {
 }
 
 func prepareDataset(v view, a runArgs) (*prepared, int) {
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.stateURL, a.allowRead)
 	if fs == nil {
 		return nil, code
 	}
@@ -105,7 +105,7 @@ func executeDataset(ctx context.Context, a runArgs, v view) int {
 		return code
 	}
 	defer p.close()
-	unlock, err := store.LockRun(p.fs.dir, p.abs, store.NewRunID(), a.lockTimeout)
+	unlock, err := p.fs.st.LockRun(p.abs, store.NewRunID(), a.lockTimeout)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

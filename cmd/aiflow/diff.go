@@ -19,6 +19,7 @@ func runsDiffCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("runs diff", stderr)
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	stateURL := stateURLFlag(fs)
 	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
 		return v.failArgs(err)
@@ -30,7 +31,7 @@ func runsDiffCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 3 {
 		flow = pos[2]
 	}
-	st, _, err := openRunsState(*dir, flow)
+	st, _, err := openRunsState(*dir, *stateURL, flow)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	e2eRoot = dir
 	code := m.Run()
+	stopPG()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -41,6 +41,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.varsFile, "vars-file", "", "YAML or JSON file of var values")
 	fs.StringVar(&a.output, "o", "human", "output format: human (table) or json")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory (default .aiflow beside the flow)")
+	fs.StringVar(&a.stateURL, "state-url", "", stateURLUsage)
 	fs.IntVar(&a.parallelism, "parallelism", runtime.NumCPU()*4, "rows running at once")
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)

@@ -31,6 +31,7 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("gc", stderr)
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	stateURL := stateURLFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "report what would be removed and change nothing")
 	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
 	if err != nil {
@@ -39,7 +40,7 @@ func gcCmd(args []string, stdout, stderr io.Writer) int {
 	if len(pos) > 1 {
 		return v.fail(errUsage, errors.New(gcUsage), nil)
 	}
-	st, err := openExistingState(*dir, pos)
+	st, err := openExistingState(*dir, *stateURL, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

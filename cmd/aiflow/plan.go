@@ -28,6 +28,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&vars, "var", "set a var: name=value or name=@file (repeatable)")
 	varsFile := fs.String("vars-file", "", "YAML or JSON file of var values")
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow)")
+	urlFlag := stateURLFlag(fs)
 	seed := fs.Int64("seed", 0, "seed for split routes")
 	budget := fs.Float64("budget", 0, "budget in USD (overrides the flow's budget:)")
 	allowRead := allowReadFlag(fs)
@@ -50,8 +51,12 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	var st *store.Store
 	sd := stateDir(*dir, path)
-	if _, statErr := os.Stat(sd); statErr == nil {
-		if st, err = openStore(sd); err != nil {
+	stateURL, err := resolveStateURL(*urlFlag, fl.Spec)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	if _, statErr := os.Stat(sd); statErr == nil || stateURL != "" {
+		if st, err = openStore(sd, stateURL); err != nil {
 			return v.fail(errState, err, nil)
 		}
 		defer st.Close()

@@ -20,6 +20,7 @@ func runsPruneCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("runs prune", stderr)
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	stateURL := stateURLFlag(fs)
 	keep := fs.Int("keep", 0, "keep the newest N runs of each flow")
 	olderThan := fs.String("older-than", "", "remove only runs started longer ago than this (e.g. 36h, 30d)")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed and change nothing")
@@ -48,7 +49,7 @@ func runsPruneCmd(args []string, stdout, stderr io.Writer) int {
 			return v.fail(errUsage, err, nil)
 		}
 	}
-	st, err := openExistingState(*dir, pos)
+	st, err := openExistingState(*dir, *stateURL, pos)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -33,6 +33,7 @@ type runArgs struct {
 	varsFile    string
 	output      string
 	stateDir    string
+	stateURL    string // --state-url
 	parallelism int
 	failFast    bool
 	resume      string
@@ -58,6 +59,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.varsFile, "vars-file", "", "YAML or JSON file of var values")
 	fs.StringVar(&a.output, "o", "human", "output format: human (table) or json")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory (default .aiflow beside the flow)")
+	fs.StringVar(&a.stateURL, "state-url", "", stateURLUsage)
 	fs.IntVar(&a.parallelism, "parallelism", runtime.NumCPU()*4, "steps and items executing at once")
 	fs.BoolVar(&a.failFast, "fail-fast", false, "cancel everything at the first failure")
 	fs.StringVar(&a.resume, "resume", "", "continue a failed or killed run: a run id, or last")
@@ -96,7 +98,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func execute(ctx context.Context, a runArgs, v view) int {
-	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.allowRead)
+	fs, code := openFlowState(v, a.flow, a.vars, a.varsFile, a.stateDir, a.stateURL, a.allowRead)
 	if fs == nil {
 		return code
 	}
@@ -115,12 +117,13 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		a.resume = last.ID
 	}
 	// One run of a flow at a time per state directory: a second would pay for every call
-	// again. The kernel drops the lock if this process dies.
+	// again. The kernel drops the lock if this process dies. On a shared Postgres state
+	// the lock is the run's own, across machines (store.Store.LockRun).
 	runID := a.resume
 	if runID == "" {
 		runID = store.NewRunID()
 	}
-	unlock, err := store.LockRun(dir, abs, runID, a.lockTimeout)
+	unlock, err := st.LockRun(abs, runID, a.lockTimeout)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) && a.lockTimeout == 0 {
 			err = fmt.Errorf("%w (pass --lock-timeout to wait for it)", err)

@@ -32,6 +32,7 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("runs", stderr)
 	o := outputFlag(fs)
 	dir := fs.String("state-dir", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
+	urlFlag := stateURLFlag(fs)
 	limit := fs.Int("limit", 20, "how many runs to list")
 	turns := fs.Bool("turns", false, "with show: include agent turns")
 	pos, v, err := parseCommand(fs, o, args, stdout, stderr)
@@ -60,7 +61,11 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 			return v.fail(errUsage, fmt.Errorf("unexpected arguments after %s: %s (%s)", flow, strings.Join(pos, " "), runsShowUsage), nil)
 		}
 	}
-	sd, err := runsStateDir(*dir, flow)
+	stateURL, err := stateURLOf(*urlFlag, flow)
+	if err != nil {
+		return v.fail(errState, err, nil)
+	}
+	sd, err := runsStateDir(*dir, flow, stateURL)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
@@ -70,7 +75,7 @@ func runsCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return listRuns(v, nil, displayDir(stateDir("", flow)))
 	}
-	st, err := openStore(sd)
+	st, err := openStore(sd, stateURL)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}
@@ -98,8 +103,15 @@ const runsShowUsage = "usage: aiflow runs [flow.yaml] | aiflow runs show RUN_ID 
 
 // runsStateDir finds the state runs reads, without creating it: --state-dir if given (it
 // must exist), else .aiflow beside the flow ("" when that flow has not run yet), else
-// ./.aiflow, the current folder's state.
-func runsStateDir(flag, flow string) (string, error) {
+// ./.aiflow, the current folder's state. With a shared database (stateURL) the state
+// is there whatever the directory holds: the directory is only where blobs go.
+func runsStateDir(flag, flow, stateURL string) (string, error) {
+	if stateURL != "" {
+		if flag == "" && flow == "" {
+			flag = ".aiflow"
+		}
+		return stateDir(flag, flow), nil
+	}
 	switch {
 	case flag != "":
 		if !isDir(flag) {
@@ -124,15 +136,19 @@ func runsStateDir(flag, flow string) (string, error) {
 
 // openRunsState opens the existing state a command that reads runs looks at (see
 // runsStateDir); a flow that has never run is an error naming it.
-func openRunsState(flag, flow string) (*store.Store, string, error) {
-	sd, err := runsStateDir(flag, flow)
+func openRunsState(flag, urlFlag, flow string) (*store.Store, string, error) {
+	stateURL, err := stateURLOf(urlFlag, flow)
+	if err != nil {
+		return nil, "", err
+	}
+	sd, err := runsStateDir(flag, flow, stateURL)
 	if err == nil && sd == "" {
 		err = fmt.Errorf("%s has no state yet: run it first", flow)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := openStore(sd)
+	st, err := openStore(sd, stateURL)
 	if err != nil {
 		return nil, "", err
 	}

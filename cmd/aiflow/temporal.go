@@ -77,9 +77,12 @@ func checkEngine(a runArgs) error {
 
 // runOnTemporal submits the run as a workflow and follows it to its end. The run is
 // recorded by the workers in the same state (SQLite in WAL mode, shared by processes on
-// this machine); its labels carry the workflow id.
+// this machine, or a Postgres database the workers point at with their own --state-url);
+// its labels carry the workflow id.
 func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[string]any, st *store.Store, dir, runID, abs string, hook engine.Hook) (*engine.RunResult, error) {
-	if err := temporal.Refuse(fl, vars, false); err != nil {
+	// A Postgres state is shared with workers on other machines, which cannot reach
+	// resources kept on this one.
+	if err := temporal.Refuse(fl, vars, st.Dialect() == store.Postgres); err != nil {
 		return nil, err
 	}
 	c := a.temporal.conn()
@@ -166,6 +169,7 @@ func followRecords(ctx context.Context, st *store.Store, runID string, hook engi
 type workerArgs struct {
 	temporal   temporalArgs
 	stateDir   string
+	stateURL   string
 	rates      varFlags
 	activities int
 	allowRead  varFlags
@@ -179,6 +183,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 	temporalFlags(fs, &a.temporal, false)
 	fs.StringVar(&output, "o", "human", "output format: human or json (errors only)")
 	fs.StringVar(&a.stateDir, "state-dir", "", "state directory for every run (default: the one each run was submitted with)")
+	fs.StringVar(&a.stateURL, "state-url", "", stateURLUsage)
 	fs.Var(&a.rates, "rate", "requests per second to provider kind KIND, for all workers sharing the run's state: KIND=N (repeatable)")
 	fs.IntVar(&a.activities, "max-activities", 0, "activities this worker executes at once (default: the SDK's)")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
@@ -207,6 +212,11 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 	if a.stateDir != "" {
 		dir = stateDir(a.stateDir, "")
 	}
+	// The worker's own: a run's state URL never travels in its workflow input.
+	stateURL, err := resolveStateURL(a.stateURL, nil)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := a.temporal.conn()
@@ -218,7 +228,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 		return v.fail(errState, err, nil)
 	}
 	defer cl.Close()
-	acts := &temporal.Activities{StateDir: dir, Compile: workerCompile(a.allowRead), Options: workerRunOptions}
+	acts := &temporal.Activities{StateDir: dir, StateURL: stateURL, Compile: workerCompile(a.allowRead), Options: workerRunOptions}
 	defer acts.Close()
 	ws := temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{RatePerSecond: rates, Providers: kinds, MaxConcurrentActivities: a.activities})
 	fmt.Fprintf(stderr, "aiflow worker: serving task queue %s (and %s-<provider>) on %s\n", c.TaskQueue, c.TaskQueue, addressOf(c))

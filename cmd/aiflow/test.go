@@ -104,7 +104,9 @@ func runTests(ctx context.Context, a testArgs, path string, v view) int {
 	if d := bindMocks(fl, tf.tests); d.HasErrors() {
 		return v.fail(errInvalidTests, fmt.Errorf("invalid test file %s", testPath), d)
 	}
-	st, err := openStore(stateDir(a.stateDir, flowPath))
+	// Always the local state, never a shared database: mocked outputs must not reach
+	// a cache other machines read.
+	st, err := openStore(stateDir(a.stateDir, flowPath), "")
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

@@ -30,6 +30,7 @@ func serveUI(ctx context.Context, args []string, stdout, stderr io.Writer, liste
 	addr := fs.String("addr", webui.DefaultAddr, "address to listen on; anything but loopback needs a token")
 	dir := fs.String("state", "", "state directory (default .aiflow beside the flow, or ./.aiflow)")
 	fs.StringVar(dir, "state-dir", "", "same as --state")
+	stateURL := stateURLFlag(fs)
 	token := fs.String("token", "", "access token every request must carry (default $"+webui.TokenEnv+"); required off loopback")
 	pos, err := parseArgs(fs, args)
 	v := view{stdout: stdout, stderr: stderr}
@@ -50,7 +51,7 @@ func serveUI(ctx context.Context, args []string, stdout, stderr io.Writer, liste
 	if len(pos) == 1 {
 		flow = pos[0]
 	}
-	st, sd, err := openRunsState(*dir, flow)
+	st, sd, err := openRunsState(*dir, *stateURL, flow)
 	if err != nil {
 		return v.fail(errState, err, nil)
 	}

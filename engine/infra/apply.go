@@ -39,7 +39,7 @@ func run(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options, co
 		return nil, err
 	}
 	defer e.close()
-	unlock, err := store.Lock(e.opts.StateDir, e.opts.lockWait())
+	unlock, err := e.st.LockState(e.opts.StateDir, e.opts.lockWait())
 	if err != nil {
 		return nil, fmt.Errorf("another aiflow is changing resources in this state directory: %w", err)
 	}

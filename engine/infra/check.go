@@ -75,7 +75,7 @@ func Check(ctx context.Context, fl *engine.Flow, st *store.Store, opts Options) 
 		return stale
 	}
 	if len(record) > 0 {
-		unlock, err := store.Lock(e.opts.StateDir, e.opts.lockWait())
+		unlock, err := e.st.LockState(e.opts.StateDir, e.opts.lockWait())
 		if err != nil {
 			return fmt.Errorf("another aiflow is changing resources in this state directory: %w", err)
 		}

@@ -73,7 +73,11 @@ func (s *Store) PutBatch(ctx context.Context, b Batch) error {
 	if b.Status == "" {
 		b.Status = BatchSubmitted
 	}
-	const q = `INSERT OR REPLACE INTO batches (` + batchCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?)`
+	// An upsert rather than SQLite's INSERT OR REPLACE, which Postgres lacks.
+	const q = `INSERT INTO batches (` + batchCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (run_id, step_id, key) DO UPDATE SET provider = excluded.provider, model = excluded.model,
+			job = excluded.job, items = excluded.items, item_keys = excluded.item_keys, status = excluded.status,
+			submitted_at = excluded.submitted_at, updated_at = excluded.updated_at`
 	_, err = s.exec(ctx, q, b.RunID, b.StepID, b.Key, b.Provider, b.Model, string(b.Job), string(items), string(keys), b.Status,
 		unixNano(b.SubmittedAt), unixNano(b.UpdatedAt))
 	if isForeignKeyViolation(err) {

@@ -60,8 +60,9 @@ func fileSize(t *testing.T, path string) int64 {
 // TestIdenticalRunsStoreOutputsOnce is issue 11 finding 22: five re-runs with unchanged
 // outputs must add under 5 % to state.db, because outputs are stored once by content.
 func TestIdenticalRunsStoreOutputsOnce(t *testing.T) {
+	sqliteOnly(t) // measures state.db
 	dir := t.TempDir()
-	s, err := Open(dir)
+	s, err := testOpen(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestIdenticalRunsStoreOutputsOnce(t *testing.T) {
 	db := filepath.Join(dir, DBFile)
 	first := fileSize(t, db)
 	for n := 1; n <= 5; n++ {
-		s, err := Open(dir)
+		s, err := testOpen(t, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +88,7 @@ func TestIdenticalRunsStoreOutputsOnce(t *testing.T) {
 	if growth >= 0.05 {
 		t.Errorf("state.db grew from %d to %d bytes (%.1f%%) over five identical runs; want under 5%%", first, after, 100*growth)
 	}
-	s, err = Open(dir)
+	s, err = testOpen(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +107,13 @@ func TestIdenticalRunsStoreOutputsOnce(t *testing.T) {
 // TestMigrateInlineOutputsToBlobs upgrades a database written before outputs were
 // stored by content: every output must read back unchanged, stored once.
 func TestMigrateInlineOutputsToBlobs(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", filepath.Join(dir, DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := []string{migrations[0], `CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (1)`}
+	setup := []string{migrations[0].sqlite, `CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (1)`}
 	for _, r := range []string{"r1", "r2"} {
 		setup = append(setup, `INSERT INTO runs (id, flow, flow_name, flow_hash, status, started_at) VALUES ('`+r+`', 'f.yaml', 'f', 'h', 'succeeded', 1)`,
 			`INSERT INTO steps (run_id, step_id, item, status, output) VALUES ('`+r+`', 'embed', 0, 'succeeded', CAST('{"v":[1,2,3]}' AS BLOB))`,

@@ -232,7 +232,7 @@ func (s *Store) dropCorrupt(ctx context.Context, key string, sum []byte) error {
 
 func bumpCounter(ctx context.Context, tx *sql.Tx, name string, by int64) error {
 	const q = `INSERT INTO counters (name, value) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value`
 	_, err := tx.ExecContext(ctx, q, name, by)
 	return err
 }

@@ -93,12 +93,14 @@ func TestCacheCorruption(t *testing.T) {
 	tests := []struct {
 		name    string
 		corrupt string // SQL run against the stored row with key ?
+		pg      string // the same in Postgres's SQL, when it differs
 	}{
-		{"flipped byte", `UPDATE cache SET value = CAST(replace(CAST(value AS TEXT), 'world', 'w0rld') AS BLOB) WHERE key = ?`},
-		{"truncated", `UPDATE cache SET value = substr(value, 1, 5) WHERE key = ?`},
-		{"emptied", `UPDATE cache SET value = X'' WHERE key = ?`},
-		{"checksum damaged", `UPDATE cache SET sum = zeroblob(32) WHERE key = ?`},
-		{"size damaged", `UPDATE cache SET size = size + 1 WHERE key = ?`},
+		{"flipped byte", `UPDATE cache SET value = CAST(replace(CAST(value AS TEXT), 'world', 'w0rld') AS BLOB) WHERE key = ?`,
+			`UPDATE cache SET value = convert_to(replace(convert_from(value, 'UTF8'), 'world', 'w0rld'), 'UTF8') WHERE key = ?`},
+		{"truncated", `UPDATE cache SET value = substr(value, 1, 5) WHERE key = ?`, ""},
+		{"emptied", `UPDATE cache SET value = X'' WHERE key = ?`, `UPDATE cache SET value = decode('', 'hex') WHERE key = ?`},
+		{"checksum damaged", `UPDATE cache SET sum = zeroblob(32) WHERE key = ?`, `UPDATE cache SET sum = decode(repeat('00', 32), 'hex') WHERE key = ?`},
+		{"size damaged", `UPDATE cache SET size = size + 1 WHERE key = ?`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +110,11 @@ func TestCacheCorruption(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := s.p.w.Exec(tt.corrupt, "bad")
+			q := tt.corrupt
+			if testBackend == Postgres && tt.pg != "" {
+				q = tt.pg
+			}
+			res, err := s.p.w.Exec(q, "bad")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +264,7 @@ func without(all, drop []string) []string {
 
 func TestCachePeekCountsNoHit(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir())
+	s, err := testOpen(t, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func (s *Store) CacheClear(ctx context.Context, f CacheFilter) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("clearing cache: %w", err)
 	}
-	if n > 0 {
+	if n > 0 && s.dialect == SQLite { // Postgres: autovacuum reclaims
 		if _, err := s.p.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
 			return int(n), fmt.Errorf("cleared %d cache entries but reclaiming space: %w", n, err)
 		}

@@ -33,6 +33,7 @@ func walFrames(t *testing.T, s *Store) (frames, copied int) {
 }
 
 func TestCheckpoint(t *testing.T) {
+	sqliteOnly(t)
 	tests := []struct {
 		name          string
 		restartFrames int
@@ -99,7 +100,7 @@ func TestCacheHitsBatched(t *testing.T) {
 	}
 	t.Run("pending hits count in CacheGet and are written on Close", func(t *testing.T) {
 		dir := t.TempDir()
-		s, err := Open(dir)
+		s, err := testOpen(t, dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ func init() { helpers["crash-writer"] = crashWriter }
 // goroutines and prints one "ack" line per acknowledged write, until killed.
 func crashWriter() int {
 	ctx := context.Background()
-	s, err := Open(os.Getenv("STORE_DIR"))
+	s, err := OpenWith(os.Getenv("STORE_DIR"), Options{URL: os.Getenv("STORE_URL")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -108,7 +108,7 @@ func TestCrashDurability(t *testing.T) {
 // runAndKill starts a crash writer, SIGKILLs it once it has acknowledged
 // killAfter writes, and returns every ack it printed before it died.
 func runAndKill(t *testing.T, dir, round string, killAfter int) []string {
-	cmd := helperCommand(t, "crash-writer", "STORE_DIR="+dir, "ROUND="+round)
+	cmd := helperCommand(t, "crash-writer", "STORE_DIR="+dir, "STORE_URL="+testOptions(t, dir).URL, "ROUND="+round)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -161,13 +161,17 @@ func verifyAcked(t *testing.T, dir string, acked []string) {
 	t.Helper()
 	ctx := context.Background()
 	s := openStore(t, dir)
-	if got := pragma(t, s, "integrity_check"); got != "ok" {
-		t.Fatalf("integrity_check after kill: %s", got)
-	}
-	if rows, err := s.p.r.Query("PRAGMA foreign_key_check"); err != nil || rows.Next() {
-		t.Fatalf("foreign_key_check after kill: violations or error %v", err)
-	} else {
-		rows.Close()
+	// On Postgres the server's files are not the killed client's to damage; what is
+	// checked after this (acknowledged writes, whole transactions) holds on both.
+	if testBackend == SQLite {
+		if got := pragma(t, s, "integrity_check"); got != "ok" {
+			t.Fatalf("integrity_check after kill: %s", got)
+		}
+		if rows, err := s.p.r.Query("PRAGMA foreign_key_check"); err != nil || rows.Next() {
+			t.Fatalf("foreign_key_check after kill: violations or error %v", err)
+		} else {
+			rows.Close()
+		}
 	}
 	steps, err := s.Steps(ctx, "crash")
 	if err != nil {

@@ -3,6 +3,17 @@
 // applied to resources. Everything lives in one directory (by default .aiflow/
 // beside the flow): a SQLite database, state.db, plus a lock file used by Lock.
 //
+// # PostgreSQL
+//
+// With Options.URL set to a postgres:// URL, the run records and the cache live in
+// that database instead, which many machines (Temporal workers, CI runners) may share;
+// blobs stay in each machine's state directory. The queries are the same: the
+// connections rebind SQLite's placeholders (dialect.go), the schema is created from
+// one baseline script and later migrations carry both dialects' texts (schema.go), and
+// Store.LockRun and Store.LockState become advisory locks of the database. What this
+// doc says below of WAL, checkpoints and synchronous= is SQLite's; on Postgres a
+// method that returns nil has committed on the server, with the server's durability.
+//
 // # Concurrency
 //
 // A *Store is safe for concurrent use by many goroutines, and several processes

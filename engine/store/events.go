@@ -66,7 +66,7 @@ func (s *Store) RunEvents(ctx context.Context, runID string, limit int) ([]RunEv
 		return nil, 0, fmt.Errorf("reading events of run %q: %w", runID, err)
 	}
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	rows, err := s.query(ctx, `SELECT seq, kind, step_id, item, attempt, at, wait, class, error
 		FROM run_events WHERE run_id = ? ORDER BY seq LIMIT ?`, runID, limit)

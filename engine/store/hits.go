@@ -14,8 +14,8 @@ const maxPendingHits = 256
 
 // hitQuery adds pending hits to an entry, kept in cache_hits beside it (an UPDATE of
 // the cache row would rewrite its value). An entry deleted meanwhile gets none.
-const hitQuery = `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, ?, ? FROM cache WHERE key = ?
-	ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits, last_hit_at = max(last_hit_at, excluded.last_hit_at)`
+const hitQuery = `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM cache WHERE key = ?
+	ON CONFLICT (key) DO UPDATE SET hits = cache_hits.hits + excluded.hits, last_hit_at = max(cache_hits.last_hit_at, excluded.last_hit_at)`
 
 // hitBatch holds cache hits not yet written. Counting each hit with its own
 // commit would triple the cost of a cache hit (a commit writes at least one
@@ -114,8 +114,8 @@ func (s *Store) applyHits(ctx context.Context, tx *sql.Tx, hits map[string]pendi
 				}
 				continue
 			}
-			q := `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, ?, ? FROM cache WHERE key IN (?` + strings.Repeat(",?", len(part)-1) + `)
-	ON CONFLICT (key) DO UPDATE SET hits = hits + excluded.hits, last_hit_at = max(last_hit_at, excluded.last_hit_at)`
+			q := `INSERT INTO cache_hits (key, hits, last_hit_at) SELECT key, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM cache WHERE key IN (?` + strings.Repeat(",?", len(part)-1) + `)
+	ON CONFLICT (key) DO UPDATE SET hits = cache_hits.hits + excluded.hits, last_hit_at = max(cache_hits.last_hit_at, excluded.last_hit_at)`
 			if _, err := tx.ExecContext(ctx, q, append([]any{p.n, p.last}, part...)...); err != nil {
 				return err
 			}

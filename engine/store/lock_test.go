@@ -59,6 +59,7 @@ func lockTaker() int {
 }
 
 func TestLockInProcess(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	unlock, err := Lock(dir, 0)
 	if err != nil {
@@ -140,6 +141,7 @@ func (h *holder) release() {
 }
 
 func TestLockAcrossProcesses(t *testing.T) {
+	sqliteOnly(t)
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}

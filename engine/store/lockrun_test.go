@@ -14,6 +14,7 @@ import (
 // run of the same flow fails naming the holder (pid, host, run); other flows, and the
 // state lock of apply/destroy, are not blocked by it.
 func TestLockRun(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	flow := filepath.Join(dir, "flow.yaml")
 	unlock, err := LockRun(dir, flow, "run-1", 0)

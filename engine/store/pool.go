@@ -20,7 +20,11 @@ const walSizeLimit = 64 << 20
 type pools struct {
 	w    *sql.DB // one connection: every write, in order
 	r    *sql.DB // read-only connections
-	ckpt *sql.DB // one connection for background checkpoints
+	ckpt *sql.DB // one connection for background checkpoints (SQLite only)
+	lock *sql.DB // connections holding run locks (Postgres only)
+	// url and secret are the Postgres state URL and its password, kept to scrub
+	// them out of errors.
+	url, secret string
 }
 
 // openPools opens the writer first (it sets the persistent file settings:
@@ -71,8 +75,8 @@ func openPools(path string, opts Options) (pools, error) {
 // close closes whichever pools are open, the writer last: when the last
 // connection to the database closes, SQLite checkpoints and removes the WAL.
 func (p pools) close() error {
-	var errs [3]error
-	for i, db := range []*sql.DB{p.ckpt, p.r, p.w} {
+	var errs [4]error
+	for i, db := range []*sql.DB{p.lock, p.ckpt, p.r, p.w} {
 		if db != nil {
 			errs[i] = db.Close()
 		}

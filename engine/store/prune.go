@@ -188,6 +188,9 @@ func (s *Store) sweepOutputs(ctx context.Context, dryRun bool, remove func(tx *s
 // database was created with auto_vacuum=INCREMENTAL, by a VACUUM otherwise)
 // and returns the settled size on disk.
 func (s *Store) reclaim(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres {
+		return s.pgDiskSize(ctx) // autovacuum reclaims; the server owns the files
+	}
 	var mode int
 	if err := s.p.w.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
 		return 0, err
@@ -206,6 +209,9 @@ func (s *Store) reclaim(ctx context.Context) (int64, error) {
 // disk counts what is stored rather than how recently it was written, and
 // returns that size (database plus whatever WAL a busy reader kept).
 func (s *Store) settle(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres {
+		return s.pgDiskSize(ctx)
+	}
 	if _, err := s.p.ckpt.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return 0, fmt.Errorf("checkpointing: %w", err)
 	}
@@ -213,8 +219,11 @@ func (s *Store) settle(ctx context.Context) (int64, error) {
 }
 
 // DiskSize returns the bytes the database takes on disk: state.db and its
-// write-ahead log.
+// write-ahead log, or on Postgres the database's size as the server reports it.
 func (s *Store) DiskSize() (int64, error) {
+	if s.dialect == Postgres {
+		return s.pgDiskSize(context.Background())
+	}
 	var total int64
 	for _, p := range []string{s.dbPath(), s.dbPath() + "-wal"} {
 		fi, err := os.Stat(p)

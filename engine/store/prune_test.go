@@ -124,6 +124,7 @@ func TestPruneRunsNeedsARule(t *testing.T) {
 // TestPruneFreesDisk checks that pruning gives the pages back to the file system
 // rather than leaving them on SQLite's free list.
 func TestPruneFreesDisk(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	s := newStore(t)
 	for n := range 6 {

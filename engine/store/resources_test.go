@@ -233,6 +233,7 @@ func TestClaimResource(t *testing.T) {
 // shared the name key: each row goes to the flow its attributes name, or to the only
 // flow the runs name, and migrations follow their resource.
 func TestMigrateResourcesToFlowKeys(t *testing.T) {
+	sqliteOnly(t)
 	tests := []struct {
 		name  string
 		runs  []string // flow_name of recorded runs
@@ -251,7 +252,7 @@ func TestMigrateResourcesToFlowKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			setup := append([]string{}, migrations[:2]...)
+			setup := sqliteSteps(migrations[:2])
 			setup = append(setup, `CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (2)`)
 			for i, f := range tt.runs {
 				setup = append(setup, fmt.Sprintf(`INSERT INTO runs (id, flow, flow_name, flow_hash, status, started_at) VALUES ('r%d', 'f.yaml', '%s', 'h', 'succeeded', 1)`, i, f))

@@ -7,11 +7,20 @@ import (
 	"fmt"
 )
 
+// migration is one forward step of the schema, in each dialect's SQL. A step after
+// pgBaselineVersion needs both texts (TestMigrationsHaveBothDialects checks it); the
+// steps up to it have only SQLite's, because a Postgres database starts from
+// pgBaseline, the schema as of that version.
+type migration struct {
+	sqlite   string
+	postgres string
+}
+
 // migrations are the schema's forward steps; migrations[i] takes a database
 // from version i to i+1. Append only: never edit a step that has shipped.
-var migrations = []string{
+var migrations = []migration{
 	// 1: runs, steps, turns, cache, resources, resource migrations, counters.
-	`
+	{sqlite: `
 CREATE TABLE runs (
 	id          TEXT PRIMARY KEY,
 	flow        TEXT NOT NULL,
@@ -118,11 +127,11 @@ CREATE TABLE counters (
 	name  TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 );
-`,
+`},
 	// 2: step outputs stored once by content. An unchanged re-run used to store
 	// every output again (1.6 MB per run of the bundled ingest); now steps rows
 	// reference a blobs row keyed by the output's SHA-256.
-	`
+	{sqlite: `
 CREATE TABLE blobs (
 	hash BLOB NOT NULL PRIMARY KEY,
 	data BLOB NOT NULL,
@@ -133,12 +142,12 @@ INSERT OR IGNORE INTO blobs (hash, data, size)
 	SELECT aiflow_sha256(output), output, length(output) FROM steps WHERE output IS NOT NULL;
 UPDATE steps SET output_sum = aiflow_sha256(output) WHERE output IS NOT NULL;
 ALTER TABLE steps DROP COLUMN output;
-`,
+`},
 	// 3: resources keyed by (flow, name). Two flows sharing a state directory used to
 	// overwrite each other's record of a same-named resource. A row goes to the flow its
 	// attributes name (every apply recorded it); else, when the runs name a single flow,
 	// to that one; else to '' (unowned), which the next flow to plan the name claims.
-	`
+	{sqlite: `
 CREATE TABLE resources_v3 (
 	flow       TEXT NOT NULL DEFAULT '',
 	name       TEXT NOT NULL,
@@ -171,10 +180,10 @@ DROP TABLE resources;
 DROP TABLE resource_migrations;
 ALTER TABLE resources_v3 RENAME TO resources;
 ALTER TABLE resource_migrations_v3 RENAME TO resource_migrations;
-`,
+`},
 	// 4: asynchronous batches. A batch submitted to a provider's batch API is recorded
 	// before the run waits for it, so a resumed run polls it instead of paying again.
-	`
+	{sqlite: `
 CREATE TABLE batches (
 	run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 	step_id      TEXT NOT NULL,
@@ -189,7 +198,7 @@ CREATE TABLE batches (
 	updated_at   INTEGER NOT NULL,
 	PRIMARY KEY (run_id, step_id, key)
 );
-`,
+`},
 	// 5: cache hit counts in a table of their own. SQLite rewrites a whole row on
 	// UPDATE, overflow pages included, so counting a hit beside the value rewrote the
 	// value: a cached re-run of a 1,000-chunk ingest wrote its 12 MB of embeddings to
@@ -198,7 +207,7 @@ CREATE TABLE batches (
 	// version keeps an older aiflow, which reads only JSON, from misreading them.
 	// And outputs of at most inlineOutputMax bytes are kept in the step row itself
 	// (output_inline): a blob row and its lookup cost more than such an output.
-	`
+	{sqlite: `
 ALTER TABLE steps ADD COLUMN output_inline BLOB;
 CREATE TABLE cache_hits (
 	key         TEXT NOT NULL PRIMARY KEY REFERENCES cache (key) ON DELETE CASCADE,
@@ -209,16 +218,16 @@ INSERT INTO cache_hits (key, hits, last_hit_at)
 	SELECT key, hits, last_hit_at FROM cache WHERE hits > 0 OR last_hit_at > 0;
 ALTER TABLE cache DROP COLUMN hits;
 ALTER TABLE cache DROP COLUMN last_hit_at;
-`,
+`},
 	// 6: the OpenTelemetry trace id of the run's latest process (empty when tracing
 	// is off), so a run found in the state can be found in the tracing backend too.
-	`
+	{sqlite: `
 ALTER TABLE runs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
-`,
+`},
 	// 7: run events the steps table cannot hold: each retry of a call (its attempt,
 	// the wait before the next and the error's class) and each rate-limiter wait, so
 	// the run viewer's timeline can draw them. Rare rows, deleted with their run.
-	`
+	{sqlite: `
 CREATE TABLE run_events (
 	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 	seq     INTEGER NOT NULL,
@@ -232,27 +241,43 @@ CREATE TABLE run_events (
 	error   TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, seq)
 );
-`,
-	// 8 (9 once perf5's migration lands): rate_slots, the send schedule of a rate limit
-	// shared by every process using this store (aiflow workers on Temporal): next_at is
-	// the first free slot in Unix nanoseconds (GCRA's theoretical arrival time). See
-	// ReserveRateSlot.
-	`
+`},
+	// 8: rate_slots, the send schedule of a rate limit shared by every process using
+	// this store (aiflow workers on Temporal): next_at is the first free slot in Unix
+	// nanoseconds (GCRA's theoretical arrival time). See ReserveRateSlot.
+	{sqlite: `
 CREATE TABLE rate_slots (
 	key     TEXT NOT NULL PRIMARY KEY,
 	next_at INTEGER NOT NULL
 );
-`,
+`, postgres: `
+CREATE TABLE rate_slots (
+	key     TEXT NOT NULL PRIMARY KEY,
+	next_at BIGINT NOT NULL
+);
+`},
 }
 
+// migrateHook, when set (by tests), runs inside the migration transaction after the
+// schema's steps and before the version is recorded and committed.
+var migrateHook func()
+
 // migrate brings the database to SchemaVersion in one write transaction, so two
-// processes opening a fresh directory at once cannot both apply a step.
-func migrate(ctx context.Context, db *sql.DB) error {
+// processes opening a fresh database at once cannot both apply a step, and a process
+// killed halfway leaves the schema as it was. On Postgres the transaction first takes
+// an advisory lock (DDL there does not lock out a second migrator by itself), and a
+// fresh database gets pgBaseline in one step.
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning migration: %w", err)
 	}
 	defer tx.Rollback()
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, pgMigrateLock); err != nil {
+			return fmt.Errorf("locking the schema for migration: %w", err)
+		}
+	}
 	v, err := schemaVersion(ctx, tx)
 	if err != nil {
 		return err
@@ -263,10 +288,28 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if v == len(migrations) {
 		return nil
 	}
+	if d == Postgres {
+		switch {
+		case v == 0:
+			if _, err := tx.ExecContext(ctx, pgBaseline); err != nil {
+				return fmt.Errorf("creating schema version %d: %w", pgBaselineVersion, err)
+			}
+			v = pgBaselineVersion
+		case v < pgBaselineVersion:
+			return fmt.Errorf("schema version %d predates Postgres support (%d); recreate the database", v, pgBaselineVersion)
+		}
+	}
 	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+		q := migrations[i].sqlite
+		if d == Postgres {
+			q = migrations[i].postgres
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("migrating schema to version %d: %w", i+1, err)
 		}
+	}
+	if migrateHook != nil {
+		migrateHook()
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
 		return fmt.Errorf("recording schema version: %w", err)

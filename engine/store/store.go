@@ -37,15 +37,21 @@ type Options struct {
 	// Durable runs with synchronous=FULL: every commit is fsynced, so even a
 	// power cut loses nothing acknowledged. Off by default; see the package doc.
 	Durable bool
+	// URL, when set, is a postgres:// URL: the run records and the cache then live in
+	// that PostgreSQL database, which many machines may share, instead of state.db.
+	// Blobs and locks of the state directory stay per machine. Never printed as given:
+	// see RedactURL.
+	URL string
 }
 
 // Store is an open state directory. It is safe for concurrent use by many
 // goroutines; see the package doc for the multi-process contract.
 type Store struct {
-	dir  string
-	p    pools
-	ckpt *checkpointer
-	hits hitBatch
+	dir     string
+	dialect Dialect
+	p       pools
+	ckpt    *checkpointer
+	hits    hitBatch
 	// restartFrames is walRestartFrames; tests lower it.
 	restartFrames int
 
@@ -69,24 +75,53 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state dir %s: %w", dir, err)
 	}
-	if err := prepareDir(abs); err != nil {
-		return nil, err
+	// A shared database is reached first: a URL that does not work leaves no state
+	// directory behind. SQLite's database lives in the directory, so it comes first.
+	if opts.URL == "" {
+		if err := prepareDir(abs); err != nil {
+			return nil, err
+		}
 	}
-	s := &Store{dir: abs, ckpt: newCheckpointer(), restartFrames: walRestartFrames, stmts: map[stmtKey]*sql.Stmt{}}
-	if s.p, err = openPools(s.dbPath(), opts); err != nil {
+	s := &Store{dir: abs, dialect: SQLite, ckpt: newCheckpointer(), restartFrames: walRestartFrames, stmts: map[stmtKey]*sql.Stmt{}}
+	if opts.URL != "" {
+		if !IsPostgresURL(opts.URL) {
+			return nil, fmt.Errorf("opening state: unsupported state URL %s: expected postgres://user@host/db", RedactURL(opts.URL))
+		}
+		s.dialect = Postgres
+		s.p, err = openPostgres(opts.URL)
+	} else {
+		s.p, err = openPools(s.dbPath(), opts)
+	}
+	if err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := migrate(ctx, s.p.w); err != nil {
+	if err := migrate(ctx, s.p.w, s.dialect); err != nil {
 		s.p.close()
-		return nil, fmt.Errorf("opening state %s: %w", s.dbPath(), err)
+		return nil, fmt.Errorf("opening state %s: %w", s.where(), scrub(err, s.p.url, s.p.secret))
 	}
 	if err := s.warm(ctx); err != nil {
 		s.p.close()
-		return nil, fmt.Errorf("opening state %s: %w", s.dbPath(), err)
+		return nil, fmt.Errorf("opening state %s: %w", s.where(), scrub(err, s.p.url, s.p.secret))
 	}
-	s.ckpt.start(s.checkpoint)
+	if s.dialect == Postgres {
+		if err := prepareDir(abs); err != nil { // for the blobs
+			s.p.close()
+			return nil, err
+		}
+	}
+	if s.dialect == SQLite {
+		s.ckpt.start(s.checkpoint)
+	}
 	return s, nil
+}
+
+// where names the database for messages: state.db's path, or the redacted URL.
+func (s *Store) where() string {
+	if s.dialect == Postgres {
+		return RedactURL(s.p.url)
+	}
+	return s.dbPath()
 }
 
 // prepareDir creates the state directory and drops a .gitignore into it so a
@@ -119,7 +154,9 @@ func (s *Store) Close() error {
 
 func (s *Store) close() error {
 	errH := s.flushHits(context.Background())
-	s.ckpt.stop()
+	if s.dialect == SQLite {
+		s.ckpt.stop()
+	}
 	s.mu.Lock()
 	for k, st := range s.stmts {
 		st.Close()

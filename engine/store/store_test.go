@@ -17,7 +17,13 @@ func newStore(t testing.TB) *Store {
 
 func openStore(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := Open(dir)
+	return openStoreOn(t, dir, testOptions(t, dir))
+}
+
+// openStoreOn opens dir with opts and closes it when the test ends.
+func openStoreOn(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := OpenWith(dir, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
@@ -42,7 +48,11 @@ func pragma(t testing.TB, s *Store, name string) string {
 func TestOpenCreatesDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", ".aiflow")
 	s := openStore(t, dir)
-	for _, name := range []string{DBFile, ".gitignore"} {
+	names := []string{DBFile, ".gitignore"}
+	if testBackend == Postgres {
+		names = names[1:] // the database is on the server
+	}
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("%s not created: %v", name, err)
 		}
@@ -68,6 +78,7 @@ func TestDirFor(t *testing.T) {
 }
 
 func TestOpenSettings(t *testing.T) {
+	sqliteOnly(t)
 	s := newStore(t)
 	tests := []struct{ pragma, want string }{
 		{"journal_mode", "wal"},
@@ -123,7 +134,7 @@ func TestSchemaVersion(t *testing.T) {
 		if _, err := s.p.w.Exec(`UPDATE schema_version SET version = ?`, len(migrations)+1); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Open(dir)
+		_, err := testOpen(t, dir)
 		if err == nil || !strings.Contains(err.Error(), "newer than this aiflow understands") {
 			t.Fatalf("Open on a newer schema: err = %v", err)
 		}
@@ -132,7 +143,7 @@ func TestSchemaVersion(t *testing.T) {
 
 func TestForwardMigration(t *testing.T) {
 	dir := t.TempDir()
-	old, err := Open(dir)
+	old, err := testOpen(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +154,8 @@ func TestForwardMigration(t *testing.T) {
 
 	saved := migrations
 	t.Cleanup(func() { migrations = saved })
-	migrations = append(append([]string(nil), saved...),
-		`CREATE TABLE extra (x INTEGER); INSERT INTO extra (x) SELECT count(*) FROM runs`)
+	const extra = `CREATE TABLE extra (x INTEGER); INSERT INTO extra (x) SELECT count(*) FROM runs`
+	migrations = append(append([]migration(nil), saved...), migration{sqlite: extra, postgres: extra})
 	s := openStore(t, dir)
 	if got := pragmaVersion(t, s); got != len(saved)+1 {
 		t.Fatalf("schema version after upgrade = %d, want %d", got, len(saved)+1)
@@ -155,8 +166,9 @@ func TestForwardMigration(t *testing.T) {
 	}
 	t.Run("a failing migration leaves the old version", func(t *testing.T) {
 		s.Close()
-		migrations = append(migrations, `CREATE TABLE extra (x INTEGER)`) // already exists
-		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "migrating schema to version") {
+		const again = `CREATE TABLE extra (x INTEGER)` // already exists
+		migrations = append(migrations, migration{sqlite: again, postgres: again})
+		if _, err := testOpen(t, dir); err == nil || !strings.Contains(err.Error(), "migrating schema to version") {
 			t.Fatalf("Open with a failing migration: err = %v", err)
 		}
 		migrations = migrations[:len(migrations)-1]
@@ -167,6 +179,7 @@ func TestForwardMigration(t *testing.T) {
 }
 
 func TestOpenGarbageDatabase(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, DBFile), []byte(strings.Repeat("not a database ", 300)), 0o644); err != nil {
 		t.Fatal(err)
@@ -178,7 +191,7 @@ func TestOpenGarbageDatabase(t *testing.T) {
 }
 
 func TestCloseTwice(t *testing.T) {
-	s, err := Open(t.TempDir())
+	s, err := testOpen(t, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +224,7 @@ func TestOpenRejectsFileAsDir(t *testing.T) {
 }
 
 func TestOpenOddPath(t *testing.T) {
+	sqliteOnly(t)
 	dir := filepath.Join(t.TempDir(), "a dir?with#odd%chars&x=y")
 	s := openStore(t, dir)
 	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {

@@ -182,7 +182,7 @@ func TestCacheGetMany(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.p.w.Exec(`UPDATE cache SET value = CAST('"Y"' AS BLOB) WHERE key = 'bad'`); err != nil {
+	if _, err := s.p.w.Exec(`UPDATE cache SET value = ? WHERE key = 'bad'`, []byte(`"Y"`)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.CacheGetMany(ctx, []string{"a", "b", "missing", "old", "bad", "a"}, t0.Add(time.Hour))
@@ -207,12 +207,13 @@ func TestCacheGetMany(t *testing.T) {
 // TestMigrateCacheHits upgrades a version-3 database whose hit counts live in the
 // cache rows: the counts move to cache_hits and read back unchanged.
 func TestMigrateCacheHits(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", filepath.Join(dir, DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := append([]string{}, migrations[:3]...)
+	setup := sqliteSteps(migrations[:3])
 	setup = append(setup, `CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (3)`,
 		`INSERT INTO cache (key, value, sum, size, created_at, hits, last_hit_at) VALUES ('k', x'22', x'00', 1, 1, 7, 9)`,
 		`INSERT INTO cache (key, value, sum, size, created_at) VALUES ('cold', x'22', x'00', 1, 1)`)

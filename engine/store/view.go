@@ -40,7 +40,7 @@ func (s *Store) RunPage(ctx context.Context, o ListRunsOpts, offset int) ([]Run,
 	}
 	limit := o.Limit
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	q := `SELECT ` + runCols + ` FROM runs` + cond + ` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`
 	runs, err := s.runs(ctx, q, append(args, limit, max(offset, 0))...)
@@ -184,7 +184,7 @@ func (s *Store) itemRecords(ctx context.Context, where string, args ...any) ([]S
 // from item index from on, at most limit of them (all when limit <= 0), by index.
 func (s *Store) StepItems(ctx context.Context, runID, stepID string, from, limit int) ([]StepRecord, error) {
 	if limit <= 0 {
-		limit = -1
+		limit = noLimit
 	}
 	recs, err := s.itemRecords(ctx, `WHERE run_id = ? AND step_id = ? AND item >= ? ORDER BY item LIMIT ?`, runID, stepID, max(from, 0), limit)
 	if err != nil {
@@ -234,10 +234,15 @@ func (s *Store) RunMarks(ctx context.Context, also []string) (map[string]RunMark
 	if err != nil {
 		return nil, err
 	}
-	const q = `SELECT r.id, r.status, r.finished_at || ':' || r.requests || ':' || r.usd || ':' ||
-			(SELECT count(*) || ':' || total(s.finished_at) || ':' || total(s.attempts) FROM steps s WHERE s.run_id = r.id) ||
+	// The ids travel as one JSON array, which each dialect takes apart its own way.
+	jsonIDs := `SELECT value FROM json_each(?)`
+	if s.dialect == Postgres {
+		jsonIDs = `SELECT json_array_elements_text(CAST(? AS json))`
+	}
+	q := `SELECT r.id, r.status, r.finished_at || ':' || r.requests || ':' || r.usd || ':' ||
+			(SELECT count(*) || ':' || coalesce(sum(s.finished_at), 0) || ':' || coalesce(sum(s.attempts), 0) FROM steps s WHERE s.run_id = r.id) ||
 			':' || (SELECT count(*) FROM run_events e WHERE e.run_id = r.id)
-		FROM runs r WHERE r.status = 'running' OR r.id IN (SELECT value FROM json_each(?))`
+		FROM runs r WHERE r.status = 'running' OR r.id IN (` + jsonIDs + `)`
 	rows, err := s.query(ctx, q, string(ids))
 	if err != nil {
 		return nil, fmt.Errorf("reading run marks: %w", err)

@@ -9,7 +9,7 @@ import (
 
 func viewFixture(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(t.TempDir())
+	s, err := testOpen(t, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestRunEventsPrunedWithRun(t *testing.T) {
 // BenchmarkStepStats10k reads the step stats of a run with a 10,000-item step, what
 // the run viewer does on every open of a run and its timeline.
 func BenchmarkStepStats10k(b *testing.B) {
-	s, err := Open(b.TempDir())
+	s, err := testOpen(b, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

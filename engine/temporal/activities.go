@@ -32,6 +32,10 @@ type Activities struct {
 	// StateDir, when set, replaces the state directory runs were submitted with (a
 	// worker whose state lives elsewhere on its machine).
 	StateDir string
+	// StateURL, when set, is the PostgreSQL database the worker keeps run records and
+	// the cache in (store.Options.URL). It is the worker's own (its --state-url or
+	// AIFLOW_STATE_URL), never part of a run's input: it holds a password.
+	StateURL string
 
 	rates *rateLimits // set by NewWorkers: the shared limits of provider queues
 
@@ -77,7 +81,7 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	a.mu.Unlock()
 	if st == nil {
 		var err error
-		if st, err = store.Open(dir); err != nil {
+		if st, err = store.OpenWith(dir, store.Options{URL: a.StateURL}); err != nil {
 			return nil, fmt.Errorf("opening run store: %w", err)
 		}
 		a.mu.Lock()

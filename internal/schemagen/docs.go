@@ -16,6 +16,7 @@ var (
 		"outputs":     "Values the run prints and records, by name.",
 		"budget":      "Spending cap for one run.",
 		"defaults":    "Cache, retry and timeout for every step that does not set its own.",
+		"state":       "Where run records and the step cache are kept: sqlite (state.db in the state directory, the default) or postgres, shared by many machines.",
 	}
 	varDocs = map[string]string{
 		"type":        "string, number, integer, boolean, list, object or any (the default).",

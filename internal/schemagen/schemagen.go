@@ -112,6 +112,11 @@ func (g *gen) topProperty(key string) obj {
 		}}
 	case "models":
 		return named(ref("modelRef"))
+	case "state":
+		return obj{"type": []string{"object", "null"}, "additionalProperties": false, "properties": obj{
+			"backend": obj{"enum": spec.StateBackends, "description": "sqlite (the default: state.db in the state directory) or postgres (a database many machines share; blobs stay per machine)."},
+			"url":     obj{"type": "string", "description": `The postgres:// URL of the shared database. It holds a password, so write it as ${ env("AIFLOW_STATE_URL") }.`},
+		}}
 	}
 	return ref(key)
 }
