@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -36,7 +37,17 @@ type Activities struct {
 	mu     sync.Mutex
 	flows  map[[32]byte]*flowEntry
 	stores map[string]*store.Store
+	// sessions keeps what the sessions of a run read once for all its pieces.
+	sessions *engine.SessionCache
+	// reads counts the step records the activities' sessions read from run stores.
+	reads atomic.Int64
 }
+
+// RecordsRead is the number of step records a's activities have read from run stores so
+// far: about one per item executed plus a few per step, so a fan-out's reads grow with
+// its items, not with their square. (A function, not a method: every exported method of
+// Activities is registered as an activity.)
+func RecordsRead(a *Activities) int64 { return a.reads.Load() }
 
 type flowEntry struct {
 	fl     *engine.Flow
@@ -67,8 +78,9 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	dir := a.stateDir(ref)
 	a.mu.Lock()
 	if a.flows == nil {
-		a.flows, a.stores = map[[32]byte]*flowEntry{}, map[string]*store.Store{}
+		a.flows, a.stores, a.sessions = map[[32]byte]*flowEntry{}, map[string]*store.Store{}, engine.NewSessionCache()
 	}
+	cache := a.sessions
 	key := sha256.Sum256([]byte(ref.Bundle.SHA256 + "\x00" + dir))
 	fe := a.flows[key]
 	st := a.stores[dir]
@@ -107,11 +119,17 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	if a.Options != nil {
 		a.Options(fe.fl, st, dir, &opts)
 	}
-	s, err := fe.fl.OpenSession(ctx, opts)
+	s, err := fe.fl.OpenCachedSession(ctx, opts, cache)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", ref.RunID, err)
 	}
 	return s, nil
+}
+
+// done closes a session, counting what it read.
+func (a *Activities) done(s *engine.Session) error {
+	a.reads.Add(int64(s.RecordsRead()))
+	return s.Close()
 }
 
 // heartbeat reports progress every third of the heartbeat timeout until stop is called,
@@ -147,7 +165,7 @@ func (a *Activities) RunStep(ctx context.Context, ref Ref, stepID string) (engin
 		return engine.StepResult{}, err
 	}
 	res, err := s.RunStep(ctx, stepID)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return res, err
@@ -160,7 +178,7 @@ func (a *Activities) Prepare(ctx context.Context, ref Ref, stepID string) (engin
 		return engine.StepPlan{}, err
 	}
 	p, err := s.Prepare(ctx, stepID)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return p, err
@@ -175,7 +193,7 @@ func (a *Activities) ExecItems(ctx context.Context, ref Ref, stepID string, idxs
 		return engine.ItemsSummary{}, err
 	}
 	sum, err := s.ExecItems(ctx, stepID, idxs)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return sum, err
@@ -188,7 +206,7 @@ func (a *Activities) Finish(ctx context.Context, ref Ref, stepID string, total i
 		return engine.StepResult{}, err
 	}
 	res, err := s.Finish(ctx, stepID, total, stopped)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return res, err
@@ -208,7 +226,7 @@ func (a *Activities) FinishRun(ctx context.Context, ref Ref) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer s.Close()
+	defer a.done(s)
 	res, err := s.FinishRun(ctx)
 	if res == nil {
 		return Outcome{}, err

@@ -15,9 +15,16 @@ import (
 var acts *Activities
 
 // interpreterChange names the workflow.GetVersion marker around changes to how the
-// workflow walks a plan; version 1 is the first interpreter. A change adds a version
-// and keeps the old branch, so runs in flight replay as they were recorded.
+// workflow walks a plan. A change adds a version and keeps the old branch, so runs in
+// flight replay as they were recorded:
+//
+//   - 1: the first interpreter; the budget is checked against what items paid.
+//   - 2: each item activity's estimated cost is reserved against the budget before it
+//     is scheduled; big fan-outs run in child workflows.
 const interpreterChange = "aiflow-interpreter"
+
+// interpreterVersion is the newest interpreter.
+const interpreterVersion = 2
 
 // maxInFlight bounds the item activities of one step pending at once, well below
 // Temporal's limit of 2,000 pending activities per workflow.
@@ -29,10 +36,11 @@ const maxInFlight = 500
 // a run whose steps failed returns its result too (status failed), and an error only
 // when the machinery failed.
 func Workflow(ctx workflow.Context, in Input) (*Outcome, error) {
-	if v := workflow.GetVersion(ctx, interpreterChange, workflow.DefaultVersion, 1); v == workflow.DefaultVersion {
+	v := workflow.GetVersion(ctx, interpreterChange, workflow.DefaultVersion, interpreterVersion)
+	if v == workflow.DefaultVersion {
 		return nil, fmt.Errorf("run %s: recorded by an interpreter this worker does not have", in.Ref.RunID)
 	}
-	r := &runner{in: in, done: map[string]workflow.Future{}, par: in.Parallelism}
+	r := &runner{in: in, version: v, done: map[string]workflow.Future{}, par: in.Parallelism, seen: map[string]float64{}}
 	if r.par <= 0 || r.par > maxInFlight {
 		r.par = maxInFlight
 	}
@@ -68,10 +76,19 @@ func Workflow(ctx workflow.Context, in Input) (*Outcome, error) {
 }
 
 type runner struct {
-	in    Input
-	done  map[string]workflow.Future
-	par   int
-	spent float64 // USD paid by item activities so far, as they reported
+	in      Input
+	version workflow.Version
+	done    map[string]workflow.Future
+	par     int
+	spent   float64 // USD paid by item activities so far, as they reported
+	// reserved is the estimated cost of the item activities in flight (version 2):
+	// spent + reserved never exceeds the budget. releases counts the reservations
+	// released, for a step waiting for one.
+	reserved float64
+	releases int
+	// seen is the dearest item paid so far per model, for estimating the next items of
+	// a model the catalogue cannot price, as the local engine does.
+	seen map[string]float64
 }
 
 // localCtx sets the options of local activities: short, retried a few times (they only
@@ -116,15 +133,21 @@ func (r *runner) step(ctx workflow.Context, s PlanStep) error {
 	if plan.Done || plan.Skipped || plan.Failed {
 		return nil
 	}
-	stopped := r.items(ctx, s, plan.Items)
+	stopped := r.items(ctx, s, plan)
 	return workflow.ExecuteLocalActivity(localCtx(ctx), acts.Finish, ref, s.ID, plan.Items, stopped).Get(ctx, nil)
 }
 
 // items schedules one activity per batch: group of the step's items (N items, batch B:
 // ⌈N/B⌉ activities), at most r.par pending at once. It stops scheduling once the budget
 // is spent or an item failed (unless the step continues on error) and says why.
-func (r *runner) items(ctx workflow.Context, s PlanStep, total int) (stopped string) {
-	groups := Groups(total, s.Batch)
+//
+// From version 2 on, each group's estimated cost is reserved against the run's budget
+// before its activity is scheduled and released when the activity reports what it paid;
+// a group that would take spent + reserved past the budget waits for activities in
+// flight to settle, and is not scheduled when it would not fit even then. However many
+// workers execute the activities, the run never commits more than its budget.
+func (r *runner) items(ctx workflow.Context, s PlanStep, plan engine.StepPlan) (stopped string) {
+	groups := Groups(plan.Items, s.Batch)
 	sel := workflow.NewSelector(ctx)
 	pending := 0
 	var machineryErr error
@@ -133,14 +156,30 @@ func (r *runner) items(ctx workflow.Context, s PlanStep, total int) (stopped str
 		sel.Select(ctx)
 		pending--
 	}
+	reserving := r.version >= 2 && r.in.BudgetUSD > 0
+	halt := func() bool { return machineryErr != nil || failed && !s.ContinueOnError }
 	for _, g := range groups {
 		for pending >= r.par {
 			wait()
 		}
-		if machineryErr != nil || failed && !s.ContinueOnError {
+		if halt() {
 			break
 		}
-		if r.in.BudgetUSD > 0 && r.spent >= r.in.BudgetUSD {
+		est := 0.0
+		if reserving {
+			var refused *engine.BudgetError
+			est, refused = r.reserve(ctx, plan, len(g), &pending, wait)
+			if halt() {
+				if refused == nil {
+					r.release(est)
+				}
+				break
+			}
+			if refused != nil {
+				stopped = "not run: " + refused.Error()
+				break
+			}
+		} else if r.in.BudgetUSD > 0 && r.spent >= r.in.BudgetUSD {
 			stopped = fmt.Sprintf("not run: the budget of $%g was spent", r.in.BudgetUSD)
 			break
 		}
@@ -148,13 +187,22 @@ func (r *runner) items(ctx workflow.Context, s PlanStep, total int) (stopped str
 		pending++
 		sel.AddFuture(f, func(f workflow.Future) {
 			var sum engine.ItemsSummary
-			if err := f.Get(ctx, &sum); err != nil {
+			err := f.Get(ctx, &sum)
+			if reserving {
+				r.release(est)
+			}
+			if err != nil {
 				if machineryErr == nil {
 					machineryErr = err
 				}
 				return
 			}
 			r.spent += sum.Usage.USD
+			if plan.Model != "" && sum.Done > sum.Cached {
+				if d, ok := r.seen[plan.Model]; !ok || sum.DearestUSD > d {
+					r.seen[plan.Model] = sum.DearestUSD
+				}
+			}
 			if sum.Error != "" {
 				failed = true
 			}
@@ -167,6 +215,52 @@ func (r *runner) items(ctx workflow.Context, s PlanStep, total int) (stopped str
 		stopped = "not run: " + machineryErr.Error()
 	}
 	return stopped
+}
+
+// itemUSD is the estimate of one item of plan's step: the catalogue's (or, for a model
+// it cannot price, the dearest model's until an item of it was paid) raised to the
+// dearest item paid so far, as the local engine's budget estimates a call.
+func (r *runner) itemUSD(plan engine.StepPlan) float64 {
+	d, ok := r.seen[plan.Model]
+	switch {
+	case !ok:
+		return plan.ItemUSD
+	case plan.Priced:
+		return max(plan.ItemUSD, d)
+	default:
+		return d
+	}
+}
+
+// reserve reserves the estimated cost of n items of plan's step against the budget. While
+// they would fit only once activities in flight have settled, it waits for one to report
+// (this step's through wait, another step's through the release count); it returns the
+// refusal when they would not fit even then.
+func (r *runner) reserve(ctx workflow.Context, plan engine.StepPlan, n int, pending *int, wait func()) (float64, *engine.BudgetError) {
+	for {
+		est := r.itemUSD(plan) * float64(n)
+		if r.spent+r.reserved+est <= r.in.BudgetUSD {
+			r.reserved += est
+			return est, nil
+		}
+		if r.spent+est > r.in.BudgetUSD || r.reserved <= 0 {
+			return 0, &engine.BudgetError{Model: plan.Model, Estimate: est, Spent: r.spent + r.reserved, Budget: r.in.BudgetUSD, Basis: plan.Basis}
+		}
+		if *pending > 0 {
+			wait()
+			continue
+		}
+		gen := r.releases
+		if err := workflow.Await(ctx, func() bool { return r.releases != gen }); err != nil {
+			return 0, &engine.BudgetError{Model: plan.Model, Estimate: est, Spent: r.spent + r.reserved, Budget: r.in.BudgetUSD, Basis: plan.Basis}
+		}
+	}
+}
+
+// release returns a settled activity's reservation.
+func (r *runner) release(est float64) {
+	r.reserved = max(r.reserved-est, 0)
+	r.releases++
 }
 
 // Groups splits n items into consecutive groups of size (at least 1).

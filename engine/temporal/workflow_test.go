@@ -3,6 +3,7 @@ package temporal_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type tRun struct {
 	started  map[string]int
 	attempts map[string]int // highest attempt seen per activity type
 	st       *store.Store
+	reads    int64 // step records the activities read from the store
 }
 
 func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any, parallelism int) tRun {
@@ -107,6 +109,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 		r.attempts[info.ActivityType.Name] = max(r.attempts[info.ActivityType.Name], int(info.Attempt))
 	})
 	env.ExecuteWorkflow(temporal.WorkflowName, in)
+	r.reads = temporal.RecordsRead(acts)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -431,28 +434,84 @@ steps:
 `
 
 // TestWorkflowBudget: a run stops paying once its budget is spent, as the local engine
-// does, although every item is its own activity.
+// does, although every item is its own activity: the workflow reserves each item's
+// estimate before scheduling it, so even with every item in flight at once the run pays
+// no more than its budget.
 func TestWorkflowBudget(t *testing.T) {
-	p := fake.New()
-	p.PricePerCall = 0.0002
-	r := runOnSuite(t, p, budgetFlow, nil, 1)
-	if r.err != nil {
-		t.Fatal(r.err)
+	for _, par := range []int{1, 8} {
+		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
+			p := fake.New()
+			p.PricePerCall = 0.0002
+			r := runOnSuite(t, p, budgetFlow, nil, par)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			lp := fake.New()
+			lp.PricePerCall = 0.0002
+			_, lerr := runLocal(t, lp, budgetFlow, nil)
+			var be *engine.BudgetError
+			if !errors.As(lerr, &be) {
+				t.Fatalf("local: want a budget error, got %v", lerr)
+			}
+			if got, want := p.Calls("m"), lp.Calls("m"); got > want {
+				t.Errorf("temporal paid %d calls, local %d: the budget was overspent", got, want)
+			}
+			if r.out.Result.Status != store.RunFailed || !strings.Contains(r.out.Error, "budget") {
+				t.Errorf("status %q error %q, want failed over the budget", r.out.Result.Status, r.out.Error)
+			}
+			if r.out.Result.Usage.USD > 0.0005+1e-12 {
+				t.Errorf("spent $%v, over the $0.0005 budget", r.out.Result.Usage.USD)
+			}
+		})
 	}
-	lp := fake.New()
-	lp.PricePerCall = 0.0002
-	_, lerr := runLocal(t, lp, budgetFlow, nil)
-	var be *engine.BudgetError
-	if !errors.As(lerr, &be) {
-		t.Fatalf("local: want a budget error, got %v", lerr)
+}
+
+const readsFlow = `
+aiflow: 1
+name: reads
+vars:
+  texts: { type: list }
+providers:
+  f: { kind: fake }
+steps:
+  upper:
+    uses: transform
+    for_each: ${ vars.texts }
+    with: { expr: '${ upper(each.value) }' }
+  ask:
+    uses: generate
+    model: f:m
+    for_each: ${ steps.upper.output }
+    prompt: ${ each.value.value }
+outputs:
+  n: ${ len(steps.ask.output) }
+`
+
+// TestWorkflowStoreReadsGrowLinearly: the activities of an N-item fan-out read about one
+// step record per item (their own, to reuse an earlier attempt's) plus a few per step,
+// not every record of the run each: 4× the items is about 4× the reads, not 16×.
+func TestWorkflowStoreReadsGrowLinearly(t *testing.T) {
+	reads := map[int]int64{}
+	for _, n := range []int{50, 200} {
+		texts := make([]any, n)
+		for i := range texts {
+			texts[i] = "text " + itoa(i)
+		}
+		r := runOnSuite(t, fake.New(), readsFlow, map[string]any{"texts": texts}, 0)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if got := r.out.Result.Outputs["n"]; got != float64(n) && got != n {
+			t.Fatalf("%d items: output n = %v", n, got)
+		}
+		reads[n] = r.reads
+		// Per item: its own record (ExecItems). Per step and at the end: the run's records
+		// (Finish, FinishRun), about 2N + a few each.
+		if limit := int64(8*n + 50); r.reads > limit {
+			t.Errorf("%d items: the activities read %d step records, want at most %d", n, r.reads, limit)
+		}
 	}
-	if got, want := p.Calls("m"), lp.Calls("m"); got > want {
-		t.Errorf("temporal paid %d calls, local %d: the budget was overspent", got, want)
-	}
-	if r.out.Result.Status != store.RunFailed || !strings.Contains(r.out.Error, "budget") {
-		t.Errorf("status %q error %q, want failed over the budget", r.out.Result.Status, r.out.Error)
-	}
-	if r.out.Result.Usage.USD > 0.0005+1e-12 {
-		t.Errorf("spent $%v, over the $0.0005 budget", r.out.Result.Usage.USD)
+	if reads[200] > 5*reads[50] {
+		t.Errorf("reads grew from %d (50 items) to %d (200 items): faster than the items", reads[50], reads[200])
 	}
 }
