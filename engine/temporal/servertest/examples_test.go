@@ -113,8 +113,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // runJSON is what `aiflow run -o json` prints that both engines must agree on.
 type runJSON struct {
 	Run struct {
-		RunID   string         `json:"run_id"`
-		Status  string         `json:"status"`
+		RunID  string `json:"run_id"`
+		Status string `json:"status"`
+		Usage  struct {
+			USD float64 `json:"usd"`
+		} `json:"usage"`
 		Outputs map[string]any `json:"outputs"`
 		Steps   []struct {
 			ID     string `json:"id"`
