@@ -5,11 +5,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiflow/aiflow/engine"
@@ -33,6 +37,12 @@ type Activities struct {
 	// StateDir, when set, replaces the state directory runs were submitted with (a
 	// worker whose state lives elsewhere on its machine).
 	StateDir string
+	// Client asks a run's workflow for its bundle when this worker has not seen it yet
+	// (NewWorkers sets it).
+	Client client.Client
+	// BundleDir is where bundles are unpacked, one directory per bundle hash (default:
+	// aiflow-bundles under the system's temporary directory).
+	BundleDir string
 
 	mu     sync.Mutex
 	flows  map[[32]byte]*flowEntry
@@ -81,7 +91,7 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		a.flows, a.stores, a.sessions = map[[32]byte]*flowEntry{}, map[string]*store.Store{}, engine.NewSessionCache()
 	}
 	cache := a.sessions
-	key := sha256.Sum256([]byte(ref.Bundle.SHA256 + "\x00" + dir))
+	key := sha256.Sum256([]byte(ref.Bundle.SHA256 + "\x00" + ref.BundleHash + "\x00" + dir))
 	fe := a.flows[key]
 	st := a.stores[dir]
 	a.mu.Unlock()
@@ -100,15 +110,10 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		a.mu.Unlock()
 	}
 	if fe == nil {
-		b, err := ReadBundle(dir, ref.Bundle)
-		if err != nil {
+		var err error
+		if fe, err = a.compile(ctx, ref, dir); err != nil {
 			return nil, err
 		}
-		fl, err := a.Compile(b.FlowFile, b.Source, b.AllowRead)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
-		}
-		fe = &flowEntry{fl: fl, bundle: b}
 		a.mu.Lock()
 		a.flows[key] = fe
 		a.mu.Unlock()
@@ -124,6 +129,53 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		return nil, fmt.Errorf("run %s: %w", ref.RunID, err)
 	}
 	return s, nil
+}
+
+// compile builds run ref's flow from its bundle: the one given inline, or asked of the
+// run's workflow once (then kept by hash with the compiled flow), or, for runs started
+// before bundles travelled with the workflow, read from the state's blob store.
+func (a *Activities) compile(ctx context.Context, ref Ref, dir string) (*flowEntry, error) {
+	var b Bundle
+	var err error
+	switch {
+	case ref.BundleHash == "":
+		b, err = ReadBundle(dir, ref.Bundle)
+	case ref.Inline != nil:
+		b, err = Unpack(ref.Inline, ref.BundleHash)
+	case a.Client == nil:
+		err = errNoBundle
+	default:
+		var v converter.EncodedValue
+		v, err = a.Client.QueryWorkflow(ctx, WorkflowID(ref.RunID), "", QueryBundle)
+		if err == nil {
+			var data []byte
+			if err = v.Get(&data); err == nil {
+				b, err = Unpack(data, ref.BundleHash)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("asking run %s for its bundle: %w", ref.RunID, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	file, allow := b.FlowFile, b.AllowRead
+	if len(b.Roots) > 0 {
+		base := a.BundleDir
+		if base == "" {
+			base = filepath.Join(os.TempDir(), "aiflow-bundles")
+		}
+		if file, allow, err = materialize(filepath.Join(base, ref.BundleHash), b); err != nil {
+			return nil, err
+		}
+	}
+	fl, err := a.Compile(file, b.Source, allow)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
+	}
+	fl.Spec.File = b.FlowFile // the run is recorded under the flow's own path
+	return &flowEntry{fl: fl, bundle: b}, nil
 }
 
 // done closes a session, counting what it read.

@@ -40,6 +40,9 @@ func Workflow(ctx workflow.Context, in Input) (*Outcome, error) {
 	if v == workflow.DefaultVersion {
 		return nil, fmt.Errorf("run %s: recorded by an interpreter this worker does not have", in.Ref.RunID)
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryBundle, func() ([]byte, error) { return in.Bundle, nil }); err != nil {
+		return nil, fmt.Errorf("run %s: %w", in.Ref.RunID, err)
+	}
 	r := &runner{in: in, version: v, done: map[string]workflow.Future{}, par: in.Parallelism, seen: map[string]float64{}}
 	if r.par <= 0 || r.par > maxInFlight {
 		r.par = maxInFlight
@@ -69,7 +72,7 @@ func Workflow(ctx workflow.Context, in Input) (*Outcome, error) {
 		return nil, failed
 	}
 	var out Outcome
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.FinishRun, in.Ref).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.FinishRun, localRef(in)).Get(ctx, &out); err != nil {
 		return nil, fmt.Errorf("finishing run: %w", err)
 	}
 	return &out, nil
@@ -89,6 +92,14 @@ type runner struct {
 	// seen is the dearest item paid so far per model, for estimating the next items of
 	// a model the catalogue cannot price, as the local engine does.
 	seen map[string]float64
+}
+
+// localRef is the run's Ref with its bundle inline, for local activities: they run on
+// the workflow's worker, and their inputs are not recorded in history.
+func localRef(in Input) Ref {
+	ref := in.Ref
+	ref.Inline = in.Bundle
+	return ref
 }
 
 // localCtx sets the options of local activities: short, retried a few times (they only
@@ -122,19 +133,19 @@ func (r *runner) step(ctx workflow.Context, s PlanStep) error {
 	ref := r.in.Ref
 	if !s.ForEach || s.Cheap {
 		if s.Cheap {
-			return workflow.ExecuteLocalActivity(localCtx(ctx), acts.RunStep, ref, s.ID).Get(ctx, nil)
+			return workflow.ExecuteLocalActivity(localCtx(ctx), acts.RunStep, localRef(r.in), s.ID).Get(ctx, nil)
 		}
 		return workflow.ExecuteActivity(activityCtx(ctx, s), acts.RunStep, ref, s.ID).Get(ctx, nil)
 	}
 	var plan engine.StepPlan
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.Prepare, ref, s.ID).Get(ctx, &plan); err != nil {
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.Prepare, localRef(r.in), s.ID).Get(ctx, &plan); err != nil {
 		return err
 	}
 	if plan.Done || plan.Skipped || plan.Failed {
 		return nil
 	}
 	stopped := r.items(ctx, s, plan)
-	return workflow.ExecuteLocalActivity(localCtx(ctx), acts.Finish, ref, s.ID, plan.Items, stopped).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(localCtx(ctx), acts.Finish, localRef(r.in), s.ID, plan.Items, stopped).Get(ctx, nil)
 }
 
 // items schedules one activity per batch: group of the step's items (N items, batch B:

@@ -70,19 +70,26 @@ type tRun struct {
 
 func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any, parallelism int) tRun {
 	t.Helper()
+	return runBundleOnSuite(t, compiler(p), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(src), Vars: vars}, parallelism)
+}
+
+// runBundleOnSuite runs bundle b of flow fl (nil: compiled from the bundle) on the test
+// workflow environment, its workers compiling with compile.
+func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow []string) (*engine.Flow, error), fl *engine.Flow, b temporal.Bundle, parallelism int) tRun {
+	t.Helper()
 	dir := t.TempDir()
-	compile := compiler(p)
-	fl, err := compile("flow.yaml", []byte(src), nil)
+	if fl == nil {
+		var err error
+		if fl, err = compile(b.FlowFile, b.Source, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := temporal.NewInput(temporal.Submission{Flow: fl, Bundle: b, RunID: store.NewRunID(), StateDir: dir, Parallelism: parallelism}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bl, err := temporal.WriteBundle(dir, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(src), Vars: vars})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := temporal.Input{Ref: temporal.Ref{RunID: store.NewRunID(), StateDir: dir, Bundle: bl}, Steps: temporal.Plan(fl, ""), Parallelism: parallelism}
-	if b := fl.Spec.Budget; b != nil {
-		in.BudgetUSD = b.USD
+	if bu := fl.Spec.Budget; bu != nil {
+		in.BudgetUSD = bu.USD
 	}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
@@ -91,7 +98,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 	// The test environment runs activities on the workflow's goroutines; on a loaded
 	// machine one can take longer than the 1 s deadlock detector allows.
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
-	acts := &temporal.Activities{Compile: compile}
+	acts := &temporal.Activities{Compile: compile, BundleDir: t.TempDir()}
 	defer acts.Close()
 	env.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
 	env.RegisterActivity(acts)
