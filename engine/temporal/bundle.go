@@ -113,8 +113,8 @@ func Unpack(data []byte, hash string) (Bundle, error) {
 }
 
 // CollectFiles finds, at submit, every file the run will read — prompt files and
-// sub-flows as compile reads them, and the targets of file(), glob() and blob() as a
-// plan of the flow evaluates them — and returns them with the read roots (resolved).
+// sub-flows as compile reads them, the targets of file(), glob() and blob() as a plan
+// of the flow evaluates them, and databases' migrations — and returns them with the read roots (resolved).
 // compile must compile the flow with observe set on its read roots
 // (spec.ReadRoots.SetObserver). A step that calls file(), glob() or blob() but whose
 // inputs are known only at run time is refused, naming the step and field: its files
@@ -157,6 +157,24 @@ func CollectFiles(ctx context.Context, compile func(observe func(real string)) (
 	}
 	if err := diags.Err(); err != nil {
 		return nil, nil, err
+	}
+	// A database's migrations folder is read by whichever worker opens the database.
+	for _, name := range sortedKeys(fl.Resources) {
+		r := fl.Resources[name]
+		dir, ok := r.Literal("migrations")
+		if d, isStr := dir.(string); ok && isStr && d != "" && r.Spec.Kind == "database" {
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(fl.Spec.Dir, d)
+			}
+			real, err := fl.Spec.Reads.Resolve(d)
+			if err != nil {
+				return nil, nil, fmt.Errorf("resource %q: migrations: %w", name, err)
+			}
+			sqls, _ := filepath.Glob(filepath.Join(real, "*.sql"))
+			for _, f := range sqls {
+				seen[f] = true
+			}
+		}
 	}
 	mu.Lock()
 	paths := make([]string, 0, len(seen))
