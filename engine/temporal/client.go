@@ -161,6 +161,7 @@ func NewWorkers(cl client.Client, c Conn, acts *Activities, o WorkerOptions) []w
 	}
 	base := worker.New(cl, c.TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities})
 	base.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	base.RegisterWorkflowWithOptions(ItemsWorkflow, workflow.RegisterOptions{Name: ItemsWorkflowName})
 	register(base)
 	out := []worker.Worker{base}
 	provs := append([]string(nil), o.Providers...)

@@ -87,6 +87,9 @@ type Input struct {
 	Steps       []PlanStep `json:"steps"`
 	BudgetUSD   float64    `json:"budget_usd,omitempty"`
 	Parallelism int        `json:"parallelism,omitempty"`
+	// ChildActivities is the most item activities one workflow schedules for a step
+	// before the step's items go to child workflows (0: DefaultChildActivities).
+	ChildActivities int `json:"child_activities,omitempty"`
 }
 
 // cheapKinds are step kinds that call no provider and do no I/O worth an activity's round

@@ -30,6 +30,15 @@ const interpreterVersion = 2
 // Temporal's limit of 2,000 pending activities per workflow.
 const maxInFlight = 500
 
+// ItemsWorkflowName is the workflow type of the child workflows a big fan-out's slices
+// run in.
+const ItemsWorkflowName = "aiflow.Items"
+
+// DefaultChildActivities is the most item activities one workflow schedules for a step
+// (from interpreter version 2): a step with more runs them in child workflows of at
+// most this many each, so no history nears Temporal's limit of 51,200 events.
+const DefaultChildActivities = 1000
+
 // Workflow runs one flow: it walks the plan in dependency order, each step in its own
 // workflow goroutine, and leaves all flow semantics (when:, for_each, cache, routing,
 // records, outputs) to activities built on engine.Session. It returns the run's result;
@@ -92,6 +101,9 @@ type runner struct {
 	// seen is the dearest item paid so far per model, for estimating the next items of
 	// a model the catalogue cannot price, as the local engine does.
 	seen map[string]float64
+	// In a child workflow, base is what the run had spent or committed when the child
+	// started and shown the run's budget, for refusals to name the run's figures.
+	base, shown float64
 }
 
 // localRef is the run's Ref with its bundle inline, for local activities: they run on
@@ -159,10 +171,23 @@ func (r *runner) step(ctx workflow.Context, s PlanStep) error {
 // workers execute the activities, the run never commits more than its budget.
 func (r *runner) items(ctx workflow.Context, s PlanStep, plan engine.StepPlan) (stopped string) {
 	groups := Groups(plan.Items, s.Batch)
+	limit := r.in.ChildActivities
+	if limit <= 0 {
+		limit = DefaultChildActivities
+	}
+	if r.version >= 2 && len(groups) > limit {
+		return r.children(ctx, s, plan, len(groups), limit)
+	}
+	stopped, _ = r.runGroups(ctx, s, plan, groups)
+	return stopped
+}
+
+// runGroups schedules the activities of groups (see items) and reports why it stopped
+// early, if it did, and whether an item failed.
+func (r *runner) runGroups(ctx workflow.Context, s PlanStep, plan engine.StepPlan, groups [][]int) (stopped string, failed bool) {
 	sel := workflow.NewSelector(ctx)
 	pending := 0
 	var machineryErr error
-	failed := false
 	wait := func() {
 		sel.Select(ctx)
 		pending--
@@ -225,7 +250,96 @@ func (r *runner) items(ctx workflow.Context, s PlanStep, plan engine.StepPlan) (
 	if machineryErr != nil && stopped == "" {
 		stopped = "not run: " + machineryErr.Error()
 	}
-	return stopped
+	return stopped, failed
+}
+
+// ItemsInput is a child workflow's argument: groups [From, To) of a fan-out step's
+// items, with the share of the run's budget reserved for them.
+type ItemsInput struct {
+	Ref  Ref             `json:"ref"`
+	Step PlanStep        `json:"step"`
+	Plan engine.StepPlan `json:"plan"`
+	From int             `json:"from"`
+	To   int             `json:"to"`
+	// AllowanceUSD is what the slice may commit (0: the run has no budget); SpentUSD
+	// and BudgetUSD are the run's figures when the child started, for its messages.
+	AllowanceUSD float64            `json:"allowance_usd,omitempty"`
+	SpentUSD     float64            `json:"spent_usd,omitempty"`
+	BudgetUSD    float64            `json:"budget_usd,omitempty"`
+	Seen         map[string]float64 `json:"seen,omitempty"`
+	Parallelism  int                `json:"parallelism,omitempty"`
+}
+
+// ItemsOutcome is a child workflow's summary; the items' outputs are in the run store.
+type ItemsOutcome struct {
+	SpentUSD float64            `json:"spent_usd"`
+	Failed   bool               `json:"failed,omitempty"`
+	Stopped  string             `json:"stopped,omitempty"`
+	Seen     map[string]float64 `json:"seen,omitempty"`
+}
+
+// ItemsWorkflow runs one slice of a big fan-out as a child of the run's workflow, with
+// the parent's semantics: at most Parallelism activities in flight, each group's
+// estimate reserved against the slice's allowance before it is scheduled.
+func ItemsWorkflow(ctx workflow.Context, in ItemsInput) (ItemsOutcome, error) {
+	r := &runner{in: Input{Ref: in.Ref, BudgetUSD: in.AllowanceUSD, Parallelism: in.Parallelism}, version: interpreterVersion,
+		par: in.Parallelism, seen: map[string]float64{}, base: in.SpentUSD, shown: in.BudgetUSD}
+	if r.par <= 0 || r.par > maxInFlight {
+		r.par = maxInFlight
+	}
+	for k, v := range in.Seen {
+		r.seen[k] = v
+	}
+	groups := Groups(in.Plan.Items, in.Step.Batch)
+	if in.From < 0 || in.To > len(groups) || in.From > in.To {
+		return ItemsOutcome{}, fmt.Errorf("step %q: no groups [%d, %d) of %d", in.Step.ID, in.From, in.To, len(groups))
+	}
+	stopped, failed := r.runGroups(ctx, in.Step, in.Plan, groups[in.From:in.To])
+	return ItemsOutcome{SpentUSD: r.spent, Failed: failed, Stopped: stopped, Seen: r.seen}, nil
+}
+
+// children runs a step's n groups in child workflows of at most limit groups each, one
+// after another (each keeps up to r.par activities in flight). Before starting one, the
+// parent reserves the slice's estimate (at most what is left of the budget) and gives
+// it as the child's allowance; the child's real cost replaces it when it returns.
+func (r *runner) children(ctx workflow.Context, s PlanStep, plan engine.StepPlan, n, limit int) (stopped string) {
+	for from := 0; from < n; from += limit {
+		to := min(from+limit, n)
+		in := ItemsInput{Ref: r.in.Ref, Step: s, Plan: plan, From: from, To: to, Parallelism: r.par, Seen: r.seen}
+		in.Ref.Inline = nil
+		if r.in.BudgetUSD > 0 {
+			items := min(to*max(s.Batch, 1), plan.Items) - from*max(s.Batch, 1)
+			first := r.itemUSD(plan) * float64(min(max(s.Batch, 1), items))
+			left := r.in.BudgetUSD - r.spent - r.reserved
+			if first > left {
+				return "not run: " + (&engine.BudgetError{Model: plan.Model, Estimate: first, Spent: r.spent + r.reserved, Budget: r.in.BudgetUSD, Basis: plan.Basis}).Error()
+			}
+			in.AllowanceUSD = min(r.itemUSD(plan)*float64(items), left)
+			in.SpentUSD, in.BudgetUSD = r.spent+r.reserved, r.in.BudgetUSD
+			r.reserved += in.AllowanceUSD
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: fmt.Sprintf("%s-%s-%d", WorkflowID(r.in.Ref.RunID), s.ID, from),
+		})
+		var out ItemsOutcome
+		err := workflow.ExecuteChildWorkflow(cctx, ItemsWorkflowName, in).Get(ctx, &out)
+		if in.AllowanceUSD > 0 {
+			r.release(in.AllowanceUSD)
+		}
+		r.spent += out.SpentUSD
+		for k, v := range out.Seen {
+			r.seen[k] = max(r.seen[k], v)
+		}
+		switch {
+		case err != nil:
+			return "not run: " + err.Error()
+		case out.Stopped != "":
+			return out.Stopped
+		case out.Failed && !s.ContinueOnError:
+			return ""
+		}
+	}
+	return ""
 }
 
 // itemUSD is the estimate of one item of plan's step: the catalogue's (or, for a model
@@ -255,7 +369,7 @@ func (r *runner) reserve(ctx workflow.Context, plan engine.StepPlan, n int, pend
 			return est, nil
 		}
 		if r.spent+est > r.in.BudgetUSD || r.reserved <= 0 {
-			return 0, &engine.BudgetError{Model: plan.Model, Estimate: est, Spent: r.spent + r.reserved, Budget: r.in.BudgetUSD, Basis: plan.Basis}
+			return 0, r.refusal(plan, est)
 		}
 		if *pending > 0 {
 			wait()
@@ -263,9 +377,18 @@ func (r *runner) reserve(ctx workflow.Context, plan engine.StepPlan, n int, pend
 		}
 		gen := r.releases
 		if err := workflow.Await(ctx, func() bool { return r.releases != gen }); err != nil {
-			return 0, &engine.BudgetError{Model: plan.Model, Estimate: est, Spent: r.spent + r.reserved, Budget: r.in.BudgetUSD, Basis: plan.Basis}
+			return 0, r.refusal(plan, est)
 		}
 	}
+}
+
+// refusal is the budget's refusal of est, in the run's figures.
+func (r *runner) refusal(plan engine.StepPlan, est float64) *engine.BudgetError {
+	budget := r.in.BudgetUSD
+	if r.shown > 0 {
+		budget = r.shown
+	}
+	return &engine.BudgetError{Model: plan.Model, Estimate: est, Spent: r.base + r.spent + r.reserved, Budget: budget, Basis: plan.Basis}
 }
 
 // release returns a settled activity's reservation.

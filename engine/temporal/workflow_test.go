@@ -2,6 +2,7 @@ package temporal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,7 +76,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 
 // runBundleOnSuite runs bundle b of flow fl (nil: compiled from the bundle) on the test
 // workflow environment, its workers compiling with compile.
-func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow []string) (*engine.Flow, error), fl *engine.Flow, b temporal.Bundle, parallelism int) tRun {
+func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow []string) (*engine.Flow, error), fl *engine.Flow, b temporal.Bundle, parallelism int, tweak ...func(*temporal.Input)) tRun {
 	t.Helper()
 	dir := t.TempDir()
 	if fl == nil {
@@ -91,6 +92,9 @@ func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow 
 	if bu := fl.Spec.Budget; bu != nil {
 		in.BudgetUSD = bu.USD
 	}
+	for _, f := range tweak {
+		f(&in)
+	}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
@@ -101,6 +105,7 @@ func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow 
 	acts := &temporal.Activities{Compile: compile, BundleDir: t.TempDir()}
 	defer acts.Close()
 	env.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
+	env.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
 	env.RegisterActivity(acts)
 	var mu sync.Mutex
 	r := tRun{started: map[string]int{}, attempts: map[string]int{}}
@@ -108,6 +113,11 @@ func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow 
 		mu.Lock()
 		defer mu.Unlock()
 		r.started["local:"+info.ActivityType.Name]++
+	})
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		r.started["child:"+info.WorkflowType.Name]++
 	})
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		mu.Lock()
@@ -520,5 +530,57 @@ func TestWorkflowStoreReadsGrowLinearly(t *testing.T) {
 	}
 	if reads[200] > 5*reads[50] {
 		t.Errorf("reads grew from %d (50 items) to %d (200 items): faster than the items", reads[50], reads[200])
+	}
+}
+
+// TestWorkflowChildWorkflows: a step with more item activities than one workflow may
+// schedule runs them in child workflows of at most that many each, with the outputs
+// and statuses of the local engine and each item executed once; a budget still holds
+// across the children.
+func TestWorkflowChildWorkflows(t *testing.T) {
+	texts := make([]any, 25)
+	for i := range texts {
+		texts[i] = "text " + itoa(i)
+	}
+	vars := map[string]any{"texts": texts}
+	var children int
+	r := runBundleOnSuite(t, compiler(fake.New()), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(readsFlow), Vars: vars}, 4,
+		func(in *temporal.Input) { in.ChildActivities = 10 })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	children = r.started["child:"+temporal.ItemsWorkflowName]
+	local, err := runLocal(t, fake.New(), readsFlow, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, _ := json.Marshal(local.Outputs)
+	ro, _ := json.Marshal(r.out.Result.Outputs)
+	if string(lo) != string(ro) {
+		t.Errorf("outputs differ\nlocal:    %s\ntemporal: %s", lo, ro)
+	}
+	if d := cmp.Diff(stepViews(local), stepViews(r.out.Result)); d != "" {
+		t.Errorf("step statuses (-local +temporal):\n%s", d)
+	}
+	if got := r.started["ExecItems"]; got != 25 {
+		t.Errorf("%d ExecItems activities, want 25 (one per item)", got)
+	}
+	if children != 3 {
+		t.Errorf("%d child workflows, want 3 (25 items, at most 10 each)", children)
+	}
+
+	p := fake.New()
+	p.PricePerCall = 0.0002
+	b := strings.Replace(budgetFlow, `${ ["a", "b", "c", "d", "e", "f"] }`, `${ ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"] }`, 1)
+	rb := runBundleOnSuite(t, compiler(p), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(b)}, 8,
+		func(in *temporal.Input) { in.ChildActivities = 2 })
+	if rb.err != nil {
+		t.Fatal(rb.err)
+	}
+	if rb.out.Result.Usage.USD > 0.0005+1e-12 || p.Calls("m")*2 > 5 {
+		t.Errorf("spent $%v in %d calls over child workflows, over the $0.0005 budget", rb.out.Result.Usage.USD, p.Calls("m"))
+	}
+	if rb.out.Result.Status != store.RunFailed || !strings.Contains(rb.out.Error, "budget") {
+		t.Errorf("status %q error %q, want failed over the budget", rb.out.Result.Status, rb.out.Error)
 	}
 }
