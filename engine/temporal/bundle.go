@@ -105,8 +105,22 @@ func Unpack(data []byte, hash string) (Bundle, error) {
 	}
 	for _, f := range b.Files {
 		s := sha256.Sum256(f.Data)
-		if hex.EncodeToString(s[:]) != f.SHA256 || !filepath.IsAbs(f.Path) {
+		if hex.EncodeToString(s[:]) != f.SHA256 {
 			return Bundle{}, fmt.Errorf("run bundle: file %s does not match its hash", f.Path)
+		}
+	}
+	// Paths are unpacked under a directory of the worker's (a bundle with roots): each
+	// must be absolute and clean (no ..), so none can land outside it.
+	var paths []string
+	if len(b.Roots) > 0 || len(b.Files) > 0 {
+		paths = append([]string{b.FlowFile}, b.Roots...)
+	}
+	for _, f := range b.Files {
+		paths = append(paths, f.Path)
+	}
+	for _, p := range paths {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return Bundle{}, fmt.Errorf("run bundle: path %q is not absolute and clean", p)
 		}
 	}
 	return b, nil

@@ -197,6 +197,14 @@ func TestPackRefusesBigBundles(t *testing.T) {
 	if _, err := temporal.Unpack(data, strings.Repeat("0", 64)); err == nil {
 		t.Error("a bundle not matching its hash was accepted")
 	}
+	evil, hash, err := temporal.Pack(temporal.Bundle{FlowFile: "/w/flow.yaml", Roots: []string{"/w"},
+		Files: []temporal.BundleFile{{Path: "/w/../../etc/x", SHA256: "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", Data: []byte("x")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := temporal.Unpack(evil, hash); err == nil || !strings.Contains(err.Error(), "not absolute and clean") {
+		t.Errorf("a path leaving the bundle's directory: %v, want refused", err)
+	}
 }
 
 func diagText(err error) string {
