@@ -227,3 +227,22 @@ func openStore(t *testing.T) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestLegacyBundleInStateDir: a run started before bundles travelled in the workflow
+// input (its bundle a blob in the state, named by Ref.Bundle) still runs.
+func TestLegacyBundleInStateDir(t *testing.T) {
+	b := temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(dagFlow)}
+	r := runBundleOnSuite(t, compiler(fake.New()), nil, b, 0, func(in *temporal.Input) {
+		bl, err := temporal.WriteBundle(in.Ref.StateDir, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Ref.Bundle, in.Ref.BundleHash, in.Bundle = bl, "", nil
+	})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := r.out.Result.Outputs["joined"]; got != "m: ALPHA|m: BETA|m: GAMMA" {
+		t.Errorf("joined = %v", got)
+	}
+}
