@@ -90,8 +90,8 @@ func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[str
 	src := fl.Spec.Source
 	// Everything the run reads from disk travels with it, so workers need neither this
 	// machine's files nor a shared disk.
-	files, roots, err := temporal.CollectFiles(ctx, func(observe func(string)) (*engine.Flow, error) {
-		return compileObserved(abs, src, a.allowRead, observe)
+	files, roots, err := temporal.CollectFiles(ctx, func(observe func(string), lookupEnv func(string) (string, bool)) (*engine.Flow, error) {
+		return compileObserved(abs, src, a.allowRead, observe, lookupEnv)
 	}, vars, a.budget)
 	if err != nil {
 		return nil, err
@@ -242,8 +242,8 @@ func addressOf(c temporal.Conn) string {
 }
 
 // compileObserved compiles flow file (source src) as a run would, telling observe every
-// file it or a plan of it reads.
-func compileObserved(file string, src []byte, allowRead []string, observe func(string)) (*engine.Flow, error) {
+// file it or a plan of it reads, env() reading lookupEnv.
+func compileObserved(file string, src []byte, allowRead []string, observe func(string), lookupEnv func(string) (string, bool)) (*engine.Flow, error) {
 	roots, err := spec.NewReadRoots(filepath.Dir(file), allowRead...)
 	if err != nil {
 		return nil, fmt.Errorf("--allow-read: %w", err)
@@ -253,7 +253,7 @@ func compileObserved(file string, src []byte, allowRead []string, observe func(s
 	if diags.HasErrors() || f == nil {
 		return nil, diags.Err()
 	}
-	fl, more := engine.Compile(f, engine.Options{})
+	fl, more := engine.Compile(f, engine.Options{LookupEnv: lookupEnv})
 	if more.HasErrors() {
 		return nil, more.Err()
 	}

@@ -130,17 +130,20 @@ func Unpack(data []byte, hash string) (Bundle, error) {
 // sub-flows as compile reads them, the targets of file(), glob() and blob() as a plan
 // of the flow evaluates them, and databases' migrations — and returns them with the read roots (resolved).
 // compile must compile the flow with observe set on its read roots
-// (spec.ReadRoots.SetObserver). A step that calls file(), glob() or blob() but whose
+// (spec.ReadRoots.SetObserver) and env() reading lookupEnv: an environment variable
+// unset here reads as a placeholder, since workers read env() from their own
+// environment (a var defaulting to env("KEY") set only on workers must not fail the
+// submit). A step that calls file(), glob() or blob() but whose
 // inputs are known only at run time is refused, naming the step and field: its files
 // cannot be packed for workers on other machines.
-func CollectFiles(ctx context.Context, compile func(observe func(real string)) (*engine.Flow, error), vars map[string]any, budgetUSD float64) ([]BundleFile, []string, error) {
+func CollectFiles(ctx context.Context, compile func(observe func(real string), lookupEnv func(string) (string, bool)) (*engine.Flow, error), vars map[string]any, budgetUSD float64) ([]BundleFile, []string, error) {
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	fl, err := compile(func(real string) {
 		mu.Lock()
 		seen[real] = true
 		mu.Unlock()
-	})
+	}, submitEnv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,6 +214,15 @@ func CollectFiles(ctx context.Context, compile func(observe func(real string)) (
 		files = append(files, BundleFile{Path: p, SHA256: hex.EncodeToString(sum[:]), Data: data})
 	}
 	return files, fl.Spec.Reads.Dirs(), nil
+}
+
+// submitEnv reads the submitting machine's environment, an unset variable as a
+// placeholder: only the files a plan reads matter at submit, not env() values.
+func submitEnv(name string) (string, bool) {
+	if v, ok := os.LookupEnv(name); ok {
+		return v, true
+	}
+	return "unset-at-submit", true
 }
 
 // stepValues are the step's values that expressions may be written in.

@@ -22,8 +22,9 @@ import (
 )
 
 // rootsCompiler compiles as the CLI does: reads confined to the flow's directory and
-// allow, every read told to observe (nil: none).
-func rootsCompiler(p *fake.Provider, observe func(string)) func(file string, src []byte, allow []string) (*engine.Flow, error) {
+// allow, every read told to observe (nil: none), env() reading lookupEnv (nil: the
+// process's).
+func rootsCompiler(p *fake.Provider, observe func(string), lookupEnv ...func(string) (string, bool)) func(file string, src []byte, allow []string) (*engine.Flow, error) {
 	return func(file string, src []byte, allow []string) (*engine.Flow, error) {
 		reg := steps.NewRegistry()
 		for _, k := range []steps.Kind{generate.Kind, transform.Kind} {
@@ -46,7 +47,11 @@ func rootsCompiler(p *fake.Provider, observe func(string)) func(file string, src
 		if diags.HasErrors() {
 			return nil, diags.Err()
 		}
-		fl, diags := engine.Compile(f, engine.Options{Steps: reg, Providers: preg})
+		opts := engine.Options{Steps: reg, Providers: preg}
+		if len(lookupEnv) > 0 {
+			opts.LookupEnv = lookupEnv[0]
+		}
+		fl, diags := engine.Compile(f, opts)
 		if diags.HasErrors() {
 			return nil, diags.Err()
 		}
@@ -58,6 +63,7 @@ const bundledFlow = `aiflow: 1
 name: bundled
 vars:
   intro: { type: string, default: '${ file("notes/intro.txt") }' }
+  key: { type: string, secret: true, default: '${ env("AIFLOW_BUNDLE_TEST_KEY") }' }
 providers:
   f: { kind: fake }
 steps:
@@ -111,16 +117,18 @@ func TestBundleCarriesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Packed while the key only workers have is unset here: env() is theirs.
+	files, roots, err := temporal.CollectFiles(context.Background(), func(obs func(string), env func(string) (string, bool)) (*engine.Flow, error) {
+		return rootsCompiler(fake.New(), obs, env)(path, src, nil)
+	}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AIFLOW_BUNDLE_TEST_KEY", "k-123")
 	st := openStore(t)
 	local, err := fl.Run(context.Background(), engine.RunOptions{Store: st, StateDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("local: %v", err)
-	}
-	files, roots, err := temporal.CollectFiles(context.Background(), func(obs func(string)) (*engine.Flow, error) {
-		return rootsCompiler(fake.New(), obs)(path, src, nil)
-	}, nil, 0)
-	if err != nil {
-		t.Fatal(err)
 	}
 	var names []string
 	for _, f := range files {
@@ -159,13 +167,13 @@ func TestCollectFilesRefusesRunTimePaths(t *testing.T) {
 	flow = strings.Replace(flow, "outputs:\n  answers: ${ map(steps.ask.output, .text) }\n  intro: ${ vars.intro }\n", "", 1)
 	path := writeBundled(t, flow)
 	src, _ := os.ReadFile(path)
-	_, _, err := temporal.CollectFiles(context.Background(), func(obs func(string)) (*engine.Flow, error) {
-		return rootsCompiler(fake.New(), obs)(path, src, nil)
+	_, _, err := temporal.CollectFiles(context.Background(), func(obs func(string), env func(string) (string, bool)) (*engine.Flow, error) {
+		return rootsCompiler(fake.New(), obs, env)(path, src, nil)
 	}, nil, 0)
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"flow.yaml:19:19", "steps.readback.with.expr", `step "readback" calls file()`, "known only at run time"} {
+	for _, want := range []string{"flow.yaml:20:19", "steps.readback.with.expr", `step "readback" calls file()`, "known only at run time"} {
 		if !strings.Contains(diagText(err), want) {
 			t.Errorf("error %q does not contain %q", diagText(err), want)
 		}
