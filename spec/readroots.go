@@ -19,7 +19,14 @@ var ErrReadDenied = errors.New("outside the directories this flow may read")
 // points outside it is refused too.
 type ReadRoots struct {
 	dirs []string // absolute, symlinks resolved, cleaned
+	// observe, when set, is told every path Resolve lets through (SetObserver).
+	observe func(real string)
 }
+
+// SetObserver has fn told the resolved path of everything read through r from now on
+// (prompt files, sub-flows, file(), glob() matches, blob()): a Temporal submit packs
+// exactly those files for workers on other machines. fn must be safe for concurrent use.
+func (r *ReadRoots) SetObserver(fn func(real string)) { r.observe = fn }
 
 // NewReadRoots returns flowDir plus allow as read roots. Each allowed directory must
 // exist; flowDir may not (a flow parsed from memory), then it is used as written.
@@ -90,6 +97,9 @@ func (r *ReadRoots) Resolve(path string) (string, error) {
 	}
 	if !r.Contains(real) {
 		return "", &fs.PathError{Op: "open", Path: path, Err: r.denied()}
+	}
+	if r.observe != nil {
+		r.observe(real)
 	}
 	return real, nil
 }

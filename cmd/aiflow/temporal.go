@@ -92,11 +92,19 @@ func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[str
 	}
 	defer cl.Close()
 	src := fl.Spec.Source
+	// Everything the run reads from disk travels with it, so workers need neither this
+	// machine's files nor a shared disk.
+	files, roots, err := temporal.CollectFiles(ctx, func(observe func(string), lookupEnv func(string) (string, bool)) (*engine.Flow, error) {
+		return compileObserved(abs, src, a.allowRead, observe, lookupEnv)
+	}, vars, a.budget)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	labels := map[string]string{"host": host, "temporal_workflow_id": temporal.WorkflowID(runID)}
 	run, err := temporal.Start(ctx, cl, c, temporal.Submission{Flow: fl, RunID: runID, StateDir: dir, Parallelism: a.parallelism,
 		Bundle: temporal.Bundle{FlowFile: abs, Source: src, Vars: vars, Seed: a.seed, NoCache: a.noCache, BudgetUSD: a.budget, Labels: labels,
-			AllowRead: a.allowRead}})
+			AllowRead: a.allowRead, Files: files, Roots: roots}})
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +256,29 @@ func addressOf(c temporal.Conn) string {
 	return "localhost:7233"
 }
 
+// compileObserved compiles flow file (source src) as a run would, telling observe every
+// file it or a plan of it reads, env() reading lookupEnv.
+func compileObserved(file string, src []byte, allowRead []string, observe func(string), lookupEnv func(string) (string, bool)) (*engine.Flow, error) {
+	roots, err := spec.NewReadRoots(filepath.Dir(file), allowRead...)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-read: %w", err)
+	}
+	roots.SetObserver(observe)
+	f, diags := spec.ParseIn(file, src, roots)
+	if diags.HasErrors() || f == nil {
+		return nil, diags.Err()
+	}
+	fl, more := engine.Compile(f, engine.Options{LookupEnv: lookupEnv})
+	if more.HasErrors() {
+		return nil, more.Err()
+	}
+	return fl, nil
+}
+
 // workerCompile compiles a run's flow from its bundled source, reading files from the
-// flow's directory (and the roots the worker allows) as the submitting machine did.
+// flow's directory as unpacked from the run's bundle (or, for a run started before
+// bundles carried files, the flow's directory on this machine), and the roots the worker
+// allows.
 func workerCompile(allow []string) func(file string, src []byte, allowRead []string) (*engine.Flow, error) {
 	return func(file string, src []byte, allowRead []string) (*engine.Flow, error) {
 		roots, err := spec.NewReadRoots(filepath.Dir(file), append(append([]string(nil), allow...), allowRead...)...)

@@ -5,10 +5,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiflow/aiflow/engine"
@@ -36,13 +41,29 @@ type Activities struct {
 	// the cache in (store.Options.URL). It is the worker's own (its --state-url or
 	// AIFLOW_STATE_URL), never part of a run's input: it holds a password.
 	StateURL string
+	// Client asks a run's workflow for its bundle when this worker has not seen it yet
+	// (NewWorkers sets it).
+	Client client.Client
+	// BundleDir is where bundles are unpacked, one directory per bundle hash (default:
+	// aiflow-bundles under the system's temporary directory).
+	BundleDir string
 
 	rates *rateLimits // set by NewWorkers: the shared limits of provider queues
 
 	mu     sync.Mutex
 	flows  map[[32]byte]*flowEntry
 	stores map[string]*store.Store
+	// sessions keeps what the sessions of a run read once for all its pieces.
+	sessions *engine.SessionCache
+	// reads counts the step records the activities' sessions read from run stores.
+	reads atomic.Int64
 }
+
+// RecordsRead is the number of step records a's activities have read from run stores so
+// far: about one per item executed plus a few per step, so a fan-out's reads grow with
+// its items, not with their square. (A function, not a method: every exported method of
+// Activities is registered as an activity.)
+func RecordsRead(a *Activities) int64 { return a.reads.Load() }
 
 type flowEntry struct {
 	fl     *engine.Flow
@@ -73,9 +94,10 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 	dir := a.stateDir(ref)
 	a.mu.Lock()
 	if a.flows == nil {
-		a.flows, a.stores = map[[32]byte]*flowEntry{}, map[string]*store.Store{}
+		a.flows, a.stores, a.sessions = map[[32]byte]*flowEntry{}, map[string]*store.Store{}, engine.NewSessionCache()
 	}
-	key := sha256.Sum256([]byte(ref.Bundle.SHA256 + "\x00" + dir))
+	cache := a.sessions
+	key := sha256.Sum256([]byte(ref.Bundle.SHA256 + "\x00" + ref.BundleHash + "\x00" + dir))
 	fe := a.flows[key]
 	st := a.stores[dir]
 	a.mu.Unlock()
@@ -94,15 +116,10 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		a.mu.Unlock()
 	}
 	if fe == nil {
-		b, err := ReadBundle(dir, ref.Bundle)
-		if err != nil {
+		var err error
+		if fe, err = a.compile(ctx, ref, dir); err != nil {
 			return nil, err
 		}
-		fl, err := a.Compile(b.FlowFile, b.Source, b.AllowRead)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
-		}
-		fe = &flowEntry{fl: fl, bundle: b}
 		a.mu.Lock()
 		a.flows[key] = fe
 		a.mu.Unlock()
@@ -114,11 +131,64 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		a.Options(fe.fl, st, dir, &opts)
 	}
 	opts.HTTPClient = a.rates.client(ctx, st, opts.HTTPClient)
-	s, err := fe.fl.OpenSession(ctx, opts)
+	s, err := fe.fl.OpenCachedSession(ctx, opts, cache)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", ref.RunID, err)
 	}
 	return s, nil
+}
+
+// compile builds run ref's flow from its bundle: the one given inline, or asked of the
+// run's workflow once (then kept by hash with the compiled flow), or, for runs started
+// before bundles travelled with the workflow, read from the state's blob store.
+func (a *Activities) compile(ctx context.Context, ref Ref, dir string) (*flowEntry, error) {
+	var b Bundle
+	var err error
+	switch {
+	case ref.BundleHash == "":
+		b, err = ReadBundle(dir, ref.Bundle)
+	case ref.Inline != nil:
+		b, err = Unpack(ref.Inline, ref.BundleHash)
+	case a.Client == nil:
+		err = errNoBundle
+	default:
+		var v converter.EncodedValue
+		v, err = a.Client.QueryWorkflow(ctx, WorkflowID(ref.RunID), "", QueryBundle)
+		if err == nil {
+			var data []byte
+			if err = v.Get(&data); err == nil {
+				b, err = Unpack(data, ref.BundleHash)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("asking run %s for its bundle: %w", ref.RunID, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	file, allow := b.FlowFile, b.AllowRead
+	if len(b.Roots) > 0 {
+		base := a.BundleDir
+		if base == "" {
+			base = filepath.Join(os.TempDir(), "aiflow-bundles")
+		}
+		if file, allow, err = materialize(filepath.Join(base, ref.BundleHash), b); err != nil {
+			return nil, err
+		}
+	}
+	fl, err := a.Compile(file, b.Source, allow)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
+	}
+	fl.Spec.File = b.FlowFile // the run is recorded under the flow's own path
+	return &flowEntry{fl: fl, bundle: b}, nil
+}
+
+// done closes a session, counting what it read.
+func (a *Activities) done(s *engine.Session) error {
+	a.reads.Add(int64(s.RecordsRead()))
+	return s.Close()
 }
 
 // heartbeat reports progress every third of the heartbeat timeout until stop is called,
@@ -154,7 +224,7 @@ func (a *Activities) RunStep(ctx context.Context, ref Ref, stepID string) (engin
 		return engine.StepResult{}, err
 	}
 	res, err := s.RunStep(ctx, stepID)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return res, err
@@ -167,7 +237,7 @@ func (a *Activities) Prepare(ctx context.Context, ref Ref, stepID string) (engin
 		return engine.StepPlan{}, err
 	}
 	p, err := s.Prepare(ctx, stepID)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return p, err
@@ -182,7 +252,7 @@ func (a *Activities) ExecItems(ctx context.Context, ref Ref, stepID string, idxs
 		return engine.ItemsSummary{}, err
 	}
 	sum, err := s.ExecItems(ctx, stepID, idxs)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return sum, err
@@ -195,7 +265,7 @@ func (a *Activities) Finish(ctx context.Context, ref Ref, stepID string, total i
 		return engine.StepResult{}, err
 	}
 	res, err := s.Finish(ctx, stepID, total, stopped)
-	if cerr := s.Close(); err == nil && cerr != nil {
+	if cerr := a.done(s); err == nil && cerr != nil {
 		err = fmt.Errorf("recording step %q: %w", stepID, cerr)
 	}
 	return res, err
@@ -215,7 +285,7 @@ func (a *Activities) FinishRun(ctx context.Context, ref Ref) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer s.Close()
+	defer a.done(s)
 	res, err := s.FinishRun(ctx)
 	if res == nil {
 		return Outcome{}, err

@@ -89,21 +89,30 @@ type Submission struct {
 	Parallelism int
 }
 
-// Start writes the run's bundle and starts its workflow; it returns the workflow run.
+// Start packs the run's bundle into its workflow input and starts the workflow; it
+// returns the workflow run.
 func Start(ctx context.Context, cl client.Client, c Conn, sub Submission) (client.WorkflowRun, error) {
 	c = c.resolved()
-	bl, err := WriteBundle(sub.StateDir, sub.Bundle)
+	in, err := NewInput(sub, c.TaskQueue)
 	if err != nil {
 		return nil, err
 	}
-	in := Input{Ref: Ref{RunID: sub.RunID, StateDir: sub.StateDir, Bundle: bl}, Steps: Plan(sub.Flow, c.TaskQueue),
-		BudgetUSD: budgetOf(sub.Flow, sub.Bundle.BudgetUSD), Parallelism: sub.Parallelism}
 	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: WorkflowID(sub.RunID), TaskQueue: c.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, WorkflowName, in)
 	if err != nil {
 		return nil, fmt.Errorf("starting workflow: %w", err)
 	}
 	return run, nil
+}
+
+// NewInput is the workflow input of submission sub: its plan and its packed bundle.
+func NewInput(sub Submission, queue string) (Input, error) {
+	data, hash, err := Pack(sub.Bundle)
+	if err != nil {
+		return Input{}, err
+	}
+	return Input{Ref: Ref{RunID: sub.RunID, StateDir: sub.StateDir, BundleHash: hash}, Bundle: data, Steps: Plan(sub.Flow, queue),
+		BudgetUSD: budgetOf(sub.Flow, sub.Bundle.BudgetUSD), Parallelism: sub.Parallelism}, nil
 }
 
 // budgetOf is the run's budget: the override when > 0, else the flow's budget:.
@@ -147,11 +156,15 @@ type WorkerOptions struct {
 func NewWorkers(cl client.Client, c Conn, acts *Activities, o WorkerOptions) []worker.Worker {
 	c = c.resolved()
 	acts.rates = &rateLimits{base: c.TaskQueue, perSecond: o.RatePerSecond}
+	if acts.Client == nil {
+		acts.Client = cl
+	}
 	register := func(w worker.Worker) {
 		w.RegisterActivity(acts)
 	}
 	base := worker.New(cl, c.TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities})
 	base.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	base.RegisterWorkflowWithOptions(ItemsWorkflow, workflow.RegisterOptions{Name: ItemsWorkflowName})
 	register(base)
 	out := []worker.Worker{base}
 	provs := append([]string(nil), o.Providers...)

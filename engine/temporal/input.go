@@ -25,9 +25,12 @@ const WorkflowName = "aiflow.Run"
 // DefaultTaskQueue is the task queue of the workflow and of steps that call no provider.
 const DefaultTaskQueue = "aiflow"
 
-// Bundle is what a worker needs to rebuild a run's flow: its source and the values it was
-// started with. It is written once, at submit, into the state's blob store and named by
-// its hash in the workflow input, so neither history nor every activity input carries it.
+// Bundle is what a worker needs to rebuild a run's flow: its source, the values it was
+// started with, and every file it reads, so a worker on another machine needs neither the
+// flow's directory nor a shared disk. It travels packed (Pack) in the workflow input, once
+// in the run's history; activities carry only its hash, and a worker without it asks the
+// run's workflow (QueryBundle) once and keeps it by hash. Secrets never enter it: env()
+// is read by each worker.
 type Bundle struct {
 	FlowFile  string            `json:"flow_file"`
 	Source    []byte            `json:"source"`
@@ -38,13 +41,25 @@ type Bundle struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	// AllowRead are the extra roots file() and glob() may read (--allow-read).
 	AllowRead []string `json:"allow_read,omitempty"`
+	// Files are the files the run reads (CollectFiles), and Roots the directories it may
+	// read from (the flow's own first), resolved on the submitting machine. A bundle
+	// without Roots is read as its flow's directory on the worker's disk (older runs).
+	Files []BundleFile `json:"files,omitempty"`
+	Roots []string     `json:"roots,omitempty"`
 }
 
 // Ref names a run and its bundle; it is the first argument of every activity.
 type Ref struct {
-	RunID    string    `json:"run_id"`
-	StateDir string    `json:"state_dir"`
-	Bundle   blob.Blob `json:"bundle"`
+	RunID    string `json:"run_id"`
+	StateDir string `json:"state_dir"`
+	// Bundle is the bundle as a blob in the state's blob store: runs started before
+	// bundles travelled in the workflow input.
+	Bundle blob.Blob `json:"bundle"`
+	// BundleHash names the packed bundle of the workflow input.
+	BundleHash string `json:"bundle_hash,omitempty"`
+	// Inline is the packed bundle itself, given to local activities only (their inputs
+	// are not recorded in history): a worker then never has to ask for it.
+	Inline []byte `json:"inline,omitempty"`
 }
 
 // PlanStep is one step as the workflow walks it: only the shape of the DAG and how each
@@ -66,10 +81,15 @@ type PlanStep struct {
 
 // Input is the workflow's argument.
 type Input struct {
-	Ref         Ref        `json:"ref"`
+	Ref Ref `json:"ref"`
+	// Bundle is the packed bundle (Pack), named by Ref.BundleHash.
+	Bundle      []byte     `json:"bundle,omitempty"`
 	Steps       []PlanStep `json:"steps"`
 	BudgetUSD   float64    `json:"budget_usd,omitempty"`
 	Parallelism int        `json:"parallelism,omitempty"`
+	// ChildActivities is the most item activities one workflow schedules for a step
+	// before the step's items go to child workflows (0: DefaultChildActivities).
+	ChildActivities int `json:"child_activities,omitempty"`
 }
 
 // cheapKinds are step kinds that call no provider and do no I/O worth an activity's round

@@ -2,7 +2,9 @@ package temporal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -64,23 +66,34 @@ type tRun struct {
 	started  map[string]int
 	attempts map[string]int // highest attempt seen per activity type
 	st       *store.Store
+	reads    int64 // step records the activities read from the store
 }
 
 func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any, parallelism int) tRun {
 	t.Helper()
+	return runBundleOnSuite(t, compiler(p), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(src), Vars: vars}, parallelism)
+}
+
+// runBundleOnSuite runs bundle b of flow fl (nil: compiled from the bundle) on the test
+// workflow environment, its workers compiling with compile.
+func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow []string) (*engine.Flow, error), fl *engine.Flow, b temporal.Bundle, parallelism int, tweak ...func(*temporal.Input)) tRun {
+	t.Helper()
 	dir := t.TempDir()
-	compile := compiler(p)
-	fl, err := compile("flow.yaml", []byte(src), nil)
+	if fl == nil {
+		var err error
+		if fl, err = compile(b.FlowFile, b.Source, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := temporal.NewInput(temporal.Submission{Flow: fl, Bundle: b, RunID: store.NewRunID(), StateDir: dir, Parallelism: parallelism}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bl, err := temporal.WriteBundle(dir, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(src), Vars: vars})
-	if err != nil {
-		t.Fatal(err)
+	if bu := fl.Spec.Budget; bu != nil {
+		in.BudgetUSD = bu.USD
 	}
-	in := temporal.Input{Ref: temporal.Ref{RunID: store.NewRunID(), StateDir: dir, Bundle: bl}, Steps: temporal.Plan(fl, ""), Parallelism: parallelism}
-	if b := fl.Spec.Budget; b != nil {
-		in.BudgetUSD = b.USD
+	for _, f := range tweak {
+		f(&in)
 	}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
@@ -89,9 +102,10 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 	// The test environment runs activities on the workflow's goroutines; on a loaded
 	// machine one can take longer than the 1 s deadlock detector allows.
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
-	acts := &temporal.Activities{Compile: compile}
+	acts := &temporal.Activities{Compile: compile, BundleDir: t.TempDir()}
 	defer acts.Close()
 	env.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
+	env.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
 	env.RegisterActivity(acts)
 	var mu sync.Mutex
 	r := tRun{started: map[string]int{}, attempts: map[string]int{}}
@@ -100,6 +114,11 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 		defer mu.Unlock()
 		r.started["local:"+info.ActivityType.Name]++
 	})
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		r.started["child:"+info.WorkflowType.Name]++
+	})
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -107,6 +126,7 @@ func runOnSuite(t *testing.T, p *fake.Provider, src string, vars map[string]any,
 		r.attempts[info.ActivityType.Name] = max(r.attempts[info.ActivityType.Name], int(info.Attempt))
 	})
 	env.ExecuteWorkflow(temporal.WorkflowName, in)
+	r.reads = temporal.RecordsRead(acts)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -431,28 +451,136 @@ steps:
 `
 
 // TestWorkflowBudget: a run stops paying once its budget is spent, as the local engine
-// does, although every item is its own activity.
+// does, although every item is its own activity: the workflow reserves each item's
+// estimate before scheduling it, so even with every item in flight at once the run pays
+// no more than its budget.
 func TestWorkflowBudget(t *testing.T) {
-	p := fake.New()
-	p.PricePerCall = 0.0002
-	r := runOnSuite(t, p, budgetFlow, nil, 1)
+	for _, par := range []int{1, 8} {
+		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
+			p := fake.New()
+			p.PricePerCall = 0.0002
+			r := runOnSuite(t, p, budgetFlow, nil, par)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			lp := fake.New()
+			lp.PricePerCall = 0.0002
+			_, lerr := runLocal(t, lp, budgetFlow, nil)
+			var be *engine.BudgetError
+			if !errors.As(lerr, &be) {
+				t.Fatalf("local: want a budget error, got %v", lerr)
+			}
+			if got, want := p.Calls("m"), lp.Calls("m"); got > want {
+				t.Errorf("temporal paid %d calls, local %d: the budget was overspent", got, want)
+			}
+			if r.out.Result.Status != store.RunFailed || !strings.Contains(r.out.Error, "budget") {
+				t.Errorf("status %q error %q, want failed over the budget", r.out.Result.Status, r.out.Error)
+			}
+			if r.out.Result.Usage.USD > 0.0005+1e-12 {
+				t.Errorf("spent $%v, over the $0.0005 budget", r.out.Result.Usage.USD)
+			}
+		})
+	}
+}
+
+const readsFlow = `
+aiflow: 1
+name: reads
+vars:
+  texts: { type: list }
+providers:
+  f: { kind: fake }
+steps:
+  upper:
+    uses: transform
+    for_each: ${ vars.texts }
+    with: { expr: '${ upper(each.value) }' }
+  ask:
+    uses: generate
+    model: f:m
+    for_each: ${ steps.upper.output }
+    prompt: ${ each.value.value }
+outputs:
+  n: ${ len(steps.ask.output) }
+`
+
+// TestWorkflowStoreReadsGrowLinearly: the activities of an N-item fan-out read about one
+// step record per item (their own, to reuse an earlier attempt's) plus a few per step,
+// not every record of the run each: 4× the items is about 4× the reads, not 16×.
+func TestWorkflowStoreReadsGrowLinearly(t *testing.T) {
+	reads := map[int]int64{}
+	for _, n := range []int{50, 200} {
+		texts := make([]any, n)
+		for i := range texts {
+			texts[i] = "text " + itoa(i)
+		}
+		r := runOnSuite(t, fake.New(), readsFlow, map[string]any{"texts": texts}, 0)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if got := r.out.Result.Outputs["n"]; got != float64(n) && got != n {
+			t.Fatalf("%d items: output n = %v", n, got)
+		}
+		reads[n] = r.reads
+		// Per item: its own record (ExecItems). Per step and at the end: the run's records
+		// (Finish, FinishRun), about 2N + a few each.
+		if limit := int64(8*n + 50); r.reads > limit {
+			t.Errorf("%d items: the activities read %d step records, want at most %d", n, r.reads, limit)
+		}
+	}
+	if reads[200] > 5*reads[50] {
+		t.Errorf("reads grew from %d (50 items) to %d (200 items): faster than the items", reads[50], reads[200])
+	}
+}
+
+// TestWorkflowChildWorkflows: a step with more item activities than one workflow may
+// schedule runs them in child workflows of at most that many each, with the outputs
+// and statuses of the local engine and each item executed once; a budget still holds
+// across the children.
+func TestWorkflowChildWorkflows(t *testing.T) {
+	texts := make([]any, 25)
+	for i := range texts {
+		texts[i] = "text " + itoa(i)
+	}
+	vars := map[string]any{"texts": texts}
+	var children int
+	r := runBundleOnSuite(t, compiler(fake.New()), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(readsFlow), Vars: vars}, 4,
+		func(in *temporal.Input) { in.ChildActivities = 10 })
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	lp := fake.New()
-	lp.PricePerCall = 0.0002
-	_, lerr := runLocal(t, lp, budgetFlow, nil)
-	var be *engine.BudgetError
-	if !errors.As(lerr, &be) {
-		t.Fatalf("local: want a budget error, got %v", lerr)
+	children = r.started["child:"+temporal.ItemsWorkflowName]
+	local, err := runLocal(t, fake.New(), readsFlow, vars)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := p.Calls("m"), lp.Calls("m"); got > want {
-		t.Errorf("temporal paid %d calls, local %d: the budget was overspent", got, want)
+	lo, _ := json.Marshal(local.Outputs)
+	ro, _ := json.Marshal(r.out.Result.Outputs)
+	if string(lo) != string(ro) {
+		t.Errorf("outputs differ\nlocal:    %s\ntemporal: %s", lo, ro)
 	}
-	if r.out.Result.Status != store.RunFailed || !strings.Contains(r.out.Error, "budget") {
-		t.Errorf("status %q error %q, want failed over the budget", r.out.Result.Status, r.out.Error)
+	if d := cmp.Diff(stepViews(local), stepViews(r.out.Result)); d != "" {
+		t.Errorf("step statuses (-local +temporal):\n%s", d)
 	}
-	if r.out.Result.Usage.USD > 0.0005+1e-12 {
-		t.Errorf("spent $%v, over the $0.0005 budget", r.out.Result.Usage.USD)
+	if got := r.started["ExecItems"]; got != 25 {
+		t.Errorf("%d ExecItems activities, want 25 (one per item)", got)
+	}
+	if children != 3 {
+		t.Errorf("%d child workflows, want 3 (25 items, at most 10 each)", children)
+	}
+
+	p := fake.New()
+	p.PricePerCall = 0.0002
+	b := strings.Replace(budgetFlow, `${ ["a", "b", "c", "d", "e", "f"] }`, `${ ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"] }`, 1)
+	rb := runBundleOnSuite(t, compiler(p), nil, temporal.Bundle{FlowFile: "flow.yaml", Source: []byte(b)}, 8,
+		func(in *temporal.Input) { in.ChildActivities = 2 })
+	if rb.err != nil {
+		t.Fatal(rb.err)
+	}
+	if rb.out.Result.Usage.USD > 0.0005+1e-12 || p.Calls("m")*2 > 5 {
+		t.Errorf("spent $%v in %d calls over child workflows, over the $0.0005 budget", rb.out.Result.Usage.USD, p.Calls("m"))
+	}
+	if rb.out.Result.Status != store.RunFailed || !strings.Contains(rb.out.Error, "budget") {
+		t.Errorf("status %q error %q, want failed over the budget", rb.out.Result.Status, rb.out.Error)
 	}
 }

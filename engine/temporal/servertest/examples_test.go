@@ -113,9 +113,16 @@ type worker struct {
 // startWorker starts an aiflow worker against s; it is killed at the end of the test.
 func startWorker(t *testing.T, s server, env []string, extra ...string) *worker {
 	t.Helper()
+	return startWorkerIn(t, s, "", env, extra...)
+}
+
+// startWorkerIn starts an aiflow worker in working directory dir ("": this one).
+func startWorkerIn(t *testing.T, s server, dir string, env []string, extra ...string) *worker {
+	t.Helper()
 	args := append([]string{"worker"}, s.flags()...)
 	cmd := exec.Command(aiflowBin(t), append(args, extra...)...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = dir
 	w := &worker{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = &lockedWriter{w: w.stderr}
 	if err := cmd.Start(); err != nil {
@@ -146,8 +153,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // runJSON is what `aiflow run -o json` prints that both engines must agree on.
 type runJSON struct {
 	Run struct {
-		RunID   string         `json:"run_id"`
-		Status  string         `json:"status"`
+		RunID  string `json:"run_id"`
+		Status string `json:"status"`
+		Usage  struct {
+			USD float64 `json:"usd"`
+		} `json:"usage"`
 		Outputs map[string]any `json:"outputs"`
 		Steps   []struct {
 			ID     string `json:"id"`

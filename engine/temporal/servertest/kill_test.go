@@ -221,3 +221,13 @@ func testRateLimit(t *testing.T, items, rate int) {
 	}
 	t.Logf("%d calls over %v, at most %d in one second", items, elapsed, wiretest.PeakRate(times, time.Second))
 }
+
+// promptCounts counts the model requests per prompt at the emulator.
+func promptCounts(t *testing.T, cf *wiretest.Cloudflare) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for p, times := range promptTimes(t, cf) {
+		out[p] = len(times)
+	}
+	return out
+}

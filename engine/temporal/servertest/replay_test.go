@@ -17,10 +17,11 @@ import (
 	"github.com/aiflow/aiflow/engine/temporal"
 )
 
-var update = flag.Bool("update", false, "rewrite the recorded history in ../testdata")
+var update = flag.Bool("update", false, "rewrite the recorded history of the newest interpreter in ../testdata")
 
-// replayHistory is the recorded history the main module's replay test replays.
-const replayHistory = "../testdata/fanout-history.json"
+// replayHistory is the newest interpreter's recorded history, which the main module's
+// replay test replays beside the older versions' (kept as they were recorded).
+const replayHistory = "../testdata/fanout-history-v2.json"
 
 // TestReplayRecordedHistory runs the fanout example on a real server and replays its
 // history with this build's workflow: the interpreter must be deterministic. With
@@ -53,6 +54,7 @@ func TestReplayRecordedHistory(t *testing.T) {
 	}
 	r := sdkworker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
+	r.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
 	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 		t.Fatalf("replaying the run's own history: %v", err)
 	}
