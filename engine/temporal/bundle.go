@@ -282,8 +282,14 @@ func materialize(dir string, b Bundle) (flowFile string, roots []string, err err
 	if _, err := os.Stat(done); err == nil {
 		return flowFile, roots, nil
 	}
-	tmp := dir + fmt.Sprintf(".tmp%d", os.Getpid())
-	if err := os.RemoveAll(tmp); err != nil {
+	// A directory of its own for every writer: activities of one worker unpack the same
+	// bundle at once as often as two workers do, and a shared name let one writer's
+	// cleanup delete another's files before it was renamed into place.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return "", nil, fmt.Errorf("run bundle: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp*")
+	if err != nil {
 		return "", nil, fmt.Errorf("run bundle: %w", err)
 	}
 	write := func(path string, data []byte) error {

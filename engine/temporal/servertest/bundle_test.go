@@ -124,8 +124,14 @@ func waitForWorkflow(t *testing.T, s server) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, err := cl.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.ns})
-		if err == nil && len(res.Executions) > 0 {
-			return
+		if err == nil {
+			// The server may be shared by other tests (make test-temporal): only a
+			// workflow on this test's task queue is this run's.
+			for _, e := range res.Executions {
+				if e.GetTaskQueue() == s.queue {
+					return
+				}
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
