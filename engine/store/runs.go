@@ -167,14 +167,9 @@ const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens 
 // killed part-way still shows what it spent and a resume starts its budget
 // from there. The run must exist (ErrNotFound otherwise).
 func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
-	all := make([][]any, len(p.Steps))
-	outs := make([]blob, len(p.Steps))
-	for i, r := range p.Steps {
-		args, out, err := stepArgs(r)
-		if err != nil {
-			return fmt.Errorf("recording step %s: %w", r.StepID, err)
-		}
-		all[i], outs[i] = args, out
+	steps, err := s.newStepWrite(ctx, p.Steps)
+	if err != nil {
+		return err
 	}
 	return s.update(ctx, func(tx *sql.Tx) error {
 		if p.Usage != (Usage{}) {
@@ -195,36 +190,7 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 				return err
 			}
 		}
-		if len(all) == 0 {
-			return nil
-		}
-		stored, err := storedBlobs(ctx, tx, outs)
-		if err != nil {
-			return err
-		}
-		var full, slim *sql.Stmt
-		for i, args := range all {
-			if b := outs[i]; b.sum != nil && !stored[string(b.sum)] {
-				if err := s.putBlob(ctx, tx, b); err != nil {
-					return stepWriteErr(p.Steps[i], err)
-				}
-				stored[string(b.sum)] = true
-			}
-			q, st := putStepQuery, &full
-			if len(args) == slimStepArgs {
-				q, st = putSlimStepQuery, &slim
-			}
-			if *st == nil {
-				var err error
-				if *st, err = s.txStmt(ctx, tx, q); err != nil {
-					return err
-				}
-			}
-			if _, err := (*st).ExecContext(ctx, args...); err != nil {
-				return stepWriteErr(p.Steps[i], err)
-			}
-		}
-		return nil
+		return steps.write(ctx, s, tx)
 	})
 }
 

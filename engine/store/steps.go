@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -306,4 +307,151 @@ func scanStep(rows *sql.Rows) (StepRecord, error) {
 		return StepRecord{}, fmt.Errorf("step %s: %w", r.StepID, err)
 	}
 	return r, nil
+}
+
+// stepChunks are the row counts of the multi-row INSERTs a batch of step records is
+// written with, largest first: a flush of 100 records is one statement of 64 rows, four
+// of 8 and four of one instead of 100 statements. Each statement's fixed cost (binding
+// through database/sql, starting and halting the SQLite program) was a third of
+// recording a small flow's step; a few fixed sizes keep the statements prepared once.
+// The widest, 64 rows of 22 columns, binds 1,408 values: within SQLite's limit of
+// 32,766 and PostgreSQL's of 65,535.
+var stepChunks = [...]int{64, 8, 1}
+
+// multiStepQueries[slim][i] inserts stepChunks[i] rows (slim: putSlimStepQuery's
+// columns, else putStepQuery's), updating the rows that exist.
+var multiStepQueries = func() (q [2][len(stepChunks)]string) {
+	for i, n := range stepChunks {
+		if n == 1 { // the statements prepared at Open
+			q[0][i], q[1][i] = putStepQuery, putSlimStepQuery
+			continue
+		}
+		q[0][i] = multiRowInsert(`INSERT INTO steps (`+stepCols+`)`, 22, n) + stepConflict
+		q[1][i] = multiRowInsert(`INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)`, slimStepArgs, n) + stepConflict
+	}
+	return q
+}()
+
+// multiRowInsert is head followed by VALUES with rows groups of cols placeholders.
+func multiRowInsert(head string, cols, rows int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return head + "\n\tVALUES " + row + strings.Repeat(","+row, rows-1)
+}
+
+// stepWrite is a batch of step records ready to write: checked, their column values
+// bound, their statements prepared. Of several records with the same key only the last
+// is kept: each one's upsert replaces every column, so the last alone gives the same
+// row, and one statement may not touch a row twice (PostgreSQL refuses it).
+type stepWrite struct {
+	recs       []StepRecord
+	outs       []blob // each record's output to store as a blob, or a zero blob
+	slim, full rows
+}
+
+// rows are the flat column values of records written with one column list.
+type rows struct {
+	args []any
+	recs []int // the record (index in stepWrite.recs) of each row, for errors
+}
+
+func (r *rows) add(i int, args []any) {
+	r.args = append(r.args, args...)
+	r.recs = append(r.recs, i)
+}
+
+// newStepWrite checks recs and binds their values. It prepares the statements the
+// batch needs here, outside any transaction: preparing inside one would wait for the
+// writer connection the transaction holds.
+func (s *Store) newStepWrite(ctx context.Context, recs []StepRecord) (*stepWrite, error) {
+	w := &stepWrite{recs: lastOfEachKey(recs)}
+	w.outs = make([]blob, len(w.recs))
+	w.slim.args = make([]any, 0, slimStepArgs*len(w.recs))
+	for i, r := range w.recs {
+		args, out, err := stepArgs(r)
+		if err != nil {
+			return nil, fmt.Errorf("recording step %s: %w", r.StepID, err)
+		}
+		w.outs[i] = out
+		if len(args) == slimStepArgs {
+			w.slim.add(i, args)
+		} else {
+			w.full.add(i, args)
+		}
+	}
+	for slim, r := range [2]*rows{&w.full, &w.slim} {
+		left := len(r.recs)
+		for c, n := range stepChunks {
+			if left >= n {
+				if _, err := s.stmt(ctx, true, multiStepQueries[slim][c]); err != nil {
+					return nil, err
+				}
+				left %= n
+			}
+		}
+	}
+	return w, nil
+}
+
+// lastOfEachKey returns recs without the records a later one with the same key
+// replaces, in order. Without duplicates (the usual case) it is recs itself.
+func lastOfEachKey(recs []StepRecord) []StepRecord {
+	if len(recs) < 2 {
+		return recs
+	}
+	type key struct {
+		run, step string
+		item      int
+	}
+	last := make(map[key]int, len(recs))
+	for i, r := range recs {
+		last[key{r.RunID, r.StepID, r.Item}] = i
+	}
+	if len(last) == len(recs) {
+		return recs
+	}
+	out := make([]StepRecord, 0, len(last))
+	for i, r := range recs {
+		if last[key{r.RunID, r.StepID, r.Item}] == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// write stores the batch's outputs that are not stored yet, then its records, in tx.
+func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if len(w.recs) == 0 {
+		return nil
+	}
+	stored, err := storedBlobs(ctx, tx, w.outs)
+	if err != nil {
+		return err
+	}
+	for i, b := range w.outs {
+		if b.sum != nil && !stored[string(b.sum)] {
+			if err := s.putBlob(ctx, tx, b); err != nil {
+				return stepWriteErr(w.recs[i], err)
+			}
+			stored[string(b.sum)] = true
+		}
+	}
+	for slim, r := range [2]*rows{&w.full, &w.slim} {
+		cols := len(r.args) / max(len(r.recs), 1)
+		for done := 0; done < len(r.recs); {
+			c := 0
+			for stepChunks[c] > len(r.recs)-done {
+				c++
+			}
+			n := stepChunks[c]
+			st, err := s.txStmt(ctx, tx, multiStepQueries[slim][c])
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, r.args[done*cols:(done+n)*cols]...); err != nil {
+				return stepWriteErr(w.recs[r.recs[done]], err)
+			}
+			done += n
+		}
+	}
+	return nil
 }
