@@ -29,6 +29,11 @@ type recorder struct {
 
 	mu      sync.Mutex
 	pending []store.StepRecord // queued by value: no allocation per record
+	// spare is the buffer of the last batch written, emptied, to queue the next
+	// records in: a run's records are copied into two buffers at most, instead of a
+	// growing slice per batch (reallocating 300-byte records was a tenth of the
+	// memory a small flow allocated).
+	spare   []store.StepRecord
 	usage   store.Usage
 	events  []store.RunEvent // retries and rate waits: rare
 	err     error
@@ -45,8 +50,13 @@ const (
 	recorderMaxPending = 8 * recorderBatch
 )
 
-func newRecorder(st *store.Store, runID string) *recorder {
-	return startRecorder(runID, st.RecordProgress, time.After)
+// newRecorder starts a recorder for a run expected to record about steps records
+// before its first write (its step count: the buffer then never grows for a small
+// flow).
+func newRecorder(st *store.Store, runID string, steps int) *recorder {
+	r := startRecorder(runID, st.RecordProgress, time.After)
+	r.pending = make([]store.StepRecord, 0, min(max(steps, 1), recorderBatch))
+	return r
 }
 
 func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
@@ -146,15 +156,31 @@ func (r *recorder) take() (store.Progress, bool) {
 	defer r.mu.Unlock()
 	p := store.Progress{RunID: r.runID, Usage: r.usage, Events: r.events}
 	r.usage, r.events = store.Usage{}, nil
-	k := min(len(r.pending), recorderBatch)
-	p.Steps = r.pending[:k:k]
-	if r.pending = r.pending[k:]; len(r.pending) == 0 {
-		r.pending = nil
-	}
-	if k > 0 && r.waiting > 0 {
-		r.room.Broadcast()
+	if k := min(len(r.pending), recorderBatch); k > 0 {
+		p.Steps = r.pending[:k:k]
+		if r.pending = r.pending[k:]; len(r.pending) == 0 {
+			r.pending, r.spare = r.spare, nil
+		}
+		if r.waiting > 0 {
+			r.room.Broadcast()
+		}
 	}
 	return p, len(r.pending) >= recorderBatch
+}
+
+// written takes back p's buffer, once p has been written, to queue records in, and
+// keeps the first write error.
+func (r *recorder) written(p store.Progress, err error) {
+	clear(p.Steps) // the outputs they hold are garbage now
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	if r.spare == nil && cap(p.Steps) > 0 {
+		// Past p.Steps' capacity (take cuts it) the array may hold records pending.
+		r.spare = p.Steps[:0]
+	}
 }
 
 func (r *recorder) loop() {
@@ -184,13 +210,7 @@ func (r *recorder) loop() {
 			}
 			continue
 		}
-		if err := r.write(context.Background(), p); err != nil {
-			r.mu.Lock()
-			if r.err == nil {
-				r.err = err
-			}
-			r.mu.Unlock()
-		}
+		r.written(p, r.write(context.Background(), p))
 		if more {
 			signal(r.full)
 		} else if !stopping {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -123,4 +124,44 @@ func TestRecorderBoundsPending(t *testing.T) {
 	if written != n {
 		t.Errorf("%d of %d records written", written, n)
 	}
+}
+
+// TestRecorderReusesBuffersIntact: the recorder queues records in the buffer of a batch
+// already written (issue 18: no growing slice per batch). A batch cut from a longer
+// queue shares its array with the records left; those must be intact when they are
+// written in turn, whatever is queued meanwhile in the reused buffer.
+func TestRecorderReusesBuffersIntact(t *testing.T) {
+	r := &recorder{runID: "r1", wake: make(chan struct{}, 1), full: make(chan struct{}, 1)}
+	r.room.L = &r.mu
+	next := 0
+	put := func(n int) {
+		for range n {
+			r.put(store.StepRecord{StepID: fmt.Sprint("s", next), Item: next})
+			next++
+		}
+	}
+	check := func(p store.Progress, from, n int) {
+		t.Helper()
+		if len(p.Steps) != n {
+			t.Fatalf("batch of %d records, want %d", len(p.Steps), n)
+		}
+		for i, rec := range p.Steps {
+			if rec.Item != from+i || rec.StepID != fmt.Sprint("s", from+i) {
+				t.Fatalf("record %d of the batch from %d is %s[%d]", i, from, rec.StepID, rec.Item)
+			}
+		}
+	}
+	put(recorderBatch + 88)
+	p1, _ := r.take()
+	check(p1, 0, recorderBatch)
+	r.written(p1, nil) // its buffer is now the spare
+	p2, _ := r.take()  // the 88 left, still in the first array
+	r.written(store.Progress{}, nil)
+	put(recorderBatch + 88) // queued in the spare while p2 is being written
+	check(p2, recorderBatch, 88)
+	r.written(p2, nil)
+	p3, _ := r.take()
+	check(p3, recorderBatch+88, recorderBatch)
+	p4, _ := r.take()
+	check(p4, 2*recorderBatch+88, 88)
 }

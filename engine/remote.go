@@ -103,7 +103,7 @@ func (fl *Flow) OpenSession(ctx context.Context, opts RunOptions) (*Session, err
 			return nil, err
 		}
 	}
-	w.rec = newRecorder(opts.Store, w.runID)
+	w.rec = newRecorder(opts.Store, w.runID, len(w.fl.Order))
 	return s, nil
 }
 

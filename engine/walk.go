@@ -59,7 +59,7 @@ type walker struct {
 }
 
 func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
-	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
+	w := &walker{fl: fl, opts: opts, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
 	w.resv = newReservations(&w.mu)
 	if opts.Tracer != nil {
@@ -109,8 +109,11 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	}
 	w.vars = vars
 	w.env = newRunEnv(fl, opts, w)
-	for _, id := range fl.Order {
-		w.states[id] = &stepState{done: make(chan struct{})}
+	w.states = make(map[string]*stepState, len(fl.Order))
+	states := make([]stepState, len(fl.Order)) // one allocation for them all
+	for i, id := range fl.Order {
+		states[i].done = make(chan struct{})
+		w.states[id] = &states[i]
 	}
 	for _, o := range fl.Outputs {
 		for id := range o.Refs.Steps {
@@ -282,7 +285,7 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 		}
 	}
 	if !w.opts.Ephemeral {
-		w.rec = newRecorder(st, w.runID)
+		w.rec = newRecorder(st, w.runID, len(w.fl.Order))
 		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID, TraceID: w.traceID})
@@ -304,11 +307,15 @@ func (w *walker) abortSpan(err error) error {
 }
 
 func (w *walker) finish(ctx context.Context) (*RunResult, error) {
-	res := &RunResult{RunID: w.runID, TraceID: w.traceID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms}
+	res := &RunResult{RunID: w.runID, TraceID: w.traceID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms,
+		Steps: make([]StepResult, 0, len(w.fl.Order))}
 	for _, id := range w.fl.Order {
 		res.Steps = append(res.Steps, w.states[id].result)
 	}
-	scope := w.scope(nil)
+	var scope map[string]any // every step's view: built only for outputs to read
+	if len(w.fl.Outputs) > 0 {
+		scope = w.scope(nil)
+	}
 	var outErrs []*StepError
 	for _, o := range w.fl.Outputs {
 		v, err := o.T.Eval(scope)
