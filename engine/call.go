@@ -45,7 +45,8 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 }
 
 // buildCall evaluates a node's inputs, prompt, params and schema in scope, within the
-// run's context and the step's timeout:.
+// run's context and the step's timeout:. scope is the caller's own (the step's, or an
+// item's copy of it): the inputs are evaluated in it, not in copies.
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
 	ctx, cancel := w.evalContext(n)
 	defer cancel()
@@ -55,7 +56,7 @@ func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call
 		var err error
 		t := n.Inputs[f.Name]
 		if t != nil {
-			if v, err = t.EvalContext(ctx, scope); err != nil {
+			if v, err = t.evalOwned(ctx, scope); err != nil {
 				return nil, err
 			}
 		}
