@@ -50,7 +50,13 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
 	ctx, cancel := w.evalContext(n)
 	defer cancel()
-	call := &steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs)), Env: w.env.forStep(n, item)}
+	// The call and its environment in one allocation.
+	box := &struct {
+		call steps.Call
+		env  stepEnv
+	}{call: steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs))}, env: w.env.stepEnv(n, item)}
+	call := &box.call
+	call.Env = &box.env
 	for _, f := range n.Kind.Inputs {
 		var v any
 		var err error
