@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -164,4 +165,47 @@ func TestRecorderReusesBuffersIntact(t *testing.T) {
 	check(p3, recorderBatch+88, recorderBatch)
 	p4, _ := r.take()
 	check(p4, 2*recorderBatch+88, 88)
+}
+
+// TestRecorderEndsTheRunWithTheLastWrite: closeWith hands the run's end to the last
+// write, in its transaction (issue 18: a commit less per run), once; not when an
+// earlier write failed (the walker then records the end itself, as failed).
+func TestRecorderEndsTheRunWithTheLastWrite(t *testing.T) {
+	fin := &store.RunFinish{Status: store.RunSucceeded}
+	tests := []struct {
+		name      string
+		records   int
+		failFirst bool
+		wantEnded bool
+		wantSteps []int // records of each write
+		wantEnd   []bool
+	}{
+		{"with the last records", 3, false, true, []int{3}, []bool{true}},
+		{"after two batches", recorderBatch + 5, false, true, []int{recorderBatch, 5}, []bool{false, true}},
+		{"alone", 0, false, true, []int{0}, []bool{true}},
+		{"not after a failed write", recorderBatch + 5, true, false, []int{recorderBatch, 5}, []bool{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var steps []int
+			var ends []bool
+			r := startRecorder("r1", func(_ context.Context, p store.Progress) error {
+				steps, ends = append(steps, len(p.Steps)), append(ends, p.Finish == fin)
+				if tt.failFirst && len(steps) == 1 {
+					return errors.New("disk full")
+				}
+				return nil
+			}, func(time.Duration) <-chan time.Time { return nil }) // only a full batch or close writes
+			for i := range tt.records {
+				r.put(store.StepRecord{StepID: "s", Item: i})
+			}
+			ended, err := r.closeWith(fin)
+			if ended != tt.wantEnded || (err != nil) != tt.failFirst {
+				t.Errorf("closeWith = %v, %v; want ended %v", ended, err, tt.wantEnded)
+			}
+			if fmt.Sprint(steps) != fmt.Sprint(tt.wantSteps) || fmt.Sprint(ends) != fmt.Sprint(tt.wantEnd) {
+				t.Errorf("writes of %v records, ending the run %v; want %v, %v", steps, ends, tt.wantSteps, tt.wantEnd)
+			}
+		})
+	}
 }
