@@ -45,17 +45,24 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 }
 
 // buildCall evaluates a node's inputs, prompt, params and schema in scope, within the
-// run's context and the step's timeout:.
+// run's context and the step's timeout:. scope is the caller's own (the step's, or an
+// item's copy of it): the inputs are evaluated in it, not in copies.
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
 	ctx, cancel := w.evalContext(n)
 	defer cancel()
-	call := &steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs)), Env: w.env.forStep(n, item)}
+	// The call and its environment in one allocation.
+	box := &struct {
+		call steps.Call
+		env  stepEnv
+	}{call: steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs))}, env: w.env.stepEnv(n, item)}
+	call := &box.call
+	call.Env = &box.env
 	for _, f := range n.Kind.Inputs {
 		var v any
 		var err error
 		t := n.Inputs[f.Name]
 		if t != nil {
-			if v, err = t.EvalContext(ctx, scope); err != nil {
+			if v, err = t.evalOwned(ctx, scope); err != nil {
 				return nil, err
 			}
 		}

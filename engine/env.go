@@ -211,8 +211,8 @@ type stepEnv struct {
 	tokens streamRedactor // secrets split across tokens are redacted too
 }
 
-func (e *runEnv) forStep(n *Node, item int) steps.Env {
-	return &stepEnv{e: e, n: n, item: item, stream: e.w.streams[n.ID], tokens: streamRedactor{secrets: e.fl.secrets}}
+func (e *runEnv) stepEnv(n *Node, item int) stepEnv {
+	return stepEnv{e: e, n: n, item: item, stream: e.w.streams[n.ID], tokens: streamRedactor{secrets: e.fl.secrets}}
 }
 
 func (s *stepEnv) Emit(ev steps.Event) {

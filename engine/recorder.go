@@ -30,11 +30,18 @@ type recorder struct {
 
 	mu      sync.Mutex
 	pending []store.StepRecord // queued by value: no allocation per record
+	// spare is the buffer of the last batch written, emptied, to queue the next
+	// records in: a run's records are copied into two buffers at most, instead of a
+	// growing slice per batch (reallocating 300-byte records was a tenth of the
+	// memory a small flow allocated).
+	spare   []store.StepRecord
 	usage   store.Usage
 	events  []store.RunEvent // retries and rate waits: rare
 	err     error
-	room    sync.Cond // signalled when take makes room below recorderMaxPending
-	waiting int       // puts waiting for room
+	fin     *store.RunFinish // the run's end, to go with the last write (closeWith)
+	ended   bool             // fin was written
+	room    sync.Cond        // signalled when take makes room below recorderMaxPending
+	waiting int              // puts waiting for room
 }
 
 const (
@@ -46,8 +53,13 @@ const (
 	recorderMaxPending = 8 * recorderBatch
 )
 
-func newRecorder(st *store.Store, runID string) *recorder {
-	return startRecorder(runID, st.RecordProgress, time.After)
+// newRecorder starts a recorder for a run expected to record about steps records
+// before its first write (its step count: the buffer then never grows for a small
+// flow).
+func newRecorder(st *store.Store, runID string, steps int) *recorder {
+	r := startRecorder(runID, st.RecordProgress, time.After)
+	r.pending = make([]store.StepRecord, 0, min(max(steps, 1), recorderBatch))
+	return r
 }
 
 func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
@@ -147,15 +159,32 @@ func (r *recorder) take() (store.Progress, bool) {
 	defer r.mu.Unlock()
 	p := store.Progress{RunID: r.runID, Usage: r.usage, Events: r.events}
 	r.usage, r.events = store.Usage{}, nil
-	k := min(len(r.pending), recorderBatch)
-	p.Steps = r.pending[:k:k]
-	if r.pending = r.pending[k:]; len(r.pending) == 0 {
-		r.pending = nil
-	}
-	if k > 0 && r.waiting > 0 {
-		r.room.Broadcast()
+	if k := min(len(r.pending), recorderBatch); k > 0 {
+		p.Steps = r.pending[:k:k]
+		if r.pending = r.pending[k:]; len(r.pending) == 0 {
+			r.pending, r.spare = r.spare, nil
+		}
+		if r.waiting > 0 {
+			r.room.Broadcast()
+		}
 	}
 	return p, len(r.pending) >= recorderBatch
+}
+
+// written takes back p's buffer, once p has been written, to queue records in, and
+// keeps the first write error.
+func (r *recorder) written(p store.Progress, err error) {
+	clear(p.Steps) // the outputs they hold are garbage now
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	r.ended = r.ended || p.Finish != nil && err == nil
+	if r.spare == nil && cap(p.Steps) > 0 {
+		// Past p.Steps' capacity (take cuts it) the array may hold records pending.
+		r.spare = p.Steps[:0]
+	}
 }
 
 func (r *recorder) loop() {
@@ -180,14 +209,21 @@ func (r *recorder) loop() {
 		}
 		r.wmu.Lock()
 		p, more := r.take()
-		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
+		if stopping {
+			r.mu.Lock()
+			if r.fin != nil && !r.ended && r.err == nil && len(r.pending) == 0 { // the last write
+				p.Finish = r.fin
+			}
+			r.mu.Unlock()
+		}
+		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 && p.Finish == nil {
 			r.wmu.Unlock()
 			if stopping {
 				return
 			}
 			continue
 		}
-		r.keepErr(r.write(context.Background(), p))
+		r.written(p, r.write(context.Background(), p))
 		r.wmu.Unlock()
 		if more {
 			signal(r.full)
@@ -202,17 +238,6 @@ func (r *recorder) loop() {
 	}
 }
 
-func (r *recorder) keepErr(err error) {
-	if err == nil {
-		return
-	}
-	r.mu.Lock()
-	if r.err == nil {
-		r.err = err
-	}
-	r.mu.Unlock()
-}
-
 // sync writes everything queued so far before it returns, in the caller's goroutine
 // (RunOptions.SyncItems). Batches still commit in the order they were taken.
 func (r *recorder) sync() {
@@ -223,18 +248,30 @@ func (r *recorder) sync() {
 		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
 			return
 		}
-		r.keepErr(r.write(context.Background(), p))
+		r.written(p, r.write(context.Background(), p))
 	}
 }
 
 // close flushes queued entries and returns the first write error. No put or addUsage
 // may follow it.
 func (r *recorder) close() error {
+	_, err := r.closeWith(nil)
+	return err
+}
+
+// closeWith is close that also ends the run: fin goes with the last write, in its
+// transaction (a commit less per run, a tenth of a small flow's store cost), unless an
+// earlier write failed; the caller then records the end itself. ended reports
+// whether fin was written.
+func (r *recorder) closeWith(fin *store.RunFinish) (ended bool, err error) {
+	r.mu.Lock()
+	r.fin = fin
+	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.err
+	return r.ended, r.err
 }
 
 func addStoreUsage(a, b store.Usage) store.Usage {

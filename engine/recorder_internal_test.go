@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -122,5 +124,88 @@ func TestRecorderBoundsPending(t *testing.T) {
 	}
 	if written != n {
 		t.Errorf("%d of %d records written", written, n)
+	}
+}
+
+// TestRecorderReusesBuffersIntact: the recorder queues records in the buffer of a batch
+// already written (issue 18: no growing slice per batch). A batch cut from a longer
+// queue shares its array with the records left; those must be intact when they are
+// written in turn, whatever is queued meanwhile in the reused buffer.
+func TestRecorderReusesBuffersIntact(t *testing.T) {
+	r := &recorder{runID: "r1", wake: make(chan struct{}, 1), full: make(chan struct{}, 1)}
+	r.room.L = &r.mu
+	next := 0
+	put := func(n int) {
+		for range n {
+			r.put(store.StepRecord{StepID: fmt.Sprint("s", next), Item: next})
+			next++
+		}
+	}
+	check := func(p store.Progress, from, n int) {
+		t.Helper()
+		if len(p.Steps) != n {
+			t.Fatalf("batch of %d records, want %d", len(p.Steps), n)
+		}
+		for i, rec := range p.Steps {
+			if rec.Item != from+i || rec.StepID != fmt.Sprint("s", from+i) {
+				t.Fatalf("record %d of the batch from %d is %s[%d]", i, from, rec.StepID, rec.Item)
+			}
+		}
+	}
+	put(recorderBatch + 88)
+	p1, _ := r.take()
+	check(p1, 0, recorderBatch)
+	r.written(p1, nil) // its buffer is now the spare
+	p2, _ := r.take()  // the 88 left, still in the first array
+	r.written(store.Progress{}, nil)
+	put(recorderBatch + 88) // queued in the spare while p2 is being written
+	check(p2, recorderBatch, 88)
+	r.written(p2, nil)
+	p3, _ := r.take()
+	check(p3, recorderBatch+88, recorderBatch)
+	p4, _ := r.take()
+	check(p4, 2*recorderBatch+88, 88)
+}
+
+// TestRecorderEndsTheRunWithTheLastWrite: closeWith hands the run's end to the last
+// write, in its transaction (issue 18: a commit less per run), once; not when an
+// earlier write failed (the walker then records the end itself, as failed).
+func TestRecorderEndsTheRunWithTheLastWrite(t *testing.T) {
+	fin := &store.RunFinish{Status: store.RunSucceeded}
+	tests := []struct {
+		name      string
+		records   int
+		failFirst bool
+		wantEnded bool
+		wantSteps []int // records of each write
+		wantEnd   []bool
+	}{
+		{"with the last records", 3, false, true, []int{3}, []bool{true}},
+		{"after two batches", recorderBatch + 5, false, true, []int{recorderBatch, 5}, []bool{false, true}},
+		{"alone", 0, false, true, []int{0}, []bool{true}},
+		{"not after a failed write", recorderBatch + 5, true, false, []int{recorderBatch, 5}, []bool{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var steps []int
+			var ends []bool
+			r := startRecorder("r1", func(_ context.Context, p store.Progress) error {
+				steps, ends = append(steps, len(p.Steps)), append(ends, p.Finish == fin)
+				if tt.failFirst && len(steps) == 1 {
+					return errors.New("disk full")
+				}
+				return nil
+			}, func(time.Duration) <-chan time.Time { return nil }) // only a full batch or close writes
+			for i := range tt.records {
+				r.put(store.StepRecord{StepID: "s", Item: i})
+			}
+			ended, err := r.closeWith(fin)
+			if ended != tt.wantEnded || (err != nil) != tt.failFirst {
+				t.Errorf("closeWith = %v, %v; want ended %v", ended, err, tt.wantEnded)
+			}
+			if fmt.Sprint(steps) != fmt.Sprint(tt.wantSteps) || fmt.Sprint(ends) != fmt.Sprint(tt.wantEnd) {
+				t.Errorf("writes of %v records, ending the run %v; want %v, %v", steps, ends, tt.wantSteps, tt.wantEnd)
+			}
+		})
 	}
 }

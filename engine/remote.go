@@ -219,7 +219,7 @@ func (fl *Flow) OpenCachedSession(ctx context.Context, opts RunOptions, cache *S
 			return nil, fmt.Errorf("recording run: %w", err)
 		}
 	}
-	w.rec = newRecorder(opts.Store, w.runID)
+	w.rec = newRecorder(opts.Store, w.runID, len(w.fl.Order))
 	return &Session{w: w, cache: cache, whole: map[string]store.StepRecord{}}, nil
 }
 

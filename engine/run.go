@@ -290,8 +290,26 @@ func (fl *Flow) Redact(s string) string { return fl.secrets.Redact(s) }
 // once when the step is done for every step that reads it (a map per reader was a tenth
 // of the engine's cost on small flows).
 func (st *stepState) view() map[string]any {
-	st.viewOnce.Do(func() { st.viewMap = map[string]any{"output": st.output, "status": st.status} })
+	st.viewOnce.Do(func() { st.viewMap = map[string]any{"output": st.output, "status": statusValue(st.status)} })
 	return st.viewMap
+}
+
+// statusValue is status as an interface value, without allocating one for the
+// statuses a step ends with.
+func statusValue(status string) any {
+	switch status {
+	case StatusSucceeded:
+		return StatusSucceeded
+	case StatusCached:
+		return StatusCached
+	case StatusFailed:
+		return StatusFailed
+	case StatusSkipped:
+		return StatusSkipped
+	case StatusCancelled:
+		return StatusCancelled
+	}
+	return status
 }
 
 type stepState struct {

@@ -172,34 +172,17 @@ func shapeValue(v any, depth int) (any, bool) {
 	case uint:
 		return float64(x), true
 	case map[string]any:
-		if x == nil {
-			return nil, true
+		s, changed, ok := shapeMap(x, depth)
+		if !changed {
+			s = v
 		}
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			if !utf8.ValidString(k) {
-				return nil, false
-			}
-			s, ok := shapeValue(e, depth+1)
-			if !ok {
-				return nil, false
-			}
-			m[k] = s
-		}
-		return m, true
+		return s, ok
 	case []any:
-		if x == nil {
-			return nil, true
+		s, changed, ok := shapeList(x, depth)
+		if !changed {
+			s = v
 		}
-		l := make([]any, len(x))
-		for i, e := range x {
-			s, ok := shapeValue(e, depth+1)
-			if !ok {
-				return nil, false
-			}
-			l[i] = s
-		}
-		return l, true
+		return s, ok
 	case []string:
 		if x == nil {
 			return nil, true
@@ -260,6 +243,95 @@ func shapeValue(v any, depth int) (any, bool) {
 		return m, true
 	}
 	return nil, false
+}
+
+// shapeChanged is shapeValue that also reports whether the value changed: a map or
+// list already in the JSON shape comes back as it is, not copied (the copy of every
+// output was an allocation or two of every step).
+func shapeChanged(v any, depth int) (_ any, changed, ok bool) {
+	if depth > maxShapeDepth {
+		return nil, false, false
+	}
+	switch x := v.(type) {
+	case nil, bool:
+		return v, false, true
+	case string:
+		return v, false, utf8.ValidString(x)
+	case float64:
+		return v, false, finite(x)
+	case map[string]any:
+		s, changed, ok := shapeMap(x, depth)
+		if !changed {
+			s = v
+		}
+		return s, changed, ok
+	case []any:
+		s, changed, ok := shapeList(x, depth)
+		if !changed {
+			s = v // boxing x again would allocate
+		}
+		return s, changed, ok
+	}
+	s, ok := shapeValue(v, depth)
+	return s, true, ok
+}
+
+// shapeMap shapes a map's values, copying the map only when one of them changes
+// (unchanged, it returns nil: the caller keeps x).
+func shapeMap(x map[string]any, depth int) (_ any, changed, ok bool) {
+	if x == nil {
+		return nil, true, true
+	}
+	var m map[string]any // the copy, from the first value that changes
+	for k, e := range x {
+		if !utf8.ValidString(k) {
+			return nil, false, false
+		}
+		s, ch, ok := shapeChanged(e, depth+1)
+		if !ok {
+			return nil, false, false
+		}
+		if ch && m == nil {
+			// Keys not visited yet are copied as they are and replaced when visited.
+			m = make(map[string]any, len(x))
+			for k2, e2 := range x {
+				m[k2] = e2
+			}
+		}
+		if m != nil {
+			m[k] = s
+		}
+	}
+	if m == nil {
+		return nil, false, true // the caller keeps x
+	}
+	return m, true, true
+}
+
+// shapeList shapes a list's items, copying the list only when one of them changes
+// (unchanged, it returns nil: the caller keeps x).
+func shapeList(x []any, depth int) (_ any, changed, ok bool) {
+	if x == nil {
+		return nil, true, true
+	}
+	var l []any // the copy, from the first item that changes
+	for i, e := range x {
+		s, ch, ok := shapeChanged(e, depth+1)
+		if !ok {
+			return nil, false, false
+		}
+		if ch && l == nil {
+			l = make([]any, len(x))
+			copy(l, x[:i])
+		}
+		if l != nil {
+			l[i] = s
+		}
+	}
+	if l == nil {
+		return nil, false, true // the caller keeps x
+	}
+	return l, true, true
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -39,6 +39,9 @@ func TestJSONShapedMatchesRoundTrip(t *testing.T) {
 		{"nil typed slices", map[string]any{"ss": []string(nil), "fs": []float32(nil), "l": []any(nil), "m": map[string]any(nil), "ms": map[string]string(nil)}},
 		{"empty lists", map[string]any{"ss": []string{}, "l": []any{}, "m": map[string]any{}}},
 		{"nested", map[string]any{"a": []any{map[string]any{"b": []any{1, "x", nil, false}}}}},
+		{"shaped but one value", map[string]any{"a": 1.5, "b": "x", "c": []any{2.5, "y", map[string]any{"d": true, "e": 3}, nil}, "f": 4.5, "g": map[string]any{"h": 1.0}}},
+		{"list changed late", map[string]any{"l": []any{1.0, 2.0, "z", []any{}, int64(7)}, "m": map[string]any{"x": 1.0, "y": 2.0, "z": 3.0, "w": int32(4)}}},
+		{"already shaped", map[string]any{"value": 42.0, "l": []any{"a", 1.5, nil, true, map[string]any{"k": []any{}}}}},
 		{"struct falls back", map[string]any{"p": point{1, 2}, "q": &point{3, 4}}},
 		{"bytes fall back", map[string]any{"raw": []byte("hi")}},
 		{"invalid utf-8 falls back", map[string]any{"s": "a\xffb", "\xfe": 1}},
@@ -93,5 +96,32 @@ func TestRoundTripAllocations(t *testing.T) {
 	})
 	if allocs > 4 {
 		t.Errorf("roundTrip of a transform output: %.0f allocations, want at most 4", allocs)
+	}
+}
+
+// TestJSONShapedKeepsShapedValues: an output already in the JSON shape (a chain of
+// transforms passing floats on) is returned as it is, without a copy (issue 18); one
+// that is not is copied, and the step's own value is left as it was.
+func TestJSONShapedKeepsShapedValues(t *testing.T) {
+	shaped := map[string]any{"value": 42.0, "l": []any{"a", 1.5, nil, true, map[string]any{"k": []any{}}}}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := jsonShaped(shaped); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("jsonShaped of a shaped output: %.0f allocations, want none", allocs)
+	}
+	inner := []any{1.0, 2}
+	out := map[string]any{"a": 1.0, "l": inner}
+	got, err := jsonShaped(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inner[1] != 2 {
+		t.Errorf("the step's list changed to %v", inner)
+	}
+	if l := got.(map[string]any)["l"].([]any); l[1] != 2.0 {
+		t.Errorf("shaped list %v, want [1 2] as floats", l)
 	}
 }

@@ -59,7 +59,7 @@ type walker struct {
 }
 
 func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error) {
-	w := &walker{fl: fl, opts: opts, states: map[string]*stepState{}, sem: make(chan struct{}, opts.Parallelism),
+	w := &walker{fl: fl, opts: opts, sem: make(chan struct{}, opts.Parallelism),
 		hooks: hooks(opts.Hooks), prev: map[string]map[int]store.StepRecord{}, started: opts.Now(), streams: map[string]bool{}}
 	w.resv = newReservations(&w.mu)
 	if opts.Tracer != nil {
@@ -109,8 +109,11 @@ func (fl *Flow) newWalker(ctx context.Context, opts RunOptions) (*walker, error)
 	}
 	w.vars = vars
 	w.env = newRunEnv(fl, opts, w)
-	for _, id := range fl.Order {
-		w.states[id] = &stepState{done: make(chan struct{})}
+	w.states = make(map[string]*stepState, len(fl.Order))
+	states := make([]stepState, len(fl.Order)) // one allocation for them all
+	for i, id := range fl.Order {
+		states[i].done = make(chan struct{})
+		w.states[id] = &states[i]
 	}
 	for _, o := range fl.Outputs {
 		for id := range o.Refs.Steps {
@@ -282,15 +285,11 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 		}
 	}
 	if !w.opts.Ephemeral {
-		w.rec = newRecorder(st, w.runID)
+		w.rec = newRecorder(st, w.runID, len(w.fl.Order))
 		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID, TraceID: w.traceID})
 	w.runAll()
-	if w.rec == nil {
-	} else if err := w.rec.close(); err != nil {
-		w.failures = append(w.failures, &StepError{StepID: "(run store)", Err: fmt.Errorf("recording steps: %w", err)})
-	}
 	return w.finish(ctx)
 }
 
@@ -304,11 +303,15 @@ func (w *walker) abortSpan(err error) error {
 }
 
 func (w *walker) finish(ctx context.Context) (*RunResult, error) {
-	res := &RunResult{RunID: w.runID, TraceID: w.traceID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms}
+	res := &RunResult{RunID: w.runID, TraceID: w.traceID, Outputs: map[string]any{}, Usage: w.usage, Elapsed: w.opts.Now().Sub(w.started), BudgetUSD: w.budget(), Arms: w.arms,
+		Steps: make([]StepResult, 0, len(w.fl.Order))}
 	for _, id := range w.fl.Order {
 		res.Steps = append(res.Steps, w.states[id].result)
 	}
-	scope := w.scope(nil)
+	var scope map[string]any // every step's view: built only for outputs to read
+	if len(w.fl.Outputs) > 0 {
+		scope = w.scope(nil)
+	}
 	var outErrs []*StepError
 	for _, o := range w.fl.Outputs {
 		v, err := o.T.Eval(scope)
@@ -320,21 +323,22 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 		}
 		res.Outputs[o.Name] = w.fl.secrets.redactValue(v)
 	}
-	status, errMsg := store.RunSucceeded, ""
-	var runErr error
-	failures := append(w.failures, outErrs...)
-	switch {
-	case ctx.Err() != nil:
-		status, errMsg, runErr = store.RunCancelled, ctx.Err().Error(), ctx.Err()
-	case len(failures) > 0:
-		re := &RunError{Steps: failures}
-		status, errMsg, runErr = store.RunFailed, w.fl.Redact(re.Error()), re
+	status, errMsg, runErr := w.endStatus(ctx, outErrs)
+	u := w.usage
+	ended := w.opts.Ephemeral // nothing to record
+	if w.rec != nil {
+		// The last step records and the run's end go in one transaction.
+		var err error
+		ended, err = w.rec.closeWith(&store.RunFinish{Status: status, Outputs: res.Outputs, Error: errMsg, Usage: store.Usage(u)})
+		if err != nil {
+			w.failures = append(w.failures, &StepError{StepID: "(run store)", Err: fmt.Errorf("recording steps: %w", err)})
+			// Like a failed step, the store's failure takes the place of the outputs'.
+			status, errMsg, runErr = w.endStatus(ctx, nil)
+		}
 	}
 	res.Status = status
-	u := w.usage
-	fctx := context.WithoutCancel(ctx)
-	if w.opts.Ephemeral {
-	} else if err := w.opts.Store.FinishRun(fctx, w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
+	if ended {
+	} else if err := w.opts.Store.FinishRun(context.WithoutCancel(ctx), w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("recording run: %w", err)
 	}
 	if w.runSpan != nil {
@@ -342,6 +346,20 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 	}
 	w.hooks.emit(Event{Type: EventRunDone, RunID: w.runID, Usage: u, Elapsed: res.Elapsed, Err: runErr, TraceID: w.traceID})
 	return res, runErr
+}
+
+// endStatus is how the run ended: cancelled, failed (its steps' failures, then
+// outErrs, the outputs that could not be evaluated) or succeeded.
+func (w *walker) endStatus(ctx context.Context, outErrs []*StepError) (status, errMsg string, err error) {
+	failures := append(w.failures[:len(w.failures):len(w.failures)], outErrs...)
+	switch {
+	case ctx.Err() != nil:
+		return store.RunCancelled, ctx.Err().Error(), ctx.Err()
+	case len(failures) > 0:
+		re := &RunError{Steps: failures}
+		return store.RunFailed, w.fl.Redact(re.Error()), re
+	}
+	return store.RunSucceeded, "", nil
 }
 
 // scope builds the expression scope for node n (nil: every step, for outputs).

@@ -177,3 +177,34 @@ func BenchmarkPutSteps100Small(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(recs)), "µs/record")
 }
+
+// BenchmarkPutSteps100Fresh records a new run of 100 transform steps per batch, as
+// the engine does: the run, then 100 new records with small outputs kept in their
+// rows (inserts, where BenchmarkPutSteps100Small updates the same rows again).
+func BenchmarkPutSteps100Fresh(b *testing.B) {
+	s := newStore(b)
+	ctx := context.Background()
+	recs := make([]StepRecord, 100)
+	small, err := EncodeValue(map[string]any{"value": 42.0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, len(recs))
+	for i := range ids {
+		ids[i] = fmt.Sprint("s", i)
+	}
+	for n := 0; b.Loop(); n++ {
+		run := NewRunID()
+		if err := s.CreateRun(ctx, sampleRun(run, "f.yaml", t0)); err != nil {
+			b.Fatal(err)
+		}
+		for i := range recs {
+			recs[i] = StepRecord{RunID: run, StepID: ids[i], Item: WholeStep, Status: StepSucceeded,
+				Encoded: small, StartedAt: t0, FinishedAt: t0}
+		}
+		if err := s.PutSteps(ctx, recs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(recs)), "µs/record")
+}

@@ -109,18 +109,37 @@ func validRunStatus(s string) bool {
 // FinishRun marks run id finished now with a terminal status (succeeded,
 // failed or cancelled), its outputs, error message and total usage.
 func (s *Store) FinishRun(ctx context.Context, id, status string, outputs map[string]any, errMsg string, usage Usage) error {
-	if status == RunRunning || !validRunStatus(status) {
-		return fmt.Errorf("finishing run %q: %w: %q is not a final status", id, ErrInvalid, status)
-	}
-	out, err := encodeJSON("outputs", outputs)
+	args, err := finishArgs(id, RunFinish{Status: status, Outputs: outputs, Error: errMsg, Usage: usage})
 	if err != nil {
-		return fmt.Errorf("finishing run %q: %w", id, err)
+		return err
 	}
-	const q = `UPDATE runs SET status = ?, outputs = ?, error = ?, finished_at = ?,
+	return s.execOne(ctx, "finishing run "+quote(id), finishRunQuery, args...)
+}
+
+// RunFinish is how a run ended: FinishRun's arguments, for a Progress that
+// finishes the run in the same transaction as its last records.
+type RunFinish struct {
+	Status  string // succeeded, failed or cancelled
+	Outputs map[string]any
+	Error   string
+	Usage   Usage // the run's total
+}
+
+const finishRunQuery = `UPDATE runs SET status = ?, outputs = ?, error = ?, finished_at = ?,
 		in_tokens = ?, out_tokens = ?, cached_tokens = ?, neurons = ?, usd = ?, requests = ?
 		WHERE id = ?`
-	args := append([]any{status, out, errMsg, unixNano(time.Now())}, usageArgs(usage)...)
-	return s.execOne(ctx, "finishing run "+quote(id), q, append(args, id)...)
+
+// finishArgs checks f and returns finishRunQuery's arguments for run id.
+func finishArgs(id string, f RunFinish) ([]any, error) {
+	if f.Status == RunRunning || !validRunStatus(f.Status) {
+		return nil, fmt.Errorf("finishing run %q: %w: %q is not a final status", id, ErrInvalid, f.Status)
+	}
+	out, err := encodeJSON("outputs", f.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("finishing run %q: %w", id, err)
+	}
+	args := append([]any{f.Status, out, f.Error, unixNano(time.Now())}, usageArgs(f.Usage)...)
+	return append(args, id), nil
 }
 
 // SetRunTraceID records the trace id of the process now running run id; a
@@ -156,6 +175,9 @@ type Progress struct {
 	Steps []StepRecord
 	// Events are retries and rate-limiter waits, appended to the run's events.
 	Events []RunEvent
+	// Finish, when set, finishes the run after the records, in the same
+	// transaction: a run's last write and its end cost one commit, not two.
+	Finish *RunFinish
 }
 
 const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens = out_tokens + ?,
@@ -167,14 +189,15 @@ const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens 
 // killed part-way still shows what it spent and a resume starts its budget
 // from there. The run must exist (ErrNotFound otherwise).
 func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
-	all := make([][]any, len(p.Steps))
-	outs := make([]blob, len(p.Steps))
-	for i, r := range p.Steps {
-		args, out, err := stepArgs(r)
-		if err != nil {
-			return fmt.Errorf("recording step %s: %w", r.StepID, err)
+	steps, err := s.newStepWrite(ctx, p.Steps)
+	if err != nil {
+		return err
+	}
+	var finish []any
+	if p.Finish != nil {
+		if finish, err = finishArgs(p.RunID, *p.Finish); err != nil {
+			return err
 		}
-		all[i], outs[i] = args, out
 	}
 	return s.update(ctx, func(tx *sql.Tx) error {
 		if p.Usage != (Usage{}) {
@@ -195,34 +218,19 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 				return err
 			}
 		}
-		if len(all) == 0 {
-			return nil
+		if err := steps.write(ctx, s, tx); err != nil || finish == nil {
+			return err
 		}
-		stored, err := storedBlobs(ctx, tx, outs)
+		st, err := s.txStmt(ctx, tx, finishRunQuery)
 		if err != nil {
 			return err
 		}
-		var full, slim *sql.Stmt
-		for i, args := range all {
-			if b := outs[i]; b.sum != nil && !stored[string(b.sum)] {
-				if err := s.putBlob(ctx, tx, b); err != nil {
-					return stepWriteErr(p.Steps[i], err)
-				}
-				stored[string(b.sum)] = true
-			}
-			q, st := putStepQuery, &full
-			if len(args) == slimStepArgs {
-				q, st = putSlimStepQuery, &slim
-			}
-			if *st == nil {
-				var err error
-				if *st, err = s.txStmt(ctx, tx, q); err != nil {
-					return err
-				}
-			}
-			if _, err := (*st).ExecContext(ctx, args...); err != nil {
-				return stepWriteErr(p.Steps[i], err)
-			}
+		res, err := st.ExecContext(ctx, finish...)
+		if err != nil {
+			return fmt.Errorf("finishing run %q: %w", p.RunID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("finishing run %q: %w", p.RunID, errors.Join(err, ErrNotFound))
 		}
 		return nil
 	})

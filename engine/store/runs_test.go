@@ -313,3 +313,58 @@ func TestRunTraceID(t *testing.T) {
 		t.Fatalf("SetRunTraceID on a missing run: %v, want ErrNotFound", err)
 	}
 }
+
+// TestRecordProgressFinishes: a Progress with Finish writes the run's last records and
+// its end in one transaction (issue 18: a commit less per run); when any part fails,
+// neither the records nor the end are written.
+func TestRecordProgressFinishes(t *testing.T) {
+	ctx := context.Background()
+	total := Usage{InputTokens: 3, Requests: 1, USD: 0.5}
+	step := StepRecord{RunID: "r1", StepID: "last", Item: WholeStep, Status: StepSucceeded, Output: []byte(`1`)}
+	tests := []struct {
+		name   string
+		p      Progress
+		want   error
+		status string // of the run afterwards
+	}{
+		{"records and end", Progress{RunID: "r1", Steps: []StepRecord{step}, Finish: &RunFinish{Status: RunSucceeded, Outputs: map[string]any{"n": 1.0}, Usage: total}}, nil, RunSucceeded},
+		{"end alone", Progress{RunID: "r1", Finish: &RunFinish{Status: RunFailed, Error: "step x failed", Usage: total}}, nil, RunFailed},
+		{"not a final status", Progress{RunID: "r1", Steps: []StepRecord{step}, Finish: &RunFinish{Status: RunRunning}}, ErrInvalid, RunRunning},
+		{"bad record", Progress{RunID: "r1", Steps: []StepRecord{{RunID: "r1", StepID: "last", Item: WholeStep, Status: "bogus"}}, Finish: &RunFinish{Status: RunSucceeded}}, ErrInvalid, RunRunning},
+		{"unknown run", Progress{RunID: "nope", Finish: &RunFinish{Status: RunSucceeded}}, ErrNotFound, RunRunning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := withRun(t)
+			err := s.RecordProgress(ctx, tt.p)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			run, err := s.GetRun(ctx, "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != tt.status {
+				t.Errorf("run status %s, want %s", run.Status, tt.status)
+			}
+			recs, _ := s.Steps(ctx, "r1")
+			if wantRecs := len(tt.p.Steps) * btoi(tt.want == nil); len(recs) != wantRecs {
+				t.Errorf("%d records written, want %d", len(recs), wantRecs)
+			}
+			if tt.want != nil {
+				return
+			}
+			f := tt.p.Finish
+			if run.Error != f.Error || run.Usage != f.Usage || run.FinishedAt.IsZero() || len(run.Outputs) != len(f.Outputs) {
+				t.Errorf("run ended as %+v, want %+v", run, f)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"strings"
 	"time"
 )
 
@@ -115,28 +117,29 @@ func stepWriteErr(r StepRecord, err error) error {
 // already cost more than a small output (a transform's {"value": 42}) stored twice.
 const inlineOutputMax = 64
 
-// stepArgs returns r's column values and its output, to be stored as a blob (a
-// zero blob when the output is stored inline or there is none).
-func stepArgs(r StepRecord) ([]any, blob, error) {
+// appendStepArgs appends r's column values to dst (putSlimStepQuery's when slim,
+// else putStepQuery's) and returns its output, to be stored as a blob (a zero blob
+// when the output is stored inline or there is none). runID is r.RunID as a value,
+// boxed once for a batch.
+func appendStepArgs(dst []any, r StepRecord, runID any) (_ []any, out blob, slim bool, _ error) {
 	switch {
 	case r.RunID == "" || r.StepID == "":
-		return nil, blob{}, fmt.Errorf("%w: empty run or step id", ErrInvalid)
+		return nil, blob{}, false, fmt.Errorf("%w: empty run or step id", ErrInvalid)
 	case r.Item < WholeStep:
-		return nil, blob{}, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
+		return nil, blob{}, false, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
 	case !validStepStatus(r.Status):
-		return nil, blob{}, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
+		return nil, blob{}, false, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
-	var out blob
 	var outSum, inline any // NULL without an output
 	switch {
 	case len(r.Encoded) > 0 && len(r.Encoded) <= inlineOutputMax:
 		if !IsEncodedValue(r.Encoded) {
-			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+			return nil, blob{}, false, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
 		}
 		inline = r.Encoded
 	case len(r.Encoded) > 0:
 		if !IsEncodedValue(r.Encoded) {
-			return nil, blob{}, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+			return nil, blob{}, false, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
 		}
 		if len(r.EncodedSum) == sha256.Size {
 			out = blob{sum: r.EncodedSum, data: r.Encoded}
@@ -146,7 +149,7 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 		outSum = out.sum
 	case len(r.Output) > 0:
 		if _, err := rawArg("output", r.Output); err != nil {
-			return nil, blob{}, err
+			return nil, blob{}, false, err
 		}
 		if len(r.Output) <= inlineOutputMax {
 			inline = []byte(r.Output)
@@ -157,15 +160,35 @@ func stepArgs(r StepRecord) ([]any, blob, error) {
 	}
 	meta, err := encodeJSON("meta", r.Meta)
 	if err != nil {
-		return nil, blob{}, err
+		return nil, blob{}, false, err
 	}
+	status := statusArg(r.Status)
 	if outSum == nil && meta == nil && r.Reason == "" && r.CacheKey == "" && r.Error == "" && r.Model == "" && r.Provider == "" && r.Usage == (Usage{}) {
-		return []any{r.RunID, r.StepID, r.Item, r.Status, r.InputsHash, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt), inline}, out, nil
+		return append(dst, runID, r.StepID, r.Item, status, r.InputsHash, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt), inline), out, true, nil
 	}
-	args := []any{r.RunID, r.StepID, r.Item, r.Status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
-		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt)}
-	args = append(args, usageArgs(r.Usage)...)
-	return append(args, meta, inline), out, nil
+	dst = append(dst, runID, r.StepID, r.Item, status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
+		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt))
+	dst = append(dst, usageArgs(r.Usage)...)
+	return append(dst, meta, inline), out, false, nil
+}
+
+// statusArg is a step status as a statement argument, boxed without an allocation.
+func statusArg(s string) any {
+	switch s {
+	case StepSucceeded:
+		return StepSucceeded
+	case StepCached:
+		return StepCached
+	case StepSkipped:
+		return StepSkipped
+	case StepFailed:
+		return StepFailed
+	case StepRunning:
+		return StepRunning
+	case StepPending:
+		return StepPending
+	}
+	return s
 }
 
 func validStepStatus(s string) bool {
@@ -306,4 +329,172 @@ func scanStep(rows *sql.Rows) (StepRecord, error) {
 		return StepRecord{}, fmt.Errorf("step %s: %w", r.StepID, err)
 	}
 	return r, nil
+}
+
+// stepChunks are the row counts of the multi-row INSERTs a batch of step records is
+// written with, largest first: a flush of 100 records is one statement of 64 rows, four
+// of 8 and four of one instead of 100 statements. Each statement's fixed cost (binding
+// through database/sql, starting and halting the SQLite program) was a third of
+// recording a small flow's step; a few fixed sizes keep the statements prepared once.
+// The widest, 64 rows of 22 columns, binds 1,408 values: within SQLite's limit of
+// 32,766 and PostgreSQL's of 65,535.
+var stepChunks = [...]int{64, 8, 1}
+
+// multiStepQueries[slim][i] inserts stepChunks[i] rows (slim: putSlimStepQuery's
+// columns, else putStepQuery's), updating the rows that exist.
+var multiStepQueries = func() (q [2][len(stepChunks)]string) {
+	for i, n := range stepChunks {
+		if n == 1 { // the statements prepared at Open
+			q[0][i], q[1][i] = putStepQuery, putSlimStepQuery
+			continue
+		}
+		q[0][i] = multiRowInsert(`INSERT INTO steps (`+stepCols+`)`, 22, n) + stepConflict
+		q[1][i] = multiRowInsert(`INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)`, slimStepArgs, n) + stepConflict
+	}
+	return q
+}()
+
+// multiRowInsert is head followed by VALUES with rows groups of cols placeholders.
+func multiRowInsert(head string, cols, rows int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return head + "\n\tVALUES " + row + strings.Repeat(","+row, rows-1)
+}
+
+// stepWrite is a batch of step records ready to write: checked, their column values
+// bound, their statements prepared. Of several records with the same key only the last
+// is kept: each one's upsert replaces every column, so the last alone gives the same
+// row, and one statement may not touch a row twice (PostgreSQL refuses it).
+type stepWrite struct {
+	recs       []StepRecord
+	outs       []blob // each record's output to store as a blob, or a zero blob
+	slim, full rows
+}
+
+// rows are the flat column values of records written with one column list.
+type rows struct {
+	args []any
+	recs []int // the record (index in stepWrite.recs) of each row, for errors
+}
+
+// newStepWrite checks recs and binds their values. It prepares the statements the
+// batch needs here, outside any transaction: preparing inside one would wait for the
+// writer connection the transaction holds.
+func (s *Store) newStepWrite(ctx context.Context, recs []StepRecord) (*stepWrite, error) {
+	w := &stepWrite{recs: lastOfEachKey(recs)}
+	w.outs = make([]blob, len(w.recs))
+	w.slim.args = make([]any, 0, slimStepArgs*len(w.recs))
+	w.slim.recs = make([]int, 0, len(w.recs))
+	var runID any
+	for i, r := range w.recs {
+		if i == 0 || r.RunID != w.recs[i-1].RunID {
+			runID = r.RunID
+		}
+		var err error
+		var slim bool
+		// Into the slim list first; a full record's values move to the other.
+		n := len(w.slim.args)
+		if w.slim.args, w.outs[i], slim, err = appendStepArgs(w.slim.args, r, runID); err != nil {
+			return nil, fmt.Errorf("recording step %s: %w", r.StepID, err)
+		}
+		if slim {
+			w.slim.recs = append(w.slim.recs, i)
+			continue
+		}
+		w.full.args = append(w.full.args, w.slim.args[n:]...)
+		w.full.recs = append(w.full.recs, i)
+		clear(w.slim.args[n:])
+		w.slim.args = w.slim.args[:n]
+	}
+	for slim, r := range [2]*rows{&w.full, &w.slim} {
+		left := len(r.recs)
+		for c, n := range stepChunks {
+			if left >= n {
+				if _, err := s.stmt(ctx, true, multiStepQueries[slim][c]); err != nil {
+					return nil, err
+				}
+				left %= n
+			}
+		}
+	}
+	return w, nil
+}
+
+// lastOfEachKey returns recs without the records a later one with the same key
+// replaces, in order. Without duplicates (the usual case) it is recs itself.
+func lastOfEachKey(recs []StepRecord) []StepRecord {
+	if len(recs) < 2 {
+		return recs
+	}
+	// A set of 64-bit hashes first: cheaper than keys of two strings, and when no two
+	// records hash alike, no two share a key.
+	seen := make(map[uint64]struct{}, len(recs))
+	for _, r := range recs {
+		h := maphash.String(keySeed, r.StepID) ^ uint64(r.Item)*0x9e3779b97f4a7c15
+		if r.RunID != recs[0].RunID {
+			h ^= maphash.String(keySeed, r.RunID) * 31
+		}
+		seen[h] = struct{}{}
+	}
+	if len(seen) == len(recs) {
+		return recs
+	}
+	type key struct {
+		run, step string
+		item      int
+	}
+	last := make(map[key]int, len(recs))
+	for i, r := range recs {
+		last[key{r.RunID, r.StepID, r.Item}] = i
+	}
+	if len(last) == len(recs) {
+		return recs
+	}
+	out := make([]StepRecord, 0, len(last))
+	for i, r := range recs {
+		if last[key{r.RunID, r.StepID, r.Item}] == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keySeed hashes record keys in lastOfEachKey.
+var keySeed = maphash.MakeSeed()
+
+// write stores the batch's outputs that are not stored yet, then its records, in tx.
+func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if len(w.recs) == 0 {
+		return nil
+	}
+	stored, err := storedBlobs(ctx, tx, w.outs)
+	if err != nil {
+		return err
+	}
+	for i, b := range w.outs {
+		if b.sum != nil && !stored[string(b.sum)] {
+			if err := s.putBlob(ctx, tx, b); err != nil {
+				return stepWriteErr(w.recs[i], err)
+			}
+			stored[string(b.sum)] = true
+		}
+	}
+	for slim, r := range [2]*rows{&w.full, &w.slim} {
+		cols := len(r.args) / max(len(r.recs), 1)
+		for done := 0; done < len(r.recs); {
+			c := 0
+			for stepChunks[c] > len(r.recs)-done {
+				c++
+			}
+			n := stepChunks[c]
+			st, err := s.txStmt(ctx, tx, multiStepQueries[slim][c])
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, r.args[done*cols:(done+n)*cols]...); err != nil {
+				return stepWriteErr(w.recs[r.recs[done]], err)
+			}
+			done += n
+		}
+	}
+	return nil
 }

@@ -286,3 +286,95 @@ func TestRecordStoredOutputsAgain(t *testing.T) {
 		t.Errorf("%d blobs stored, want 7 (outputs 0-2, 3, 4, 7, 8 once each)", blobs)
 	}
 }
+
+// TestPutStepsBatches: a batch is written with multi-row statements of a few fixed
+// sizes (issue 18); whatever its length and its mix of slim and full records, what is
+// read back is what writing the records one by one gives, the last record of a key
+// replacing earlier ones in the same batch.
+func TestPutStepsBatches(t *testing.T) {
+	small, err := EncodeValue(map[string]any{"value": 42.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := EncodeValue(map[string]any{"text": strings.Repeat("long output ", 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(i, version int) StepRecord {
+		r := StepRecord{RunID: "r1", StepID: "s" + strconv.Itoa(i), Item: WholeStep, Status: StepSucceeded,
+			Encoded: small, InputsHash: strconv.Itoa(version), StartedAt: t0.Add(time.Duration(i) * time.Second),
+			FinishedAt: t0.Add(time.Duration(i+1) * time.Second), Attempts: 1}
+		switch i % 5 {
+		case 1: // full: a model call's record
+			r.Model, r.Usage, r.Meta = "m", Usage{InputTokens: i, Requests: 1}, map[string]string{"k": strconv.Itoa(version)}
+		case 2: // full: output stored as a blob
+			r.Encoded = big
+		case 3:
+			r.Status, r.Reason, r.Encoded = StepSkipped, "upstream failed: s0", nil
+		}
+		return r
+	}
+	tests := []struct {
+		name  string
+		n     int
+		dupes []int // records written again, changed, later in the batch
+	}{
+		{"one", 1, nil},
+		{"eight", 8, nil},
+		{"nine", 9, nil},
+		{"sixty-four", 64, nil},
+		{"a run's flush", 100, nil},
+		{"full recorder batch", 512, nil},
+		{"same key twice", 73, []int{0, 1, 2, 3, 70}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			batch, one := withRun(t), withRun(t)
+			var recs []StepRecord
+			for i := range tt.n {
+				recs = append(recs, record(i, 0))
+			}
+			for _, i := range tt.dupes {
+				recs = append(recs, record(i, 1))
+			}
+			if err := batch.PutSteps(ctx, recs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if err := one.PutStep(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := batch.Steps(ctx, "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := one.Steps(ctx, "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.n {
+				t.Errorf("%d records read back, want %d", len(got), tt.n)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("batch written (-one by one +batch):\n%s", diff)
+			}
+		})
+	}
+	t.Run("unknown run in a chunk", func(t *testing.T) {
+		s := withRun(t)
+		var recs []StepRecord
+		for i := range 20 {
+			recs = append(recs, record(i*5, 0)) // slim, so in one chunk
+		}
+		recs[12].RunID = "nope"
+		err := s.PutSteps(context.Background(), recs...)
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+		if got, _ := s.Steps(context.Background(), "r1"); len(got) != 0 {
+			t.Fatalf("batch partly committed: %d records", len(got))
+		}
+	})
+}
