@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -345,22 +344,7 @@ func (s *Session) loadItems(ctx context.Context, stepID string, idxs []int) erro
 }
 
 // reuse keeps the records that succeeded (and hold no hidden secret) for runItems.
-func (s *Session) reuse(recs []store.StepRecord) {
-	w := s.w
-	w.observeRecords(recs)
-	for _, r := range recs {
-		if r.Status != StatusSucceeded && r.Status != StatusCached {
-			continue
-		}
-		if bytes.Contains(r.Output, []byte(redactedMark)) {
-			continue // recorded with a secret hidden: run it again for the real value
-		}
-		if w.prev[r.StepID] == nil {
-			w.prev[r.StepID] = map[int]store.StepRecord{}
-		}
-		w.prev[r.StepID][r.Item] = r
-	}
-}
+func (s *Session) reuse(recs []store.StepRecord) { s.w.reuseRecords(recs) }
 
 // loadTurns continues the numbering of step stepID's agent turns after an earlier
 // attempt's.

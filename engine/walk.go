@@ -171,6 +171,13 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) (masked 
 			w.turns[key] = max(w.turns[key], t.Index+1)
 		}
 	}
+	w.reuseRecords(recs)
+	return masked, nil
+}
+
+// reuseRecords keeps an earlier run's records that succeeded (and hold no hidden secret),
+// so the steps and items they record are not run again.
+func (w *walker) reuseRecords(recs []store.StepRecord) {
 	w.observeRecords(recs)
 	for _, r := range recs {
 		if r.Status != StatusSucceeded && r.Status != StatusCached {
@@ -184,7 +191,6 @@ func (w *walker) loadResume(ctx context.Context, given *map[string]any) (masked 
 		}
 		w.prev[r.StepID][r.Item] = r
 	}
-	return masked, nil
 }
 
 // withMasked returns given plus, for the masked vars without a default, their stored
