@@ -78,7 +78,9 @@ func (cf *Cloudflare) serveGateway(w http.ResponseWriter, c *cfCall) {
 	}
 	capture := &cfCapture{header: http.Header{}, status: http.StatusOK}
 	cf.upstream(capture, c)
-	if capture.status == http.StatusOK {
+	// A client that left during the upstream call got nothing: its answer was never
+	// written, and an empty one must not be cached for the retry.
+	if capture.status == http.StatusOK && c.r.Context().Err() == nil && capture.buf.Len() > 0 {
 		cf.mu.Lock()
 		cf.gwCache[key] = cfCached{status: capture.status, header: capture.header.Clone(), body: capture.buf.Bytes(), expires: time.Now().Add(gr.CacheTTL)}
 		cf.mu.Unlock()

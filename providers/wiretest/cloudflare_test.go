@@ -398,3 +398,29 @@ func TestPeakRate(t *testing.T) {
 		})
 	}
 }
+
+// TestCloudflareGatewayCachesNothingForAGoneClient: a client that gives up while the
+// gateway waits on Workers AI leaves no cache entry; the retry goes upstream and gets a
+// real answer, not an empty cached one.
+func TestCloudflareGatewayCachesNothingForAGoneClient(t *testing.T) {
+	const body = `{"prompt":"hi"}`
+	cf := NewCloudflare(t)
+	cf.SetLatency(300 * time.Millisecond)
+	req, err := http.NewRequest(http.MethodPost, cf.Server.URL+gwPath("prod", cfLlama), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+cf.Token())
+	req.Header.Set("cf-aig-cache-ttl", "3600")
+	quick := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := quick.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the request did not time out")
+	}
+	time.Sleep(400 * time.Millisecond) // the handler has finished its wait
+	cf.SetLatency(0)
+	resp, got := cfDo(t, cf, gwPath("prod", cfLlama), body, map[string]string{"cf-aig-cache-ttl": "3600"})
+	if st := resp.Header.Get("cf-aig-cache-status"); st != "MISS" || !strings.Contains(got, "response") {
+		t.Errorf("retry after a gone client: cache %s, body %q; want a MISS with an answer", st, got)
+	}
+}
