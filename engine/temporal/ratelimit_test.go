@@ -138,3 +138,15 @@ func TestRateLimitsOutsideProviderQueues(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotIntervalLeavesHeadroom: slots of a limit of N a second fit at most 0.97 N + 1 into
+// any second, so bunching on the way to the provider has room before the limit.
+func TestSlotIntervalLeavesHeadroom(t *testing.T) {
+	for _, n := range []float64{1, 25, 100, 1000} {
+		iv := slotInterval(n)
+		inSecond := int(time.Second/iv) + 1 // slots at 0, iv, 2iv, … up to one second
+		if want := int(n*rateHeadroom) + 1; inSecond > want || float64(inSecond) > n {
+			t.Errorf("%v/s: %d slots fit in a second, want at most %d and under the limit", n, inSecond, want)
+		}
+	}
+}

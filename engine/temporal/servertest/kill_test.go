@@ -3,6 +3,7 @@ package servertest
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -172,11 +173,16 @@ func TestKillWorkerMidFanOut(t *testing.T) {
 // send the emulator more than 100 requests in any sliding second, together, over a
 // 300-item fan-out (timestamps taken by the emulator as each request arrives).
 //
-// Tolerance, 2 requests: the workers reserve send slots 10 ms apart in the run store they
-// share and send within 5 ms of their own slot (a request that wakes later takes a new
-// one), so at most 101 go out in any second; the arrival times add the jitter of the
-// send path (loopback, the emulator's goroutine reading the body), a few milliseconds on
-// a loaded 2-core machine, worth at most one more. Temporal's own
+// Tolerance, 2 requests plus what the emulator's own stalls add: the workers reserve send
+// slots about 10.3 ms apart (97 % of the limit) in the run store they share and send
+// within 5 ms of their own slot (a request that wakes later takes a new one), so at most
+// 98 go out in any second; the arrival times add the jitter of the send path (loopback,
+// the emulator's goroutine reading the body), worth one or two more. And when this test
+// process itself is not scheduled for d (a loaded 2-core machine), the requests that
+// arrive meanwhile are stamped together when it runs again: up to d × rate of them in one
+// window, however well they were spaced on the wire. A ticker measures the longest such
+// stall during the run, and the tolerance grows by what it explains, never by more.
+// A limiter that bursts is still caught: Temporal's own
 // TaskQueueActivitiesPerSecond bucket, the limit before, let about 2.5 N through in the
 // first second (the 25/s case: 54).
 func TestRateLimitAcrossWorkers(t *testing.T) {
@@ -197,7 +203,9 @@ func testRateLimit(t *testing.T, items, rate int) {
 	for range 2 {
 		startWorker(t, s, env, "--rate", fmt.Sprintf("workers-ai=%d", rate))
 	}
+	stalls := startStallMeter()
 	remote, code := aiflowRun(t, env, flow, append([]string{"--vars-file", vars, "--state-dir", t.TempDir(), "--engine", "temporal", "--parallelism", "64"}, s.flags()...)...)
+	stall := stalls.stop()
 	if code != 0 {
 		t.Fatalf("temporal run: exit %d: %+v", code, remote.Error)
 	}
@@ -211,15 +219,51 @@ func testRateLimit(t *testing.T, items, rate int) {
 		t.Fatalf("%d calls, want %d", len(times), items)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	if worst := wiretest.PeakRate(times, time.Second); worst > rate+jitter {
-		t.Errorf("%d requests in one second: over %d/s (+%d for clock jitter)", worst, rate, jitter)
+	stamped := int(math.Ceil(stall.Seconds() * float64(rate))) // requests a stall of the emulator can stamp together
+	if worst := wiretest.PeakRate(times, time.Second); worst > rate+jitter+stamped {
+		t.Errorf("%d requests in one second: over %d/s (+%d for send jitter, +%d for the emulator's longest stall, %v)", worst, rate, jitter, stamped, stall)
 	}
 	elapsed := times[len(times)-1].Sub(times[0])
 	// The limit must not cost more than it holds back: 300 requests at 100/s take about 3 s.
 	if min := time.Duration(items-rate-jitter) * time.Second / time.Duration(rate); elapsed < min {
 		t.Errorf("%d requests in %v: faster than %d/s allows (%v)", items, elapsed, rate, min)
 	}
-	t.Logf("%d calls over %v, at most %d in one second", items, elapsed, wiretest.PeakRate(times, time.Second))
+	t.Logf("%d calls over %v, at most %d in one second; the emulator's longest stall %v", items, elapsed, wiretest.PeakRate(times, time.Second), stall)
+}
+
+// stallMeter measures the longest time this process went unscheduled: a goroutine ticks
+// every 2 ms, and a gap between ticks beyond that is a stall.
+type stallMeter struct {
+	quit chan struct{}
+	done chan time.Duration
+}
+
+func startStallMeter() *stallMeter {
+	m := &stallMeter{quit: make(chan struct{}), done: make(chan time.Duration, 1)}
+	go func() {
+		const tick = 2 * time.Millisecond
+		tk := time.NewTicker(tick)
+		defer tk.Stop()
+		last, worst := time.Now(), time.Duration(0)
+		for {
+			select {
+			case <-m.quit:
+				m.done <- worst
+				return
+			case <-tk.C:
+				now := time.Now() // not the tick's own time: a late receiver gets an old one
+				worst = max(worst, now.Sub(last)-tick)
+				last = now
+			}
+		}
+	}()
+	return m
+}
+
+// stop ends the measurement and returns the longest stall.
+func (m *stallMeter) stop() time.Duration {
+	close(m.quit)
+	return <-m.done
 }
 
 // promptCounts counts the model requests per prompt at the emulator.
