@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/aiflow/aiflow/dataset"
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/eval"
+	"github.com/aiflow/aiflow/internal/telemetry"
 	"github.com/aiflow/aiflow/spec"
 )
 
@@ -45,6 +47,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&a.parallelism, "parallelism", runtime.NumCPU()*4, "rows running at once")
 	fs.BoolVar(&a.noCache, "no-cache", false, "ignore the step cache")
 	fs.Var(&a.allowRead, "allow-read", allowReadUsage)
+	tracingFlags(fs, &a.runArgs)
 	datasetFlags(fs, &a.data)
 	fs.StringVar(&a.evalFile, "eval", "", "test file holding the eval: section (default: the flow's <name>.test.yaml)")
 	fs.StringVar(&a.scores, "scores", "", "write every row's scores as JSON lines to `FILE`")
@@ -129,6 +132,12 @@ func runEval(ctx context.Context, a evalArgs, v view) int {
 		scoresOut = bufio.NewWriter(f)
 		defer scoresOut.Flush()
 	}
+	tracing, err := setupTracing(ctx, a.runArgs, v)
+	if err != nil {
+		return v.fail(errUsage, err, nil)
+	}
+	defer tracing.Shutdown()
+	ctx = telemetry.Parent(ctx)
 	var runs []*variantScores
 	for _, name := range names {
 		sel := map[string]string{}
@@ -138,7 +147,7 @@ func runEval(ctx context.Context, a evalArgs, v view) int {
 		if name != "" {
 			sel[a.compare] = name
 		}
-		vs, code := evalVariant(ctx, a, v, es, name, sel, scoresOut)
+		vs, code := evalVariant(ctx, a, v, es, name, sel, scoresOut, tracing)
 		if vs == nil {
 			return code
 		}
@@ -181,7 +190,7 @@ func values(s []eval.Score) []float64 {
 
 // evalVariant runs the flow (with the chosen variants) over the dataset and scores each
 // row as it is written.
-func evalVariant(ctx context.Context, a evalArgs, v view, es *evalSpec, name string, sel map[string]string, scoresOut *bufio.Writer) (*variantScores, int) {
+func evalVariant(ctx context.Context, a evalArgs, v view, es *evalSpec, name string, sel map[string]string, scoresOut *bufio.Writer, tracing *telemetry.Tracing) (*variantScores, int) {
 	a.runArgs.data = a.data
 	p, code := prepareDataset(v, a.runArgs)
 	if p == nil {
@@ -261,10 +270,18 @@ func evalVariant(ctx context.Context, a evalArgs, v view, es *evalSpec, name str
 		defer f.Close()
 		out = f
 	}
+	// Each variant's rows are one trace under a dataset span named for the variant.
+	spanName := fl.Spec.Name
+	if name != "" {
+		spanName += " variant " + name
+	}
+	ctx, endSpan := tracing.Dataset(ctx, spanName, filepath.Base(a.data.inputs), fl.Redact)
+	ro.Tracer = tracing.Engine()
 	dp := newDatasetProgress(v.stderr)
 	stats, err := dataset.Run(ctx, dataset.Options{Flow: fl, Source: p.src, Map: p.mapping, Vars: rowVars, Run: ro,
 		Parallelism: a.parallelism, Results: out, Progress: dp.update, ProgressEvery: dp.every, Annotate: annotate, OnResult: onResult})
 	dp.clear()
+	endSpan(stats.Done, stats.Failed, err)
 	g.close()
 	if err == nil {
 		err = scoreErr

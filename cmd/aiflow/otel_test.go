@@ -463,30 +463,53 @@ func TestE2ETraceRetries(t *testing.T) {
 	}
 }
 
-// TestE2EDatasetTrace: `run --inputs` with an OTLP endpoint exports one trace for the
-// dataset: a "dataset" span whose children are the runs of its rows (each with its steps
-// below it), so a collector shows the whole batch job as one tree.
+// shoutFlow upper-cases a word; shoutRows are three rows for it, with the answer.
+const shoutFlow = "aiflow: 1\nname: shout\nvars:\n  word: { type: string }\nsteps:\n  up:\n    uses: transform\n    with:\n      expr: ${ upper(vars.word) }\noutputs:\n  loud: ${ steps.up.output }\n"
+
+const shoutRows = "{\"word\":\"a\",\"want\":\"A\"}\n{\"word\":\"b\",\"want\":\"B\"}\n{\"word\":\"c\",\"want\":\"C\"}\n"
+
+// TestE2EDatasetTrace: `run --inputs` and `eval` with an OTLP endpoint export one trace
+// for the dataset: a "dataset" span whose children are the runs of its rows (each with
+// its steps below it), so a collector shows the whole batch job as one tree.
 func TestE2EDatasetTrace(t *testing.T) {
-	col := startCollector(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-	t.Setenv("TRACEPARENT", "")
-	dir := t.TempDir()
-	flow := filepath.Join(dir, "shout.yaml")
-	src := "aiflow: 1\nname: shout\nvars:\n  word: { type: string }\nsteps:\n  up:\n    uses: transform\n    with:\n      expr: ${ upper(vars.word) }\noutputs:\n  loud: ${ steps.up.output }\n"
-	if err := os.WriteFile(flow, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		args func(dir, flow, input string) []string
+	}{
+		{"run --inputs", func(dir, flow, input string) []string {
+			return []string{"run", flow, "--inputs", input, "--results", filepath.Join(dir, "out.jsonl")}
+		}},
+		{"eval", func(dir, flow, input string) []string { return []string{"eval", flow} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := startCollector(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+			t.Setenv("TRACEPARENT", "")
+			dir := t.TempDir()
+			flow := filepath.Join(dir, "shout.yaml")
+			input := filepath.Join(dir, "words.jsonl")
+			files := map[string]string{flow: shoutFlow, input: shoutRows,
+				filepath.Join(dir, "shout.test.yaml"): "eval:\n  inputs: words.jsonl\n  metrics:\n    - { name: exact, type: exact, actual: outputs.loud, expected: row.want }\n"}
+			for path, text := range files {
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := append(tc.args(dir, flow, input), "--state-dir", filepath.Join(dir, "state"), "--otlp-endpoint", "http://"+col.http)
+			var out, errs bytes.Buffer
+			if code := run(args, &out, &errs); code != exitOK {
+				t.Fatalf("%s: exit %d\n%s%s", tc.name, code, out.String(), errs.String())
+			}
+			spans, _ := col.stop(t)
+			checkDatasetTrace(t, spans, 3)
+		})
 	}
-	input := filepath.Join(dir, "words.jsonl")
-	if err := os.WriteFile(input, []byte("{\"word\":\"a\"}\n{\"word\":\"b\"}\n{\"word\":\"c\"}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errs bytes.Buffer
-	args := []string{"run", flow, "--inputs", input, "--results", filepath.Join(dir, "out.jsonl"), "--state-dir", filepath.Join(dir, "state"),
-		"--otlp-endpoint", "http://" + col.http}
-	if code := run(args, &out, &errs); code != exitOK {
-		t.Fatalf("run --inputs: exit %d\n%s%s", code, out.String(), errs.String())
-	}
-	spans, _ := col.stop(t)
+}
+
+// checkDatasetTrace checks that spans are one trace: one dataset span over rows runs, each
+// run's steps under it.
+func checkDatasetTrace(t *testing.T, spans []otlpSpan, rows int) {
+	t.Helper()
 	var dataset []otlpSpan
 	byID := map[string]otlpSpan{}
 	for _, s := range spans {
@@ -499,8 +522,8 @@ func TestE2EDatasetTrace(t *testing.T) {
 		t.Fatalf("%d dataset spans, want 1; spans: %v", len(dataset), spanNames(spans))
 	}
 	ds := dataset[0]
-	if ds.attr("aiflow.dataset.rows") != "3" {
-		t.Errorf("dataset span rows = %q, want 3", ds.attr("aiflow.dataset.rows"))
+	if got := ds.attr("aiflow.dataset.rows"); got != fmt.Sprint(rows) {
+		t.Errorf("dataset span rows = %q, want %d", got, rows)
 	}
 	runs := 0
 	for _, s := range spans {
@@ -519,8 +542,8 @@ func TestE2EDatasetTrace(t *testing.T) {
 			}
 		}
 	}
-	if runs != 3 {
-		t.Errorf("%d run spans, want one per row (3): %v", runs, spanNames(spans))
+	if runs != rows {
+		t.Errorf("%d run spans, want one per row (%d): %v", runs, rows, spanNames(spans))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -73,8 +74,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	datasetFlags(fs, &a.data)
 	fs.Var(&a.variant, "variant", "run STEP as its variant NAME: STEP=NAME (repeatable)")
 	fs.StringVar(&a.outputDir, "output-dir", "", "write outputs that are blobs (images, audio, documents) into DIR as files named after the output")
-	fs.StringVar(&a.otlp, "otlp-endpoint", "", "export OpenTelemetry traces to this OTLP endpoint, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; off when unset)")
-	fs.BoolVar(&a.otelContent, "otel-content", false, "put prompts, completions, inputs and outputs (secrets redacted) on the exported spans")
+	tracingFlags(fs, &a)
 	temporalFlags(fs, &a.temporal, true)
 	pos, v, err := parseCommand(fs, &a.output, args, stdout, stderr)
 	if err != nil {
@@ -357,4 +357,10 @@ func printSummary(w io.Writer, res *engine.RunResult) {
 			fmt.Fprintf(w, "Split %s → %s: %d calls (%d cached, %d failed), avg %s, $%.6f\n", route, model, a.Calls, a.Cached, a.Failed, avg.Round(time.Millisecond), a.USD)
 		}
 	}
+}
+
+// tracingFlags declares the OpenTelemetry flags of the commands that run flows.
+func tracingFlags(fs *flag.FlagSet, a *runArgs) {
+	fs.StringVar(&a.otlp, "otlp-endpoint", "", "export OpenTelemetry traces to this OTLP endpoint, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; off when unset)")
+	fs.BoolVar(&a.otelContent, "otel-content", false, "put prompts, completions, inputs and outputs (secrets redacted) on the exported spans")
 }
