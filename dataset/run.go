@@ -288,6 +288,14 @@ func (o *Options) runRow(ctx context.Context, r Row, pool *engine.ProviderPool) 
 		res.Error = o.Flow.Redact(err.Error())
 		return res
 	}
+	// The row keeps no run record, so the results file is all that names its images,
+	// audio and documents: pin them, or `aiflow gc` would remove their bytes.
+	if ro.Store != nil {
+		if err := ro.Store.PinBlobs(ctx, "results of a dataset run of "+o.Flow.Spec.Name, out.Outputs); err != nil {
+			res.Error = o.Flow.Redact(err.Error())
+			return res
+		}
+	}
 	res.Status = StatusSucceeded
 	return res
 }

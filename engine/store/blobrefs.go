@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	binblob "github.com/aiflow/aiflow/blob"
 )
@@ -28,7 +30,50 @@ func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 			return nil, fmt.Errorf("finding referenced blobs: %w", err)
 		}
 	}
+	rows, err := s.p.r.QueryContext(ctx, `SELECT sha256 FROM blob_pins`)
+	if err != nil {
+		return nil, fmt.Errorf("finding pinned blobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sum string
+		if err := rows.Scan(&sum); err != nil {
+			return nil, fmt.Errorf("finding pinned blobs: %w", err)
+		}
+		refs[sum] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("finding pinned blobs: %w", err)
+	}
 	return refs, nil
+}
+
+// PinBlobs keeps the blobs of v (every blob value inside it) from `aiflow gc`, for reason:
+// what names them outside the run records, e.g. the results file of a dataset run, whose
+// rows record no run. A blob already pinned keeps its first reason.
+func (s *Store) PinBlobs(ctx context.Context, reason string, v any) error {
+	var sums []string
+	binblob.Walk(v, func(b binblob.Blob) { sums = append(sums, b.SHA256) })
+	if len(sums) == 0 {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		st, err := s.txStmt(ctx, tx, `INSERT INTO blob_pins (sha256, reason, pinned_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		for _, sum := range sums {
+			if _, err := st.ExecContext(ctx, sum, reason, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pinning %d blobs: %w", len(sums), err)
+	}
+	return nil
 }
 
 func (s *Store) collectBlobRefs(ctx context.Context, q string, refs map[string]bool) error {

@@ -256,6 +256,22 @@ CREATE TABLE rate_slots (
 	next_at BIGINT NOT NULL
 );
 `},
+	// 9: blob_pins, the blobs (images, audio, documents under blobs/) that something other
+	// than a run record names: the results file of a dataset run (`run --inputs`), whose
+	// rows keep no run record. `aiflow gc` keeps what is pinned. See PinBlobs.
+	{sqlite: `
+CREATE TABLE blob_pins (
+	sha256    TEXT NOT NULL PRIMARY KEY,
+	reason    TEXT NOT NULL,
+	pinned_at INTEGER NOT NULL
+);
+`, postgres: `
+CREATE TABLE blob_pins (
+	sha256    TEXT NOT NULL PRIMARY KEY,
+	reason    TEXT NOT NULL,
+	pinned_at BIGINT NOT NULL
+);
+`},
 }
 
 // migrateHook, when set (by tests), runs inside the migration transaction after the
