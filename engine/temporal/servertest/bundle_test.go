@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
@@ -57,15 +58,7 @@ func writeBundledFlow(t *testing.T, cf *wiretest.Cloudflare) string {
 	for i := range 6 {
 		files[fmt.Sprintf("data/doc%d.md", i)] = fmt.Sprintf("document %d is about bees", i)
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	return filepath.Join(dir, "flow.yaml")
 }
 
