@@ -13,7 +13,6 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
-	"github.com/aiflow/aiflow/internal/telemetry"
 	"github.com/aiflow/aiflow/providers"
 )
 
@@ -127,14 +126,11 @@ func executeDataset(ctx context.Context, a runArgs, v view) int {
 	} else if v.json {
 		return v.fail(errUsage, errors.New("-o json with --inputs needs --results FILE (stdout carries the summary)"), nil)
 	}
-	tracing, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
+	tracing, ctx, err := setupTracing(ctx, a, v)
 	if err != nil {
-		return v.fail(errUsage, fmt.Errorf("tracing: %w", err), nil)
+		return v.fail(errUsage, err, nil)
 	}
 	defer tracing.Shutdown()
-	if tracing != nil {
-		ctx = telemetry.Parent(ctx)
-	}
 	ctx, endSpan := tracing.Dataset(ctx, p.fs.fl.Spec.Name, filepath.Base(a.data.inputs), p.fs.fl.Redact)
 	ro.Tracer = tracing.Engine()
 	dp := newDatasetProgress(v.stderr)
