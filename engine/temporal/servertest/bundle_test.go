@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiflow/aiflow/engine/temporal"
 	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
@@ -114,6 +115,10 @@ func waitForWorkflow(t *testing.T, s server) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	queue := s.queue // an in-process server's runs go to the default queue
+	if queue == "" {
+		queue = temporal.DefaultTaskQueue
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, err := cl.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.ns})
@@ -121,7 +126,7 @@ func waitForWorkflow(t *testing.T, s server) {
 			// The server may be shared by other tests (make test-temporal): only a
 			// workflow on this test's task queue is this run's.
 			for _, e := range res.Executions {
-				if e.GetTaskQueue() == s.queue {
+				if e.GetTaskQueue() == queue {
 					return
 				}
 			}
