@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
@@ -56,20 +56,6 @@ func (b *builds) counts() map[string]int {
 	return out
 }
 
-// writeFlows writes name → source into dir.
-func writeFlows(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, src := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // fanFlow is a flow with n flow steps that all call path, plus one counted step.
 func fanFlow(counted string, n int, path string) string {
 	var b strings.Builder
@@ -96,7 +82,7 @@ func validateWith(t *testing.T, reg *steps.Registry, path string) (*engine.Flow,
 // Running the flow reuses the compiled sub-flows too.
 func TestSubflowsCompiledOnce(t *testing.T) {
 	dir := t.TempDir()
-	writeFlows(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"top.yaml":      fanFlow("top_step", 10, "./mid.yaml"),
 		"mid.yaml":      fanFlow("mid_step", 10, "sub/leaf.yaml"),
 		"sub/leaf.yaml": "aiflow: 1\nsteps:\n  leaf_step:\n    uses: counted\n    with: { expr: 1 }\n",
@@ -146,7 +132,7 @@ func TestSubflowCycles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFlows(t, dir, tt.files)
+			testfiles.Write(t, dir, tt.files)
 			b := &builds{n: map[string]int{}}
 			_, diags := validateWith(t, b.registry(t), filepath.Join(dir, "a.yaml"))
 			errs := diags.Errors()
@@ -173,7 +159,7 @@ func TestSubflowCycles(t *testing.T) {
 // TestSubflowDiamondIsNoCycle checks that two paths to the same file are not a loop.
 func TestSubflowDiamondIsNoCycle(t *testing.T) {
 	dir := t.TempDir()
-	writeFlows(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"a.yaml": "aiflow: 1\nsteps:\n  b:\n    uses: flow\n    with: { path: b.yaml }\n  c:\n    uses: flow\n    with: { path: c.yaml }\n",
 		"b.yaml": "aiflow: 1\nsteps:\n  c:\n    uses: flow\n    with: { path: c.yaml }\n",
 		"c.yaml": "aiflow: 1\nsteps:\n  leaf_step:\n    uses: counted\n    with: { expr: 1 }\n",
@@ -192,7 +178,7 @@ func TestSubflowDiamondIsNoCycle(t *testing.T) {
 // repeat instead of fanning out into thousands of nested runs.
 func TestSubflowCycleAtRun(t *testing.T) {
 	dir := t.TempDir()
-	writeFlows(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"self.yaml": `aiflow: 1
 vars:
   next: { type: string, default: self.yaml }
@@ -239,7 +225,7 @@ func TestSubflowDepth(t *testing.T) {
 			files["f"+strconv.Itoa(i)+".yaml"] = "aiflow: 1\nsteps:\n  plain:\n    uses: transform\n    with: { expr: 1 }\n  down:\n    uses: flow\n    with: { path: f" + strconv.Itoa(i+1) + ".yaml }\n"
 		}
 		files["f"+strconv.Itoa(levels)+".yaml"] = "aiflow: 1\nsteps:\n  leaf_step:\n    uses: counted\n    with: { expr: 1 }\n"
-		writeFlows(t, dir, files)
+		testfiles.Write(t, dir, files)
 	}
 	tests := []struct {
 		levels int

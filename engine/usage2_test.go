@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/fake"
 	"github.com/aiflow/aiflow/spec"
@@ -327,7 +328,7 @@ steps:
 func subflowFlows(t *testing.T, p *fake.Provider, budget string) *engine.Flow {
 	t.Helper()
 	dir := t.TempDir()
-	writeFlows(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"parent.yaml": `aiflow: 1
 ` + budget + `
 providers:

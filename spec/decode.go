@@ -113,13 +113,8 @@ func (p *parser) vars(f *Flow, e kv) {
 		for _, g := range p.fields(x.v, x.path, "a var definition", VarKeys) {
 			switch g.key {
 			case "type":
-				if s, ok := p.literal(g.v, g.path); ok {
-					if !contains(VarTypes, s) {
-						p.errf(g.v, g.path, "unknown type %q%s", s, didYouMean(s, VarTypes))
-						p.diags[len(p.diags)-1].Detail = "allowed types: " + strings.Join(VarTypes, ", ")
-					} else {
-						v.Type = s
-					}
+				if s, ok := p.oneOf(g.v, g.path, "type", VarTypes, "allowed types"); ok {
+					v.Type = s
 				}
 			case "description":
 				v.Description, _ = p.str(g.v, g.path)
@@ -676,12 +671,7 @@ func (p *parser) state(e kv) *State {
 	for _, h := range p.fields(e.v, e.path, "state (backend, url)", StateKeys) {
 		switch h.key {
 		case "backend":
-			if s, ok := p.literal(h.v, h.path); ok {
-				if !contains(StateBackends, s) {
-					p.errf(h.v, h.path, "unknown state backend %q%s", s, didYouMean(s, StateBackends))
-					p.diags[len(p.diags)-1].Detail = "backends: " + strings.Join(StateBackends, ", ")
-					continue
-				}
+			if s, ok := p.oneOf(h.v, h.path, "state backend", StateBackends, "backends"); ok {
 				st.Backend, backendSet = s, true
 			}
 		case "url":

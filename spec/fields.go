@@ -123,6 +123,23 @@ func (p *parser) literal(n *yaml.Node, path string) (string, bool) {
 	return s, ok
 }
 
+// oneOf is a literal that must be one of allowed. An unknown value is reported as
+// "unknown <what>" with a did-you-mean and, as the detail, label and the accepted
+// values, so every enumerated field (a var's type, the state backend) says alike what
+// would be accepted.
+func (p *parser) oneOf(n *yaml.Node, path, what string, allowed []string, label string) (string, bool) {
+	s, ok := p.literal(n, path)
+	if !ok {
+		return "", false
+	}
+	if !contains(allowed, s) {
+		p.errf(n, path, "unknown %s %q%s", what, s, didYouMean(s, allowed))
+		p.diags[len(p.diags)-1].Detail = label + ": " + strings.Join(allowed, ", ")
+		return "", false
+	}
+	return s, true
+}
+
 func (p *parser) integer(n *yaml.Node, path string, min int) (int, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		p.errf(n, path, "expected an integer, got %s", kindName(n))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aiflow/aiflow/internal/testfiles"
 	_ "github.com/aiflow/aiflow/steps/query"
 )
 
@@ -72,15 +73,7 @@ func TestRagIngestApplyRunDestroy(t *testing.T) {
 		}
 		files["flows/data/"+filepath.Base(d)] = string(b)
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	flow := filepath.Join(dir, "flows", "rag-ingest.yaml")
 	state := filepath.Join(dir, "flows", ".aiflow")
 	t.Run("apply", func(t *testing.T) {

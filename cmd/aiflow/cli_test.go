@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aiflow/aiflow/internal/testfiles"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/cli")
@@ -92,15 +94,7 @@ func readCase(t *testing.T, path string) cliCase {
 // run executes the commands in a temporary directory and returns their normalised output.
 func (c cliCase) run(t *testing.T) string {
 	dir := t.TempDir()
-	for name, content := range c.files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, c.files)
 	t.Chdir(dir)
 	var out strings.Builder
 	lastRun := ""

@@ -13,7 +13,6 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/infra"
 	"github.com/aiflow/aiflow/engine/store"
-	"github.com/aiflow/aiflow/internal/telemetry"
 	"github.com/aiflow/aiflow/providers"
 )
 
@@ -127,12 +126,12 @@ func executeDataset(ctx context.Context, a runArgs, v view) int {
 	} else if v.json {
 		return v.fail(errUsage, errors.New("-o json with --inputs needs --results FILE (stdout carries the summary)"), nil)
 	}
-	tracing, err := setupTracing(ctx, a, v)
+	tracing, ctx, err := setupTracing(ctx, a, v)
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
 	defer tracing.Shutdown()
-	ctx, endSpan := tracing.Dataset(telemetry.Parent(ctx), p.fs.fl.Spec.Name, filepath.Base(a.data.inputs), p.fs.fl.Redact)
+	ctx, endSpan := tracing.Dataset(ctx, p.fs.fl.Spec.Name, filepath.Base(a.data.inputs), p.fs.fl.Redact)
 	ro.Tracer = tracing.Engine()
 	dp := newDatasetProgress(v.stderr)
 	stats, err := dataset.Run(ctx, dataset.Options{Flow: p.fs.fl, Source: p.src, Map: p.mapping, Vars: p.fs.vars, Run: ro,
@@ -215,14 +214,4 @@ func datasetFlags(fs *flag.FlagSet, d *datasetArgs) {
 	fs.StringVar(&d.inputs, "inputs", "", "run once per row of `FILE`: .jsonl, .csv, or a quoted glob (one row per file: path, name, text)")
 	fs.Var(&d.maps, "map", "feed dataset column to a var: var=column (repeatable; columns named like a var feed it already)")
 	fs.StringVar(&d.results, "results", "", "write one JSON line per row, in input order, to `FILE` (default stdout); --resume last continues it")
-}
-
-// setupTracing is the OpenTelemetry tracing run's flags and the OTEL_* variables ask for
-// (nil when off).
-func setupTracing(ctx context.Context, a runArgs, v view) (*telemetry.Tracing, error) {
-	t, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
-	if err != nil {
-		return nil, fmt.Errorf("tracing: %w", err)
-	}
-	return t, nil
 }

@@ -132,12 +132,11 @@ func runEval(ctx context.Context, a evalArgs, v view) int {
 		scoresOut = bufio.NewWriter(f)
 		defer scoresOut.Flush()
 	}
-	tracing, err := setupTracing(ctx, a.runArgs, v)
+	tracing, ctx, err := setupTracing(ctx, a.runArgs, v)
 	if err != nil {
 		return v.fail(errUsage, err, nil)
 	}
 	defer tracing.Shutdown()
-	ctx = telemetry.Parent(ctx)
 	var runs []*variantScores
 	for _, name := range names {
 		sel := map[string]string{}

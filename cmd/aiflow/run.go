@@ -131,15 +131,12 @@ func execute(ctx context.Context, a runArgs, v view) int {
 		return v.fail(errState, err, nil)
 	}
 	defer unlock()
-	tracing, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
+	tracing, ctx, err := setupTracing(ctx, a, v)
 	if err != nil {
-		return v.fail(errUsage, fmt.Errorf("tracing: %w", err), nil)
+		return v.fail(errUsage, err, nil)
 	}
 	// Flushed on every way out, a failed or interrupted run too, within a bounded time.
 	defer tracing.Shutdown()
-	if tracing != nil {
-		ctx = telemetry.Parent(ctx) // TRACEPARENT: the run nests in a CI pipeline's trace
-	}
 	iopts := infra.Options{StateDir: dir, Vars: vars}
 	if a.apply {
 		if _, err := infra.Apply(ctx, fl, st, iopts, nil); err != nil {
@@ -211,6 +208,21 @@ type runJSONDoc struct {
 	Flow string `json:"flow"`
 	Name string `json:"name"`
 	*engine.RunResult
+}
+
+// setupTracing starts the OTLP exporter the run flags ask for (--otlp-endpoint, --otel-content)
+// and, when tracing is on, makes ctx a child of $TRACEPARENT so the run nests in a CI
+// pipeline's trace. A single run and a dataset run are traced from the same settings
+// through it; the caller defers Shutdown.
+func setupTracing(ctx context.Context, a runArgs, v view) (*telemetry.Tracing, context.Context, error) {
+	tracing, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: a.otlp, Content: a.otelContent, Warn: v.stderr, Version: version})
+	if err != nil {
+		return nil, ctx, fmt.Errorf("tracing: %w", err)
+	}
+	if tracing != nil {
+		ctx = telemetry.Parent(ctx)
+	}
+	return tracing, ctx, nil
 }
 
 func debugWriter(on bool, w io.Writer) io.Writer {

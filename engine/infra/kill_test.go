@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
@@ -131,15 +132,7 @@ func killDir(t *testing.T, backend string) string {
 	for i := 1; i <= killRows[backend]; i++ {
 		files[fmt.Sprintf("migrations/%03d_row.sql", i)] = fmt.Sprintf("INSERT INTO log (name) VALUES ('%03d');\n", i)
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	return dir
 }
 

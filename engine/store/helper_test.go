@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -173,6 +174,27 @@ func helperCommand(t *testing.T, name string, env ...string) *exec.Cmd {
 	cmd := exec.Command(exe)
 	cmd.Env = append(append(os.Environ(), helperEnv+"="+name), env...)
 	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// startHelper starts the helper process name and returns once it has printed want as
+// its first line (it is then where the test wants it, e.g. holding a lock); the test
+// fails, the helper killed, if it prints anything else first.
+func startHelper(t *testing.T, want, name string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := helperCommand(t, name, env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != want+"\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("helper said %q", line)
+	}
 	return cmd
 }
 

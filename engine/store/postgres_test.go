@@ -3,7 +3,6 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -136,20 +135,8 @@ func TestPostgresRunLock(t *testing.T) {
 	}
 	unlockB()
 	t.Run("a dead holder's lock is free", func(t *testing.T) {
-		cmd := helperCommand(t, "run-locker", "STORE_DIR="+dir, "STORE_URL="+testOptions(t, dir).URL, "RUN_ID=run-3")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("helper said %q", line)
-		}
-		_, err = a.LockRun("f", "run-3", 0)
+		cmd := startHelper(t, "locked", "run-locker", "STORE_DIR="+dir, "STORE_URL="+testOptions(t, dir).URL, "RUN_ID=run-3")
+		_, err := a.LockRun("f", "run-3", 0)
 		if !errors.Is(err, ErrLocked) {
 			t.Fatalf("lock held by a live process: err = %v", err)
 		}
@@ -225,19 +212,7 @@ func TestPostgresMigrationCrash(t *testing.T) {
 	postgresOnly(t)
 	dir := t.TempDir()
 	opts := testOptions(t, dir)
-	cmd := helperCommand(t, "migrate-and-hang", "STORE_DIR="+dir, "STORE_URL="+opts.URL)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "migrating\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("helper said %q", line)
-	}
+	cmd := startHelper(t, "migrating", "migrate-and-hang", "STORE_DIR="+dir, "STORE_URL="+opts.URL)
 	opened := make(chan error, 1)
 	go func() {
 		s, err := OpenWith(dir, opts)

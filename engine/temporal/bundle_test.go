@@ -13,6 +13,7 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/engine/temporal"
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers"
 	"github.com/aiflow/aiflow/providers/fake"
 	"github.com/aiflow/aiflow/spec"
@@ -94,15 +95,7 @@ func writeBundled(t *testing.T, flow string) string {
 		"notes/intro.txt": "hello from the notes",
 		"unread.txt":      "never read by the flow",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	return filepath.Join(dir, "flow.yaml")
 }
 

@@ -151,6 +151,21 @@ type WorkerOptions struct {
 	MaxConcurrentActivities int
 }
 
+// WorkflowRegistry is anything workflows are registered on: a worker, a replayer
+// (worker.WorkflowReplayer) or the SDK's test environment.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows registers the run's workflow and the child workflow of a big
+// fan-out's slices under their type names on r. Workers, replayers and test
+// environments all register through it, so a replay checks exactly the workflows a
+// worker runs: one a worker ran but the replayer lacks fails the replay.
+func RegisterWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterWorkflowWithOptions(ItemsWorkflow, workflow.RegisterOptions{Name: ItemsWorkflowName})
+}
+
 // NewWorkers builds the workers of one process: one on the base queue (the workflow,
 // local activities and steps without a provider) and one per provider kind's queue.
 func NewWorkers(cl client.Client, c Conn, acts *Activities, o WorkerOptions) []worker.Worker {
@@ -163,8 +178,7 @@ func NewWorkers(cl client.Client, c Conn, acts *Activities, o WorkerOptions) []w
 		w.RegisterActivity(acts)
 	}
 	base := worker.New(cl, c.TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities})
-	base.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
-	base.RegisterWorkflowWithOptions(ItemsWorkflow, workflow.RegisterOptions{Name: ItemsWorkflowName})
+	RegisterWorkflows(base)
 	register(base)
 	out := []worker.Worker{base}
 	provs := append([]string(nil), o.Providers...)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiflow/aiflow/engine/temporal"
 )
@@ -20,8 +19,7 @@ func TestReplay(t *testing.T) {
 	for _, file := range []string{"testdata/fanout-history.json", "testdata/fanout-history-v2.json", "testdata/children-history-v2.json"} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
-			r.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
+			temporal.RegisterWorkflows(r)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatal(err)
 			}

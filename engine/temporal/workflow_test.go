@@ -104,8 +104,7 @@ func runBundleOnSuite(t *testing.T, compile func(file string, src []byte, allow 
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	acts := &temporal.Activities{Compile: compile, BundleDir: t.TempDir()}
 	defer acts.Close()
-	env.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
-	env.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
+	temporal.RegisterWorkflows(env)
 	env.RegisterActivity(acts)
 	var mu sync.Mutex
 	r := tRun{started: map[string]int{}, attempts: map[string]int{}}

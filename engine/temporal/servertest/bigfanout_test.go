@@ -42,18 +42,16 @@ func TestBigFanOutInChildWorkflows(t *testing.T) {
 	}
 	defer cl.Close()
 	events := func(id string) (n, children int) {
-		it := cl.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
+		h, err := History(context.Background(), cl, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.Events {
 			if ev.GetEventType() == enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED {
 				children++
 			}
 		}
-		return n, children
+		return len(h.Events), children
 	}
 	parent, children := events(temporal.WorkflowID(remote.Run.RunID))
 	if children != items/temporal.DefaultChildActivities {

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiflow/aiflow/engine/temporal"
+	"github.com/aiflow/aiflow/internal/testfiles"
 	"github.com/aiflow/aiflow/providers/wiretest"
 )
 
@@ -57,15 +59,7 @@ func writeBundledFlow(t *testing.T, cf *wiretest.Cloudflare) string {
 	for i := range 6 {
 		files[fmt.Sprintf("data/doc%d.md", i)] = fmt.Sprintf("document %d is about bees", i)
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	return filepath.Join(dir, "flow.yaml")
 }
 
@@ -121,6 +115,10 @@ func waitForWorkflow(t *testing.T, s server) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	queue := s.queue // an in-process server's runs go to the default queue
+	if queue == "" {
+		queue = temporal.DefaultTaskQueue
+	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, err := cl.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.ns})
@@ -128,7 +126,7 @@ func waitForWorkflow(t *testing.T, s server) {
 			// The server may be shared by other tests (make test-temporal): only a
 			// workflow on this test's task queue is this run's.
 			for _, e := range res.Executions {
-				if e.GetTaskQueue() == s.queue {
+				if e.GetTaskQueue() == queue {
 					return
 				}
 			}

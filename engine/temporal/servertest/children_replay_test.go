@@ -11,15 +11,10 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/engine/temporal"
-	_ "github.com/aiflow/aiflow/providers/all"
-	"github.com/aiflow/aiflow/spec"
-	_ "github.com/aiflow/aiflow/steps/all"
 )
 
 // childrenHistory is a recorded run whose fan-out went to child workflows.
@@ -52,24 +47,13 @@ func TestReplayChildrenHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	compile := func(file string, src []byte, _ []string) (*engine.Flow, error) {
-		f, diags := spec.Parse(file, src)
-		if diags.HasErrors() {
-			return nil, diags.Err()
-		}
-		fl, diags := engine.Compile(f, engine.Options{})
-		if diags.HasErrors() {
-			return nil, diags.Err()
-		}
-		return fl, nil
-	}
-	acts := &temporal.Activities{Compile: compile, BundleDir: t.TempDir()}
+	acts := &temporal.Activities{Compile: Compile, BundleDir: t.TempDir()}
 	defer acts.Close()
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go temporal.Serve(wctx, temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{Providers: []string{"local"}}))
 
-	fl, err := compile("children.yaml", []byte(childrenFlow), nil)
+	fl, err := Compile("children.yaml", []byte(childrenFlow), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +77,9 @@ func TestReplayChildrenHistory(t *testing.T) {
 		t.Fatalf("run: %s, outputs %v", out.Error, out.Result.Outputs)
 	}
 	history := func(wid string) *historypb.History {
-		it := cl.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		h := &historypb.History{}
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
+		h, err := History(ctx, cl, wid)
+		if err != nil {
+			t.Fatal(err)
 		}
 		return h
 	}
@@ -115,8 +94,7 @@ func TestReplayChildrenHistory(t *testing.T) {
 		t.Errorf("%d child workflows, want 3", children)
 	}
 	r := sdkworker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
-	r.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
+	temporal.RegisterWorkflows(r)
 	if err := r.ReplayWorkflowHistory(nil, parent); err != nil {
 		t.Fatalf("replaying the run's history: %v", err)
 	}

@@ -7,11 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aiflow/aiflow/engine/temporal"
@@ -43,18 +40,12 @@ func TestReplayRecordedHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	it := cl.GetWorkflowHistory(context.Background(), temporal.WorkflowID(out.Run.RunID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
+	h, err := History(context.Background(), cl, temporal.WorkflowID(out.Run.RunID))
+	if err != nil {
+		t.Fatal(err)
 	}
 	r := sdkworker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(temporal.Workflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
-	r.RegisterWorkflowWithOptions(temporal.ItemsWorkflow, workflow.RegisterOptions{Name: temporal.ItemsWorkflowName})
+	temporal.RegisterWorkflows(r)
 	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 		t.Fatalf("replaying the run's own history: %v", err)
 	}

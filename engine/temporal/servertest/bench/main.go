@@ -20,9 +20,7 @@ import (
 	"github.com/aiflow/aiflow/engine"
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/engine/temporal"
-	_ "github.com/aiflow/aiflow/providers/all"
-	"github.com/aiflow/aiflow/spec"
-	_ "github.com/aiflow/aiflow/steps/all"
+	"github.com/aiflow/aiflow/engine/temporal/servertest"
 )
 
 func main() {
@@ -30,18 +28,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-}
-
-func compile(file string, src []byte, _ []string) (*engine.Flow, error) {
-	f, diags := spec.Parse(file, src)
-	if diags.HasErrors() {
-		return nil, diags.Err()
-	}
-	fl, diags := engine.Compile(f, engine.Options{})
-	if diags.HasErrors() {
-		return nil, diags.Err()
-	}
-	return fl, nil
 }
 
 // chain is a flow of n steps of kind uses, each reading the previous one.
@@ -96,7 +82,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	acts := &temporal.Activities{Compile: compile}
+	acts := &temporal.Activities{Compile: servertest.Compile}
 	defer acts.Close()
 	ws := temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{Providers: []string{"local"}})
 	wctx, stop := context.WithCancel(ctx)
@@ -106,7 +92,7 @@ func run() error {
 	// onBoth runs src on the local engine and on Temporal and returns both wall times and
 	// the number of regular activities the workflow scheduled.
 	onBoth := func(name, src string, vars map[string]any) (local, remote time.Duration, acts int, err error) {
-		fl, err := compile(name+".yaml", []byte(src), nil)
+		fl, err := servertest.Compile(name+".yaml", []byte(src), nil)
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -136,12 +122,11 @@ func run() error {
 			return 0, 0, 0, fmt.Errorf("%s on temporal: %s", name, out.Error)
 		}
 		remote = time.Since(t0)
-		it := cl.GetWorkflowHistory(ctx, temporal.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				return 0, 0, 0, err
-			}
+		h, err := servertest.History(ctx, cl, temporal.WorkflowID(id))
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		for _, ev := range h.Events {
 			if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
 				acts++
 			}
@@ -190,7 +175,7 @@ func run() error {
 			texts[i] = fmt.Sprintf("document %d about honeybees and pollination", i)
 		}
 		src := strings.Replace(fanOut, "batch: 100", "batch: 1", 1)
-		fl, err := compile("reads.yaml", []byte(src), nil)
+		fl, err := servertest.Compile("reads.yaml", []byte(src), nil)
 		if err != nil {
 			return err
 		}
