@@ -200,11 +200,19 @@ func (r *recorder) loop() {
 			}
 		}
 		if !stopping && !r.isFull() { // a full batch (its signal maybe taken above) goes at once
-			select {
-			case <-r.after(recorderLinger):
-			case <-r.full:
-			case <-r.stop:
-				stopping = true
+			linger := r.after(recorderLinger)
+			for waiting := true; waiting; {
+				select {
+				case <-linger:
+					waiting = false
+				case <-r.full:
+					// A full signal whose batch an earlier pass already took (through
+					// isFull) is stale: keep lingering, or the records queued since go
+					// out early in a write of their own.
+					waiting = !r.isFull()
+				case <-r.stop:
+					stopping, waiting = true, false
+				}
 			}
 		}
 		r.wmu.Lock()
