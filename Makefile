@@ -54,7 +54,7 @@ test-unit:
 	$(GO) test -count=1 ./...
 
 test-race:
-	$(GO) test -race -count=1 ./engine/... ./spec/...
+	$(GO) test -race -count=1 ./engine/... ./spec/... ./providers/aisearch
 
 fuzz:
 	$(GO) test ./spec -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZ_PARSE)

@@ -14,12 +14,14 @@ package aisearch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/cloudflare/cloudflare-go/v6"
 	as "github.com/cloudflare/cloudflare-go/v6/ai_search"
@@ -200,8 +202,36 @@ func checkSearch(q providers.TextSearch) error {
 	return nil
 }
 
+// warmOnce guards warmEncoders.
+var warmOnce sync.Once
+
+// warmEncoders has cloudflare-go build, once and alone, the JSON encoders of both request
+// types with filters holding every kind of value a flow can give them. Its encoder builds
+// the encoder of a filter value's dynamic type on first use inside an encoder that every
+// goroutine shares, writing that encoder's fields (a data race when the first requests
+// go out at once, TestConcurrentFirstRequests); once built they are only read.
+func warmEncoders() {
+	warmOnce.Do(func() {
+		yes := true
+		values := []any{"", 0.0, 0, int64(0), false, nil}
+		filter := map[string]any{"list": append([]any{[]any{}, map[string]any{}}, values...)}
+		nested := map[string]any{}
+		for i, v := range values {
+			key := fmt.Sprint("v", i)
+			filter[key], nested[key] = v, v
+		}
+		filter["object"], nested["list"] = nested, []any{}
+		o, _ := searchOptions(providers.TextSearch{MaxResults: 1, MinScore: 0.5, Filter: filter, RewriteQuery: &yes, Rerank: &yes})
+		_, _ = json.Marshal(as.InstanceSearchParams{Query: cloudflare.F(""), AISearchOptions: cloudflare.F(o)})
+		_, _ = json.Marshal(as.InstanceChatCompletionsParams{Stream: cloudflare.F(false), Model: cloudflare.F(as.InstanceChatCompletionsParamsModel("m")),
+			Messages:        cloudflare.F([]as.InstanceChatCompletionsParamsMessage{{Role: cloudflare.F(as.InstanceChatCompletionsParamsMessagesRoleUser), Content: cloudflare.F("")}}),
+			AISearchOptions: cloudflare.F(chatOptions(o))})
+	})
+}
+
 // SearchText runs POST …/search.
 func (x *Instance) SearchText(ctx context.Context, q providers.TextSearch) (providers.TextSearchResult, error) {
+	warmEncoders()
 	if err := checkSearch(q); err != nil {
 		return providers.TextSearchResult{}, fmt.Errorf("ai-search instance %q: %w", x.name, err)
 	}
@@ -222,6 +252,7 @@ func (x *Instance) SearchText(ctx context.Context, q providers.TextSearch) (prov
 
 // Answer runs POST …/chat/completions with the query as the user message.
 func (x *Instance) Answer(ctx context.Context, r providers.AnswerRequest) (providers.Answer, error) {
+	warmEncoders()
 	if err := checkSearch(r.TextSearch); err != nil {
 		return providers.Answer{}, fmt.Errorf("ai-search instance %q: %w", x.name, err)
 	}
