@@ -13,18 +13,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/aiflow/aiflow/internal/testbin"
 )
 
 // e2eRoot holds the binary built for the end-to-end tests; TestMain removes it.
 var e2eRoot string
-
-var built struct {
-	once sync.Once
-	path string
-	err  error
-}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -42,33 +37,7 @@ func TestMain(m *testing.M) {
 
 // aiflowBinary builds ./cmd/aiflow once per test binary (on first use, so a -run that
 // selects no end-to-end test builds nothing) and returns its path. -short skips.
-func aiflowBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds the aiflow binary; skipped with -short")
-	}
-	built.once.Do(func() {
-		out := filepath.Join(e2eRoot, "aiflow")
-		cmd := exec.Command(goTool(), "build", "-o", out, ".")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, b)
-			return
-		}
-		built.path = out
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.path
-}
-
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); exists(p) {
-		return p
-	}
-	return "go"
-}
+func aiflowBinary(t *testing.T) string { return testbin.Aiflow(t, e2eRoot) }
 
 // procResult is one finished child process.
 type procResult struct {

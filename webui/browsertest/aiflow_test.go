@@ -5,56 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aiflow/aiflow/internal/testbin"
 )
 
-// built is the aiflow binary, built once per test binary on first use.
-var built struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // aiflowBinary builds ./cmd/aiflow (once) and returns its path. -short skips.
-func aiflowBinary(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the aiflow binary; skipped with -short")
-	}
-	built.once.Do(func() {
-		out := filepath.Join(tmpRoot, "aiflow")
-		cmd := exec.Command(goTool(), "build", "-o", out, "github.com/aiflow/aiflow/cmd/aiflow")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build ./cmd/aiflow: %v\n%s", err, b)
-			return
-		}
-		built.path = out
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.path
-}
-
-func goTool() string {
-	p := filepath.Join(goruntime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return "go"
-}
+func aiflowBinary(t testing.TB) string { return testbin.Aiflow(t, tmpRoot) }
 
 // runDoc is the part of `aiflow run -o json` the tests read.
 type runDoc struct {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aiflow/aiflow/internal/testbin"
 )
 
 // harnessPage serves pages of the harness's own tests: / sets data-ready after a
@@ -86,7 +88,7 @@ func TestHarnessRecordsPageErrors(t *testing.T) {
 // the aiflow binary links neither chromedp nor its protocol package.
 func TestBinaryHasNoChromedp(t *testing.T) {
 	bin := aiflowBinary(t)
-	out, err := exec.Command(goTool(), "version", "-m", bin).CombinedOutput()
+	out, err := exec.Command(testbin.GoTool(), "version", "-m", bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)
 	}

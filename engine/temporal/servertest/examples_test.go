@@ -18,41 +18,21 @@ import (
 	"time"
 
 	"go.temporal.io/server/temporaltest"
-)
 
-// aiflowBin is the aiflow binary built once for the package's tests.
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
+	"github.com/aiflow/aiflow/internal/testbin"
 )
 
 // repoRoot is the main module's directory.
 const repoRoot = "../../.."
 
+// aiflowBin is the aiflow binary built once for the package's tests from the main
+// module, or $AIFLOW_BIN when set.
 func aiflowBin(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		if p := os.Getenv("AIFLOW_BIN"); p != "" {
-			binPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "aiflow-servertest-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "aiflow")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/aiflow")
-		cmd.Dir = repoRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("building aiflow: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	if p := os.Getenv("AIFLOW_BIN"); p != "" {
+		return p
 	}
-	return binPath
+	return testbin.Aiflow(t, "")
 }
 
 // server is a Temporal server for one test, with its address, namespace and the task
