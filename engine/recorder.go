@@ -224,7 +224,7 @@ func (r *recorder) loop() {
 			}
 			r.mu.Unlock()
 		}
-		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 && p.Finish == nil {
+		if p.Empty() {
 			r.wmu.Unlock()
 			if stopping {
 				return
@@ -253,7 +253,7 @@ func (r *recorder) sync() {
 	defer r.wmu.Unlock()
 	for {
 		p, _ := r.take()
-		if len(p.Steps) == 0 && p.Usage == (store.Usage{}) && len(p.Events) == 0 {
+		if p.Empty() {
 			return
 		}
 		r.written(p, r.write(context.Background(), p))

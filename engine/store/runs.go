@@ -180,6 +180,11 @@ type Progress struct {
 	Finish *RunFinish
 }
 
+// Empty reports whether p writes nothing.
+func (p Progress) Empty() bool {
+	return len(p.Steps) == 0 && p.Usage == (Usage{}) && len(p.Events) == 0 && p.Finish == nil
+}
+
 const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens = out_tokens + ?,
 	cached_tokens = cached_tokens + ?, neurons = neurons + ?, usd = usd + ?, requests = requests + ?
 	WHERE id = ?`
