@@ -236,6 +236,9 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	}
 	useCache, _, _ := w.fl.cachePolicy(n, call)
 	useCache = useCache && !w.opts.NoCache
+	if se, ok := call.Env.(*stepEnv); ok {
+		se.storeParts = useCache // a part's answer is kept where the whole call's would be
+	}
 	var key string
 	ctx := w.ctx
 	// Recorded runs keep the key of model calls as their inputs hash (runs diff); other

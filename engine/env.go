@@ -208,7 +208,10 @@ type stepEnv struct {
 	n      *Node
 	item   int
 	stream bool
-	tokens streamRedactor // secrets split across tokens are redacted too
+	// storeParts keeps the answers to parts of the call in the run store's cache too
+	// (steps.PartCache): set from the call's own cache policy when it is executed.
+	storeParts bool
+	tokens     streamRedactor // secrets split across tokens are redacted too
 }
 
 func (e *runEnv) stepEnv(n *Node, item int) stepEnv {

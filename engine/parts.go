@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/aiflow/aiflow/engine/store"
-	"github.com/aiflow/aiflow/spec"
 	"github.com/aiflow/aiflow/steps"
 )
 
@@ -28,16 +27,10 @@ func partKey(kind, key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// partsInStore reports whether this step's parts are kept in the run store's cache: the
-// same switch as its calls' cache (a step's cache: off, or a run without the cache, reads
-// and writes none), so a part's answer is never served where the whole call's would not be.
-func (s *stepEnv) partsInStore() bool {
-	if s.e.opts.Store == nil || s.e.opts.NoCache {
-		return false
-	}
-	c := s.n.Spec.Cache
-	return c == nil || c.Mode != spec.CacheOff
-}
+// partsInStore reports whether this call's parts are kept in the run store's cache: when
+// its own answer would be (executeWith sets storeParts from the call's cache policy), so a
+// part's answer is never served where the whole call's would not be.
+func (s *stepEnv) partsInStore() bool { return s.storeParts && s.e.opts.Store != nil }
 
 // PartGet implements steps.PartCache.
 func (s *stepEnv) PartGet(ctx context.Context, key string) ([]byte, bool) {
