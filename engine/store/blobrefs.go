@@ -15,7 +15,7 @@ import (
 // outputs. Each is JSON text or the binary value form (value.go).
 var blobRefSources = []string{
 	`SELECT data FROM blobs`,
-	`SELECT output_inline FROM steps WHERE output_inline IS NOT NULL`,
+	`SELECT output_inline FROM run_steps WHERE output_inline IS NOT NULL`,
 	`SELECT value FROM cache`,
 	`SELECT outputs FROM runs WHERE outputs IS NOT NULL`,
 	`SELECT vars FROM runs WHERE vars IS NOT NULL`,

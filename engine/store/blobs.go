@@ -113,6 +113,8 @@ func storedBlobs(ctx context.Context, tx *sql.Tx, bs []blob) (map[string]bool, e
 // orphanBlobs selects the blobs no step references. steps.output_sum has no
 // index of its own (it would cost every run's rows another 40 bytes each); SQLite
 // builds a temporary one for the NOT IN, which a sweep can afford.
+// orphanBlobs reads the steps table, not run_steps: packed records never name a blob
+// (only slim records, with no output_sum, are packed).
 const orphanBlobs = `FROM blobs WHERE hash NOT IN (SELECT output_sum FROM steps WHERE output_sum IS NOT NULL)`
 
 // sweepBlobs deletes the blobs no step references and reports how many and

@@ -59,11 +59,11 @@ func TestMigrationsHaveBothDialects(t *testing.T) {
 	}
 }
 
-// tableColumns lists each table of s with its columns, sorted, less the identity
+// tableColumns lists each table and view of s with its columns, sorted, less the identity
 // columns Postgres has in place of SQLite's implicit rowid.
 func tableColumns(t *testing.T, s *Store) map[string][]string {
 	t.Helper()
-	q := `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'`
+	q := `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type IN ('table', 'view')`
 	if s.dialect == Postgres {
 		q = `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`
 	}

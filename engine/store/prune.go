@@ -81,7 +81,7 @@ func (s *Store) PruneRuns(ctx context.Context, o PruneOpts) (PruneResult, error)
 	res.Outputs, res.OutputBytes, err = s.sweepOutputs(ctx, o.DryRun, func(tx *sql.Tx) error {
 		for _, r := range res.Runs {
 			var steps, turns int
-			err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM steps WHERE run_id = ?1), (SELECT count(*) FROM turns WHERE run_id = ?1)`,
+			err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM run_steps WHERE run_id = ?1), (SELECT count(*) FROM turns WHERE run_id = ?1)`,
 				r.ID).Scan(&steps, &turns)
 			if err != nil {
 				return err

@@ -53,6 +53,20 @@ const runCols = `id, flow, flow_name, flow_hash, status, vars, outputs, error,
 // CreateRun records a new run. An empty Status means RunRunning and a zero
 // StartedAt means now. A taken ID fails with ErrExists.
 func (s *Store) CreateRun(ctx context.Context, r Run) error {
+	args, err := createArgs(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, createRunQuery, args...); err != nil {
+		return createErr(r.ID, err)
+	}
+	return nil
+}
+
+const createRunQuery = `INSERT INTO runs (` + runCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// createArgs are createRunQuery's values for r, with CreateRun's defaults.
+func createArgs(r Run) ([]any, error) {
 	if r.Status == "" {
 		r.Status = RunRunning
 	}
@@ -61,16 +75,16 @@ func (s *Store) CreateRun(ctx context.Context, r Run) error {
 	}
 	args, err := runArgs(r)
 	if err != nil {
-		return fmt.Errorf("creating run %q: %w", r.ID, err)
+		return nil, fmt.Errorf("creating run %q: %w", r.ID, err)
 	}
-	const q = `INSERT INTO runs (` + runCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	if _, err := s.exec(ctx, q, args...); err != nil {
-		if isUniqueViolation(err) {
-			return fmt.Errorf("creating run %q: %w", r.ID, ErrExists)
-		}
-		return fmt.Errorf("creating run %q: %w", r.ID, err)
+	return args, nil
+}
+
+func createErr(id string, err error) error {
+	if isUniqueViolation(err) {
+		return fmt.Errorf("creating run %q: %w", id, ErrExists)
 	}
-	return nil
+	return fmt.Errorf("creating run %q: %w", id, err)
 }
 
 func runArgs(r Run) ([]any, error) {
@@ -171,8 +185,11 @@ func (s *Store) ReopenRun(ctx context.Context, id string, labels map[string]stri
 // finished or changed, and the usage paid for meanwhile.
 type Progress struct {
 	RunID string
-	Usage Usage // added to the run's totals
-	Steps []StepRecord
+	// Create, when set, creates the run (CreateRun) first, in the same transaction: a
+	// small run's creation, records and end then cost one commit.
+	Create *Run
+	Usage  Usage // added to the run's totals
+	Steps  []StepRecord
 	// Events are retries and rate-limiter waits, appended to the run's events.
 	Events []RunEvent
 	// Finish, when set, finishes the run after the records, in the same
@@ -182,7 +199,7 @@ type Progress struct {
 
 // Empty reports whether p writes nothing.
 func (p Progress) Empty() bool {
-	return len(p.Steps) == 0 && p.Usage == (Usage{}) && len(p.Events) == 0 && p.Finish == nil
+	return p.Create == nil && len(p.Steps) == 0 && p.Usage == (Usage{}) && len(p.Events) == 0 && p.Finish == nil
 }
 
 const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens = out_tokens + ?,
@@ -192,19 +209,33 @@ const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens 
 // RecordProgress writes p in one transaction: all or none. The run's usage
 // totals grow as calls are paid for, not only when the run finishes, so a run
 // killed part-way still shows what it spent and a resume starts its budget
-// from there. The run must exist (ErrNotFound otherwise).
+// from there. The run must exist (ErrNotFound otherwise) unless p creates it.
 func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 	steps, err := s.newStepWrite(ctx, p.Steps)
 	if err != nil {
 		return err
 	}
-	var finish []any
+	var create, finish []any
+	if p.Create != nil {
+		if create, err = createArgs(*p.Create); err != nil {
+			return err
+		}
+	}
 	if p.Finish != nil {
 		if finish, err = finishArgs(p.RunID, *p.Finish); err != nil {
 			return err
 		}
 	}
 	return s.update(ctx, func(tx *sql.Tx) error {
+		if create != nil {
+			st, err := s.txStmt(ctx, tx, createRunQuery)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, create...); err != nil {
+				return createErr(p.Create.ID, err)
+			}
+		}
 		if p.Usage != (Usage{}) {
 			st, err := s.txStmt(ctx, tx, addRunUsageQuery)
 			if err != nil {
@@ -223,7 +254,11 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 				return err
 			}
 		}
-		if err := steps.write(ctx, s, tx); err != nil || finish == nil {
+		last := ""
+		if finish != nil {
+			last = p.RunID
+		}
+		if err := steps.write(ctx, s, tx, last); err != nil || finish == nil {
 			return err
 		}
 		st, err := s.txStmt(ctx, tx, finishRunQuery)

@@ -272,6 +272,50 @@ CREATE TABLE blob_pins (
 	pinned_at BIGINT NOT NULL
 );
 `},
+	// 10: step_packs, a small run's plain step records in one row. A run whose records all
+	// reach the store in its last write (a small flow's) and have nothing but a status,
+	// an inputs hash, times and a small inline output (transforms, skipped steps) keeps
+	// them as one JSON array per run instead of a row each: SQLite's work on a row and
+	// its index entry was half of such a step's cost. Readers see both through the view
+	// run_steps; any later write of the run's records first moves its pack into rows
+	// (see stepWrite.write), so a key is never in a pack and a row at once.
+	{sqlite: `
+CREATE TABLE step_packs (
+	run_id  TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	records TEXT NOT NULL
+);
+CREATE VIEW packed_steps AS
+	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, r.value ->> 1 AS item, r.value ->> 2 AS status,
+		r.value ->> 3 AS inputs_hash, r.value ->> 4 AS attempts, r.value ->> 5 AS started_at,
+		r.value ->> 6 AS finished_at, unhex(r.value ->> 7) AS output_inline
+	FROM step_packs p, json_each(p.records) r;
+CREATE VIEW run_steps AS
+	SELECT run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error, model, provider,
+		attempts, started_at, finished_at, in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta, output_inline
+	FROM steps
+	UNION ALL
+	SELECT run_id, step_id, item, status, '', inputs_hash, '', NULL, '', '', '',
+		attempts, started_at, finished_at, 0, 0, 0, 0.0, 0.0, 0, NULL, output_inline
+	FROM packed_steps;
+`, postgres: `
+CREATE TABLE step_packs (
+	run_id  TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	records TEXT NOT NULL
+);
+CREATE VIEW packed_steps AS
+	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, (r.value ->> 1)::bigint AS item, r.value ->> 2 AS status,
+		r.value ->> 3 AS inputs_hash, (r.value ->> 4)::bigint AS attempts, (r.value ->> 5)::bigint AS started_at,
+		(r.value ->> 6)::bigint AS finished_at, decode(r.value ->> 7, 'hex') AS output_inline
+	FROM step_packs p CROSS JOIN LATERAL jsonb_array_elements(p.records::jsonb) AS r(value);
+CREATE VIEW run_steps AS
+	SELECT run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error, model, provider,
+		attempts, started_at, finished_at, in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta, output_inline
+	FROM steps
+	UNION ALL
+	SELECT run_id, step_id, item, status, '', inputs_hash, '', NULL::bytea, '', '', '',
+		attempts, started_at, finished_at, 0::bigint, 0::bigint, 0::bigint, 0::double precision, 0::double precision, 0::bigint, NULL::text, output_inline
+	FROM packed_steps;
+`},
 }
 
 // migrateHook, when set (by tests), runs inside the migration transaction after the

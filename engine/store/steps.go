@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,11 +64,13 @@ const stepCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta, output_inline`
 
 // stepReadCols are stepCols as read back, with the output itself in place of its sum.
-const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, coalesce(blobs.data, steps.output_inline), error,
+const stepReadCols = `run_id, step_id, item, status, reason, inputs_hash, cache_key, coalesce(blobs.data, run_steps.output_inline), error,
 	model, provider, attempts, started_at, finished_at,
 	in_tokens, out_tokens, cached_tokens, neurons, usd, requests, meta`
 
-const stepsFrom = ` FROM steps LEFT JOIN blobs ON blobs.hash = steps.output_sum`
+// stepsFrom reads the view run_steps: the rows of steps and the records packed in
+// step_packs alike.
+const stepsFrom = ` FROM run_steps LEFT JOIN blobs ON blobs.hash = run_steps.output_sum`
 
 const putStepQuery = `INSERT INTO steps (` + stepCols + `)
 	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)` + stepConflict
@@ -462,9 +466,22 @@ func lastOfEachKey(recs []StepRecord) []StepRecord {
 var keySeed = maphash.MakeSeed()
 
 // write stores the batch's outputs that are not stored yet, then its records, in tx.
-func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx) error {
+// last names the run when this is its last write (the run finishes in tx): if the run
+// has no records stored yet, the batch's slim records then go into one step_packs row
+// instead of a row each. Otherwise any pack of the batch's runs is first moved into
+// rows, so that a record's key is never both packed and a row.
+func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, last string) error {
 	if len(w.recs) == 0 {
 		return nil
+	}
+	packed, err := w.pack(ctx, s, tx, last)
+	if err != nil {
+		return err
+	}
+	if !packed {
+		if err := w.unpack(ctx, s, tx); err != nil {
+			return err
+		}
 	}
 	stored, err := storedBlobs(ctx, tx, w.outs)
 	if err != nil {
@@ -479,6 +496,9 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx) error {
 		}
 	}
 	for slim, r := range [2]*rows{&w.full, &w.slim} {
+		if slim == 1 && packed {
+			break
+		}
 		cols := len(r.args) / max(len(r.recs), 1)
 		for done := 0; done < len(r.recs); {
 			c := 0
@@ -497,4 +517,125 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// Queries of packed step records (migration 10).
+const (
+	// runHasRecordsQuery tells whether a run has a step row or a pack.
+	runHasRecordsQuery = `SELECT EXISTS (SELECT 1 FROM steps WHERE run_id = ?1) OR EXISTS (SELECT 1 FROM step_packs WHERE run_id = ?1)`
+	putPackQuery       = `INSERT INTO step_packs (run_id, records) VALUES (?, ?)`
+	// unpackQuery moves a run's packed records into rows; deletePackQuery then drops the pack.
+	unpackQuery = `INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)
+	SELECT run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline FROM packed_steps WHERE run_id = ?`
+	deletePackQuery = `DELETE FROM step_packs WHERE run_id = ?`
+)
+
+// pack writes the batch's slim records as run's one step_packs row when run is set, every
+// record is run's and the run has no records stored yet. It reports whether it did.
+func (w *stepWrite) pack(ctx context.Context, s *Store, tx *sql.Tx, run string) (bool, error) {
+	if run == "" || len(w.slim.recs) == 0 {
+		return false, nil
+	}
+	for _, r := range w.recs {
+		if r.RunID != run {
+			return false, nil
+		}
+	}
+	st, err := s.txStmt(ctx, tx, runHasRecordsQuery)
+	if err != nil {
+		return false, err
+	}
+	var has bool
+	if err := st.QueryRowContext(ctx, run).Scan(&has); err != nil {
+		return false, fmt.Errorf("recording steps of run %q: %w", run, err)
+	}
+	if has {
+		return false, nil
+	}
+	if st, err = s.txStmt(ctx, tx, putPackQuery); err != nil {
+		return false, err
+	}
+	if _, err := st.ExecContext(ctx, run, packRecords(w.slim.args)); err != nil {
+		return false, stepWriteErr(w.recs[w.slim.recs[0]], err)
+	}
+	return true, nil
+}
+
+// unpack moves the packed records of the batch's runs, if they have any, into rows.
+func (w *stepWrite) unpack(ctx context.Context, s *Store, tx *sql.Tx) error {
+	for i, r := range w.recs {
+		if i > 0 && r.RunID == w.recs[i-1].RunID {
+			continue
+		}
+		st, err := s.txStmt(ctx, tx, unpackQuery)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, r.RunID)
+		if err != nil {
+			return fmt.Errorf("unpacking the step records of run %q: %w", r.RunID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			continue
+		}
+		if st, err = s.txStmt(ctx, tx, deletePackQuery); err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, r.RunID); err != nil {
+			return fmt.Errorf("unpacking the step records of run %q: %w", r.RunID, err)
+		}
+	}
+	return nil
+}
+
+// packRecords encodes rows of putSlimStepQuery's values as step_packs.records: a JSON
+// array with, per record, [step_id, item, status, inputs_hash, attempts, started_at,
+// finished_at, output_inline in hex or null], the view packed_steps' columns in order.
+func packRecords(args []any) []byte {
+	b := make([]byte, 0, len(args)/slimStepArgs*96)
+	b = append(b, '[')
+	for i := 0; i+slimStepArgs <= len(args); i += slimStepArgs {
+		row := args[i : i+slimStepArgs]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendJSONString(b, row[1].(string))
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(row[2].(int)), 10)
+		b = append(b, ',')
+		b = appendJSONString(b, row[3].(string))
+		b = append(b, ',')
+		b = appendJSONString(b, row[4].(string))
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(row[5].(int)), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, row[6].(int64), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, row[7].(int64), 10)
+		b = append(b, ',')
+		if out, ok := row[8].([]byte); ok {
+			b = append(b, '"')
+			b = hex.AppendEncode(b, out)
+			b = append(b, '"')
+		} else {
+			b = append(b, "null"...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string. Step ids and hashes are plain ASCII;
+// anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

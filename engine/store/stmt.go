@@ -12,7 +12,8 @@ type stmtKey struct {
 }
 
 // warmQueries are prepared at Open so that transactions find them cached.
-var warmQueries = []string{putStepQuery, putSlimStepQuery, putBlobQuery, hitQuery}
+var warmQueries = []string{putStepQuery, putSlimStepQuery, putBlobQuery, hitQuery,
+	runHasRecordsQuery, putPackQuery, unpackQuery, deletePackQuery, createRunQuery}
 
 func (s *Store) warm(ctx context.Context) error {
 	for _, q := range warmQueries {

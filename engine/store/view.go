@@ -74,7 +74,7 @@ func (s *Store) StepStats(ctx context.Context, runID string) ([]StepStat, error)
 	const q = `SELECT step_id, status, model, item >= 0, count(*), sum(attempts),
 		coalesce(min(CASE WHEN started_at > 0 THEN started_at END), 0), max(finished_at),
 		sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests)
-	FROM steps WHERE run_id = ? GROUP BY step_id, status, model, item >= 0`
+	FROM run_steps WHERE run_id = ? GROUP BY step_id, status, model, item >= 0`
 	rows, err := s.query(ctx, q, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
@@ -160,7 +160,7 @@ const itemCols = `run_id, step_id, item, status, reason, error, model, provider,
 
 // itemRecords reads step records without their outputs.
 func (s *Store) itemRecords(ctx context.Context, where string, args ...any) ([]StepRecord, error) {
-	rows, err := s.query(ctx, `SELECT `+itemCols+` FROM steps `+where, args...)
+	rows, err := s.query(ctx, `SELECT `+itemCols+` FROM run_steps `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,8 @@ type ModelCost struct {
 func (s *Store) ModelCosts(ctx context.Context, runID string) ([]ModelCost, error) {
 	// Items in place of their step's whole-step record, which repeats their sum.
 	const q = `SELECT model, count(*), sum(in_tokens), sum(out_tokens), sum(cached_tokens), sum(neurons), sum(usd), sum(requests)
-		FROM steps WHERE run_id = ? AND model != '' AND (item >= 0 OR NOT EXISTS (SELECT 1 FROM steps i
-			WHERE i.run_id = steps.run_id AND i.step_id = steps.step_id AND i.item >= 0))
+		FROM run_steps s WHERE run_id = ? AND model != '' AND (item >= 0 OR NOT EXISTS (SELECT 1 FROM run_steps i
+			WHERE i.run_id = s.run_id AND i.step_id = s.step_id AND i.item >= 0))
 		GROUP BY model ORDER BY sum(usd) DESC, model`
 	rows, err := s.query(ctx, q, runID)
 	if err != nil {
@@ -240,7 +240,7 @@ func (s *Store) RunMarks(ctx context.Context, also []string) (map[string]RunMark
 		jsonIDs = `SELECT json_array_elements_text(CAST(? AS json))`
 	}
 	q := `SELECT r.id, r.status, r.finished_at || ':' || r.requests || ':' || r.usd || ':' ||
-			(SELECT count(*) || ':' || coalesce(sum(s.finished_at), 0) || ':' || coalesce(sum(s.attempts), 0) FROM steps s WHERE s.run_id = r.id) ||
+			` + stepsMark("steps") + ` || ':' || ` + stepsMark("packed_steps") + ` ||
 			':' || (SELECT count(*) FROM run_events e WHERE e.run_id = r.id)
 		FROM runs r WHERE r.status = 'running' OR r.id IN (` + jsonIDs + `)`
 	rows, err := s.query(ctx, q, string(ids))
@@ -261,6 +261,15 @@ func (s *Store) RunMarks(ctx context.Context, also []string) (map[string]RunMark
 		return nil, fmt.Errorf("reading run marks: %w", err)
 	}
 	return out, nil
+}
+
+// stepsMark is RunMarks' fingerprint of run r's records in table (steps, or the view
+// packed_steps; not run_steps, whose union SQLite would read whole for a correlated
+// subquery). Finish times are summed modulo a prime: their plain sum, in Unix
+// nanoseconds, overflows SQLite's integers from six records on.
+func stepsMark(table string) string {
+	return `(SELECT count(*) || ':' || coalesce(sum(s.finished_at % 1000000007), 0) || ':' || coalesce(sum(s.attempts), 0) FROM ` +
+		table + ` s WHERE s.run_id = r.id)`
 }
 
 // RunMark is a run's status and fingerprint (see RunMarks).
@@ -286,7 +295,7 @@ func (s *Store) RunsMark(ctx context.Context) (string, error) {
 // StepItemIDs returns the item indexes recorded for step stepID of run runID, at most
 // limit of them, ascending: an index-only read, for an item picker.
 func (s *Store) StepItemIDs(ctx context.Context, runID, stepID string, limit int) ([]int, error) {
-	rows, err := s.query(ctx, `SELECT item FROM steps WHERE run_id = ? AND step_id = ? AND item >= 0 ORDER BY item LIMIT ?`, runID, stepID, limit)
+	rows, err := s.query(ctx, `SELECT item FROM run_steps WHERE run_id = ? AND step_id = ? AND item >= 0 ORDER BY item LIMIT ?`, runID, stepID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading items of step %s of run %q: %w", stepID, runID, err)
 	}
@@ -306,7 +315,7 @@ func (s *Store) StepItemIDs(ctx context.Context, runID, stepID string, limit int
 // a whole-step record: an index-only read. A step with neither is ErrNotFound.
 func (s *Store) StepShape(ctx context.Context, runID, stepID string) (items int, whole bool, err error) {
 	row, err := s.queryRow(ctx, `SELECT count(*) FILTER (WHERE item >= 0), count(*) FILTER (WHERE item = -1)
-		FROM steps WHERE run_id = ? AND step_id = ?`, runID, stepID)
+		FROM run_steps WHERE run_id = ? AND step_id = ?`, runID, stepID)
 	var w int
 	if err == nil {
 		err = row.Scan(&items, &w)
@@ -333,7 +342,7 @@ func (s *Store) ItemHistogram(ctx context.Context, runID, stepID string, from, t
 		return nil, fmt.Errorf("item histogram: %w: %d bins from %s to %s", ErrInvalid, bins, from, to)
 	}
 	width := (to.UnixNano() - from.UnixNano() + int64(bins) - 1) / int64(bins)
-	rows, err := s.query(ctx, `SELECT min(max((finished_at - ?) / ?, 0), ?), count(*) FROM steps
+	rows, err := s.query(ctx, `SELECT min(max((finished_at - ?) / ?, 0), ?), count(*) FROM run_steps
 		WHERE run_id = ? AND step_id = ? AND item >= 0 AND finished_at > 0 GROUP BY 1`, from.UnixNano(), width, bins-1, runID, stepID)
 	if err != nil {
 		return nil, fmt.Errorf("item histogram of step %s of run %q: %w", stepID, runID, err)

@@ -196,3 +196,38 @@ func BenchmarkStepStats10k(b *testing.B) {
 		}
 	}
 }
+
+// TestRunMarksOfARunWithManySteps: the fingerprint summed the records' finish times in
+// Unix nanoseconds, which overflows SQLite's integers from six records on (today's times
+// are about 1.8e18), so the run viewer's live updates failed for any running run past
+// its fifth step.
+func TestRunMarksOfARunWithManySteps(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	if err := s.CreateRun(ctx, sampleRun("r1", "f.yaml", now)); err != nil {
+		t.Fatal(err)
+	}
+	var recs []StepRecord
+	for i := range 50 {
+		recs = append(recs, StepRecord{RunID: "r1", StepID: "s", Item: i, Status: StepSucceeded, StartedAt: now, FinishedAt: now.Add(time.Duration(i) * time.Second)})
+	}
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.RunMarks(ctx, nil)
+	if err != nil {
+		t.Fatalf("RunMarks of a running run with 50 finished records: %v", err)
+	}
+	recs[7].FinishedAt = recs[7].FinishedAt.Add(time.Millisecond)
+	if err := s.PutStep(ctx, recs[7]); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.RunMarks(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before["r1"].Mark == after["r1"].Mark {
+		t.Errorf("the mark %q did not change when a record's finish time did", before["r1"].Mark)
+	}
+}
