@@ -307,6 +307,11 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 // slotted is guarded without the budget reservation, for callers that hold their own
 // (an asynchronous batch keeps its reservation until its answers are counted).
 func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
+	if !n.Kind.Local {
+		if err := w.runRecorded(); err != nil {
+			return err
+		}
+	}
 	release := w.acquire(w.ctx, m, n.Kind.Task)
 	defer release()
 	pol, ctx := w.policy(n), w.callCtx(n, item)
@@ -724,4 +729,17 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 	w.putStep(r)
 	w.endItemSpan(n, idx, start, cr, out, nil)
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
+}
+
+// runRecorded returns once the run is in the store (a new run is created by the
+// recorder's first write), or with the reason it could not be recorded: nothing is
+// then paid for or changed outside the process by a run that leaves no record.
+func (w *walker) runRecorded() error {
+	if w.rec == nil {
+		return nil
+	}
+	if err := w.rec.awaitCreated(); err != nil {
+		return fmt.Errorf("recording run: %w", err)
+	}
+	return nil
 }

@@ -42,6 +42,13 @@ type recorder struct {
 	ended   bool             // fin was written
 	room    sync.Cond        // signalled when take makes room below recorderMaxPending
 	waiting int              // puts waiting for room
+
+	// create is the run to create with the first write (newCreatingRecorder), until a
+	// write takes it; created is closed once that write is done, with createErr its
+	// error.
+	create    *store.Run
+	created   chan struct{}
+	createErr error
 }
 
 const (
@@ -57,17 +64,65 @@ const (
 // before its first write (its step count: the buffer then never grows for a small
 // flow).
 func newRecorder(st *store.Store, runID string, steps int) *recorder {
-	r := startRecorder(runID, st.RecordProgress, time.After)
-	r.pending = make([]store.StepRecord, 0, min(max(steps, 1), recorderBatch))
+	r := newRecorderState(runID, st.RecordProgress, time.After, steps)
+	close(r.created) // the run exists
+	go r.loop()
 	return r
 }
 
+// newCreatingRecorder is newRecorder for a run not yet in the store: the recorder's
+// first write creates it, with whatever else is pending then. That write comes within
+// recorderLinger of the start, or at once when awaitCreated asks; a small run's
+// creation, records and end are then one commit instead of two.
+func newCreatingRecorder(st *store.Store, run store.Run, steps int) *recorder {
+	return startCreatingRecorder(run, st.RecordProgress, time.After, steps)
+}
+
+// startRecorder is newRecorder with the store's write and the clock given (tests).
 func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
-	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	r.room.L = &r.mu
+	r := newRecorderState(runID, write, after, 0)
+	close(r.created) // the run exists
 	go r.loop()
 	return r
+}
+
+func startCreatingRecorder(run store.Run, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
+	r := newRecorderState(run.ID, write, after, steps)
+	r.create = &run
+	r.wake <- struct{}{} // the creation is pending: write it within the linger
+	go r.loop()
+	return r
+}
+
+// newRecorderState is a recorder not yet started, its buffer sized for steps records.
+func newRecorderState(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
+	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), created: make(chan struct{}),
+		pending: make([]store.StepRecord, 0, min(max(steps, 1), recorderBatch))}
+	r.room.L = &r.mu
+	return r
+}
+
+// awaitCreated returns once the run is in the store, writing its creation (with what is
+// pending) at once if no write has yet; the error is the creation's. The engine calls it
+// before a step does anything outside the process, so that nothing is paid for or
+// changed elsewhere by a run the store could not record.
+func (r *recorder) awaitCreated() error {
+	select {
+	case <-r.created:
+		return r.createErr
+	default:
+	}
+	r.wmu.Lock()
+	select {
+	case <-r.created:
+	default: // no write has taken the creation yet, and none can while wmu is held
+		p, _ := r.take()
+		r.commit(p)
+	}
+	r.wmu.Unlock()
+	<-r.created
+	return r.createErr
 }
 
 func signal(c chan struct{}) {
@@ -157,8 +212,8 @@ func (r *recorder) isFull() bool {
 func (r *recorder) take() (store.Progress, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := store.Progress{RunID: r.runID, Usage: r.usage, Events: r.events}
-	r.usage, r.events = store.Usage{}, nil
+	p := store.Progress{RunID: r.runID, Create: r.create, Usage: r.usage, Events: r.events}
+	r.usage, r.events, r.create = store.Usage{}, nil, nil
 	if k := min(len(r.pending), recorderBatch); k > 0 {
 		p.Steps = r.pending[:k:k]
 		if r.pending = r.pending[k:]; len(r.pending) == 0 {
@@ -171,6 +226,27 @@ func (r *recorder) take() (store.Progress, bool) {
 	return p, len(r.pending) >= recorderBatch
 }
 
+// commit writes p, taken with take; the caller holds wmu. Once the run's creation failed nothing more is written: the run is not in
+// the store, and a write could only fail or, were another run to hold its ID, land in
+// that run.
+func (r *recorder) commit(p store.Progress) {
+	if err := r.createErr; err != nil { // set by an earlier commit, under wmu
+		r.written(p, err)
+		return
+	}
+	r.written(p, r.write(context.Background(), p))
+}
+
+// notCreated reports whether the run's creation failed, so the run is not in the store.
+func (r *recorder) notCreated() bool {
+	select {
+	case <-r.created:
+		return r.createErr != nil
+	default:
+		return false
+	}
+}
+
 // written takes back p's buffer, once p has been written, to queue records in, and
 // keeps the first write error.
 func (r *recorder) written(p store.Progress, err error) {
@@ -181,6 +257,10 @@ func (r *recorder) written(p store.Progress, err error) {
 		r.err = err
 	}
 	r.ended = r.ended || p.Finish != nil && err == nil
+	if p.Create != nil {
+		r.createErr = err
+		close(r.created)
+	}
 	if r.spare == nil && cap(p.Steps) > 0 {
 		// Past p.Steps' capacity (take cuts it) the array may hold records pending.
 		r.spare = p.Steps[:0]
@@ -231,7 +311,7 @@ func (r *recorder) loop() {
 			}
 			continue
 		}
-		r.written(p, r.write(context.Background(), p))
+		r.commit(p)
 		r.wmu.Unlock()
 		if more {
 			signal(r.full)
@@ -256,7 +336,7 @@ func (r *recorder) sync() {
 		if p.Empty() {
 			return
 		}
-		r.written(p, r.write(context.Background(), p))
+		r.commit(p)
 	}
 }
 

@@ -209,3 +209,110 @@ func TestRecorderEndsTheRunWithTheLastWrite(t *testing.T) {
 		})
 	}
 }
+
+// writeLog records each write a recorder makes.
+type writeLog struct {
+	mu     sync.Mutex
+	writes []store.Progress
+	fail   error // returned for a write that creates the run
+}
+
+func (l *writeLog) write(_ context.Context, p store.Progress) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p.Steps = append([]store.StepRecord(nil), p.Steps...) // the recorder reuses the buffer
+	l.writes = append(l.writes, p)
+	if p.Create != nil {
+		return l.fail
+	}
+	return nil
+}
+
+func (l *writeLog) get() []store.Progress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]store.Progress(nil), l.writes...)
+}
+
+// TestRecorderCreatesTheRunWithItsFirstWrite: a small run's creation, records and end go
+// in one write, one commit instead of two.
+func TestRecorderCreatesTheRunWithItsFirstWrite(t *testing.T) {
+	var log writeLog
+	r := startCreatingRecorder(store.Run{ID: "r1"}, log.write, func(time.Duration) <-chan time.Time { return nil }, 0)
+	for i := range 10 {
+		r.put(store.StepRecord{StepID: "s", Item: i})
+	}
+	ended, err := r.closeWith(&store.RunFinish{Status: store.RunSucceeded})
+	if err != nil || !ended {
+		t.Fatalf("closeWith = %v, %v; want ended", ended, err)
+	}
+	w := log.get()
+	if len(w) != 1 || w[0].Create == nil || w[0].Create.ID != "r1" || len(w[0].Steps) != 10 || w[0].Finish == nil {
+		t.Errorf("writes %+v; want one that creates r1, records 10 steps and finishes", w)
+	}
+}
+
+// TestRecorderCreatesTheRunWithinTheLinger: a run whose first step takes long still
+// appears in the store once the linger is over, before any record.
+func TestRecorderCreatesTheRunWithinTheLinger(t *testing.T) {
+	var log writeLog
+	fire := make(chan time.Time, 1)
+	r := startCreatingRecorder(store.Run{ID: "r1"}, log.write, func(time.Duration) <-chan time.Time { return fire }, 0)
+	fire <- time.Now()
+	for len(log.get()) == 0 {
+		runtime.Gosched()
+	}
+	if err := r.awaitCreated(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	w := log.get()
+	if len(w) != 1 || w[0].Create == nil || len(w[0].Steps) != 0 {
+		t.Errorf("writes %+v; want the creation alone", w)
+	}
+}
+
+// TestAwaitCreatedWritesAtOnce: a step about to call a provider does not wait out the
+// linger; the creation goes at once, with the records pending.
+func TestAwaitCreatedWritesAtOnce(t *testing.T) {
+	var log writeLog
+	r := startCreatingRecorder(store.Run{ID: "r1"}, log.write, func(time.Duration) <-chan time.Time { return nil }, 0) // the linger never ends
+	r.put(store.StepRecord{StepID: "local", Item: -1})
+	if err := r.awaitCreated(); err != nil {
+		t.Fatal(err)
+	}
+	if w := log.get(); len(w) != 1 || w[0].Create == nil || len(w[0].Steps) != 1 {
+		t.Errorf("writes %+v; want one with the creation and the pending record", w)
+	}
+	if err := r.awaitCreated(); err != nil { // once created, no write
+		t.Fatal(err)
+	}
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	if w := log.get(); len(w) != 1 {
+		t.Errorf("%d writes; want 1", len(w))
+	}
+}
+
+// TestRecorderWritesNothingAfterTheCreationFailed: when the store refuses the run (its ID
+// taken, say), the recorder writes nothing more, so no record lands in another run.
+func TestRecorderWritesNothingAfterTheCreationFailed(t *testing.T) {
+	refused := errors.New("creating run: already exists")
+	log := writeLog{fail: refused}
+	r := startCreatingRecorder(store.Run{ID: "r1"}, log.write, func(time.Duration) <-chan time.Time { return nil }, 0)
+	if err := r.awaitCreated(); !errors.Is(err, refused) {
+		t.Fatalf("awaitCreated = %v; want the store's refusal", err)
+	}
+	r.put(store.StepRecord{StepID: "s", Item: -1})
+	r.addUsage(store.Usage{Requests: 1})
+	ended, err := r.closeWith(&store.RunFinish{Status: store.RunFailed})
+	if ended || !errors.Is(err, refused) || !r.notCreated() {
+		t.Errorf("closeWith = %v, %v, notCreated %v; want not ended, the refusal, not created", ended, err, r.notCreated())
+	}
+	if w := log.get(); len(w) != 1 {
+		t.Errorf("%d writes after the creation failed; want only the creation's", len(w)-1)
+	}
+}

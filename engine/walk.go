@@ -283,15 +283,17 @@ func (w *walker) run(ctx context.Context) (*RunResult, error) {
 			}
 		}
 	} else {
+		// The run is created by the recorder's first write, which a small flow's steps
+		// share; a step that works outside the process waits for it (slotted).
 		sum := sha256.Sum256(w.fl.Spec.Source)
-		if err := st.CreateRun(ctx, store.Run{ID: w.runID, Flow: w.fl.Spec.File, FlowName: w.fl.Spec.Name, FlowHash: hex.EncodeToString(sum[:]),
+		w.rec = newCreatingRecorder(st, store.Run{ID: w.runID, Flow: w.fl.Spec.File, FlowName: w.fl.Spec.Name, FlowHash: hex.EncodeToString(sum[:]),
 			Status: store.RunRunning, Vars: w.fl.redactVars(w.vars), StartedAt: w.started, Engine: w.opts.Engine, Seed: w.opts.Seed, Labels: w.opts.Labels,
-			TraceID: w.traceID}); err != nil {
-			return nil, w.abortSpan(fmt.Errorf("recording run: %w", err))
-		}
+			TraceID: w.traceID}, len(w.fl.Order))
 	}
 	if !w.opts.Ephemeral {
-		w.rec = newRecorder(st, w.runID, len(w.fl.Order))
+		if w.rec == nil {
+			w.rec = newRecorder(st, w.runID, len(w.fl.Order))
+		}
 		w.hooks = append(w.hooks[:len(w.hooks):len(w.hooks)], HookFunc(w.rec.onEvent)) // retries and rate waits for the run viewer
 	}
 	w.hooks.emit(Event{Type: EventRunStart, RunID: w.runID, TraceID: w.traceID})
@@ -343,7 +345,7 @@ func (w *walker) finish(ctx context.Context) (*RunResult, error) {
 		}
 	}
 	res.Status = status
-	if ended {
+	if ended || w.rec != nil && w.rec.notCreated() { // recorded, or nothing to finish
 	} else if err := w.opts.Store.FinishRun(context.WithoutCancel(ctx), w.runID, status, res.Outputs, errMsg, store.Usage(u)); err != nil && runErr == nil {
 		runErr = fmt.Errorf("recording run: %w", err)
 	}

@@ -79,6 +79,11 @@ type Kind struct {
 	// Deterministic is false when the same inputs may give different outputs (sampling).
 	// The engine also asks Step.Deterministic when the step implements it.
 	Deterministic bool
+	// Local means the kind's steps do nothing outside the process: no network, no file
+	// written, nothing paid. The engine may run them before the run's record is
+	// committed, so a small flow of such steps costs one commit; any other step waits
+	// for that record first.
+	Local bool
 	// New checks the static parts of a step and returns the runnable step. No I/O.
 	New func(*spec.Step) (Step, spec.Diagnostics)
 }

@@ -31,6 +31,7 @@ var Kind = steps.Kind{
 	Version:        "1",
 	Deterministic:  true,
 	CacheByDefault: true,
+	Local:          true, // splits text in memory
 	New:            func(*spec.Step) (steps.Step, spec.Diagnostics) { return chunker{}, nil },
 }
 
