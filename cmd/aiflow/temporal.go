@@ -239,6 +239,7 @@ func workerCmd(args []string, stdout, stderr io.Writer) int {
 	acts := &temporal.Activities{StateDir: dir, StateURL: stateURL, Compile: workerCompile(a.allowRead), Options: workerRunOptions}
 	defer acts.Close()
 	ws := temporal.NewWorkers(cl, c, acts, temporal.WorkerOptions{RatePerSecond: rates, Providers: kinds, MaxConcurrentActivities: a.activities})
+	go temporal.KeepBundlesTidy(ctx, acts, func(err error) { fmt.Fprintf(stderr, "aiflow worker: warning: %v\n", err) })
 	fmt.Fprintf(stderr, "aiflow worker: serving task queue %s (and %s-<provider>) on %s\n", c.TaskQueue, c.TaskQueue, addressOf(c))
 	if err := temporal.Serve(ctx, ws); err != nil {
 		return v.fail(errState, err, nil)

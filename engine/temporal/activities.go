@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -68,6 +67,7 @@ func RecordsRead(a *Activities) int64 { return a.reads.Load() }
 type flowEntry struct {
 	fl     *engine.Flow
 	bundle Bundle
+	use    bundleUse // its unpacked files, kept from SweepBundles while in use
 }
 
 // Close closes the stores the activities opened.
@@ -124,6 +124,7 @@ func (a *Activities) open(ctx context.Context, ref Ref) (*engine.Session, error)
 		a.flows[key] = fe
 		a.mu.Unlock()
 	}
+	fe.use.touch(time.Now())
 	b := fe.bundle
 	opts := engine.RunOptions{Store: st, StateDir: dir, RunID: ref.RunID, Vars: b.Vars, Seed: b.Seed, NoCache: b.NoCache, BudgetUSD: b.BudgetUSD,
 		Engine: "temporal", Labels: b.Labels, SyncItems: true}
@@ -168,12 +169,10 @@ func (a *Activities) compile(ctx context.Context, ref Ref, dir string) (*flowEnt
 		return nil, err
 	}
 	file, allow := b.FlowFile, b.AllowRead
+	var unpacked string
 	if len(b.Roots) > 0 {
-		base := a.BundleDir
-		if base == "" {
-			base = filepath.Join(os.TempDir(), "aiflow-bundles")
-		}
-		if file, allow, err = materialize(filepath.Join(base, ref.BundleHash), b); err != nil {
+		unpacked = filepath.Join(a.bundleDir(), ref.BundleHash)
+		if file, allow, err = materialize(unpacked, b); err != nil {
 			return nil, err
 		}
 	}
@@ -182,7 +181,9 @@ func (a *Activities) compile(ctx context.Context, ref Ref, dir string) (*flowEnt
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("compiling %s: %v", b.FlowFile, err), "InvalidFlow", err)
 	}
 	fl.Spec.File = b.FlowFile // the run is recorded under the flow's own path
-	return &flowEntry{fl: fl, bundle: b}, nil
+	fe := &flowEntry{fl: fl, bundle: b}
+	fe.use.dir = unpacked
+	return fe, nil
 }
 
 // done closes a session, counting what it read.
