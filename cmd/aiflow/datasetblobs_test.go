@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +55,30 @@ func TestDatasetBlobsSurviveGC(t *testing.T) {
 	}
 	if n := blobs(); n != 2 {
 		t.Errorf("%d of the dataset's 2 pictures left after gc: the results file names bytes that are gone", n)
+	}
+
+	// A results file no longer wanted releases its pictures: --dry-run says so, then gc
+	// removes them. A file that is not JSON is refused, naming it.
+	results := filepath.Join(dir, "out.jsonl")
+	gc := func(args ...string) string {
+		t.Helper()
+		out.Reset()
+		errs.Reset()
+		if code := run(append([]string{"gc", flow, "--state-dir", state}, args...), &out, &errs); code != exitOK {
+			t.Fatalf("gc %v: exit %d\n%s", args, code, errs.String())
+		}
+		return out.String()
+	}
+	if o := gc("--release", results, "--dry-run"); !strings.Contains(strings.Join(strings.Fields(o), " "), "blobs no run uses 2 ") || blobs() != 2 {
+		t.Errorf("gc --release --dry-run printed\n%s\nand left %d pictures; want 2 to be removed, none gone", o, blobs())
+	}
+	if o := gc("--release", results); !strings.Contains(o, "Released 2 of the 2 blobs named by "+results) || blobs() != 0 {
+		t.Errorf("gc --release printed\n%s\nand left %d pictures; want both released and removed", o, blobs())
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"a\": 1}\nnot json\n"), 0o644)
+	errs.Reset()
+	if code := run([]string{"gc", flow, "--state-dir", state, "--release", bad}, &out, &errs); code != exitError || !strings.Contains(errs.String(), bad+": value 2") {
+		t.Errorf("gc --release of a file that is not JSON: exit %d, %s", code, errs.String())
 	}
 }

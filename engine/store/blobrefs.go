@@ -24,6 +24,12 @@ var blobRefSources = []string{
 // BlobRefs returns the SHA-256 of every blob value the store references, so that
 // `aiflow gc` keeps their bytes. Values are decoded one at a time.
 func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
+	return s.BlobRefsBut(ctx, nil)
+}
+
+// BlobRefsBut is BlobRefs that does not count the pins of the blobs in released (what
+// `aiflow gc --release --dry-run` would remove, with those pins still in place).
+func (s *Store) BlobRefsBut(ctx context.Context, released map[string]bool) (map[string]bool, error) {
 	refs := map[string]bool{}
 	for _, q := range blobRefSources {
 		if err := s.collectBlobRefs(ctx, q, refs); err != nil {
@@ -40,7 +46,9 @@ func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 		if err := rows.Scan(&sum); err != nil {
 			return nil, fmt.Errorf("finding pinned blobs: %w", err)
 		}
-		refs[sum] = true
+		if !released[sum] {
+			refs[sum] = true
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("finding pinned blobs: %w", err)
@@ -74,6 +82,34 @@ func (s *Store) PinBlobs(ctx context.Context, reason string, v any) error {
 		return fmt.Errorf("pinning %d blobs: %w", len(sums), err)
 	}
 	return nil
+}
+
+// UnpinBlobs releases the pins of sums (see PinBlobs): `aiflow gc` then removes those
+// blobs unless something else references them. It returns how many were pinned.
+func (s *Store) UnpinBlobs(ctx context.Context, sums []string) (int, error) {
+	n := 0
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		st, err := s.txStmt(ctx, tx, `DELETE FROM blob_pins WHERE sha256 = ?`)
+		if err != nil {
+			return err
+		}
+		for _, sum := range sums {
+			res, err := st.ExecContext(ctx, sum)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("releasing %d pinned blobs: %w", len(sums), err)
+	}
+	return n, nil
 }
 
 func (s *Store) collectBlobRefs(ctx context.Context, q string, refs map[string]bool) error {
