@@ -239,3 +239,29 @@ func TestStepReadsSearchByRun(t *testing.T) {
 		}
 	}
 }
+
+// TestPackKeepsOddIDs: ids that are not valid UTF-8 would change on their way through
+// JSON; such a batch is written as rows, and reads back unchanged.
+func TestPackKeepsOddIDs(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if s.dialect != SQLite {
+		t.Skip("PostgreSQL's text holds only UTF-8, rows or not")
+	}
+	run := sampleRun("r1", "f.yaml", t0)
+	recs := []StepRecord{{RunID: "r1", StepID: "bad\xffid", Item: WholeStep, Status: StepSucceeded}, {RunID: "r1", StepID: "ok", Item: WholeStep, Status: StepSkipped}}
+	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Create: &run, Steps: recs, Finish: &RunFinish{Status: RunSucceeded}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, r := range got {
+		ids[r.StepID] = true
+	}
+	if len(got) != 2 || !ids["bad\xffid"] || !ids["ok"] {
+		t.Errorf("read back %v; want the two ids unchanged", ids)
+	}
+}

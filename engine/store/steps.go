@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Step statuses.
@@ -537,7 +538,8 @@ func (w *stepWrite) pack(ctx context.Context, s *Store, tx *sql.Tx, run string) 
 		return false, nil
 	}
 	for _, r := range w.recs {
-		if r.RunID != run {
+		// Only valid UTF-8 goes into the JSON unchanged; rows take any other id.
+		if r.RunID != run || !utf8.ValidString(r.StepID) || !utf8.ValidString(r.InputsHash) {
 			return false, nil
 		}
 	}
