@@ -123,6 +123,22 @@ func TestPackedRecordsReadLikeRows(t *testing.T) {
 	if got := countRows(t, s, `SELECT count(*) FROM step_packs WHERE run_id = 'rows'`); got != 0 {
 		t.Errorf("run rows, which had a record before its last write, has %d packs; want none", got)
 	}
+	// The run created and finished in one write reads as the one finished later.
+	var runs [2]Run
+	for i, id := range []string{"rows", "packed"} {
+		r, err := s.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.FinishedAt.IsZero() {
+			t.Errorf("run %s has no finish time", id)
+		}
+		r.ID, r.FinishedAt = "", time.Time{}
+		runs[i] = r
+	}
+	if d := cmp.Diff(runs[0], runs[1]); d != "" {
+		t.Errorf("run created finished reads differently (-finished later +created finished):\n%s", d)
+	}
 	want, got := viewsOf(t, s, "rows"), viewsOf(t, s, "packed")
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("packed records read differently from rows (-rows +packed):\n%s", d)
