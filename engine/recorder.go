@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +50,22 @@ type recorder struct {
 	create    *store.Run
 	created   chan struct{}
 	createErr error
+
+	// keys, for a new run (whose records only this recorder writes), holds a hash of the
+	// key of every record written, so that a write can vouch that its keys are new to
+	// the run (store.Progress.Fresh); packed counts the records written with Pack. Both
+	// are used under wmu.
+	keys   map[uint64]struct{}
+	packed int
 }
 
 const (
-	recorderBatch  = 512
+	// recorderMaxPacked is how many records of a run may go into packs (store.Progress.Pack):
+	// a reader of a run's records reads its packs whole, so beyond it records go in rows,
+	// which readers find through the index. (Measured on a 10,000-item step all packed:
+	// a page of 100 items read in 32 ms instead of 3.5, the step stats in 64 instead of 17.)
+	recorderMaxPacked = 8 * 1024
+	recorderBatch     = 512
 	recorderLinger = 5 * time.Millisecond
 	// recorderMaxPending bounds the records queued while the store falls behind (a
 	// slow disk, a busy database): put then waits, so a long for_each cannot queue its
@@ -89,6 +102,7 @@ func startRecorder(runID string, write func(context.Context, store.Progress) err
 func startCreatingRecorder(run store.Run, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
 	r := newRecorderState(run.ID, write, after, steps)
 	r.create = &run
+	r.keys = make(map[uint64]struct{}, min(max(steps, 1), recorderBatch))
 	r.wake <- struct{}{} // the creation is pending: write it within the linger
 	go r.loop()
 	return r
@@ -234,7 +248,28 @@ func (r *recorder) commit(p store.Progress) {
 		r.written(p, err)
 		return
 	}
+	if r.keys != nil && len(p.Steps) > 0 {
+		p.Fresh = true
+		for i := range p.Steps {
+			k := recordKey(&p.Steps[i])
+			if _, seen := r.keys[k]; seen { // or a hash collision: then rows, as for a repeat
+				p.Fresh = false
+			}
+			r.keys[k] = struct{}{}
+		}
+		if p.Pack = p.Fresh && r.packed < recorderMaxPacked; p.Pack {
+			r.packed += len(p.Steps)
+		}
+	}
 	r.written(p, r.write(context.Background(), p))
+}
+
+// keySeed hashes record keys for recorder.keys.
+var keySeed = maphash.MakeSeed()
+
+// recordKey is a hash of rec's key in its run.
+func recordKey(rec *store.StepRecord) uint64 {
+	return maphash.String(keySeed, rec.StepID) ^ uint64(rec.Item+1)*0x9e3779b97f4a7c15
 }
 
 // notCreated reports whether the run's creation failed, so the run is not in the store.

@@ -247,8 +247,56 @@ func TestRecorderCreatesTheRunWithItsFirstWrite(t *testing.T) {
 		t.Fatalf("closeWith = %v, %v; want ended", ended, err)
 	}
 	w := log.get()
-	if len(w) != 1 || w[0].Create == nil || w[0].Create.ID != "r1" || len(w[0].Steps) != 10 || w[0].Finish == nil {
-		t.Errorf("writes %+v; want one that creates r1, records 10 steps and finishes", w)
+	if len(w) != 1 || w[0].Create == nil || w[0].Create.ID != "r1" || len(w[0].Steps) != 10 || w[0].Finish == nil || !w[0].Fresh || !w[0].Pack {
+		t.Errorf("writes %+v; want one that creates r1, records 10 steps as new and packable, and finishes", w)
+	}
+}
+
+// TestRecorderVouchesForNewKeysOnly: a new run's recorder says a write's keys are new to
+// the run (so the store may pack them and need not look for packs) only while no key
+// comes twice, and packs at most recorderMaxPacked records.
+func TestRecorderVouchesForNewKeysOnly(t *testing.T) {
+	var log writeLog
+	r := startCreatingRecorder(store.Run{ID: "r1"}, log.write, func(time.Duration) <-chan time.Time { return nil }, 0)
+	put := func(step string, from, to int) {
+		for i := from; i < to; i++ {
+			r.put(store.StepRecord{StepID: step, Item: i})
+		}
+		r.sync()
+	}
+	put("a", 0, 3)                 // new
+	put("a", 3, 5)                 // new
+	put("a", 4, 6)                 // item 4 again
+	put("b", 0, recorderMaxPacked) // new, reaching the packing cap
+	put("c", 0, 1)                 // new, past the cap
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string // the first three writes, then records per run of writes with the same flags
+	n := 0
+	ws := log.get()
+	for i, w := range ws {
+		n += len(w.Steps)
+		if i == len(ws)-1 || ws[i+1].Fresh != w.Fresh || ws[i+1].Pack != w.Pack || i < 3 {
+			got = append(got, fmt.Sprintf("%d fresh=%v pack=%v", n, w.Fresh, w.Pack))
+			n = 0
+		}
+	}
+	want := []string{"3 fresh=true pack=true", "2 fresh=true pack=true", "2 fresh=false pack=false",
+		fmt.Sprintf("%d fresh=true pack=true", recorderMaxPacked), "1 fresh=true pack=false"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("writes:\n%v\nwant\n%v", got, want)
+	}
+	// A recorder of a run that exists (a resume) vouches for nothing.
+	var log2 writeLog
+	r2 := startRecorder("r1", log2.write, func(time.Duration) <-chan time.Time { return nil })
+	r2.put(store.StepRecord{StepID: "a", Item: -1})
+	r2.sync()
+	if err := r2.close(); err != nil {
+		t.Fatal(err)
+	}
+	if w := log2.get(); len(w) != 1 || w[0].Fresh || w[0].Pack {
+		t.Errorf("a resume's write %+v; want neither fresh nor packable", w)
 	}
 }
 

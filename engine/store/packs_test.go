@@ -91,8 +91,9 @@ func viewsOf(t *testing.T, s *Store, runID string) map[string]any {
 	return out
 }
 
-// TestPackedRecordsReadLikeRows: a run recorded in one last write keeps its slim records
-// packed in one row, and every reader sees the same as for the same records in rows.
+// TestPackedRecordsReadLikeRows: a run's slim records written by a writer that vouches
+// for their keys are packed, in one row per write, and every reader sees the same as for
+// the same records in rows.
 func TestPackedRecordsReadLikeRows(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
@@ -100,22 +101,26 @@ func TestPackedRecordsReadLikeRows(t *testing.T) {
 		fin := &RunFinish{Status: RunSucceeded, Outputs: map[string]any{"a": 1.0}, Usage: Usage{Requests: 2, USD: 0.5}}
 		run := sampleRun(id, "f.yaml", t0)
 		p := Progress{RunID: id, Steps: packSample(id), Finish: fin}
-		if id == "rows" { // created first, so its records are written as rows
+		if id == "rows" { // written by a writer that does not vouch for its keys: rows
 			if err := s.CreateRun(ctx, run); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.PutSteps(ctx, p.Steps[:1]...); err != nil {
 				t.Fatal(err)
 			}
-		} else {
-			p.Create = &run
+		} else { // in two writes, each vouching for its keys
+			first := Progress{RunID: id, Create: &run, Steps: p.Steps[:3], Fresh: true, Pack: true}
+			if err := s.RecordProgress(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			p.Steps, p.Fresh, p.Pack = p.Steps[3:], true, true
 		}
 		if err := s.RecordProgress(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := countRows(t, s, `SELECT count(*) FROM step_packs WHERE run_id = 'packed'`); got != 1 {
-		t.Errorf("%d packs of run packed; want 1", got)
+	if got := countRows(t, s, `SELECT count(*) FROM step_packs WHERE run_id = 'packed'`); got != 2 {
+		t.Errorf("%d packs of run packed; want 2, one per write", got)
 	}
 	if got := countRows(t, s, `SELECT count(*) FROM steps WHERE run_id = 'packed'`); got != 1 {
 		t.Errorf("%d rows of run packed; want 1, the model call's", got)
@@ -155,13 +160,19 @@ func TestWriteAfterPackMovesItIntoRows(t *testing.T) {
 	s := newStore(t)
 	run := sampleRun("r1", "f.yaml", t0)
 	recs := packSample("r1")
-	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Create: &run, Steps: recs, Finish: &RunFinish{Status: RunFailed}}); err != nil {
+	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Create: &run, Steps: recs[:2], Fresh: true, Pack: true}); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Steps: recs[2:], Finish: &RunFinish{Status: RunFailed}, Fresh: true, Pack: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, s, `SELECT count(*) FROM step_packs`); got != 2 {
+		t.Errorf("%d packs; want 2", got)
 	}
 	again := recs[0]
 	again.Status, again.Encoded = StepCached, nil
 	again.Output = json.RawMessage(`{"value":43}`)
-	// A resume's last write: the run has a pack, so nothing is packed again.
+	// A resume's last write, which cannot vouch for its keys.
 	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Steps: []StepRecord{again}, Finish: &RunFinish{Status: RunSucceeded}}); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +202,7 @@ func TestDeletingAPackedRunDeletesItsPack(t *testing.T) {
 	s := newStore(t)
 	for i, id := range []string{"old", "new"} {
 		run := sampleRun(id, "f.yaml", t0.Add(time.Duration(i)*time.Hour))
-		if err := s.RecordProgress(ctx, Progress{RunID: id, Create: &run, Steps: packSample(id), Finish: &RunFinish{Status: RunSucceeded}}); err != nil {
+		if err := s.RecordProgress(ctx, Progress{RunID: id, Create: &run, Steps: packSample(id), Finish: &RunFinish{Status: RunSucceeded}, Fresh: true, Pack: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -266,7 +277,7 @@ func TestPackKeepsOddIDs(t *testing.T) {
 	}
 	run := sampleRun("r1", "f.yaml", t0)
 	recs := []StepRecord{{RunID: "r1", StepID: "bad\xffid", Item: WholeStep, Status: StepSucceeded}, {RunID: "r1", StepID: "ok", Item: WholeStep, Status: StepSkipped}}
-	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Create: &run, Steps: recs, Finish: &RunFinish{Status: RunSucceeded}}); err != nil {
+	if err := s.RecordProgress(ctx, Progress{RunID: "r1", Create: &run, Steps: recs, Finish: &RunFinish{Status: RunSucceeded}, Fresh: true, Pack: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Steps(ctx, "r1")

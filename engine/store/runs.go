@@ -192,6 +192,15 @@ type Progress struct {
 	Steps  []StepRecord
 	// Events are retries and rate-limiter waits, appended to the run's events.
 	Events []RunEvent
+	// Fresh is the writer's word that no record of Steps has a key recorded for the run
+	// before: a new run's recorder, which sees every record of the run, says so while
+	// each key comes once. The store then need not look for the run's packed records
+	// (see Pack) to move them into rows before writing.
+	Fresh bool
+	// Pack, with Fresh, lets the store keep the plain records among Steps (a status,
+	// an inputs hash, times and an output of at most 64 bytes: a transform's) as one
+	// JSON array in step_packs instead of a row each, which costs SQLite about a tenth.
+	Pack bool
 	// Finish, when set, finishes the run after the records, in the same
 	// transaction: a run's last write and its end cost one commit, not two.
 	Finish *RunFinish
@@ -264,11 +273,11 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 				return err
 			}
 		}
-		last := ""
-		if p.Finish != nil {
-			last = p.RunID
+		packRun := ""
+		if p.Pack {
+			packRun = p.RunID
 		}
-		if err := steps.write(ctx, s, tx, last); err != nil || finish == nil {
+		if err := steps.write(ctx, s, tx, p.Fresh, packRun); err != nil || finish == nil {
 			return err
 		}
 		st, err := s.txStmt(ctx, tx, finishRunQuery)

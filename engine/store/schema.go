@@ -272,17 +272,19 @@ CREATE TABLE blob_pins (
 	pinned_at BIGINT NOT NULL
 );
 `},
-	// 10: step_packs, a small run's plain step records in one row. A run whose records all
-	// reach the store in its last write (a small flow's) and have nothing but a status,
-	// an inputs hash, times and a small inline output (transforms, skipped steps) keeps
-	// them as one JSON array per run instead of a row each: SQLite's work on a row and
-	// its index entry was half of such a step's cost. Readers see both through the view
-	// run_steps; any later write of the run's records first moves its pack into rows
-	// (see stepWrite.write), so a key is never in a pack and a row at once.
+	// 10: step_packs, plain step records many to a row. The records a new run's recorder
+	// writes that have nothing but a status, an inputs hash, times and a small inline
+	// output (transforms, skipped steps) are kept as one JSON array per write instead of
+	// a row each: SQLite's work on a row and its index entry was half of such a step's
+	// cost. Readers see both through the view run_steps; a write that cannot vouch that
+	// its keys are new to the run (a resume) first moves the run's packs into rows (see
+	// stepWrite.write), so a key is never in a pack and a row at once.
 	{sqlite: `
 CREATE TABLE step_packs (
-	run_id  TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-	records TEXT NOT NULL
+	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	seq     INTEGER NOT NULL,
+	records TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
 );
 CREATE VIEW packed_steps AS
 	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, r.value ->> 1 AS item, r.value ->> 2 AS status,
@@ -299,8 +301,10 @@ CREATE VIEW run_steps AS
 	FROM packed_steps;
 `, postgres: `
 CREATE TABLE step_packs (
-	run_id  TEXT NOT NULL PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-	records TEXT NOT NULL
+	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	seq     BIGINT NOT NULL,
+	records TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
 );
 CREATE VIEW packed_steps AS
 	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, (r.value ->> 1)::bigint AS item, r.value ->> 2 AS status,

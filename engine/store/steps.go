@@ -467,20 +467,22 @@ func lastOfEachKey(recs []StepRecord) []StepRecord {
 var keySeed = maphash.MakeSeed()
 
 // write stores the batch's outputs that are not stored yet, then its records, in tx.
-// last names the run when this is its last write (the run finishes in tx): if the run
-// has no records stored yet, the batch's slim records then go into one step_packs row
-// instead of a row each. Otherwise any pack of the batch's runs is first moved into
-// rows, so that a record's key is never both packed and a row.
-func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, last string) error {
+// fresh is the caller's word that no record's key is recorded for its run yet
+// (Progress.Fresh); otherwise the packs of the batch's runs are first moved into rows,
+// so that a key is never both packed and a row. packRun, with fresh, names the run
+// whose slim records may go into one step_packs row instead of a row each.
+func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, fresh bool, packRun string) error {
 	if len(w.recs) == 0 {
 		return nil
 	}
-	packed, err := w.pack(ctx, s, tx, last)
-	if err != nil {
-		return err
-	}
-	if !packed {
+	packed := false
+	if !fresh {
 		if err := w.unpack(ctx, s, tx); err != nil {
+			return err
+		}
+	} else if packRun != "" {
+		var err error
+		if packed, err = w.pack(ctx, s, tx, packRun); err != nil {
 			return err
 		}
 	}
@@ -522,17 +524,17 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, last string
 
 // Queries of packed step records (migration 10).
 const (
-	// runHasRecordsQuery tells whether a run has a step row or a pack.
-	runHasRecordsQuery = `SELECT EXISTS (SELECT 1 FROM steps WHERE run_id = ?1) OR EXISTS (SELECT 1 FROM step_packs WHERE run_id = ?1)`
-	putPackQuery       = `INSERT INTO step_packs (run_id, records) VALUES (?, ?)`
-	// unpackQuery moves a run's packed records into rows; deletePackQuery then drops the pack.
+	// putPackQuery adds a pack after the run's last one.
+	putPackQuery = `INSERT INTO step_packs (run_id, seq, records)
+	SELECT CAST(?1 AS TEXT), coalesce(max(seq), -1) + 1, CAST(?2 AS TEXT) FROM step_packs WHERE run_id = ?1`
+	// unpackQuery moves a run's packed records into rows; deletePackQuery then drops the packs.
 	unpackQuery = `INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)
 	SELECT run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline FROM packed_steps WHERE run_id = ?`
 	deletePackQuery = `DELETE FROM step_packs WHERE run_id = ?`
 )
 
-// pack writes the batch's slim records as run's one step_packs row when run is set, every
-// record is run's and the run has no records stored yet. It reports whether it did.
+// pack writes the batch's slim records as one step_packs row of run, when every record
+// is run's. It reports whether it did.
 func (w *stepWrite) pack(ctx context.Context, s *Store, tx *sql.Tx, run string) (bool, error) {
 	if run == "" || len(w.slim.recs) == 0 {
 		return false, nil
@@ -543,18 +545,8 @@ func (w *stepWrite) pack(ctx context.Context, s *Store, tx *sql.Tx, run string) 
 			return false, nil
 		}
 	}
-	st, err := s.txStmt(ctx, tx, runHasRecordsQuery)
+	st, err := s.txStmt(ctx, tx, putPackQuery)
 	if err != nil {
-		return false, err
-	}
-	var has bool
-	if err := st.QueryRowContext(ctx, run).Scan(&has); err != nil {
-		return false, fmt.Errorf("recording steps of run %q: %w", run, err)
-	}
-	if has {
-		return false, nil
-	}
-	if st, err = s.txStmt(ctx, tx, putPackQuery); err != nil {
 		return false, err
 	}
 	if _, err := st.ExecContext(ctx, run, packRecords(w.slim.args)); err != nil {

@@ -15,7 +15,7 @@ type stmtKey struct {
 // prepares any other statement anew in each transaction: finishing a run that way cost
 // a small flow a fiftieth of its time).
 var warmQueries = []string{putStepQuery, putSlimStepQuery, putBlobQuery, hitQuery,
-	runHasRecordsQuery, putPackQuery, unpackQuery, deletePackQuery, createRunQuery,
+	putPackQuery, unpackQuery, deletePackQuery, createRunQuery,
 	finishRunQuery, addRunUsageQuery}
 
 func (s *Store) warm(ctx context.Context) error {
