@@ -66,7 +66,7 @@ const (
 	// a page of 100 items read in 32 ms instead of 3.5, the step stats in 64 instead of 17.)
 	recorderMaxPacked = 8 * 1024
 	recorderBatch     = 512
-	recorderLinger = 5 * time.Millisecond
+	recorderLinger    = 5 * time.Millisecond
 	// recorderMaxPending bounds the records queued while the store falls behind (a
 	// slow disk, a busy database): put then waits, so a long for_each cannot queue its
 	// outputs in memory without end.
