@@ -240,9 +240,10 @@ func (r *recorder) take() (store.Progress, bool) {
 	return p, len(r.pending) >= recorderBatch
 }
 
-// commit writes p, taken with take; the caller holds wmu. Once the run's creation failed nothing more is written: the run is not in
-// the store, and a write could only fail or, were another run to hold its ID, land in
-// that run.
+// commit writes p, taken with take; the caller holds wmu. Once the run's creation failed
+// nothing more is written: the run is not in the store, and a write could only fail or,
+// were another run to hold its ID, land in that run. A new run's recorder says which
+// writes bring keys new to the run (see keys).
 func (r *recorder) commit(p store.Progress) {
 	if err := r.createErr; err != nil { // set by an earlier commit, under wmu
 		r.written(p, err)
