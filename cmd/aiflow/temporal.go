@@ -122,16 +122,17 @@ func runOnTemporal(ctx context.Context, a runArgs, fl *engine.Flow, vars map[str
 
 // followRecords reports the run's steps to hook as the workers record them (the run
 // store is shared), as the local engine's events would, until stop is called; stop reads
-// the records one last time.
+// the records one last time. It reads the whole-step records only, without outputs: it
+// read every item's record and output four times a second.
 func followRecords(ctx context.Context, st *store.Store, runID string, hook engine.Hook) (stop func()) {
 	seen := map[string]bool{}
 	poll := func() {
-		recs, err := st.Steps(context.WithoutCancel(ctx), runID)
+		recs, err := st.WholeSteps(context.WithoutCancel(ctx), runID)
 		if err != nil {
 			return // not recorded yet
 		}
 		for _, r := range recs {
-			if r.Item >= 0 || seen[r.StepID] || r.Status == engine.StatusRunning {
+			if seen[r.StepID] || r.Status == engine.StatusRunning {
 				continue
 			}
 			seen[r.StepID] = true

@@ -180,6 +180,16 @@ func (s *Store) itemRecords(ctx context.Context, where string, args ...any) ([]S
 	return out, rows.Err()
 }
 
+// WholeSteps returns, without outputs, the whole-step records of run runID (no item
+// records): what a watcher of a run's progress reads, however many items its steps have.
+func (s *Store) WholeSteps(ctx context.Context, runID string) ([]StepRecord, error) {
+	recs, err := s.itemRecords(ctx, `WHERE run_id = ? AND item = -1 ORDER BY started_at, step_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading steps of run %q: %w", runID, err)
+	}
+	return recs, nil
+}
+
 // StepItems returns, without outputs, the item records of step stepID in run runID
 // from item index from on, at most limit of them (all when limit <= 0), by index.
 func (s *Store) StepItems(ctx context.Context, runID, stepID string, from, limit int) ([]StepRecord, error) {

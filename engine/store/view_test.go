@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -229,5 +230,29 @@ func TestRunMarksOfARunWithManySteps(t *testing.T) {
 	}
 	if before["r1"].Mark == after["r1"].Mark {
 		t.Errorf("the mark %q did not change when a record's finish time did", before["r1"].Mark)
+	}
+}
+
+// TestWholeSteps: a watcher of a run's progress reads its whole-step records, without
+// outputs and without the items.
+func TestWholeSteps(t *testing.T) {
+	ctx := context.Background()
+	s := withRun(t)
+	recs := []StepRecord{
+		{RunID: "r1", StepID: "b", Item: WholeStep, Status: StepSucceeded, StartedAt: t0.Add(2 * time.Second), Output: json.RawMessage(`{"v":1}`), Model: "m"},
+		{RunID: "r1", StepID: "a", Item: WholeStep, Status: StepFailed, Error: "boom", StartedAt: t0.Add(time.Second)},
+	}
+	for i := range 50 {
+		recs = append(recs, StepRecord{RunID: "r1", StepID: "b", Item: i, Status: StepSucceeded, StartedAt: t0, Output: json.RawMessage(`{"v":2}`)})
+	}
+	if err := s.PutSteps(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.WholeSteps(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].StepID != "a" || got[0].Error != "boom" || got[1].StepID != "b" || got[1].Model != "m" || got[1].Output != nil {
+		t.Errorf("WholeSteps = %+v; want a (failed, boom) then b (model m), no outputs", got)
 	}
 }
