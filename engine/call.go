@@ -194,9 +194,14 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 	var lastErr error
 	for i, m := range models {
 		call.Model = m
-		start := time.Now()
+		// Only a split route's first choice is timed (its arm's statistics).
+		split := i == 0 && n.Spec.Route != nil && len(w.fl.Routes[n.Spec.Route.Name].Spec.Split) > 0
+		var start time.Time
+		if split {
+			start = time.Now()
+		}
 		out, rec, err := w.executeWith(n, call)
-		if i == 0 && n.Spec.Route != nil && len(w.fl.Routes[n.Spec.Route.Name].Spec.Split) > 0 {
+		if split {
 			w.countArm(n.Spec.Route.Name, m, rec, err, time.Since(start))
 		}
 		cr.attempts += rec.attempts
@@ -718,10 +723,11 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 	if cr.cached {
 		status = StatusCached
 	}
+	end := w.opts.Now()
 	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
-		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
+		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: end, Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
 	w.setOutput(&r, out, cr.out)
 	w.putStep(r)
 	w.endItemSpan(n, idx, start, cr, out, nil)
-	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
+	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage, Time: end})
 }

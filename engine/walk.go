@@ -423,7 +423,12 @@ func (w *walker) runNode(n *Node) {
 			return
 		}
 	}
-	w.hooks.emit(Event{Type: EventStepStart, RunID: w.runID, StepID: n.ID, Item: -1})
+	// The step's start event is dated like its record, unless its when: took a while.
+	at := start
+	if n.When != nil {
+		at = time.Time{}
+	}
+	w.hooks.emit(Event{Type: EventStepStart, RunID: w.runID, StepID: n.ID, Item: -1, Time: at})
 	if n.ForEach != nil {
 		w.fanOut(n, st, scope, start)
 		return
@@ -500,17 +505,20 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	if cached {
 		st.status = StatusCached
 	}
-	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
-	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
+	end := w.opts.Now() // one clock read dates the record and the event, and times the step
+	st.result.Status, st.result.Elapsed = st.status, end.Sub(start)
+	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: end,
 		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
 	w.setOutput(&r, st.output, st.out)
 	w.putStep(r)
-	w.closeSpan(n, -1, start, stepSpanEnd(st))
+	if w.spans != nil {
+		w.closeSpan(n, -1, start, stepSpanEnd(st))
+	}
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached
 	}
-	w.hooks.emit(Event{Type: typ, RunID: w.runID, StepID: n.ID, Item: -1, Model: st.result.Model, Usage: st.result.Usage, Elapsed: st.result.Elapsed, Items: st.result.Items})
+	w.hooks.emit(Event{Type: typ, RunID: w.runID, StepID: n.ID, Item: -1, Model: st.result.Model, Usage: st.result.Usage, Elapsed: st.result.Elapsed, Items: st.result.Items, Time: end})
 }
 
 func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start time.Time) {

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aiflow/aiflow/engine/store"
+	"github.com/aiflow/aiflow/internal/flowgen"
+	"github.com/aiflow/aiflow/providers"
+	"github.com/aiflow/aiflow/spec"
+	"github.com/aiflow/aiflow/steps"
+	"github.com/aiflow/aiflow/steps/transform"
+)
+
+// TestWalkerStepAllocations is issue 18: the walker's own work per transform step, from
+// the scheduler picking it up to its record (an ephemeral run records nothing, so the
+// run store's share is left out), allocated about 20 objects; garbage collection was
+// then a quarter of a small flow's cost. The ceilings are what the walker allocates per
+// step now, with a little room for the run's own set-up spread over its 100 steps.
+func TestWalkerStepAllocations(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		max  float64 // allocations per step
+	}{
+		{"wide", flowgen.Wide(100), 20},
+		{"chain", flowgen.Chain(100), 26},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := compileTransforms(t, tt.src)
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			opts := RunOptions{Store: st, Ephemeral: true, Parallelism: 1}
+			run := func() {
+				if _, err := fl.Run(context.Background(), opts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run() // warm the pools
+			perStep := testing.AllocsPerRun(20, run) / 100
+			if perStep > tt.max {
+				t.Errorf("%.1f allocations per step, want at most %.0f", perStep, tt.max)
+			}
+		})
+	}
+}
+
+func compileTransforms(t *testing.T, src string) *Flow {
+	t.Helper()
+	reg := steps.NewRegistry()
+	reg.Register(transform.Kind)
+	f, diags := spec.Parse("bench.yaml", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return fl
+}
+
+// TestStepClockReads is issue 18: a transform step read the clock six times (when it
+// started, for its start event, to time its call, twice when it ended, for its end
+// event); a clock read costs a tenth of a microsecond on some machines. A step now
+// reads the run's clock when it starts and when it ends, and its events carry those
+// same times.
+func TestStepClockReads(t *testing.T) {
+	const n = 20
+	for _, tt := range []struct {
+		name string
+		src  string
+	}{{"wide", flowgen.Wide(n)}, {"chain", flowgen.Chain(n)}, {"for_each", forEachFlow}} {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := compileTransforms(t, tt.src)
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+			var reads atomic.Int64
+			clock := func() time.Time { return t0.Add(time.Duration(reads.Add(1)) * time.Second) }
+			var mu sync.Mutex
+			var events []Event
+			hook := HookFunc(func(e Event) {
+				mu.Lock()
+				events = append(events, e)
+				mu.Unlock()
+			})
+			res, err := fl.Run(context.Background(), RunOptions{Store: st, Now: clock, Hooks: []Hook{hook}, Parallelism: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := 0 // steps and for_each items
+			for _, s := range res.Steps {
+				calls += 1 + s.Items
+			}
+			// Each step and item: its start and its end; the run: its start and its end.
+			if got, want := reads.Load(), int64(2*calls+2); got > want {
+				t.Errorf("%d clock reads for %d steps and items, want at most %d", got, calls, want)
+			}
+			for _, e := range events {
+				switch e.Type {
+				case EventStepStart, EventStepDone, EventItemDone:
+					if e.Time.Year() != 2000 {
+						t.Errorf("%s event of %s item %d dated %v, not by the run's clock", e.Type, e.StepID, e.Item, e.Time)
+					}
+				}
+			}
+		})
+	}
+}
+
+// forEachFlow is a for_each transform over ten items.
+const forEachFlow = `aiflow: 1
+steps:
+  items:
+    uses: transform
+    for_each: ${ [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }
+    with:
+      expr: ${ each.value * 2 }
+`
