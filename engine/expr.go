@@ -360,6 +360,10 @@ type Refs struct {
 	Env       map[string]spec.Pos // env("NAME") with a literal name
 	Each      []spec.Pos
 	Other     map[string]spec.Pos // scopes used besides the above (input, budget, run)
+	// Whole is set when an expression reads a scope as a whole ($env, or steps without
+	// a step id after it): its value may then be the scope's own map, which the walker
+	// must not reuse for the next step (scopeBuf).
+	Whole bool
 }
 
 func newRefs() *Refs {
@@ -387,6 +391,7 @@ func (r *Refs) merge(o *Refs) {
 		r.Other[k] = v
 	}
 	r.Each = append(r.Each, o.Each...)
+	r.Whole = r.Whole || o.Whole
 }
 
 // StepIDs returns the referenced step ids, sorted.
@@ -721,17 +726,27 @@ func collectRefs(src string, pos spec.Pos, refs *Refs) {
 	if err != nil {
 		return
 	}
-	ast.Walk(&tree.Node, &refVisitor{pos: pos, refs: refs})
+	v := &refVisitor{pos: pos, refs: refs}
+	ast.Walk(&tree.Node, v)
+	if v.stepsIdents > v.stepsMembers {
+		refs.Whole = true // steps on its own: the scope's map of steps itself
+	}
 }
 
 type refVisitor struct {
 	pos  spec.Pos
 	refs *Refs
+	// stepsIdents counts the identifiers steps; stepsMembers those a member is read
+	// from (steps.x, steps[x]).
+	stepsIdents, stepsMembers int
 }
 
 func (v *refVisitor) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "steps" {
+			v.stepsMembers++
+		}
 		chain := memberChain(n)
 		if len(chain) < 2 {
 			return
@@ -752,6 +767,10 @@ func (v *refVisitor) Visit(node *ast.Node) {
 		}
 	case *ast.IdentifierNode:
 		switch n.Value {
+		case "steps":
+			v.stepsIdents++
+		case "$env":
+			v.refs.Whole = true
 		case "each":
 			v.refs.Each = append(v.refs.Each, v.pos)
 		case "input", "budget", "run":

@@ -70,6 +70,7 @@ func (s *scheduler) grow() {
 }
 
 func (s *scheduler) worker() {
+	var scope scopeBuf // reused by the steps this worker runs
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -85,7 +86,7 @@ func (s *scheduler) worker() {
 		s.queue = s.queue[1:]
 		s.busy++
 		s.mu.Unlock()
-		s.w.runNode(n)
+		s.w.runNodeIn(n, &scope)
 		s.mu.Lock()
 		s.busy--
 		s.left--

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/aiflow/aiflow/engine/store"
 	"github.com/aiflow/aiflow/internal/flowgen"
 	"github.com/aiflow/aiflow/providers"
@@ -26,8 +28,8 @@ func TestWalkerStepAllocations(t *testing.T) {
 		src  string
 		max  float64 // allocations per step
 	}{
-		{"wide", flowgen.Wide(100), 20},
-		{"chain", flowgen.Chain(100), 26},
+		{"wide", flowgen.Wide(100), 17},
+		{"chain", flowgen.Chain(100), 22},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,3 +130,53 @@ steps:
     with:
       expr: ${ each.value * 2 }
 `
+
+// TestScopeReuseKeepsWholeScopes: a step's expression scope is reused by the next step
+// the same worker runs, except where an expression can return the scope's own maps
+// ($env, steps by itself): those values live on in the step's output, and must still
+// hold the step's own dependencies after later steps ran.
+func TestScopeReuseKeepsWholeScopes(t *testing.T) {
+	const src = `aiflow: 1
+steps:
+  a:
+    uses: transform
+    with: { expr: 1 }
+  b:
+    uses: transform
+    needs: [a]
+    with: { expr: "${ steps }" }
+  c:
+    uses: transform
+    with: { expr: "${ steps.b.output.value.a.output.value + 1 }" }
+  d:
+    uses: transform
+    with: { expr: "${ $env.steps }" }
+    needs: [c]
+  e:
+    uses: transform
+    with: { expr: "${ [steps][0] }" }
+    needs: [d]
+  f:
+    uses: transform
+    with: { expr: "${ steps.e.output.value.d.output.value.c.output.value * 10 }" }
+outputs:
+  b: ${ keys(steps.b.output.value) }
+  d: ${ keys(steps.d.output.value) }
+  e: ${ keys(steps.e.output.value) }
+  f: ${ steps.f.output.value }
+`
+	fl := compileTransforms(t, src)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := fl.Run(context.Background(), RunOptions{Store: st, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"b": []any{"a"}, "d": []any{"c"}, "e": []any{"d"}, "f": 20.0}
+	if diff := cmp.Diff(want, res.Outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+}

@@ -392,7 +392,39 @@ func (w *walker) scope(n *Node) map[string]any {
 	return map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": stepsScope}
 }
 
-func (w *walker) runNode(n *Node) {
+// scopeBuf is a scheduler worker's expression scope, reused from one step to the next:
+// a fresh scope per step was three allocations of a trivial step's twenty. Every use of
+// a step's scope ends before runNode returns (its for_each items included), and a
+// step whose expressions could return the scope's own maps (Refs.Whole) gets a fresh one.
+type scopeBuf struct {
+	scope map[string]any // vars, run, resources, steps (and the evaluation's budget)
+	steps map[string]any // the step's dependencies' views
+}
+
+// nodeScope is w.scope(n), built in buf when buf is not nil and n allows it.
+func (w *walker) nodeScope(n *Node, buf *scopeBuf) map[string]any {
+	if buf == nil || n.Refs == nil || n.Refs.Whole {
+		return w.scope(n)
+	}
+	if buf.scope == nil {
+		buf.steps = make(map[string]any, len(n.Deps))
+		buf.scope = map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": buf.steps}
+	} else {
+		clear(buf.steps)
+		delete(buf.scope, evalKey) // the last step's budget
+	}
+	for _, id := range n.Deps {
+		if st, ok := w.states[id]; ok {
+			buf.steps[id] = st.view()
+		}
+	}
+	return buf.scope
+}
+
+func (w *walker) runNode(n *Node) { w.runNodeIn(n, nil) }
+
+// runNodeIn runs step n, its expression scope built in buf (nil: a fresh one).
+func (w *walker) runNodeIn(n *Node, buf *scopeBuf) {
 	st := w.states[n.ID]
 	defer close(st.done)
 	for _, d := range n.Deps {
@@ -411,7 +443,7 @@ func (w *walker) runNode(n *Node) {
 		return
 	}
 	w.startSpan(n, -1, start)
-	scope := w.scope(n)
+	scope := w.nodeScope(n, buf)
 	if n.When != nil {
 		v, err := n.When.EvalContext(w.ctx, scope)
 		if err != nil {
