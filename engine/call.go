@@ -292,8 +292,24 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	return out, cr, nil
 }
 
-// retryHook is told about each failed attempt that will be retried.
-type retryHook func(attempt int, err error, wait time.Duration)
+// retryHook tells the run's hooks and the call's span about each failed attempt of a
+// call of step n (for item) that will be retried. It is a value, not a closure: a
+// closure was an allocation of every call. The zero retryHook tells nobody.
+type retryHook struct {
+	w    *walker
+	n    *Node
+	item int
+}
+
+// retrying reports that attempt a failed with err and the next starts after wait.
+func (h retryHook) retrying(a int, err error, wait time.Duration) {
+	if h.w == nil {
+		return
+	}
+	e := Event{Type: EventRetry, RunID: h.w.runID, StepID: h.n.ID, Item: h.item, Attempt: a, Err: errors.New(h.w.fl.Redact(err.Error())), Elapsed: wait}
+	h.w.hooks.emit(e)
+	h.w.spanEvent(h.n, h.item, e)
+}
 
 // guarded runs body for calls (one, or a batch sent together) on model m with what every
 // paid call needs: the budget reservation; an execution slot, held until body returns so
@@ -312,8 +328,8 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 // slotted is guarded without the budget reservation, for callers that hold their own
 // (an asynchronous batch keeps its reservation until its answers are counted).
 func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
-	release := w.acquire(w.ctx, m, n.Kind.Task)
-	defer release()
+	sl := w.acquire(w.ctx, m, n.Kind.Task)
+	defer sl.release()
 	pol, ctx := w.policy(n), w.callCtx(n, item)
 	if pol.explicit {
 		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
@@ -323,11 +339,7 @@ func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx contex
 		w.hooks.emit(e)
 		w.spanEvent(n, item, e)
 	})
-	return body(ctx, pol, func(a int, err error, wait time.Duration) {
-		e := Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait}
-		w.hooks.emit(e)
-		w.spanEvent(n, item, e)
-	})
+	return body(ctx, pol, retryHook{w: w, n: n, item: item})
 }
 
 // emitFallback reports that a call moves to the route's next model after err.
@@ -352,11 +364,30 @@ func (w *walker) policy(n *Node) attemptPolicy {
 	return p
 }
 
+// slot is what acquire took, for release to give back (a value: returning a closure
+// was an allocation of every call).
+type slot struct {
+	sem  chan struct{} // the global slot's semaphore; nil when none was taken
+	psem chan struct{} // the provider slot's, when one was taken
+}
+
+// release gives the slots back.
+func (s slot) release() {
+	if s.sem == nil {
+		return
+	}
+	<-s.sem
+	if s.psem != nil {
+		<-s.psem
+	}
+}
+
 // acquire takes, for model calls, a slot of the provider's concurrency limit for task,
 // then a global execution slot. The provider slot comes first so that calls queued
 // behind a busy provider hold no global slot that calls to other providers or tasks
-// could use; every caller takes them in this order, so they cannot deadlock.
-func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Task) func() {
+// could use; every caller takes them in this order, so they cannot deadlock. Nothing
+// is held when ctx ends first.
+func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Task) slot {
 	var psem chan struct{}
 	if m != nil {
 		psem = w.env.providerSem(m.ProviderName, task)
@@ -371,7 +402,7 @@ func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Tas
 				unblock()
 			case <-ctx.Done():
 				unblock()
-				return func() {}
+				return slot{}
 			}
 		}
 	}
@@ -381,14 +412,9 @@ func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Tas
 		if psem != nil {
 			<-psem
 		}
-		return func() {}
+		return slot{}
 	}
-	return func() {
-		<-w.sem
-		if psem != nil {
-			<-psem
-		}
-	}
+	return slot{sem: w.sem, psem: psem}
 }
 
 // candidates lists the models to try for a call, first choice first.
