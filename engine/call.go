@@ -50,10 +50,11 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
 	ctx, cancel := w.evalContext(n)
 	defer cancel()
-	// The call and its environment in one allocation.
+	// The call, its environment and its inputs' evaluation budget in one allocation.
 	box := &struct {
-		call steps.Call
-		env  stepEnv
+		call   steps.Call
+		env    stepEnv
+		budget evalBudget
 	}{call: steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs))}, env: w.env.stepEnv(n, item)}
 	call := &box.call
 	call.Env = &box.env
@@ -62,7 +63,7 @@ func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call
 		var err error
 		t := n.Inputs[f.Name]
 		if t != nil {
-			if v, err = t.evalOwned(ctx, scope); err != nil {
+			if v, err = t.evalOwned(ctx, scope, &box.budget); err != nil {
 				return nil, err
 			}
 		}

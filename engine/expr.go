@@ -581,12 +581,14 @@ func (t *Template) EvalContext(ctx context.Context, scope map[string]any) (any, 
 
 // evalOwned is EvalContext in a scope only the calling goroutine uses and that may
 // hold the evaluation's budget: the budget goes into scope itself instead of into a
-// copy of it (a copy per input was a tenth of a trivial step's allocations).
-func (t *Template) evalOwned(ctx context.Context, scope map[string]any) (any, error) {
+// copy of it (a copy per input was a tenth of a trivial step's allocations). b is the
+// caller's budget, reset for this evaluation (one allocated per evaluation was another).
+func (t *Template) evalOwned(ctx context.Context, scope map[string]any, b *evalBudget) (any, error) {
 	if t.kind == tLiteral {
 		return t.lit, nil
 	}
-	scope[evalKey] = newEvalBudget(ctx)
+	b.Reset(ctx)
+	scope[evalKey] = b
 	return t.eval(scope)
 }
 

@@ -87,6 +87,7 @@ func (s *scheduler) worker() {
 		s.busy++
 		s.mu.Unlock()
 		s.w.runNodeIn(n, &scope)
+		scope.done()
 		s.mu.Lock()
 		s.busy--
 		s.left--

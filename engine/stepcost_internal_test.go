@@ -28,8 +28,8 @@ func TestWalkerStepAllocations(t *testing.T) {
 		src  string
 		max  float64 // allocations per step
 	}{
-		{"wide", flowgen.Wide(100), 15},
-		{"chain", flowgen.Chain(100), 20},
+		{"wide", flowgen.Wide(100), 14},
+		{"chain", flowgen.Chain(100), 19},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -401,6 +401,14 @@ type scopeBuf struct {
 	steps map[string]any // the step's dependencies' views
 }
 
+// done lets go of what the last step left in the scope: its inputs' evaluation budget
+// lives in its call, which is not kept alive until the worker's next step.
+func (b *scopeBuf) done() {
+	if b.scope != nil {
+		delete(b.scope, evalKey)
+	}
+}
+
 // nodeScope is w.scope(n), built in buf when buf is not nil and n allows it.
 func (w *walker) nodeScope(n *Node, buf *scopeBuf) map[string]any {
 	if buf == nil || n.Refs == nil || n.Refs.Whole {
@@ -411,7 +419,6 @@ func (w *walker) nodeScope(n *Node, buf *scopeBuf) map[string]any {
 		buf.scope = map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": buf.steps}
 	} else {
 		clear(buf.steps)
-		delete(buf.scope, evalKey) // the last step's budget
 	}
 	for _, id := range n.Deps {
 		if st, ok := w.states[id]; ok {
