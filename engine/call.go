@@ -279,7 +279,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 			return err
 		}
 		var cacheable bool
-		if out, cr.out, cacheable, err = roundTrip(w, res.Output); err != nil {
+		if out, cr.out, cacheable, err = roundTrip(w, res.Output, n.Kind.FreshOutput); err != nil {
 			return err
 		}
 		if useCache && cacheable {

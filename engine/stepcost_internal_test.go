@@ -28,7 +28,7 @@ func TestWalkerStepAllocations(t *testing.T) {
 		src  string
 		max  float64 // allocations per step
 	}{
-		{"wide", flowgen.Wide(100), 14},
+		{"wide", flowgen.Wide(100), 12},
 		{"chain", flowgen.Chain(100), 19},
 	}
 	for _, tt := range tests {

@@ -79,6 +79,11 @@ type Kind struct {
 	// Deterministic is false when the same inputs may give different outputs (sampling).
 	// The engine also asks Step.Deterministic when the step implements it.
 	Deterministic bool
+	// FreshOutput promises that Run returns a new Result.Output map on every call and
+	// keeps no reference to it, so the engine may convert its top-level values to the
+	// JSON shape (numbers as float64) in place instead of copying the map. Values
+	// inside it may be shared: those are never changed.
+	FreshOutput bool
 	// New checks the static parts of a step and returns the runnable step. No I/O.
 	New func(*spec.Step) (Step, spec.Diagnostics)
 }

@@ -19,6 +19,7 @@ var Kind = steps.Kind{
 	Outputs:       []steps.Field{{Name: "value", Type: steps.Any, Doc: "The evaluated value."}},
 	Version:       "1",
 	Deterministic: true,
+	FreshOutput:   true, // Run builds a new map per call
 	New:           func(*spec.Step) (steps.Step, spec.Diagnostics) { return transformer{}, nil },
 }
 
