@@ -279,7 +279,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 			return err
 		}
 		var cacheable bool
-		if out, cr.out, cacheable, err = roundTrip(w, res.Output, n.Kind.FreshOutput); err != nil {
+		if out, cr.out, cacheable, err = roundTrip(w, res.Output, n.Kind.FreshOutput, useCache || w.rec != nil); err != nil {
 			return err
 		}
 		if useCache && cacheable {
@@ -667,7 +667,10 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 		w.fail(n, st, firstErr, start)
 		return
 	}
-	st.output, st.out = outs, w.listRecord(outs, encs)
+	st.output = outs
+	if w.rec != nil { // the record's bytes: items without any would be encoded again
+		st.out = w.listRecord(outs, encs)
+	}
 	w.succeed(n, st, len(items) > 0 && cached == len(items), start)
 }
 
@@ -751,10 +754,12 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 		status = StatusCached
 	}
 	end := w.opts.Now()
-	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
-		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: end, Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
-	w.setOutput(&r, out, cr.out)
-	w.putStep(r)
+	if w.rec != nil {
+		r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
+			Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: end, Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
+		w.setOutput(&r, out, cr.out)
+		w.putStep(r)
+	}
 	w.endItemSpan(n, idx, start, cr, out, nil)
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage, Time: end})
 }

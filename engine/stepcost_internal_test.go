@@ -28,8 +28,8 @@ func TestWalkerStepAllocations(t *testing.T) {
 		src  string
 		max  float64 // allocations per step
 	}{
-		{"wide", flowgen.Wide(100), 12},
-		{"chain", flowgen.Chain(100), 19},
+		{"wide", flowgen.Wide(100), 11},
+		{"chain", flowgen.Chain(100), 18},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,5 +178,50 @@ outputs:
 	want := map[string]any{"b": []any{"a"}, "d": []any{"c"}, "e": []any{"d"}, "f": 20.0}
 	if diff := cmp.Diff(want, res.Outputs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+}
+
+// TestEphemeralRunOutputs: an ephemeral run shapes its steps' outputs without encoding
+// them (nothing is recorded) except where they are cached; its outputs and statuses are
+// a recorded run's, and a cached step's answer is served to the next ephemeral run.
+func TestEphemeralRunOutputs(t *testing.T) {
+	const src = `aiflow: 1
+steps:
+  n:
+    uses: transform
+    with: { expr: "${ 6 * 7 }" }
+  items:
+    uses: transform
+    for_each: ${ [1, 2, 3] }
+    with: { expr: "${ {'i': each.value * steps.n.output.value, 'l': [each.index, 'x']} }" }
+  kept:
+    uses: transform
+    cache: on
+    with: { expr: "${ map(steps.items.output, .value.i) }" }
+outputs:
+  items: ${ steps.items.output }
+  kept: ${ steps.kept.output.value }
+`
+	fl := compileTransforms(t, src)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recorded, err := fl.Run(context.Background(), RunOptions{Store: st, NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, wantKept := range []string{StatusSucceeded, StatusCached} {
+		eph, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(recorded.Outputs, eph.Outputs); d != "" {
+			t.Errorf("ephemeral run %d outputs (-recorded +ephemeral):\n%s", i, d)
+		}
+		if got := eph.Steps[2].Status; got != wantKept {
+			t.Errorf("ephemeral run %d: cached step %s, want %s", i, got, wantKept)
+		}
 	}
 }

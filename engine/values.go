@@ -28,12 +28,18 @@ type encoded struct {
 // this run read it as it is. What is written anywhere (cache, records, printed outputs)
 // is redacted; an output that held a secret is not cached (reusing its redacted copy
 // would hand later runs "[REDACTED]" in place of the value), so cacheable is false.
-// fresh is the step kind's FreshOutput: out is the engine's to change.
-func roundTrip(w *walker, out map[string]any, fresh bool) (v any, rec encoded, cacheable bool, err error) {
+// fresh is the step kind's FreshOutput: out is the engine's to change. keep is false
+// when the bytes have no use (an ephemeral run's uncached call: nothing is recorded or
+// cached); the output is then shaped, not encoded, and rec is empty. Encoding a shaped
+// value cannot fail, so a step fails or succeeds alike either way.
+func roundTrip(w *walker, out map[string]any, fresh, keep bool) (v any, rec encoded, cacheable bool, err error) {
 	if fresh && shapeInPlace(out) {
 		v = out
 	} else if v, err = jsonShaped(out); err != nil {
 		return nil, encoded{}, false, err
+	}
+	if !keep {
+		return v, encoded{}, false, nil
 	}
 	if w.fl.secrets.holdsSecret(v) {
 		return v, w.encodeRecord(v), false, nil

@@ -66,7 +66,7 @@ func TestJSONShapedMatchesRoundTrip(t *testing.T) {
 				t.Errorf("encodes as %s, want %s", gb, wb)
 			}
 			// A kind's FreshOutput: the same value, shaped in a map of its own.
-			fresh, _, _, err := roundTrip(w, maps.Clone(tt.out), true)
+			fresh, _, _, err := roundTrip(w, maps.Clone(tt.out), true, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestJSONShapedMatchesRoundTrip(t *testing.T) {
 	for _, bad := range []map[string]any{{"nan": math.NaN()}, {"inf": []float32{float32(math.Inf(1))}}, {"ch": make(chan int)}, {"ok": 1, "nan": math.NaN()}} {
 		_, werr := viaJSON(t, bad)
 		_, gerr := jsonShaped(bad)
-		_, _, _, ferr := roundTrip(w, maps.Clone(bad), true)
+		_, _, _, ferr := roundTrip(w, maps.Clone(bad), true, true)
 		if werr == nil || gerr == nil || ferr == nil {
 			t.Fatalf("%v: errors %v, %v and %v, want all", bad, werr, gerr, ferr)
 		}
@@ -97,7 +97,7 @@ func TestShapeInPlace(t *testing.T) {
 	inner := []any{1, 2.5}
 	shared := map[string]any{"n": 3}
 	out := map[string]any{"value": 42, "l": inner, "m": shared, "s": "x"}
-	got, _, _, err := roundTrip(w, out, true)
+	got, _, _, err := roundTrip(w, out, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestShapeInPlace(t *testing.T) {
 	}
 	next := 0
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, _, _, err := roundTrip(w, outs[next], true); err != nil {
+		if _, _, _, err := roundTrip(w, outs[next], true, true); err != nil {
 			t.Fatal(err)
 		}
 		next++
@@ -143,7 +143,7 @@ func TestRoundTripAllocations(t *testing.T) {
 	w := &walker{fl: &Flow{secrets: newSecretSet()}}
 	out := map[string]any{"value": 42}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, _, _, err := roundTrip(w, out, false); err != nil {
+		if _, _, _, err := roundTrip(w, out, false, true); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -546,10 +546,12 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	}
 	end := w.opts.Now() // one clock read dates the record and the event, and times the step
 	st.result.Status, st.result.Elapsed = st.status, end.Sub(start)
-	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: end,
-		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
-	w.setOutput(&r, st.output, st.out)
-	w.putStep(r)
+	if w.rec != nil { // an ephemeral run records nothing: no record to build
+		r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: end,
+			Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
+		w.setOutput(&r, st.output, st.out)
+		w.putStep(r)
+	}
 	if w.spans != nil {
 		w.closeSpan(n, -1, start, stepSpanEnd(st))
 	}
