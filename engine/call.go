@@ -323,24 +323,54 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 		return err
 	}
 	defer unreserve()
-	return w.slotted(n, m, item, body)
+	var cc *callContext // the first call's own, when it is the item's
+	if se, ok := firstEnv(calls); ok && se.item == item {
+		cc = &se.ctx
+	}
+	return w.slotted(n, m, item, cc, body)
 }
 
 // slotted is guarded without the budget reservation, for callers that hold their own
-// (an asynchronous batch keeps its reservation until its answers are counted).
-func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
+// (an asynchronous batch keeps its reservation until its answers are counted). The
+// attempts run in cc (nil: a new one), which reports rate-limiter waits on item.
+func (w *walker) slotted(n *Node, m *steps.Model, item int, cc *callContext, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
 	sl := w.acquire(w.ctx, m, n.Kind.Task)
 	defer sl.release()
 	pol, ctx := w.policy(n), w.callCtx(n, item)
 	if pol.explicit {
 		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
 	}
-	ctx = providers.WithRateWait(ctx, func(d time.Duration) {
-		e := Event{Type: EventRateWait, RunID: w.runID, StepID: n.ID, Item: item, Elapsed: d}
-		w.hooks.emit(e)
-		w.spanEvent(n, item, e)
-	})
-	return body(ctx, pol, retryHook{w: w, n: n, item: item})
+	if cc == nil {
+		cc = new(callContext)
+	}
+	*cc = callContext{Context: ctx, at: retryHook{w: w, n: n, item: item}}
+	return body(cc, pol, cc.at)
+}
+
+// callContext is the context a call's attempts run in: the step's (or its span's),
+// answering providers.RateWaitKey itself, so that the provider clients' rate-limiter
+// waits are reported on the step and item (EventRateWait). It lives in the call's own
+// allocation (stepEnv.ctx): providers.WithRateWait's context and closure were two
+// allocations of every call.
+type callContext struct {
+	context.Context
+	at retryHook // the run, step and item the waits are reported on
+}
+
+// Value answers providers.RateWaitKey with c, and any other key as its parent does.
+func (c *callContext) Value(key any) any {
+	if _, ok := key.(providers.RateWaitKey); ok {
+		return providers.RateWaiter(c)
+	}
+	return c.Context.Value(key)
+}
+
+// RateWait reports that an attempt of the call waits d for the provider's rate limiter.
+func (c *callContext) RateWait(d time.Duration) {
+	h := c.at
+	e := Event{Type: EventRateWait, RunID: h.w.runID, StepID: h.n.ID, Item: h.item, Elapsed: d}
+	h.w.hooks.emit(e)
+	h.w.spanEvent(h.n, h.item, e)
 }
 
 // emitFallback reports that a call moves to the route's next model after err.
@@ -762,4 +792,13 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 	}
 	w.endItemSpan(n, idx, start, cr, out, nil)
 	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage, Time: end})
+}
+
+// firstEnv is the environment of the first of calls, when it is the walker's own.
+func firstEnv(calls []*steps.Call) (*stepEnv, bool) {
+	if len(calls) == 0 {
+		return nil, false
+	}
+	se, ok := calls[0].Env.(*stepEnv)
+	return se, ok
 }

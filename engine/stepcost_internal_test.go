@@ -28,8 +28,8 @@ func TestWalkerStepAllocations(t *testing.T) {
 		src  string
 		max  float64 // allocations per step
 	}{
-		{"wide", flowgen.Wide(100), 11},
-		{"chain", flowgen.Chain(100), 18},
+		{"wide", flowgen.Wide(100), 9},
+		{"chain", flowgen.Chain(100), 16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
