@@ -438,12 +438,16 @@ func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Tas
 		}
 	}
 	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		if psem != nil {
-			<-psem
+	case w.sem <- struct{}{}: // a free slot, without the cost of a two-way select
+	default:
+		select {
+		case w.sem <- struct{}{}:
+		case <-ctx.Done():
+			if psem != nil {
+				<-psem
+			}
+			return slot{}
 		}
-		return slot{}
 	}
 	return slot{sem: w.sem, psem: psem}
 }

@@ -57,7 +57,8 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry retryHook, fn func(
 			actx, cancel = context.WithTimeout(ctx, p.timeout)
 		}
 		res, err := fn(actx)
-		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		// Without a timeout of its own the attempt's context is ctx: it cannot time out apart.
+		timedOut := p.timeout > 0 && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
 			res.Usage = paid.Add(res.Usage)

@@ -493,11 +493,9 @@ func (w *walker) runNodeIn(n *Node, buf *scopeBuf) {
 // upstream decides whether a failed or skipped dependency skips n.
 func (w *walker) upstream(n *Node) (string, bool) {
 	for _, d := range n.Deps {
-		ds := w.states[d]
-		dn := w.fl.Nodes[d]
-		switch ds.status {
+		switch w.states[d].status {
 		case StatusFailed:
-			if !dn.Spec.ContinueOnError {
+			if !w.fl.Nodes[d].Spec.ContinueOnError {
 				return fmt.Sprintf("upstream failed: %s", d), true
 			}
 		case StatusCancelled:
