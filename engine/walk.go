@@ -472,9 +472,11 @@ func (w *walker) runNodeIn(n *Node, buf *scopeBuf) {
 		w.fanOut(n, st, scope, start)
 		return
 	}
-	if rec, ok := w.prev[n.ID][-1]; ok {
-		w.fromRecord(n, st, rec, start)
-		return
+	if len(w.prev) > 0 { // resuming
+		if rec, ok := w.prev[n.ID][-1]; ok {
+			w.fromRecord(n, st, rec, start)
+			return
+		}
 	}
 	out, cr, err := w.callOnce(n, scope, -1, nil)
 	if err != nil {
