@@ -65,6 +65,12 @@ func BenchmarkEngineOverhead(b *testing.B) {
 func BenchmarkWalkerOverhead(b *testing.B) {
 	b.Run("wide-100", func(b *testing.B) { benchRun(b, flowgen.Wide(100), 100, true) })
 	b.Run("chain-100", func(b *testing.B) { benchRun(b, flowgen.Chain(100), 100, true) })
+	b.Run("items-100", func(b *testing.B) { benchRun(b, forEachTransform(100), 100, true) })
+}
+
+// forEachTransform is one transform step over n for_each items (reported per item).
+func forEachTransform(n int) string {
+	return fmt.Sprintf("aiflow: 1\nsteps:\n  s:\n    uses: transform\n    for_each: ${ 0..%d }\n    with:\n      expr: ${ each.value * 2 }\n", n-1)
 }
 
 // BenchmarkCachedIngest re-runs an unchanged 1,000-chunk ingest (chunk → embed with the

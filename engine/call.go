@@ -651,6 +651,44 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	cached, attempts := 0, 0
 	model := ""
 	groups := batches(len(items), n.Spec.Batch)
+	run := func(g []int) {
+		defer wg.Done()
+		defer func() { <-itemSem }()
+		results, recs, err := w.runItems(n, scope, items, g)
+		mu.Lock()
+		defer mu.Unlock()
+		for i, idx := range g {
+			if i < len(results) {
+				outs[idx] = results[i]
+			}
+			if i < len(recs) { // a failed item's record comes without a result
+				encs[idx] = recs[i].out
+				usage = usage.Add(recs[i].usage)
+				attempts += recs[i].attempts
+				if recs[i].cached {
+					cached++
+				}
+				if recs[i].model != "" {
+					model = recs[i].model
+				}
+			}
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// Groups go to at most limit goroutines, each running one group after another: a
+	// goroutine per group grew a fresh stack through the expression evaluator for every
+	// item, copying stacks was half an item's cost. A worker gives its slot back when
+	// its group is done and then waits for the next, so whenever a slot is free and
+	// every worker has started, one of them is about to take a group.
+	work := make(chan []int)
+	worker := func(g []int) {
+		for ok := true; ok; g, ok = <-work {
+			run(g)
+		}
+	}
+	workers := 0
 	for _, g := range groups {
 		// The slot is taken before looking for a failure, so a group waiting for one
 		// does not start after the group it waited on failed.
@@ -663,33 +701,18 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 			break
 		}
 		wg.Add(1)
-		go func(g []int) {
-			defer wg.Done()
-			defer func() { <-itemSem }()
-			results, recs, err := w.runItems(n, scope, items, g)
-			mu.Lock()
-			defer mu.Unlock()
-			for i, idx := range g {
-				if i < len(results) {
-					outs[idx] = results[i]
-				}
-				if i < len(recs) { // a failed item's record comes without a result
-					encs[idx] = recs[i].out
-					usage = usage.Add(recs[i].usage)
-					attempts += recs[i].attempts
-					if recs[i].cached {
-						cached++
-					}
-					if recs[i].model != "" {
-						model = recs[i].model
-					}
-				}
+		select {
+		case work <- g: // an idle worker
+		default:
+			if workers < limit {
+				workers++
+				go worker(g)
+			} else {
+				work <- g // a worker has given its slot back and is on its way
 			}
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-		}(g)
+		}
 	}
+	close(work)
 	unblock := w.sched.block() // the items hold slots of their own
 	wg.Wait()
 	unblock()

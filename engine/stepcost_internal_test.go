@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,5 +228,72 @@ outputs:
 		if got := eph.Steps[2].Status; got != wantKept {
 			t.Errorf("ephemeral run %d: cached step %s, want %s", i, got, wantKept)
 		}
+	}
+}
+
+// goroutineStep records the goroutine each call runs on.
+type goroutineStep struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (s *goroutineStep) Run(_ context.Context, call *steps.Call) (steps.Result, error) {
+	buf := make([]byte, 64)
+	id := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1] // "goroutine N [running]:"
+	s.mu.Lock()
+	s.ids[id] = true
+	s.mu.Unlock()
+	return steps.Result{Output: map[string]any{"value": call.Inputs["expr"]}}, nil
+}
+
+// TestForEachItemGoroutines is issue 18: a for_each step started a goroutine for every
+// item (group), whose stack grew afresh through the expression evaluator: copying
+// stacks was half of an item's cost. Items now run on at most parallelism goroutines,
+// each taking one group after another; the results are the same.
+func TestForEachItemGoroutines(t *testing.T) {
+	rec := &goroutineStep{ids: map[string]bool{}}
+	kind := transform.Kind
+	kind.Name = "recorded"
+	kind.Keys = append(append([]string(nil), kind.Keys...), "batch") // groups of items, one call each
+	kind.New = func(*spec.Step) (steps.Step, spec.Diagnostics) { return rec, nil }
+	reg := steps.NewRegistry()
+	reg.Register(kind)
+	for _, tt := range []struct {
+		name        string
+		parallelism string
+		batch       string
+		want        int // goroutines at most
+	}{
+		{"parallelism 2", "2", "1", 2},
+		{"parallelism 3, batches of 4", "3", "4", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clear(rec.ids)
+			src := "aiflow: 1\nsteps:\n  s:\n    uses: recorded\n    parallelism: " + tt.parallelism + "\n    batch: " + tt.batch +
+				"\n    for_each: ${ 0..49 }\n    with:\n      expr: ${ each.value * 2 }\noutputs:\n  sum: ${ sum(map(steps.s.output, .value)) }\n"
+			f, diags := spec.Parse("items.yaml", []byte(src))
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			fl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			st, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Outputs["sum"]; got != 2450.0 {
+				t.Errorf("sum of the items' values %v, want 2450", got)
+			}
+			if len(rec.ids) > tt.want {
+				t.Errorf("50 items ran on %d goroutines, want at most %d", len(rec.ids), tt.want)
+			}
+		})
 	}
 }
