@@ -651,10 +651,10 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	cached, attempts := 0, 0
 	model := ""
 	groups := batches(len(items), n.Spec.Batch)
-	run := func(g []int) {
+	run := func(g []int, buf *itemScope) {
 		defer wg.Done()
 		defer func() { <-itemSem }()
-		results, recs, err := w.runItems(n, scope, items, g)
+		results, recs, err := w.runItemsIn(n, scope, items, g, buf)
 		mu.Lock()
 		defer mu.Unlock()
 		for i, idx := range g {
@@ -684,8 +684,9 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	// every worker has started, one of them is about to take a group.
 	work := make(chan []int)
 	worker := func(g []int) {
+		var buf itemScope // reused by the items this worker runs
 		for ok := true; ok; g, ok = <-work {
-			run(g)
+			run(g, &buf)
 		}
 	}
 	workers := 0
@@ -731,37 +732,89 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	w.succeed(n, st, len(items) > 0 && cached == len(items), start)
 }
 
+// batches splits the indexes 0…n-1 into groups of size (one item each when size ≤ 1),
+// all slices of one array.
 func batches(n, size int) [][]int {
 	if size <= 1 {
 		size = 1
 	}
-	var out [][]int
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	out := make([][]int, 0, (n+size-1)/size)
 	for i := 0; i < n; i += size {
-		g := make([]int, 0, size)
-		for j := i; j < n && j < i+size; j++ {
-			g = append(g, j)
-		}
-		out = append(out, g)
+		out = append(out, all[i:min(i+size, n):min(i+size, n)])
 	}
 	return out
+}
+
+// positions is 0, 1, 2, …: the positions of a group's items when all are pending,
+// shared read-only instead of built for every group.
+var positions = func() []int {
+	p := make([]int, 64)
+	for i := range p {
+		p[i] = i
+	}
+	return p
+}()
+
+// itemScope is a for_each worker's expression scope for its items, reused from one item
+// to the next: the step's scope copied once, with an each map whose value and index
+// are set per item. A copy of the scope and a new each map per item were four
+// allocations of every item. A step whose expressions could return the scope or each
+// as a whole (Refs.Whole) gets fresh ones.
+type itemScope struct {
+	scope map[string]any
+	each  map[string]any
+}
+
+// forItem is the scope for item idx of n (with value v) built in b, or nil when n needs
+// a fresh one.
+func (b *itemScope) forItem(n *Node, scope map[string]any, v any, idx int) map[string]any {
+	if b == nil || n.Refs == nil || n.Refs.Whole {
+		return nil
+	}
+	if b.scope == nil {
+		b.scope = make(map[string]any, len(scope)+1)
+		for k, x := range scope {
+			if k != evalKey {
+				b.scope[k] = x
+			}
+		}
+		b.each = make(map[string]any, 2)
+		b.scope["each"] = b.each
+	}
+	b.each["value"], b.each["index"] = v, idx
+	return b.scope
 }
 
 // runItems executes the items idxs of a for_each step, in one batch call when the step
 // supports it. Finished items are recorded one by one so a resume reuses them.
 func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int) ([]any, []callRecord, error) {
+	return w.runItemsIn(n, scope, items, idxs, nil)
+}
+
+// runItemsIn is runItems with the items' scope built in buf (nil: a fresh one each).
+func (w *walker) runItemsIn(n *Node, scope map[string]any, items []any, idxs []int, buf *itemScope) ([]any, []callRecord, error) {
 	outs := make([]any, len(idxs))
 	recs := make([]callRecord, len(idxs))
-	var pending []int // positions in idxs still to execute
-	for i, idx := range idxs {
-		if rec, ok := w.prev[n.ID][idx]; ok {
-			if out, enc, err := w.fromStepRecord(rec); err == nil {
-				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
-				w.endItemSpan(n, idx, w.opts.Now(), recs[i], out, nil)
-				w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
-				continue
+	var pending []int    // positions in idxs still to execute
+	prev := w.prev[n.ID] // a resumed run's records of this step's items
+	if len(prev) == 0 && len(idxs) <= len(positions) {
+		pending = positions[:len(idxs)]
+	} else {
+		for i, idx := range idxs {
+			if rec, ok := prev[idx]; ok {
+				if out, enc, err := w.fromStepRecord(rec); err == nil {
+					outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
+					w.endItemSpan(n, idx, w.opts.Now(), recs[i], out, nil)
+					w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
+					continue
+				}
 			}
+			pending = append(pending, i)
 		}
-		pending = append(pending, i)
 	}
 	if as, ok := n.Impl.(steps.AsyncBatchStep); ok && n.Spec.BatchAsync && len(pending) > 0 && !w.planning {
 		return w.runAsyncBatch(n, as, scope, items, idxs, pending, outs, recs)
@@ -773,9 +826,15 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 	for _, i := range pending {
 		idx := idxs[i]
 		start := w.opts.Now()
-		each := map[string]any{"value": items[idx], "index": idx}
 		w.startSpan(n, idx, start)
-		out, cr, err := w.callOnce(n, scope, idx, each)
+		var out any
+		var cr callRecord
+		var err error
+		if s := buf.forItem(n, scope, items[idx], idx); s != nil {
+			out, cr, err = w.callOnce(n, s, idx, nil)
+		} else {
+			out, cr, err = w.callOnce(n, scope, idx, map[string]any{"value": items[idx], "index": idx})
+		}
 		if err != nil {
 			// The failed item is recorded, and its record returned, with what it paid and
 			// how often it tried: runs show and the step's totals count it.

@@ -360,9 +360,9 @@ type Refs struct {
 	Env       map[string]spec.Pos // env("NAME") with a literal name
 	Each      []spec.Pos
 	Other     map[string]spec.Pos // scopes used besides the above (input, budget, run)
-	// Whole is set when an expression reads a scope as a whole ($env, or steps without
-	// a step id after it): its value may then be the scope's own map, which the walker
-	// must not reuse for the next step (scopeBuf).
+	// Whole is set when an expression reads a scope as a whole ($env, or steps or each
+	// without a member after it): its value may then be the scope's own map, which the
+	// walker must not reuse for the next step or item (scopeBuf, itemScope).
 	Whole bool
 }
 
@@ -730,8 +730,8 @@ func collectRefs(src string, pos spec.Pos, refs *Refs) {
 	}
 	v := &refVisitor{pos: pos, refs: refs}
 	ast.Walk(&tree.Node, v)
-	if v.stepsIdents > v.stepsMembers {
-		refs.Whole = true // steps on its own: the scope's map of steps itself
+	if v.stepsIdents > v.stepsMembers || v.eachIdents > v.eachMembers {
+		refs.Whole = true // steps or each on its own: the scope's own map
 	}
 }
 
@@ -739,15 +739,21 @@ type refVisitor struct {
 	pos  spec.Pos
 	refs *Refs
 	// stepsIdents counts the identifiers steps; stepsMembers those a member is read
-	// from (steps.x, steps[x]).
+	// from (steps.x, steps[x]). Likewise for each.
 	stepsIdents, stepsMembers int
+	eachIdents, eachMembers   int
 }
 
 func (v *refVisitor) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.MemberNode:
-		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "steps" {
-			v.stepsMembers++
+		if id, ok := n.Node.(*ast.IdentifierNode); ok {
+			switch id.Value {
+			case "steps":
+				v.stepsMembers++
+			case "each":
+				v.eachMembers++
+			}
 		}
 		chain := memberChain(n)
 		if len(chain) < 2 {
@@ -774,6 +780,7 @@ func (v *refVisitor) Visit(node *ast.Node) {
 		case "$env":
 			v.refs.Whole = true
 		case "each":
+			v.eachIdents++
 			v.refs.Each = append(v.refs.Each, v.pos)
 		case "input", "budget", "run":
 			v.refs.Other[n.Value] = v.pos

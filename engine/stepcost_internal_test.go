@@ -35,6 +35,8 @@ func TestWalkerStepAllocations(t *testing.T) {
 	}{
 		{"wide", flowgen.Wide(100), 9},
 		{"chain", flowgen.Chain(100), 14},
+		// one step over 100 items: per item
+		{"items", "aiflow: 1\nsteps:\n  s:\n    uses: transform\n    for_each: ${ 0..99 }\n    with:\n      expr: ${ each.value * 2 }\n", 12},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,5 +297,95 @@ func TestForEachItemGoroutines(t *testing.T) {
 				t.Errorf("50 items ran on %d goroutines, want at most %d", len(rec.ids), tt.want)
 			}
 		})
+	}
+}
+
+// keeper keeps every call's expr input, as a tracer keeping calls for its spans would.
+type keeper struct {
+	mu   sync.Mutex
+	kept []any
+}
+
+func (k *keeper) Run(_ context.Context, call *steps.Call) (steps.Result, error) {
+	k.mu.Lock()
+	k.kept = append(k.kept, call.Inputs["expr"])
+	k.mu.Unlock()
+	return steps.Result{Output: map[string]any{"value": 1}}, nil
+}
+
+// TestItemScopeReuse: a for_each worker reuses one scope and each map for its items,
+// except where an expression can return them as a whole (each, $env): those values
+// (outputs, and inputs a step or tracer keeps) must keep their own item.
+func TestItemScopeReuse(t *testing.T) {
+	k := &keeper{}
+	kind := transform.Kind
+	kind.Name, kind.FreshOutput = "keep", false
+	kind.New = func(*spec.Step) (steps.Step, spec.Diagnostics) { return k, nil }
+	reg := steps.NewRegistry()
+	reg.Register(kind)
+	f, diags := spec.Parse("keep.yaml", []byte("aiflow: 1\nsteps:\n  k:\n    uses: keep\n    parallelism: 1\n    for_each: ${ ['a', 'b', 'c'] }\n    with: { expr: \"${ each }\" }\n"))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	kfl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	kst, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kst.Close()
+	if _, err := kfl.Run(context.Background(), RunOptions{Store: kst, Ephemeral: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range k.kept {
+		if m, _ := v.(map[string]any); m["index"] != i {
+			t.Errorf("call %d kept each %v, want index %d", i, v, i)
+		}
+	}
+
+	const src = `aiflow: 1
+steps:
+  whole:
+    uses: transform
+    parallelism: 1
+    for_each: ${ ['a', 'b', 'c'] }
+    with: { expr: "${ each }" }
+  env:
+    uses: transform
+    parallelism: 1
+    for_each: ${ ['a', 'b', 'c'] }
+    with: { expr: "${ $env.each }" }
+  members:
+    uses: transform
+    parallelism: 1
+    for_each: ${ ['a', 'b', 'c'] }
+    with: { expr: "${ {'v': each.value, 'i': each.index} }" }
+outputs:
+  whole: ${ map(steps.whole.output, .value) }
+  env: ${ map(steps.env.output, .value) }
+  members: ${ map(steps.members.output, .value) }
+`
+	fl := compileTransforms(t, src)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := func(k1, k2 string) []any {
+		var l []any
+		for i, v := range []string{"a", "b", "c"} {
+			l = append(l, map[string]any{k1: v, k2: float64(i)})
+		}
+		return l
+	}
+	want := map[string]any{"whole": items("value", "index"), "env": items("value", "index"), "members": items("v", "i")}
+	if diff := cmp.Diff(want, res.Outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 }
