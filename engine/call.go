@@ -767,6 +767,24 @@ var positions = func() []int {
 type itemScope struct {
 	scope map[string]any
 	each  map[string]any
+	// outs and recs hold a group's results until the worker has taken them (results),
+	// instead of two slices per group.
+	outs []any
+	recs []callRecord
+}
+
+// results returns cleared slices for a group of n items: b's own, when b is not nil.
+func (b *itemScope) results(n int) ([]any, []callRecord) {
+	if b == nil {
+		return make([]any, n), make([]callRecord, n)
+	}
+	if cap(b.outs) < n {
+		b.outs, b.recs = make([]any, n), make([]callRecord, n)
+	}
+	b.outs, b.recs = b.outs[:n], b.recs[:n]
+	clear(b.outs)
+	clear(b.recs)
+	return b.outs, b.recs
 }
 
 // forItem is the scope for item idx of n (with value v) built in b, or nil when n needs
@@ -795,10 +813,10 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 	return w.runItemsIn(n, scope, items, idxs, nil)
 }
 
-// runItemsIn is runItems with the items' scope built in buf (nil: a fresh one each).
+// runItemsIn is runItems with the items' scope built in buf (nil: a fresh one each);
+// the results it returns are then buf's, valid until the next call with buf.
 func (w *walker) runItemsIn(n *Node, scope map[string]any, items []any, idxs []int, buf *itemScope) ([]any, []callRecord, error) {
-	outs := make([]any, len(idxs))
-	recs := make([]callRecord, len(idxs))
+	outs, recs := buf.results(len(idxs))
 	var pending []int    // positions in idxs still to execute
 	prev := w.prev[n.ID] // a resumed run's records of this step's items
 	if len(prev) == 0 && len(idxs) <= len(positions) {

@@ -701,6 +701,12 @@ func normalize(v any) any {
 			out[i] = s
 		}
 		return out
+	case []int: // a range (0..n): reflection cost an allocation per element besides
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {

@@ -36,7 +36,7 @@ func TestWalkerStepAllocations(t *testing.T) {
 		{"wide", flowgen.Wide(100), 9},
 		{"chain", flowgen.Chain(100), 14},
 		// one step over 100 items: per item
-		{"items", "aiflow: 1\nsteps:\n  s:\n    uses: transform\n    for_each: ${ 0..99 }\n    with:\n      expr: ${ each.value * 2 }\n", 12},
+		{"items", "aiflow: 1\nsteps:\n  s:\n    uses: transform\n    for_each: ${ 0..99 }\n    with:\n      expr: ${ each.value * 2 }\n", 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
