@@ -76,12 +76,16 @@ func (w *walker) runAll() {
 	}
 	w.sched = s
 	s.mu.Lock()
+	s.workers = 1 // the calling goroutine, below
 	for i, c := range s.waiting {
 		if c == 0 {
 			s.push(int32(i))
 		}
 	}
 	s.mu.Unlock()
+	// The calling goroutine works too, instead of waiting: its stack is grown already
+	// (a run's first steps grew each new worker's), and a chain needs no other.
+	s.worker()
 	<-s.done
 }
 

@@ -389,3 +389,41 @@ outputs:
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 }
+
+// TestRunWorksOnCallerGoroutine is issue 18: a run waited while goroutines of its own
+// ran its steps, each growing a fresh stack. The calling goroutine now runs steps
+// too, so a chain runs on it alone.
+func TestRunWorksOnCallerGoroutine(t *testing.T) {
+	rec := &goroutineStep{ids: map[string]bool{}}
+	kind := transform.Kind
+	kind.Name = "recorded"
+	kind.New = func(*spec.Step) (steps.Step, spec.Diagnostics) { return rec, nil }
+	reg := steps.NewRegistry()
+	reg.Register(kind)
+	src := strings.ReplaceAll(flowgen.Chain(20), "uses: transform", "uses: recorded")
+	f, diags := spec.Parse("chain.yaml", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	buf := make([]byte, 64)
+	self := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
+	res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Steps) != 20 || res.Steps[19].Status != StatusSucceeded {
+		t.Fatalf("steps %+v", res.Steps)
+	}
+	if len(rec.ids) != 1 || !rec.ids[self] {
+		t.Errorf("the chain ran on goroutines %v, want only the caller's (%s)", rec.ids, self)
+	}
+}
