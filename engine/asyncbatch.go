@@ -160,7 +160,7 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			return job, key, false, fmt.Errorf("recording the batch before submitting it (nothing was sent): %w", err)
 		}
 	}
-	err = w.slotted(n, m, idxs[0], func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
+	err = w.slotted(n, m, idxs[0], nil, func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error {
 		_, _, err := withRetry(ctx, pol, onRetry, func(ctx context.Context) (steps.Result, error) {
 			var err error
 			job, err = ab.SubmitBatch(ctx, n.Kind.Task, m.ID, reqs)

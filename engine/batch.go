@@ -115,7 +115,7 @@ func (w *walker) takeBatchItem(n *Node, call *steps.Call, key string, res steps.
 	var enc encoded
 	var cacheable bool
 	if err == nil {
-		out, enc, cacheable, err = roundTrip(w, res.Output)
+		out, enc, cacheable, err = roundTrip(w, res.Output, false, true) // FreshOutput promises nothing of RunBatch
 	}
 	if err != nil {
 		recs[i] = cr

@@ -17,7 +17,11 @@ import (
 	"github.com/aiflow/aiflow/steps/transform"
 )
 
-func benchFlow(b *testing.B, src string, n int) {
+func benchFlow(b *testing.B, src string, n int) { benchRun(b, src, n, false) }
+
+// benchRun runs src, a flow of n transform steps, b.N times; ephemeral runs record
+// nothing, which leaves the walker's own cost per step.
+func benchRun(b *testing.B, src string, n int, ephemeral bool) {
 	reg := steps.NewRegistry()
 	reg.Register(transform.Kind)
 	f, diags := spec.Parse("bench.yaml", []byte(src))
@@ -36,7 +40,7 @@ func benchFlow(b *testing.B, src string, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st}); err != nil {
+		if _, err := fl.Run(context.Background(), engine.RunOptions{Store: st, Ephemeral: ephemeral}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,6 +58,20 @@ func BenchmarkEngineOverhead(b *testing.B) {
 		b.Run(fmt.Sprintf("wide-%d", n), func(b *testing.B) { benchFlow(b, flowgen.Wide(n), n) })
 		b.Run(fmt.Sprintf("chain-%d", n), func(b *testing.B) { benchFlow(b, flowgen.Chain(n), n) })
 	}
+}
+
+// BenchmarkWalkerOverhead is BenchmarkEngineOverhead at 100 steps without the run
+// store's share: ephemeral runs, so what it measures is the walker's own CPU per step
+// (scheduling, evaluating the inputs, calling the step, shaping and encoding its output).
+func BenchmarkWalkerOverhead(b *testing.B) {
+	b.Run("wide-100", func(b *testing.B) { benchRun(b, flowgen.Wide(100), 100, true) })
+	b.Run("chain-100", func(b *testing.B) { benchRun(b, flowgen.Chain(100), 100, true) })
+	b.Run("items-100", func(b *testing.B) { benchRun(b, forEachTransform(100), 100, true) })
+}
+
+// forEachTransform is one transform step over n for_each items (reported per item).
+func forEachTransform(n int) string {
+	return fmt.Sprintf("aiflow: 1\nsteps:\n  s:\n    uses: transform\n    for_each: ${ 0..%d }\n    with:\n      expr: ${ each.value * 2 }\n", n-1)
 }
 
 // BenchmarkCachedIngest re-runs an unchanged 1,000-chunk ingest (chunk → embed with the

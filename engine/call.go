@@ -50,10 +50,11 @@ func redactMeta(fl *Flow, m map[string]string) map[string]string {
 func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call, error) {
 	ctx, cancel := w.evalContext(n)
 	defer cancel()
-	// The call and its environment in one allocation.
+	// The call, its environment and its inputs' evaluation budget in one allocation.
 	box := &struct {
-		call steps.Call
-		env  stepEnv
+		call   steps.Call
+		env    stepEnv
+		budget evalBudget
 	}{call: steps.Call{StepID: n.ID, Item: item, Inputs: make(map[string]any, len(n.Kind.Inputs))}, env: w.env.stepEnv(n, item)}
 	call := &box.call
 	call.Env = &box.env
@@ -62,7 +63,7 @@ func (w *walker) buildCall(n *Node, scope map[string]any, item int) (*steps.Call
 		var err error
 		t := n.Inputs[f.Name]
 		if t != nil {
-			if v, err = t.evalOwned(ctx, scope); err != nil {
+			if v, err = t.evalOwned(ctx, scope, &box.budget); err != nil {
 				return nil, err
 			}
 		}
@@ -194,9 +195,14 @@ func (w *walker) execute(n *Node, call *steps.Call, scope map[string]any) (any, 
 	var lastErr error
 	for i, m := range models {
 		call.Model = m
-		start := time.Now()
+		// Only a split route's first choice is timed (its arm's statistics).
+		split := i == 0 && n.Spec.Route != nil && len(w.fl.Routes[n.Spec.Route.Name].Spec.Split) > 0
+		var start time.Time
+		if split {
+			start = time.Now()
+		}
 		out, rec, err := w.executeWith(n, call)
-		if i == 0 && n.Spec.Route != nil && len(w.fl.Routes[n.Spec.Route.Name].Spec.Split) > 0 {
+		if split {
 			w.countArm(n.Spec.Route.Name, m, rec, err, time.Since(start))
 		}
 		cr.attempts += rec.attempts
@@ -273,7 +279,7 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 			return err
 		}
 		var cacheable bool
-		if out, cr.out, cacheable, err = roundTrip(w, res.Output); err != nil {
+		if out, cr.out, cacheable, err = roundTrip(w, res.Output, n.Kind.FreshOutput, useCache || w.rec != nil); err != nil {
 			return err
 		}
 		if useCache && cacheable {
@@ -287,8 +293,24 @@ func (w *walker) executeWith(n *Node, call *steps.Call) (any, callRecord, error)
 	return out, cr, nil
 }
 
-// retryHook is told about each failed attempt that will be retried.
-type retryHook func(attempt int, err error, wait time.Duration)
+// retryHook tells the run's hooks and the call's span about each failed attempt of a
+// call of step n (for item) that will be retried. It is a value, not a closure: a
+// closure was an allocation of every call. The zero retryHook tells nobody.
+type retryHook struct {
+	w    *walker
+	n    *Node
+	item int
+}
+
+// retrying reports that attempt a failed with err and the next starts after wait.
+func (h retryHook) retrying(a int, err error, wait time.Duration) {
+	if h.w == nil {
+		return
+	}
+	e := Event{Type: EventRetry, RunID: h.w.runID, StepID: h.n.ID, Item: h.item, Attempt: a, Err: errors.New(h.w.fl.Redact(err.Error())), Elapsed: wait}
+	h.w.hooks.emit(e)
+	h.w.spanEvent(h.n, h.item, e)
+}
 
 // guarded runs body for calls (one, or a batch sent together) on model m with what every
 // paid call needs: the budget reservation; an execution slot, held until body returns so
@@ -301,33 +323,59 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 		return err
 	}
 	defer unreserve()
-	return w.slotted(n, m, item, body)
+	var cc *callContext // the first call's own, when it is the item's
+	if se, ok := firstEnv(calls); ok && se.item == item {
+		cc = &se.ctx
+	}
+	return w.slotted(n, m, item, cc, body)
 }
 
 // slotted is guarded without the budget reservation, for callers that hold their own
-// (an asynchronous batch keeps its reservation until its answers are counted).
-func (w *walker) slotted(n *Node, m *steps.Model, item int, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
+// (an asynchronous batch keeps its reservation until its answers are counted). The
+// attempts run in cc (nil: a new one), which reports rate-limiter waits on item.
+func (w *walker) slotted(n *Node, m *steps.Model, item int, cc *callContext, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
 	if !n.Kind.Local {
 		if err := w.runRecorded(); err != nil {
 			return err
 		}
 	}
-	release := w.acquire(w.ctx, m, n.Kind.Task)
-	defer release()
+	sl := w.acquire(w.ctx, m, n.Kind.Task)
+	defer sl.release()
 	pol, ctx := w.policy(n), w.callCtx(n, item)
 	if pol.explicit {
 		ctx = providers.WithRetry(ctx, providers.RetryPolicy{Attempts: 1})
 	}
-	ctx = providers.WithRateWait(ctx, func(d time.Duration) {
-		e := Event{Type: EventRateWait, RunID: w.runID, StepID: n.ID, Item: item, Elapsed: d}
-		w.hooks.emit(e)
-		w.spanEvent(n, item, e)
-	})
-	return body(ctx, pol, func(a int, err error, wait time.Duration) {
-		e := Event{Type: EventRetry, RunID: w.runID, StepID: n.ID, Item: item, Attempt: a, Err: errors.New(w.fl.Redact(err.Error())), Elapsed: wait}
-		w.hooks.emit(e)
-		w.spanEvent(n, item, e)
-	})
+	if cc == nil {
+		cc = new(callContext)
+	}
+	*cc = callContext{Context: ctx, at: retryHook{w: w, n: n, item: item}}
+	return body(cc, pol, cc.at)
+}
+
+// callContext is the context a call's attempts run in: the step's (or its span's),
+// answering providers.RateWaitKey itself, so that the provider clients' rate-limiter
+// waits are reported on the step and item (EventRateWait). It lives in the call's own
+// allocation (stepEnv.ctx): providers.WithRateWait's context and closure were two
+// allocations of every call.
+type callContext struct {
+	context.Context
+	at retryHook // the run, step and item the waits are reported on
+}
+
+// Value answers providers.RateWaitKey with c, and any other key as its parent does.
+func (c *callContext) Value(key any) any {
+	if _, ok := key.(providers.RateWaitKey); ok {
+		return providers.RateWaiter(c)
+	}
+	return c.Context.Value(key)
+}
+
+// RateWait reports that an attempt of the call waits d for the provider's rate limiter.
+func (c *callContext) RateWait(d time.Duration) {
+	h := c.at
+	e := Event{Type: EventRateWait, RunID: h.w.runID, StepID: h.n.ID, Item: h.item, Elapsed: d}
+	h.w.hooks.emit(e)
+	h.w.spanEvent(h.n, h.item, e)
 }
 
 // emitFallback reports that a call moves to the route's next model after err.
@@ -352,11 +400,30 @@ func (w *walker) policy(n *Node) attemptPolicy {
 	return p
 }
 
+// slot is what acquire took, for release to give back (a value: returning a closure
+// was an allocation of every call).
+type slot struct {
+	sem  chan struct{} // the global slot's semaphore; nil when none was taken
+	psem chan struct{} // the provider slot's, when one was taken
+}
+
+// release gives the slots back.
+func (s slot) release() {
+	if s.sem == nil {
+		return
+	}
+	<-s.sem
+	if s.psem != nil {
+		<-s.psem
+	}
+}
+
 // acquire takes, for model calls, a slot of the provider's concurrency limit for task,
 // then a global execution slot. The provider slot comes first so that calls queued
 // behind a busy provider hold no global slot that calls to other providers or tasks
-// could use; every caller takes them in this order, so they cannot deadlock.
-func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Task) func() {
+// could use; every caller takes them in this order, so they cannot deadlock. Nothing
+// is held when ctx ends first.
+func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Task) slot {
 	var psem chan struct{}
 	if m != nil {
 		psem = w.env.providerSem(m.ProviderName, task)
@@ -371,24 +438,23 @@ func (w *walker) acquire(ctx context.Context, m *steps.Model, task providers.Tas
 				unblock()
 			case <-ctx.Done():
 				unblock()
-				return func() {}
+				return slot{}
 			}
 		}
 	}
 	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		if psem != nil {
-			<-psem
-		}
-		return func() {}
-	}
-	return func() {
-		<-w.sem
-		if psem != nil {
-			<-psem
+	case w.sem <- struct{}{}: // a free slot, without the cost of a two-way select
+	default:
+		select {
+		case w.sem <- struct{}{}:
+		case <-ctx.Done():
+			if psem != nil {
+				<-psem
+			}
+			return slot{}
 		}
 	}
+	return slot{sem: w.sem, psem: psem}
 }
 
 // candidates lists the models to try for a call, first choice first.
@@ -590,6 +656,45 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 	cached, attempts := 0, 0
 	model := ""
 	groups := batches(len(items), n.Spec.Batch)
+	run := func(g []int, buf *itemScope) {
+		defer wg.Done()
+		defer func() { <-itemSem }()
+		results, recs, err := w.runItemsIn(n, scope, items, g, buf)
+		mu.Lock()
+		defer mu.Unlock()
+		for i, idx := range g {
+			if i < len(results) {
+				outs[idx] = results[i]
+			}
+			if i < len(recs) { // a failed item's record comes without a result
+				encs[idx] = recs[i].out
+				usage = usage.Add(recs[i].usage)
+				attempts += recs[i].attempts
+				if recs[i].cached {
+					cached++
+				}
+				if recs[i].model != "" {
+					model = recs[i].model
+				}
+			}
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	// Groups go to at most limit goroutines, each running one group after another: a
+	// goroutine per group grew a fresh stack through the expression evaluator for every
+	// item, copying stacks was half an item's cost. A worker gives its slot back when
+	// its group is done and then waits for the next, so whenever a slot is free and
+	// every worker has started, one of them is about to take a group.
+	work := make(chan []int)
+	worker := func(g []int) {
+		var buf itemScope // reused by the items this worker runs
+		for ok := true; ok; g, ok = <-work {
+			run(g, &buf)
+		}
+	}
+	workers := 0
 	for _, g := range groups {
 		// The slot is taken before looking for a failure, so a group waiting for one
 		// does not start after the group it waited on failed.
@@ -602,33 +707,18 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 			break
 		}
 		wg.Add(1)
-		go func(g []int) {
-			defer wg.Done()
-			defer func() { <-itemSem }()
-			results, recs, err := w.runItems(n, scope, items, g)
-			mu.Lock()
-			defer mu.Unlock()
-			for i, idx := range g {
-				if i < len(results) {
-					outs[idx] = results[i]
-				}
-				if i < len(recs) { // a failed item's record comes without a result
-					encs[idx] = recs[i].out
-					usage = usage.Add(recs[i].usage)
-					attempts += recs[i].attempts
-					if recs[i].cached {
-						cached++
-					}
-					if recs[i].model != "" {
-						model = recs[i].model
-					}
-				}
+		select {
+		case work <- g: // an idle worker
+		default:
+			if workers < limit {
+				workers++
+				go worker(g)
+			} else {
+				work <- g // a worker has given its slot back and is on its way
 			}
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-		}(g)
+		}
 	}
+	close(work)
 	unblock := w.sched.block() // the items hold slots of their own
 	wg.Wait()
 	unblock()
@@ -640,41 +730,114 @@ func (w *walker) fanOut(n *Node, st *stepState, scope map[string]any, start time
 		w.fail(n, st, firstErr, start)
 		return
 	}
-	st.output, st.out = outs, w.listRecord(outs, encs)
+	st.output = outs
+	if w.rec != nil { // the record's bytes: items without any would be encoded again
+		st.out = w.listRecord(outs, encs)
+	}
 	w.succeed(n, st, len(items) > 0 && cached == len(items), start)
 }
 
+// batches splits the indexes 0…n-1 into groups of size (one item each when size ≤ 1),
+// all slices of one array.
 func batches(n, size int) [][]int {
 	if size <= 1 {
 		size = 1
 	}
-	var out [][]int
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	out := make([][]int, 0, (n+size-1)/size)
 	for i := 0; i < n; i += size {
-		g := make([]int, 0, size)
-		for j := i; j < n && j < i+size; j++ {
-			g = append(g, j)
-		}
-		out = append(out, g)
+		out = append(out, all[i:min(i+size, n):min(i+size, n)])
 	}
 	return out
+}
+
+// positions is 0, 1, 2, …: the positions of a group's items when all are pending,
+// shared read-only instead of built for every group.
+var positions = func() []int {
+	p := make([]int, 64)
+	for i := range p {
+		p[i] = i
+	}
+	return p
+}()
+
+// itemScope is a for_each worker's expression scope for its items, reused from one item
+// to the next: the step's scope copied once, with an each map whose value and index
+// are set per item. A copy of the scope and a new each map per item were four
+// allocations of every item. A step whose expressions could return the scope or each
+// as a whole (Refs.Whole) gets fresh ones.
+type itemScope struct {
+	scope map[string]any
+	each  map[string]any
+	// outs and recs hold a group's results until the worker has taken them (results),
+	// instead of two slices per group.
+	outs []any
+	recs []callRecord
+}
+
+// results returns cleared slices for a group of n items: b's own, when b is not nil.
+func (b *itemScope) results(n int) ([]any, []callRecord) {
+	if b == nil {
+		return make([]any, n), make([]callRecord, n)
+	}
+	if cap(b.outs) < n {
+		b.outs, b.recs = make([]any, n), make([]callRecord, n)
+	}
+	b.outs, b.recs = b.outs[:n], b.recs[:n]
+	clear(b.outs)
+	clear(b.recs)
+	return b.outs, b.recs
+}
+
+// forItem is the scope for item idx of n (with value v) built in b, or nil when n needs
+// a fresh one.
+func (b *itemScope) forItem(n *Node, scope map[string]any, v any, idx int) map[string]any {
+	if b == nil || n.Refs == nil || n.Refs.Whole {
+		return nil
+	}
+	if b.scope == nil {
+		b.scope = make(map[string]any, len(scope)+1)
+		for k, x := range scope {
+			if k != evalKey {
+				b.scope[k] = x
+			}
+		}
+		b.each = make(map[string]any, 2)
+		b.scope["each"] = b.each
+	}
+	b.each["value"], b.each["index"] = v, idx
+	return b.scope
 }
 
 // runItems executes the items idxs of a for_each step, in one batch call when the step
 // supports it. Finished items are recorded one by one so a resume reuses them.
 func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int) ([]any, []callRecord, error) {
-	outs := make([]any, len(idxs))
-	recs := make([]callRecord, len(idxs))
-	var pending []int // positions in idxs still to execute
-	for i, idx := range idxs {
-		if rec, ok := w.prev[n.ID][idx]; ok {
-			if out, enc, err := w.fromStepRecord(rec); err == nil {
-				outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
-				w.endItemSpan(n, idx, w.opts.Now(), recs[i], out, nil)
-				w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
-				continue
+	return w.runItemsIn(n, scope, items, idxs, nil)
+}
+
+// runItemsIn is runItems with the items' scope built in buf (nil: a fresh one each);
+// the results it returns are then buf's, valid until the next call with buf.
+func (w *walker) runItemsIn(n *Node, scope map[string]any, items []any, idxs []int, buf *itemScope) ([]any, []callRecord, error) {
+	outs, recs := buf.results(len(idxs))
+	var pending []int    // positions in idxs still to execute
+	prev := w.prev[n.ID] // a resumed run's records of this step's items
+	if len(prev) == 0 && len(idxs) <= len(positions) {
+		pending = positions[:len(idxs)]
+	} else {
+		for i, idx := range idxs {
+			if rec, ok := prev[idx]; ok {
+				if out, enc, err := w.fromStepRecord(rec); err == nil {
+					outs[i], recs[i] = out, callRecord{cached: true, model: rec.Model, out: enc}
+					w.endItemSpan(n, idx, w.opts.Now(), recs[i], out, nil)
+					w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: len(items)})
+					continue
+				}
 			}
+			pending = append(pending, i)
 		}
-		pending = append(pending, i)
 	}
 	if as, ok := n.Impl.(steps.AsyncBatchStep); ok && n.Spec.BatchAsync && len(pending) > 0 && !w.planning {
 		return w.runAsyncBatch(n, as, scope, items, idxs, pending, outs, recs)
@@ -686,9 +849,15 @@ func (w *walker) runItems(n *Node, scope map[string]any, items []any, idxs []int
 	for _, i := range pending {
 		idx := idxs[i]
 		start := w.opts.Now()
-		each := map[string]any{"value": items[idx], "index": idx}
 		w.startSpan(n, idx, start)
-		out, cr, err := w.callOnce(n, scope, idx, each)
+		var out any
+		var cr callRecord
+		var err error
+		if s := buf.forItem(n, scope, items[idx], idx); s != nil {
+			out, cr, err = w.callOnce(n, s, idx, nil)
+		} else {
+			out, cr, err = w.callOnce(n, scope, idx, map[string]any{"value": items[idx], "index": idx})
+		}
 		if err != nil {
 			// The failed item is recorded, and its record returned, with what it paid and
 			// how often it tried: runs show and the step's totals count it.
@@ -723,12 +892,24 @@ func (w *walker) recordItem(n *Node, idx int, out any, cr callRecord, start time
 	if cr.cached {
 		status = StatusCached
 	}
-	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
-		Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: w.opts.Now(), Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
-	w.setOutput(&r, out, cr.out)
-	w.putStep(r)
+	end := w.opts.Now()
+	if w.rec != nil {
+		r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: idx, Status: status, Model: cr.model, Attempts: cr.attempts, InputsHash: cr.key,
+			Usage: toStoreUsage(cr.usage), StartedAt: start, FinishedAt: end, Reason: cr.reason, Meta: redactMeta(w.fl, cr.meta)}
+		w.setOutput(&r, out, cr.out)
+		w.putStep(r)
+	}
 	w.endItemSpan(n, idx, start, cr, out, nil)
-	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage})
+	w.hooks.emit(Event{Type: EventItemDone, RunID: w.runID, StepID: n.ID, Item: idx, Items: total, Model: cr.model, Usage: cr.usage, Time: end})
+}
+
+// firstEnv is the environment of the first of calls, when it is the walker's own.
+func firstEnv(calls []*steps.Call) (*stepEnv, bool) {
+	if len(calls) == 0 {
+		return nil, false
+	}
+	se, ok := calls[0].Env.(*stepEnv)
+	return se, ok
 }
 
 // runRecorded returns once the run is in the store (a new run is created by the

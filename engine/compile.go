@@ -36,6 +36,7 @@ type Flow struct {
 	compiler  *Compiler
 	opts      Options
 	secrets   *secretSet
+	walk      *walkPlan // the scheduler's view of Order (graph)
 }
 
 // Node is one compiled step.

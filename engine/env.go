@@ -212,6 +212,7 @@ type stepEnv struct {
 	// (steps.PartCache): set from the call's own cache policy when it is executed.
 	storeParts bool
 	tokens     streamRedactor // secrets split across tokens are redacted too
+	ctx        callContext    // the context the call's attempts run in (slotted)
 }
 
 func (e *runEnv) stepEnv(n *Node, item int) stepEnv {

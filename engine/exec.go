@@ -45,7 +45,7 @@ type attemptPolicy struct {
 // returned usage is summed over every attempt, failed ones included: a failed attempt
 // may have been billed (fn reports that in its Result.Usage along with the error). The
 // attempt count returned is the number made: a non-retryable error stops early.
-func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, err error, wait time.Duration), fn func(ctx context.Context) (steps.Result, error)) (steps.Result, int, error) {
+func withRetry(ctx context.Context, p attemptPolicy, onRetry retryHook, fn func(ctx context.Context) (steps.Result, error)) (steps.Result, int, error) {
 	attempts := max(p.attempts, 1)
 	var lastErr error
 	var paid providers.Usage // by the failed attempts so far
@@ -57,7 +57,8 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, e
 			actx, cancel = context.WithTimeout(ctx, p.timeout)
 		}
 		res, err := fn(actx)
-		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		// Without a timeout of its own the attempt's context is ctx: it cannot time out apart.
+		timedOut := p.timeout > 0 && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
 			res.Usage = paid.Add(res.Usage)
@@ -72,9 +73,7 @@ func withRetry(ctx context.Context, p attemptPolicy, onRetry func(attempt int, e
 			break
 		}
 		wait := backoff(p.backoff, a, err)
-		if onRetry != nil {
-			onRetry(a, err, wait)
-		}
+		onRetry.retrying(a, err, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

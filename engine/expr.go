@@ -360,6 +360,10 @@ type Refs struct {
 	Env       map[string]spec.Pos // env("NAME") with a literal name
 	Each      []spec.Pos
 	Other     map[string]spec.Pos // scopes used besides the above (input, budget, run)
+	// Whole is set when an expression reads a scope as a whole ($env, or steps or each
+	// without a member after it): its value may then be the scope's own map, which the
+	// walker must not reuse for the next step or item (scopeBuf, itemScope).
+	Whole bool
 }
 
 func newRefs() *Refs {
@@ -387,6 +391,7 @@ func (r *Refs) merge(o *Refs) {
 		r.Other[k] = v
 	}
 	r.Each = append(r.Each, o.Each...)
+	r.Whole = r.Whole || o.Whole
 }
 
 // StepIDs returns the referenced step ids, sorted.
@@ -576,12 +581,14 @@ func (t *Template) EvalContext(ctx context.Context, scope map[string]any) (any, 
 
 // evalOwned is EvalContext in a scope only the calling goroutine uses and that may
 // hold the evaluation's budget: the budget goes into scope itself instead of into a
-// copy of it (a copy per input was a tenth of a trivial step's allocations).
-func (t *Template) evalOwned(ctx context.Context, scope map[string]any) (any, error) {
+// copy of it (a copy per input was a tenth of a trivial step's allocations). b is the
+// caller's budget, reset for this evaluation (one allocated per evaluation was another).
+func (t *Template) evalOwned(ctx context.Context, scope map[string]any, b *evalBudget) (any, error) {
 	if t.kind == tLiteral {
 		return t.lit, nil
 	}
-	scope[evalKey] = newEvalBudget(ctx)
+	b.Reset(ctx)
+	scope[evalKey] = b
 	return t.eval(scope)
 }
 
@@ -694,6 +701,12 @@ func normalize(v any) any {
 			out[i] = s
 		}
 		return out
+	case []int: // a range (0..n): reflection cost an allocation per element besides
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -721,17 +734,33 @@ func collectRefs(src string, pos spec.Pos, refs *Refs) {
 	if err != nil {
 		return
 	}
-	ast.Walk(&tree.Node, &refVisitor{pos: pos, refs: refs})
+	v := &refVisitor{pos: pos, refs: refs}
+	ast.Walk(&tree.Node, v)
+	if v.stepsIdents > v.stepsMembers || v.eachIdents > v.eachMembers {
+		refs.Whole = true // steps or each on its own: the scope's own map
+	}
 }
 
 type refVisitor struct {
 	pos  spec.Pos
 	refs *Refs
+	// stepsIdents counts the identifiers steps; stepsMembers those a member is read
+	// from (steps.x, steps[x]). Likewise for each.
+	stepsIdents, stepsMembers int
+	eachIdents, eachMembers   int
 }
 
 func (v *refVisitor) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok {
+			switch id.Value {
+			case "steps":
+				v.stepsMembers++
+			case "each":
+				v.eachMembers++
+			}
+		}
 		chain := memberChain(n)
 		if len(chain) < 2 {
 			return
@@ -752,7 +781,12 @@ func (v *refVisitor) Visit(node *ast.Node) {
 		}
 	case *ast.IdentifierNode:
 		switch n.Value {
+		case "steps":
+			v.stepsIdents++
+		case "$env":
+			v.refs.Whole = true
 		case "each":
+			v.eachIdents++
 			v.refs.Each = append(v.refs.Each, v.pos)
 		case "input", "budget", "run":
 			v.refs.Other[n.Value] = v.pos

@@ -40,6 +40,7 @@ func (c *checker) graph() {
 		return
 	}
 	fl.Order = topoOrder(fl)
+	fl.walk = newWalkPlan(fl)
 }
 
 // findCycle returns a cycle as a path that starts and ends at the same step, starting from

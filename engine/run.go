@@ -41,7 +41,10 @@ type RunOptions struct {
 	BudgetUSD  float64           // overrides the flow's budget: when > 0
 	Engine     string            // recorded; "local" by default
 	Labels     map[string]string // recorded with the run (the CLI records pid and host)
-	Now        func() time.Time
+	// Now is the run's clock: step records, the events of steps and cache expiry read
+	// it (time.Now by default). A step reads it twice, when it starts and when it ends,
+	// and its events carry those same times.
+	Now func() time.Time
 	// BatchPoll is the wait before the first poll of an asynchronous batch for steps
 	// that set no batch.poll; 0 means providers.BatchPollDefault. Tests shorten it.
 	BatchPoll time.Duration

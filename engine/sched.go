@@ -1,6 +1,9 @@
 package engine
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // scheduler runs a walk's steps on a pool of reused goroutines: a step is queued when
 // its last dependency finishes, and a free worker takes it. A goroutine per step grew a
@@ -14,49 +17,82 @@ import "sync"
 type scheduler struct {
 	w     *walker
 	limit int
+	plan  *walkPlan
 
-	mu         sync.Mutex
-	work       sync.Cond // signalled when a step is queued or the walk ends
-	queue      []*Node
-	waiting    map[string]int     // step → dependencies not finished
-	dependents map[string][]*Node // step → the steps that wait for it
-	left       int                // steps not finished
-	workers    int
-	busy       int // workers running a step
-	blocked    int // busy workers blocked outside a slot
-	done       chan struct{}
+	mu      sync.Mutex
+	work    sync.Cond // signalled when a step is queued or the walk ends
+	queue   []int32   // steps ready to run, by index in plan.nodes
+	waiting []int32   // by step: dependencies not finished
+	left    int       // steps not finished
+	workers int
+	busy    int // workers running a step
+	blocked int // busy workers blocked outside a slot
+	done    chan struct{}
+}
+
+// walkPlan is a flow's steps as the scheduler walks them, worked out once per flow
+// (graph) instead of as maps keyed by step id for every run: a run copies deps and
+// indexes the rest.
+type walkPlan struct {
+	nodes      []*Node   // in Flow.Order
+	deps       []int32   // by step: how many steps it waits for
+	dependents [][]int32 // by step: the steps that wait for it, in order
+}
+
+// newWalkPlan works out fl's walkPlan from its Order and its nodes' Deps.
+func newWalkPlan(fl *Flow) *walkPlan {
+	p := &walkPlan{nodes: make([]*Node, len(fl.Order)), deps: make([]int32, len(fl.Order)), dependents: make([][]int32, len(fl.Order))}
+	index := make(map[string]int32, len(fl.Order))
+	for i, id := range fl.Order {
+		index[id] = int32(i)
+		p.nodes[i] = fl.Nodes[id]
+	}
+	for i, n := range p.nodes {
+		p.deps[i] = int32(len(n.Deps))
+		for _, d := range n.Deps {
+			p.dependents[index[d]] = append(p.dependents[index[d]], int32(i))
+		}
+	}
+	return p
+}
+
+// walkPlan is the flow's plan from compilation, or a new one for a flow not compiled
+// by graph.
+func (fl *Flow) walkPlan() *walkPlan {
+	if p := fl.walk; p != nil && len(p.nodes) == len(fl.Order) {
+		return p
+	}
+	return newWalkPlan(fl)
 }
 
 // runAll runs every step of the walk and returns when all have finished.
 func (w *walker) runAll() {
-	s := &scheduler{w: w, limit: max(w.opts.Parallelism, 1), waiting: make(map[string]int, len(w.fl.Order)),
-		dependents: make(map[string][]*Node, len(w.fl.Order)), left: len(w.fl.Order), done: make(chan struct{})}
+	p := w.fl.walkPlan()
+	s := &scheduler{w: w, limit: max(w.opts.Parallelism, 1), plan: p, waiting: slices.Clone(p.deps),
+		queue: make([]int32, 0, len(p.nodes)), left: len(p.nodes), done: make(chan struct{})}
 	s.work.L = &s.mu
 	if s.left == 0 {
 		return
 	}
 	w.sched = s
 	s.mu.Lock()
-	for _, id := range w.fl.Order {
-		n := w.fl.Nodes[id]
-		s.waiting[id] = len(n.Deps)
-		for _, d := range n.Deps {
-			s.dependents[d] = append(s.dependents[d], n)
-		}
-	}
-	for _, id := range w.fl.Order {
-		if s.waiting[id] == 0 {
-			s.push(w.fl.Nodes[id])
+	s.workers = 1 // the calling goroutine, below
+	for i, c := range s.waiting {
+		if c == 0 {
+			s.push(int32(i))
 		}
 	}
 	s.mu.Unlock()
+	// The calling goroutine works too, instead of waiting: its stack is grown already
+	// (a run's first steps grew each new worker's), and a chain needs no other.
+	s.worker()
 	<-s.done
 }
 
-// push queues n and starts a worker for it when every worker is busy and the pool may
-// grow. s.mu is held.
-func (s *scheduler) push(n *Node) {
-	s.queue = append(s.queue, n)
+// push queues step i and starts a worker for it when every worker is busy and the pool
+// may grow. s.mu is held.
+func (s *scheduler) push(i int32) {
+	s.queue = append(s.queue, i) // never grows: each step is queued once
 	s.work.Signal()
 	s.grow()
 }
@@ -70,6 +106,7 @@ func (s *scheduler) grow() {
 }
 
 func (s *scheduler) worker() {
+	var scope scopeBuf // reused by the steps this worker runs
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -80,17 +117,17 @@ func (s *scheduler) worker() {
 			}
 			s.work.Wait()
 		}
-		n := s.queue[0]
-		s.queue[0] = nil
+		i := s.queue[0]
 		s.queue = s.queue[1:]
 		s.busy++
 		s.mu.Unlock()
-		s.w.runNode(n)
+		s.w.runNodeIn(s.plan.nodes[i], &scope)
+		scope.done()
 		s.mu.Lock()
 		s.busy--
 		s.left--
-		for _, d := range s.dependents[n.ID] {
-			if s.waiting[d.ID]--; s.waiting[d.ID] == 0 {
+		for _, d := range s.plan.dependents[i] {
+			if s.waiting[d]--; s.waiting[d] == 0 {
 				s.push(d)
 			}
 		}

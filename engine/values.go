@@ -28,9 +28,18 @@ type encoded struct {
 // this run read it as it is. What is written anywhere (cache, records, printed outputs)
 // is redacted; an output that held a secret is not cached (reusing its redacted copy
 // would hand later runs "[REDACTED]" in place of the value), so cacheable is false.
-func roundTrip(w *walker, out map[string]any) (v any, rec encoded, cacheable bool, err error) {
-	if v, err = jsonShaped(out); err != nil {
+// fresh is the step kind's FreshOutput: out is the engine's to change. keep is false
+// when the bytes have no use (an ephemeral run's uncached call: nothing is recorded or
+// cached); the output is then shaped, not encoded, and rec is empty. Encoding a shaped
+// value cannot fail, so a step fails or succeeds alike either way.
+func roundTrip(w *walker, out map[string]any, fresh, keep bool) (v any, rec encoded, cacheable bool, err error) {
+	if fresh && shapeInPlace(out) {
+		v = out
+	} else if v, err = jsonShaped(out); err != nil {
 		return nil, encoded{}, false, err
+	}
+	if !keep {
+		return v, encoded{}, false, nil
 	}
 	if w.fl.secrets.holdsSecret(v) {
 		return v, w.encodeRecord(v), false, nil
@@ -136,6 +145,32 @@ func jsonShaped(out map[string]any) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// shapeInPlace is jsonShaped for an output map the engine may change (a kind's
+// FreshOutput): its top-level values are replaced by their shaped forms, so the map is
+// not copied when one of them changes (a transform's integer result: two allocations
+// of every such step). Values inside are shaped as jsonShaped does, copied when they
+// change. It reports false, leaving the rest to jsonShaped, for an output that is not
+// a non-nil map of values shapeValue converts; the values replaced by then are their
+// own JSON round trip, so jsonShaped gives the same result and errors from out.
+func shapeInPlace(out map[string]any) bool {
+	if out == nil {
+		return false // jsonShaped gives nil
+	}
+	for k, e := range out {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		s, changed, ok := shapeChanged(e, 1)
+		if !ok {
+			return false
+		}
+		if changed {
+			out[k] = s
+		}
+	}
+	return true
 }
 
 // maxShapeDepth bounds the nesting shapeValue follows before leaving a value to

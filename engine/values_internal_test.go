@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"testing"
 
@@ -46,6 +47,7 @@ func TestJSONShapedMatchesRoundTrip(t *testing.T) {
 		{"bytes fall back", map[string]any{"raw": []byte("hi")}},
 		{"invalid utf-8 falls back", map[string]any{"s": "a\xffb", "\xfe": 1}},
 	}
+	w := &walker{fl: &Flow{secrets: newSecretSet()}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want, err := viaJSON(t, tt.out)
@@ -63,14 +65,65 @@ func TestJSONShapedMatchesRoundTrip(t *testing.T) {
 			if wb, gb := mustJSON(t, want), mustJSON(t, got); wb != gb {
 				t.Errorf("encodes as %s, want %s", gb, wb)
 			}
+			// A kind's FreshOutput: the same value, shaped in a map of its own.
+			fresh, _, _, err := roundTrip(w, maps.Clone(tt.out), true, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, fresh); d != "" {
+				t.Errorf("in place (-json +direct):\n%s", d)
+			}
+			if wb, gb := mustJSON(t, want), mustJSON(t, fresh); wb != gb {
+				t.Errorf("in place, encodes as %s, want %s", gb, wb)
+			}
 		})
 	}
-	for _, bad := range []map[string]any{{"nan": math.NaN()}, {"inf": []float32{float32(math.Inf(1))}}, {"ch": make(chan int)}} {
+	for _, bad := range []map[string]any{{"nan": math.NaN()}, {"inf": []float32{float32(math.Inf(1))}}, {"ch": make(chan int)}, {"ok": 1, "nan": math.NaN()}} {
 		_, werr := viaJSON(t, bad)
 		_, gerr := jsonShaped(bad)
-		if werr == nil || gerr == nil {
-			t.Fatalf("%v: errors %v and %v, want both", bad, werr, gerr)
+		_, _, _, ferr := roundTrip(w, maps.Clone(bad), true, true)
+		if werr == nil || gerr == nil || ferr == nil {
+			t.Fatalf("%v: errors %v, %v and %v, want all", bad, werr, gerr, ferr)
 		}
+	}
+}
+
+// TestShapeInPlace is issue 18: a transform's integer result made the engine copy its
+// output map to convert the number, two allocations of every such step. A kind whose
+// Run returns a fresh map (FreshOutput) has it shaped in place; values inside it,
+// which may be shared, are copied when they change, never written.
+func TestShapeInPlace(t *testing.T) {
+	w := &walker{fl: &Flow{secrets: newSecretSet()}}
+	inner := []any{1, 2.5}
+	shared := map[string]any{"n": 3}
+	out := map[string]any{"value": 42, "l": inner, "m": shared, "s": "x"}
+	got, _, _, err := roundTrip(w, out, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"value": 42.0, "l": []any{1.0, 2.5}, "m": map[string]any{"n": 3.0}, "s": "x"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("shaped (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want, out); d != "" {
+		t.Errorf("the output map was not shaped in place (-want +got):\n%s", d)
+	}
+	if inner[0] != 1 || shared["n"] != 3 {
+		t.Errorf("values inside the output changed: %v, %v", inner, shared)
+	}
+	outs := make([]map[string]any, 101) // AllocsPerRun's 100 runs and its warm-up
+	for i := range outs {
+		outs[i] = map[string]any{"value": 42}
+	}
+	next := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, _, err := roundTrip(w, outs[next], true, true); err != nil {
+			t.Fatal(err)
+		}
+		next++
+	})
+	if allocs > 2 { // the float64 and the encoding
+		t.Errorf("roundTrip of a fresh transform output: %.0f allocations, want at most 2", allocs)
 	}
 }
 
@@ -90,7 +143,7 @@ func TestRoundTripAllocations(t *testing.T) {
 	w := &walker{fl: &Flow{secrets: newSecretSet()}}
 	out := map[string]any{"value": 42}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, _, _, err := roundTrip(w, out); err != nil {
+		if _, _, _, err := roundTrip(w, out, false, true); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -394,7 +394,46 @@ func (w *walker) scope(n *Node) map[string]any {
 	return map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": stepsScope}
 }
 
-func (w *walker) runNode(n *Node) {
+// scopeBuf is a scheduler worker's expression scope, reused from one step to the next:
+// a fresh scope per step was three allocations of a trivial step's twenty. Every use of
+// a step's scope ends before runNode returns (its for_each items included), and a
+// step whose expressions could return the scope's own maps (Refs.Whole) gets a fresh one.
+type scopeBuf struct {
+	scope map[string]any // vars, run, resources, steps (and the evaluation's budget)
+	steps map[string]any // the step's dependencies' views
+}
+
+// done lets go of what the last step left in the scope: its inputs' evaluation budget
+// lives in its call, which is not kept alive until the worker's next step.
+func (b *scopeBuf) done() {
+	if b.scope != nil {
+		delete(b.scope, evalKey)
+	}
+}
+
+// nodeScope is w.scope(n), built in buf when buf is not nil and n allows it.
+func (w *walker) nodeScope(n *Node, buf *scopeBuf) map[string]any {
+	if buf == nil || n.Refs == nil || n.Refs.Whole {
+		return w.scope(n)
+	}
+	if buf.scope == nil {
+		buf.steps = make(map[string]any, len(n.Deps))
+		buf.scope = map[string]any{"vars": w.vars, "run": w.runInfo, "resources": w.res, "steps": buf.steps}
+	} else {
+		clear(buf.steps)
+	}
+	for _, id := range n.Deps {
+		if st, ok := w.states[id]; ok {
+			buf.steps[id] = st.view()
+		}
+	}
+	return buf.scope
+}
+
+func (w *walker) runNode(n *Node) { w.runNodeIn(n, nil) }
+
+// runNodeIn runs step n, its expression scope built in buf (nil: a fresh one).
+func (w *walker) runNodeIn(n *Node, buf *scopeBuf) {
 	st := w.states[n.ID]
 	defer close(st.done)
 	for _, d := range n.Deps {
@@ -413,7 +452,7 @@ func (w *walker) runNode(n *Node) {
 		return
 	}
 	w.startSpan(n, -1, start)
-	scope := w.scope(n)
+	scope := w.nodeScope(n, buf)
 	if n.When != nil {
 		v, err := n.When.EvalContext(w.ctx, scope)
 		if err != nil {
@@ -425,14 +464,21 @@ func (w *walker) runNode(n *Node) {
 			return
 		}
 	}
-	w.hooks.emit(Event{Type: EventStepStart, RunID: w.runID, StepID: n.ID, Item: -1})
+	// The step's start event is dated like its record, unless its when: took a while.
+	at := start
+	if n.When != nil {
+		at = time.Time{}
+	}
+	w.hooks.emit(Event{Type: EventStepStart, RunID: w.runID, StepID: n.ID, Item: -1, Time: at})
 	if n.ForEach != nil {
 		w.fanOut(n, st, scope, start)
 		return
 	}
-	if rec, ok := w.prev[n.ID][-1]; ok {
-		w.fromRecord(n, st, rec, start)
-		return
+	if len(w.prev) > 0 { // resuming
+		if rec, ok := w.prev[n.ID][-1]; ok {
+			w.fromRecord(n, st, rec, start)
+			return
+		}
 	}
 	out, cr, err := w.callOnce(n, scope, -1, nil)
 	if err != nil {
@@ -451,11 +497,9 @@ func (w *walker) runNode(n *Node) {
 // upstream decides whether a failed or skipped dependency skips n.
 func (w *walker) upstream(n *Node) (string, bool) {
 	for _, d := range n.Deps {
-		ds := w.states[d]
-		dn := w.fl.Nodes[d]
-		switch ds.status {
+		switch w.states[d].status {
 		case StatusFailed:
-			if !dn.Spec.ContinueOnError {
+			if !w.fl.Nodes[d].Spec.ContinueOnError {
 				return fmt.Sprintf("upstream failed: %s", d), true
 			}
 		case StatusCancelled:
@@ -502,17 +546,22 @@ func (w *walker) succeed(n *Node, st *stepState, cached bool, start time.Time) {
 	if cached {
 		st.status = StatusCached
 	}
-	st.result.Status, st.result.Elapsed = st.status, w.opts.Now().Sub(start)
-	r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: w.opts.Now(),
-		Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
-	w.setOutput(&r, st.output, st.out)
-	w.putStep(r)
-	w.closeSpan(n, -1, start, stepSpanEnd(st))
+	end := w.opts.Now() // one clock read dates the record and the event, and times the step
+	st.result.Status, st.result.Elapsed = st.status, end.Sub(start)
+	if w.rec != nil { // an ephemeral run records nothing: no record to build
+		r := store.StepRecord{RunID: w.runID, StepID: n.ID, Item: -1, Status: st.status, InputsHash: st.inputs, StartedAt: start, FinishedAt: end,
+			Model: st.result.Model, Attempts: st.result.Attempts, Usage: toStoreUsage(st.result.Usage), Reason: st.result.Reason, Meta: redactMeta(w.fl, st.meta)}
+		w.setOutput(&r, st.output, st.out)
+		w.putStep(r)
+	}
+	if w.spans != nil {
+		w.closeSpan(n, -1, start, stepSpanEnd(st))
+	}
 	typ := EventStepDone
 	if cached {
 		typ = EventStepCached
 	}
-	w.hooks.emit(Event{Type: typ, RunID: w.runID, StepID: n.ID, Item: -1, Model: st.result.Model, Usage: st.result.Usage, Elapsed: st.result.Elapsed, Items: st.result.Items})
+	w.hooks.emit(Event{Type: typ, RunID: w.runID, StepID: n.ID, Item: -1, Model: st.result.Model, Usage: st.result.Usage, Elapsed: st.result.Elapsed, Items: st.result.Items, Time: end})
 }
 
 func (w *walker) fromRecord(n *Node, st *stepState, rec store.StepRecord, start time.Time) {

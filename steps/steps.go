@@ -84,6 +84,11 @@ type Kind struct {
 	// committed, so a small flow of such steps costs one commit; any other step waits
 	// for that record first.
 	Local bool
+	// FreshOutput promises that Run returns a new Result.Output map on every call and
+	// keeps no reference to it, so the engine may convert its top-level values to the
+	// JSON shape (numbers as float64) in place instead of copying the map. Values
+	// inside it may be shared: those are never changed.
+	FreshOutput bool
 	// New checks the static parts of a step and returns the runnable step. No I/O.
 	New func(*spec.Step) (Step, spec.Diagnostics)
 }

@@ -66,6 +66,11 @@ func NewBudget(ctx context.Context) *Budget {
 	return &Budget{ctx: ctx, done: ctx.Done()}
 }
 
+// Reset starts b's count again for another evaluation, which stops once ctx is done. A
+// caller that keeps its Budget inside something it allocates anyway (the engine's call)
+// spares NewBudget's allocation per evaluation.
+func (b *Budget) Reset(ctx context.Context) { *b = Budget{ctx: ctx, done: ctx.Done()} }
+
 // Step counts one unit of work and looks at the context every checkEvery units.
 func (b *Budget) Step() error {
 	b.steps++

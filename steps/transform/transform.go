@@ -20,6 +20,7 @@ var Kind = steps.Kind{
 	Version:       "1",
 	Deterministic: true,
 	Local:         true, // evaluates an expression in memory
+	FreshOutput:   true, // Run builds a new map per call
 	New:           func(*spec.Step) (steps.Step, spec.Diagnostics) { return transformer{}, nil },
 }
 
