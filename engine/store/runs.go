@@ -220,7 +220,7 @@ const addRunUsageQuery = `UPDATE runs SET in_tokens = in_tokens + ?, out_tokens 
 // killed part-way still shows what it spent and a resume starts its budget
 // from there. The run must exist (ErrNotFound otherwise) unless p creates it.
 func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
-	steps, err := s.newStepWrite(ctx, p.Steps)
+	steps, err := s.newStepWrite(ctx, p.Steps, p.Fresh)
 	if err != nil {
 		return err
 	}

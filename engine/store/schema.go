@@ -284,12 +284,13 @@ CREATE TABLE step_packs (
 	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 	seq     INTEGER NOT NULL,
 	records TEXT NOT NULL,
+	t0      INTEGER NOT NULL, -- the records' times are in nanoseconds from t0
 	PRIMARY KEY (run_id, seq)
 );
 CREATE VIEW packed_steps AS
 	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, r.value ->> 1 AS item, r.value ->> 2 AS status,
-		r.value ->> 3 AS inputs_hash, r.value ->> 4 AS attempts, r.value ->> 5 AS started_at,
-		r.value ->> 6 AS finished_at, unhex(r.value ->> 7) AS output_inline
+		r.value ->> 3 AS inputs_hash, r.value ->> 4 AS attempts, coalesce(p.t0 + (r.value ->> 5), 0) AS started_at,
+		coalesce(p.t0 + (r.value ->> 6), 0) AS finished_at, unhex(r.value ->> 7) AS output_inline
 	FROM step_packs p, json_each(p.records) r;
 CREATE VIEW run_steps AS
 	SELECT run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error, model, provider,
@@ -304,12 +305,13 @@ CREATE TABLE step_packs (
 	run_id  TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 	seq     BIGINT NOT NULL,
 	records TEXT NOT NULL,
+	t0      BIGINT NOT NULL, -- the records' times are in nanoseconds from t0
 	PRIMARY KEY (run_id, seq)
 );
 CREATE VIEW packed_steps AS
 	SELECT p.run_id AS run_id, r.value ->> 0 AS step_id, (r.value ->> 1)::bigint AS item, r.value ->> 2 AS status,
-		r.value ->> 3 AS inputs_hash, (r.value ->> 4)::bigint AS attempts, (r.value ->> 5)::bigint AS started_at,
-		(r.value ->> 6)::bigint AS finished_at, decode(r.value ->> 7, 'hex') AS output_inline
+		r.value ->> 3 AS inputs_hash, (r.value ->> 4)::bigint AS attempts, coalesce(p.t0 + (r.value ->> 5)::bigint, 0) AS started_at,
+		coalesce(p.t0 + (r.value ->> 6)::bigint, 0) AS finished_at, decode(r.value ->> 7, 'hex') AS output_inline
 	FROM step_packs p CROSS JOIN LATERAL jsonb_array_elements(p.records::jsonb) AS r(value);
 CREATE VIEW run_steps AS
 	SELECT run_id, step_id, item, status, reason, inputs_hash, cache_key, output_sum, error, model, provider,

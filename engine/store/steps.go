@@ -122,59 +122,85 @@ func stepWriteErr(r StepRecord, err error) error {
 // already cost more than a small output (a transform's {"value": 42}) stored twice.
 const inlineOutputMax = 64
 
-// appendStepArgs appends r's column values to dst (putSlimStepQuery's when slim,
-// else putStepQuery's) and returns its output, to be stored as a blob (a zero blob
-// when the output is stored inline or there is none). runID is r.RunID as a value,
-// boxed once for a batch.
-func appendStepArgs(dst []any, r StepRecord, runID any) (_ []any, out blob, slim bool, _ error) {
+// stepCells is what a record's row holds beyond what the record says as it is,
+// worked out once per record: its output, stored inline or as a blob, its meta as
+// JSON, and whether it is slim (putSlimStepQuery's columns suffice).
+type stepCells struct {
+	out    blob // to store as a blob: a zero blob when inline or none
+	inline []byte
+	meta   any
+	slim   bool
+}
+
+// checkStep checks r and works out its cells.
+func checkStep(r *StepRecord) (stepCells, error) {
+	var c stepCells
 	switch {
 	case r.RunID == "" || r.StepID == "":
-		return nil, blob{}, false, fmt.Errorf("%w: empty run or step id", ErrInvalid)
+		return c, fmt.Errorf("%w: empty run or step id", ErrInvalid)
 	case r.Item < WholeStep:
-		return nil, blob{}, false, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
+		return c, fmt.Errorf("%w: item %d", ErrInvalid, r.Item)
 	case !validStepStatus(r.Status):
-		return nil, blob{}, false, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
+		return c, fmt.Errorf("%w: unknown step status %q", ErrInvalid, r.Status)
 	}
-	var outSum, inline any // NULL without an output
 	switch {
 	case len(r.Encoded) > 0 && len(r.Encoded) <= inlineOutputMax:
 		if !IsEncodedValue(r.Encoded) {
-			return nil, blob{}, false, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+			return c, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
 		}
-		inline = r.Encoded
+		c.inline = r.Encoded
 	case len(r.Encoded) > 0:
 		if !IsEncodedValue(r.Encoded) {
-			return nil, blob{}, false, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
+			return c, fmt.Errorf("%w: encoded output is not in the binary value form", ErrInvalid)
 		}
 		if len(r.EncodedSum) == sha256.Size {
-			out = blob{sum: r.EncodedSum, data: r.Encoded}
+			c.out = blob{sum: r.EncodedSum, data: r.Encoded}
 		} else {
-			out = newBlob(r.Encoded)
+			c.out = newBlob(r.Encoded)
 		}
-		outSum = out.sum
 	case len(r.Output) > 0:
 		if _, err := rawArg("output", r.Output); err != nil {
-			return nil, blob{}, false, err
+			return c, err
 		}
 		if len(r.Output) <= inlineOutputMax {
-			inline = []byte(r.Output)
+			c.inline = r.Output
 			break
 		}
-		out = newBlob(r.Output)
-		outSum = out.sum
+		c.out = newBlob(r.Output)
 	}
 	meta, err := encodeJSON("meta", r.Meta)
 	if err != nil {
-		return nil, blob{}, false, err
+		return c, err
 	}
-	status := statusArg(r.Status)
-	if outSum == nil && meta == nil && r.Reason == "" && r.CacheKey == "" && r.Error == "" && r.Model == "" && r.Provider == "" && r.Usage == (Usage{}) {
-		return append(dst, runID, r.StepID, r.Item, status, r.InputsHash, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt), inline), out, true, nil
+	c.meta = meta
+	c.slim = c.out.sum == nil && meta == nil && r.Reason == "" && r.CacheKey == "" && r.Error == "" && r.Model == "" && r.Provider == "" && r.Usage == (Usage{})
+	return c, nil
+}
+
+// inlineArg is an inline output as a statement argument: NULL when there is none.
+func (c *stepCells) inlineArg() any {
+	if c.inline == nil {
+		return nil
 	}
-	dst = append(dst, runID, r.StepID, r.Item, status, r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
+	return c.inline
+}
+
+// appendSlimArgs appends putSlimStepQuery's values for r; runID is r.RunID as a value,
+// boxed once for a batch.
+func appendSlimArgs(dst []any, r *StepRecord, c *stepCells, runID any) []any {
+	return append(dst, runID, r.StepID, r.Item, statusArg(r.Status), r.InputsHash, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt), c.inlineArg())
+}
+
+// appendFullArgs appends putStepQuery's values for r.
+func appendFullArgs(dst []any, r *StepRecord, c *stepCells, runID any) []any {
+	var outSum any // NULL without a blob
+	if c.out.sum != nil {
+		outSum = c.out.sum
+	}
+	dst = append(dst, runID, r.StepID, r.Item, statusArg(r.Status), r.Reason, r.InputsHash, r.CacheKey, outSum, r.Error,
 		r.Model, r.Provider, r.Attempts, unixNano(r.StartedAt), unixNano(r.FinishedAt))
 	dst = append(dst, usageArgs(r.Usage)...)
-	return append(dst, meta, inline), out, false, nil
+	return append(dst, c.meta, c.inlineArg())
 }
 
 // statusArg is a step status as a statement argument, boxed without an allocation.
@@ -366,11 +392,13 @@ func multiRowInsert(head string, cols, rows int) string {
 }
 
 // stepWrite is a batch of step records ready to write: checked, their column values
-// bound, their statements prepared. Of several records with the same key only the last
-// is kept: each one's upsert replaces every column, so the last alone gives the same
-// row, and one statement may not touch a row twice (PostgreSQL refuses it).
+// bound (a slim record's when it is written as a row, not packed), their statements
+// prepared. Of several records with the same key only the last is kept: each one's
+// upsert replaces every column, so the last alone gives the same row, and one statement
+// may not touch a row twice (PostgreSQL refuses it).
 type stepWrite struct {
 	recs       []StepRecord
+	cells      []stepCells
 	outs       []blob // each record's output to store as a blob, or a zero blob
 	slim, full rows
 }
@@ -381,34 +409,35 @@ type rows struct {
 	recs []int // the record (index in stepWrite.recs) of each row, for errors
 }
 
-// newStepWrite checks recs and binds their values. It prepares the statements the
-// batch needs here, outside any transaction: preparing inside one would wait for the
-// writer connection the transaction holds.
-func (s *Store) newStepWrite(ctx context.Context, recs []StepRecord) (*stepWrite, error) {
-	w := &stepWrite{recs: lastOfEachKey(recs)}
+// newStepWrite checks recs and binds the values of the full ones. It prepares the
+// statements the batch needs here, outside any transaction: preparing inside one would
+// wait for the writer connection the transaction holds. unique is the caller's word
+// that no two records share a key (Progress.Fresh).
+func (s *Store) newStepWrite(ctx context.Context, recs []StepRecord, unique bool) (*stepWrite, error) {
+	w := &stepWrite{recs: recs}
+	if !unique {
+		w.recs = lastOfEachKey(recs)
+	}
+	w.cells = make([]stepCells, len(w.recs))
 	w.outs = make([]blob, len(w.recs))
-	w.slim.args = make([]any, 0, slimStepArgs*len(w.recs))
 	w.slim.recs = make([]int, 0, len(w.recs))
 	var runID any
-	for i, r := range w.recs {
+	for i := range w.recs {
+		r := &w.recs[i]
 		if i == 0 || r.RunID != w.recs[i-1].RunID {
 			runID = r.RunID
 		}
-		var err error
-		var slim bool
-		// Into the slim list first; a full record's values move to the other.
-		n := len(w.slim.args)
-		if w.slim.args, w.outs[i], slim, err = appendStepArgs(w.slim.args, r, runID); err != nil {
+		c, err := checkStep(r)
+		if err != nil {
 			return nil, fmt.Errorf("recording step %s: %w", r.StepID, err)
 		}
-		if slim {
+		w.cells[i], w.outs[i] = c, c.out
+		if c.slim {
 			w.slim.recs = append(w.slim.recs, i)
 			continue
 		}
-		w.full.args = append(w.full.args, w.slim.args[n:]...)
+		w.full.args = appendFullArgs(w.full.args, r, &w.cells[i], runID)
 		w.full.recs = append(w.full.recs, i)
-		clear(w.slim.args[n:])
-		w.slim.args = w.slim.args[:n]
 	}
 	for slim, r := range [2]*rows{&w.full, &w.slim} {
 		left := len(r.recs)
@@ -422,6 +451,19 @@ func (s *Store) newStepWrite(ctx context.Context, recs []StepRecord) (*stepWrite
 		}
 	}
 	return w, nil
+}
+
+// bindSlim binds the values of the slim records, to write them as rows.
+func (w *stepWrite) bindSlim() {
+	w.slim.args = make([]any, 0, slimStepArgs*len(w.slim.recs))
+	var runID any
+	for k, i := range w.slim.recs {
+		r := &w.recs[i]
+		if k == 0 || r.RunID != w.recs[w.slim.recs[k-1]].RunID {
+			runID = r.RunID
+		}
+		w.slim.args = appendSlimArgs(w.slim.args, r, &w.cells[i], runID)
+	}
 }
 
 // lastOfEachKey returns recs without the records a later one with the same key
@@ -498,6 +540,9 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, fresh bool,
 			stored[string(b.sum)] = true
 		}
 	}
+	if !packed && len(w.slim.recs) > 0 {
+		w.bindSlim()
+	}
 	for slim, r := range [2]*rows{&w.full, &w.slim} {
 		if slim == 1 && packed {
 			break
@@ -525,8 +570,8 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, fresh bool,
 // Queries of packed step records (migration 10).
 const (
 	// putPackQuery adds a pack after the run's last one.
-	putPackQuery = `INSERT INTO step_packs (run_id, seq, records)
-	SELECT CAST(?1 AS TEXT), coalesce(max(seq), -1) + 1, CAST(?2 AS TEXT) FROM step_packs WHERE run_id = ?1`
+	putPackQuery = `INSERT INTO step_packs (run_id, seq, records, t0)
+	SELECT CAST(?1 AS TEXT), coalesce(max(seq), -1) + 1, CAST(?2 AS TEXT), CAST(?3 AS BIGINT) FROM step_packs WHERE run_id = ?1`
 	// unpackQuery moves a run's packed records into rows; deletePackQuery then drops the packs.
 	unpackQuery = `INSERT INTO steps (run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline)
 	SELECT run_id, step_id, item, status, inputs_hash, attempts, started_at, finished_at, output_inline FROM packed_steps WHERE run_id = ?`
@@ -549,7 +594,8 @@ func (w *stepWrite) pack(ctx context.Context, s *Store, tx *sql.Tx, run string) 
 	if err != nil {
 		return false, err
 	}
-	if _, err := st.ExecContext(ctx, run, packRecords(w.slim.args)); err != nil {
+	records, t0 := w.packRecords()
+	if _, err := st.ExecContext(ctx, run, records, t0); err != nil {
 		return false, stepWriteErr(w.recs[w.slim.recs[0]], err)
 	}
 	return true, nil
@@ -582,42 +628,53 @@ func (w *stepWrite) unpack(ctx context.Context, s *Store, tx *sql.Tx) error {
 	return nil
 }
 
-// packRecords encodes rows of putSlimStepQuery's values as step_packs.records: a JSON
-// array with, per record, [step_id, item, status, inputs_hash, attempts, started_at,
-// finished_at, output_inline in hex or null], the view packed_steps' columns in order.
-func packRecords(args []any) []byte {
-	b := make([]byte, 0, len(args)/slimStepArgs*96)
+// packRecords encodes the slim records of w as step_packs.records, a JSON array with,
+// per record, [step_id, item, status, inputs_hash, attempts, started_at, finished_at,
+// output_inline in hex or null] (the view packed_steps' columns in order), its times in
+// nanoseconds from t0, which it returns (null for a time not set).
+func (w *stepWrite) packRecords() (records []byte, t0 int64) {
+	for _, i := range w.slim.recs {
+		if t := unixNano(w.recs[i].StartedAt); t != 0 {
+			t0 = t
+			break
+		}
+	}
+	b := make([]byte, 0, len(w.slim.recs)*72)
 	b = append(b, '[')
-	for i := 0; i+slimStepArgs <= len(args); i += slimStepArgs {
-		row := args[i : i+slimStepArgs]
-		if i > 0 {
+	for k, i := range w.slim.recs {
+		r, c := &w.recs[i], &w.cells[i]
+		if k > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '[')
-		b = appendJSONString(b, row[1].(string))
+		b = appendJSONString(b, r.StepID)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(row[2].(int)), 10)
+		b = strconv.AppendInt(b, int64(r.Item), 10)
 		b = append(b, ',')
-		b = appendJSONString(b, row[3].(string))
+		b = appendJSONString(b, r.Status)
 		b = append(b, ',')
-		b = appendJSONString(b, row[4].(string))
+		b = appendJSONString(b, r.InputsHash)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(row[5].(int)), 10)
+		b = strconv.AppendInt(b, int64(r.Attempts), 10)
+		for _, t := range [2]time.Time{r.StartedAt, r.FinishedAt} {
+			b = append(b, ',')
+			if n := unixNano(t); n != 0 {
+				b = strconv.AppendInt(b, n-t0, 10)
+			} else {
+				b = append(b, "null"...)
+			}
+		}
 		b = append(b, ',')
-		b = strconv.AppendInt(b, row[6].(int64), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, row[7].(int64), 10)
-		b = append(b, ',')
-		if out, ok := row[8].([]byte); ok {
+		if c.inline != nil {
 			b = append(b, '"')
-			b = hex.AppendEncode(b, out)
+			b = hex.AppendEncode(b, c.inline)
 			b = append(b, '"')
 		} else {
 			b = append(b, "null"...)
 		}
 		b = append(b, ']')
 	}
-	return append(b, ']')
+	return append(b, ']'), t0
 }
 
 // appendJSONString appends s as a JSON string. Step ids and hashes are plain ASCII;
