@@ -112,7 +112,7 @@ func startCreatingRecorder(run store.Run, write func(context.Context, store.Prog
 func newRecorderState(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
 	r := &recorder{runID: runID, write: write, after: after, wake: make(chan struct{}, 1), full: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), created: make(chan struct{}),
-		pending: make([]store.StepRecord, 0, min(max(steps, 1), recorderBatch))}
+		pending: recordBuf(min(max(steps, 1), recorderBatch))}
 	r.room.L = &r.mu
 	return r
 }
@@ -395,7 +395,25 @@ func (r *recorder) closeWith(fin *store.RunFinish) (ended bool, err error) {
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Everything is written (each written record cleared): the buffer can serve the next
+	// recorder.
+	if b := r.spare; b != nil && len(r.pending) == 0 && cap(b) <= recorderBatch {
+		recordBufs.Put(&b)
+		r.spare, r.pending = nil, nil
+	}
 	return r.ended, r.err
+}
+
+// recordBufs keeps the emptied record buffers of closed recorders for the next ones: a
+// small flow's buffer was a sixth of the bytes a run allocated.
+var recordBufs sync.Pool // *[]store.StepRecord, of length 0
+
+// recordBuf returns an empty buffer for at least n records.
+func recordBuf(n int) []store.StepRecord {
+	if b, ok := recordBufs.Get().(*[]store.StepRecord); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]store.StepRecord, 0, n)
 }
 
 func addStoreUsage(a, b store.Usage) store.Usage {
