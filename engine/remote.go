@@ -125,6 +125,20 @@ func (c *SessionCache) run(id string, add bool) *runCache {
 	return rc
 }
 
+// runStarted is when run id started, as a session of it read from the store; zero when
+// unknown. Sessions of one run open at once, so it is read under the lock it is set under.
+func (c *SessionCache) runStarted(id string) time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc := c.runs[id]; rc != nil {
+		return rc.started
+	}
+	return time.Time{}
+}
+
 func (c *SessionCache) step(runID, stepID string) (cachedStep, bool) {
 	if c == nil {
 		return cachedStep{}, false
@@ -186,8 +200,8 @@ func (fl *Flow) OpenCachedSession(ctx context.Context, opts RunOptions, cache *S
 	var started time.Time
 	var usage providers.Usage
 	exists := false
-	if rc := cache.run(opts.RunID, false); rc != nil && !rc.started.IsZero() {
-		exists, started = true, rc.started
+	if t := cache.runStarted(opts.RunID); !t.IsZero() {
+		exists, started = true, t
 	} else {
 		prev, err := opts.Store.GetRun(ctx, opts.RunID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
