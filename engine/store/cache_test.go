@@ -316,3 +316,28 @@ func TestCacheHitWritesLittle(t *testing.T) {
 		t.Errorf("CacheStats hits = %d, %v; want 1", st.Hits, err)
 	}
 }
+
+// TestCacheStatsIsOneSnapshot: an entry stored by another process while the stats are
+// read shows in all of them or in none. On PostgreSQL each statement of a READ COMMITTED
+// transaction saw what committed before it, so the totals and the counts per step
+// disagreed.
+func TestCacheStatsIsOneSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.CachePut(ctx, CacheEntry{Key: "k1", StepID: "embed", Value: []byte(`{"v":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	cacheStatsHook = func() {
+		if err := s.CachePut(ctx, CacheEntry{Key: "k2", StepID: "embed", Value: []byte(`{"v":2}`)}); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { cacheStatsHook = nil }()
+	st, err := s.CacheStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ByStep["embed"] != st.Entries {
+		t.Errorf("stats of one moment disagree: %d entries in all, %d for step embed", st.Entries, st.ByStep["embed"])
+	}
+}

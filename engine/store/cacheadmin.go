@@ -57,7 +57,14 @@ func (s *Store) CacheStats(ctx context.Context) (CacheStats, error) {
 	if err := s.flushHits(ctx); err != nil {
 		return CacheStats{}, fmt.Errorf("reading cache stats: %w", err)
 	}
-	tx, err := s.p.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One snapshot for all the statements: SQLite's read transactions are; PostgreSQL's
+	// default, READ COMMITTED, lets each statement see what committed meanwhile, so the
+	// totals and the counts per step could disagree.
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.p.r.BeginTx(ctx, opts)
 	if err != nil {
 		return CacheStats{}, fmt.Errorf("reading cache stats: %w", err)
 	}
@@ -69,6 +76,10 @@ func (s *Store) CacheStats(ctx context.Context) (CacheStats, error) {
 	return st, nil
 }
 
+// cacheStatsHook, when set (by tests), runs between cacheStats' first statement and the
+// next.
+var cacheStatsHook func()
+
 func cacheStats(ctx context.Context, tx *sql.Tx, now time.Time) (CacheStats, error) {
 	st := CacheStats{ByStep: map[string]int{}}
 	const totals = `SELECT count(*), coalesce(sum(size), 0), coalesce(sum(cache_hits.hits), 0),
@@ -76,6 +87,9 @@ func cacheStats(ctx context.Context, tx *sql.Tx, now time.Time) (CacheStats, err
 	err := tx.QueryRowContext(ctx, totals, now.UnixNano()).Scan(&st.Entries, &st.Bytes, &st.Hits, &st.Expired)
 	if err != nil {
 		return CacheStats{}, err
+	}
+	if cacheStatsHook != nil {
+		cacheStatsHook()
 	}
 	err = tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = ?`, corruptCounter).Scan(&st.CorruptDropped)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
