@@ -41,11 +41,7 @@ func TestWalkerStepAllocations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fl := compileTransforms(t, tt.src)
-			st, err := store.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := tempStore(t)
 			opts := RunOptions{Store: st, Ephemeral: true, Parallelism: 1}
 			run := func() {
 				if _, err := fl.Run(context.Background(), opts); err != nil {
@@ -65,7 +61,13 @@ func compileTransforms(t *testing.T, src string) *Flow {
 	t.Helper()
 	reg := steps.NewRegistry()
 	reg.Register(transform.Kind)
-	f, diags := spec.Parse("bench.yaml", []byte(src))
+	return compileWith(t, reg, src)
+}
+
+// compileWith parses and compiles src with the step kinds of reg and no providers.
+func compileWith(t *testing.T, reg *steps.Registry, src string) *Flow {
+	t.Helper()
+	f, diags := spec.Parse("test.yaml", []byte(src))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -74,6 +76,17 @@ func compileTransforms(t *testing.T, src string) *Flow {
 		t.Fatal(diags)
 	}
 	return fl
+}
+
+// tempStore is a run store in a test directory, closed when the test ends.
+func tempStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // TestStepClockReads is issue 18: a transform step read the clock six times (when it
@@ -89,11 +102,7 @@ func TestStepClockReads(t *testing.T) {
 	}{{"wide", flowgen.Wide(n)}, {"chain", flowgen.Chain(n)}, {"for_each", forEachFlow}} {
 		t.Run(tt.name, func(t *testing.T) {
 			fl := compileTransforms(t, tt.src)
-			st, err := store.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := tempStore(t)
 			t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 			var reads atomic.Int64
 			clock := func() time.Time { return t0.Add(time.Duration(reads.Add(1)) * time.Second) }
@@ -173,11 +182,7 @@ outputs:
   f: ${ steps.f.output.value }
 `
 	fl := compileTransforms(t, src)
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	res, err := fl.Run(context.Background(), RunOptions{Store: st, Parallelism: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -210,11 +215,7 @@ outputs:
   kept: ${ steps.kept.output.value }
 `
 	fl := compileTransforms(t, src)
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	recorded, err := fl.Run(context.Background(), RunOptions{Store: st, NoCache: true})
 	if err != nil {
 		t.Fatal(err)
@@ -273,19 +274,8 @@ func TestForEachItemGoroutines(t *testing.T) {
 			clear(rec.ids)
 			src := "aiflow: 1\nsteps:\n  s:\n    uses: recorded\n    parallelism: " + tt.parallelism + "\n    batch: " + tt.batch +
 				"\n    for_each: ${ 0..49 }\n    with:\n      expr: ${ each.value * 2 }\noutputs:\n  sum: ${ sum(map(steps.s.output, .value)) }\n"
-			f, diags := spec.Parse("items.yaml", []byte(src))
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			fl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			st, err := store.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			fl := compileWith(t, reg, src)
+			st := tempStore(t)
 			res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
 			if err != nil {
 				t.Fatal(err)
@@ -323,19 +313,8 @@ func TestItemScopeReuse(t *testing.T) {
 	kind.New = func(*spec.Step) (steps.Step, spec.Diagnostics) { return k, nil }
 	reg := steps.NewRegistry()
 	reg.Register(kind)
-	f, diags := spec.Parse("keep.yaml", []byte("aiflow: 1\nsteps:\n  k:\n    uses: keep\n    parallelism: 1\n    for_each: ${ ['a', 'b', 'c'] }\n    with: { expr: \"${ each }\" }\n"))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	kfl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	kst, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kst.Close()
+	kfl := compileWith(t, reg, "aiflow: 1\nsteps:\n  k:\n    uses: keep\n    parallelism: 1\n    for_each: ${ ['a', 'b', 'c'] }\n    with: { expr: \"${ each }\" }\n")
+	kst := tempStore(t)
 	if _, err := kfl.Run(context.Background(), RunOptions{Store: kst, Ephemeral: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +347,7 @@ outputs:
   members: ${ map(steps.members.output, .value) }
 `
 	fl := compileTransforms(t, src)
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
@@ -401,19 +376,8 @@ func TestRunWorksOnCallerGoroutine(t *testing.T) {
 	reg := steps.NewRegistry()
 	reg.Register(kind)
 	src := strings.ReplaceAll(flowgen.Chain(20), "uses: transform", "uses: recorded")
-	f, diags := spec.Parse("chain.yaml", []byte(src))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	fl, diags := Compile(f, Options{Steps: reg, Providers: providers.NewRegistry()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	fl := compileWith(t, reg, src)
+	st := tempStore(t)
 	buf := make([]byte, 64)
 	self := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
 	res, err := fl.Run(context.Background(), RunOptions{Store: st, Ephemeral: true})
