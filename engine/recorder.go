@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -252,7 +251,7 @@ func (r *recorder) commit(p store.Progress) {
 	if r.keys != nil && len(p.Steps) > 0 {
 		p.Fresh = true
 		for i := range p.Steps {
-			k := recordKey(&p.Steps[i])
+			k := store.StepKeyHash(p.Steps[i].StepID, p.Steps[i].Item)
 			if _, seen := r.keys[k]; seen { // or a hash collision: then rows, as for a repeat
 				p.Fresh = false
 			}
@@ -263,14 +262,6 @@ func (r *recorder) commit(p store.Progress) {
 		}
 	}
 	r.written(p, r.write(context.Background(), p))
-}
-
-// keySeed hashes record keys for recorder.keys.
-var keySeed = maphash.MakeSeed()
-
-// recordKey is a hash of rec's key in its run.
-func recordKey(rec *store.StepRecord) uint64 {
-	return maphash.String(keySeed, rec.StepID) ^ uint64(rec.Item+1)*0x9e3779b97f4a7c15
 }
 
 // notCreated reports whether the run's creation failed, so the run is not in the store.

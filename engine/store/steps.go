@@ -476,7 +476,7 @@ func lastOfEachKey(recs []StepRecord) []StepRecord {
 	// records hash alike, no two share a key.
 	seen := make(map[uint64]struct{}, len(recs))
 	for _, r := range recs {
-		h := maphash.String(keySeed, r.StepID) ^ uint64(r.Item)*0x9e3779b97f4a7c15
+		h := StepKeyHash(r.StepID, r.Item)
 		if r.RunID != recs[0].RunID {
 			h ^= maphash.String(keySeed, r.RunID) * 31
 		}
@@ -505,8 +505,14 @@ func lastOfEachKey(recs []StepRecord) []StepRecord {
 	return out
 }
 
-// keySeed hashes record keys in lastOfEachKey.
+// keySeed hashes record keys (StepKeyHash, and the run in lastOfEachKey).
 var keySeed = maphash.MakeSeed()
+
+// StepKeyHash is a 64-bit hash of a record's key within its run, for sets of keys seen
+// that need no strings kept (equal keys hash alike; a collision, rare, reads as a repeat).
+func StepKeyHash(stepID string, item int) uint64 {
+	return maphash.String(keySeed, stepID) ^ uint64(item+1)*0x9e3779b97f4a7c15
+}
 
 // write stores the batch's outputs that are not stored yet, then its records, in tx.
 // fresh is the caller's word that no record's key is recorded for its run yet
