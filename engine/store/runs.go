@@ -143,10 +143,18 @@ const finishRunQuery = `UPDATE runs SET status = ?, outputs = ?, error = ?, fini
 		in_tokens = ?, out_tokens = ?, cached_tokens = ?, neurons = ?, usd = ?, requests = ?
 		WHERE id = ?`
 
+// checkFinalStatus refuses a status run id cannot end with.
+func checkFinalStatus(id, status string) error {
+	if status == RunRunning || !validRunStatus(status) {
+		return fmt.Errorf("finishing run %q: %w: %q is not a final status", id, ErrInvalid, status)
+	}
+	return nil
+}
+
 // finishArgs checks f and returns finishRunQuery's arguments for run id.
 func finishArgs(id string, f RunFinish) ([]any, error) {
-	if f.Status == RunRunning || !validRunStatus(f.Status) {
-		return nil, fmt.Errorf("finishing run %q: %w: %q is not a final status", id, ErrInvalid, f.Status)
+	if err := checkFinalStatus(id, f.Status); err != nil {
+		return nil, err
 	}
 	out, err := encodeJSON("outputs", f.Outputs)
 	if err != nil {
@@ -229,8 +237,8 @@ func (s *Store) RecordProgress(ctx context.Context, p Progress) error {
 	case p.Create != nil && p.Finish != nil:
 		// Created finished: one INSERT instead of an INSERT and an UPDATE.
 		r, f := *p.Create, *p.Finish
-		if f.Status == RunRunning || !validRunStatus(f.Status) {
-			return fmt.Errorf("finishing run %q: %w: %q is not a final status", p.RunID, ErrInvalid, f.Status)
+		if err := checkFinalStatus(p.RunID, f.Status); err != nil {
+			return err
 		}
 		r.Status, r.Outputs, r.Error, r.FinishedAt, r.Usage = f.Status, f.Outputs, f.Error, time.Now(), f.Usage
 		if create, err = createArgs(r); err != nil {
