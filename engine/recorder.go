@@ -76,10 +76,7 @@ const (
 // before its first write (its step count: the buffer then never grows for a small
 // flow).
 func newRecorder(st *store.Store, runID string, steps int) *recorder {
-	r := newRecorderState(runID, st.RecordProgress, time.After, steps)
-	close(r.created) // the run exists
-	go r.loop()
-	return r
+	return startRecorder(runID, st.RecordProgress, time.After, steps)
 }
 
 // newCreatingRecorder is newRecorder for a run not yet in the store: the recorder's
@@ -91,13 +88,14 @@ func newCreatingRecorder(st *store.Store, run store.Run, steps int) *recorder {
 }
 
 // startRecorder is newRecorder with the store's write and the clock given (tests).
-func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time) *recorder {
-	r := newRecorderState(runID, write, after, 0)
+func startRecorder(runID string, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
+	r := newRecorderState(runID, write, after, steps)
 	close(r.created) // the run exists
 	go r.loop()
 	return r
 }
 
+// startCreatingRecorder is newCreatingRecorder with the store's write and the clock given.
 func startCreatingRecorder(run store.Run, write func(context.Context, store.Progress) error, after func(time.Duration) <-chan time.Time, steps int) *recorder {
 	r := newRecorderState(run.ID, write, after, steps)
 	r.create = &run

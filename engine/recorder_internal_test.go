@@ -25,7 +25,7 @@ func TestRecorderBatchesStepsThatTrickleIn(t *testing.T) {
 		defer mu.Unlock()
 		writes = append(writes, len(p.Steps))
 		return nil
-	}, func(time.Duration) <-chan time.Time { return fire })
+	}, func(time.Duration) <-chan time.Time { return fire }, 0)
 	const n = 100
 	for i := range n {
 		r.put(store.StepRecord{StepID: "s", Item: i})
@@ -56,7 +56,7 @@ func TestRecorderWritesAFullBatchAtOnce(t *testing.T) {
 		defer mu.Unlock()
 		writes = append(writes, len(p.Steps))
 		return nil
-	}, func(time.Duration) <-chan time.Time { return nil }) // the linger never ends
+	}, func(time.Duration) <-chan time.Time { return nil }, 0) // the linger never ends
 	for i := range recorderBatch + 3 {
 		r.put(store.StepRecord{StepID: "s", Item: i})
 	}
@@ -95,7 +95,7 @@ func TestRecorderBoundsPending(t *testing.T) {
 		written += len(p.Steps)
 		mu.Unlock()
 		return nil
-	}, func(time.Duration) <-chan time.Time { return nil })
+	}, func(time.Duration) <-chan time.Time { return nil }, 0)
 	const n = recorderMaxPending + 2*recorderBatch
 	done := make(chan struct{})
 	go func() {
@@ -195,7 +195,7 @@ func TestRecorderEndsTheRunWithTheLastWrite(t *testing.T) {
 					return errors.New("disk full")
 				}
 				return nil
-			}, func(time.Duration) <-chan time.Time { return nil }) // only a full batch or close writes
+			}, func(time.Duration) <-chan time.Time { return nil }, 0) // only a full batch or close writes
 			for i := range tt.records {
 				r.put(store.StepRecord{StepID: "s", Item: i})
 			}
@@ -289,7 +289,7 @@ func TestRecorderVouchesForNewKeysOnly(t *testing.T) {
 	}
 	// A recorder of a run that exists (a resume) vouches for nothing.
 	var log2 writeLog
-	r2 := startRecorder("r1", log2.write, func(time.Duration) <-chan time.Time { return nil })
+	r2 := startRecorder("r1", log2.write, func(time.Duration) <-chan time.Time { return nil }, 0)
 	r2.put(store.StepRecord{StepID: "a", Item: -1})
 	r2.sync()
 	if err := r2.close(); err != nil {
