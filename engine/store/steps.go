@@ -523,15 +523,17 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, fresh bool,
 	if len(w.recs) == 0 {
 		return nil
 	}
-	packed := false
 	if !fresh {
 		if err := w.unpack(ctx, s, tx); err != nil {
 			return err
 		}
 	} else if packRun != "" {
-		var err error
-		if packed, err = w.pack(ctx, s, tx, packRun); err != nil {
+		packed, err := w.pack(ctx, s, tx, packRun)
+		if err != nil {
 			return err
+		}
+		if packed {
+			w.slim.recs = nil // no rows of their own
 		}
 	}
 	stored, err := storedBlobs(ctx, tx, w.outs)
@@ -546,13 +548,10 @@ func (w *stepWrite) write(ctx context.Context, s *Store, tx *sql.Tx, fresh bool,
 			stored[string(b.sum)] = true
 		}
 	}
-	if !packed && len(w.slim.recs) > 0 {
+	if len(w.slim.recs) > 0 {
 		w.bindSlim()
 	}
 	for slim, r := range [2]*rows{&w.full, &w.slim} {
-		if slim == 1 && packed {
-			break
-		}
 		cols := len(r.args) / max(len(r.recs), 1)
 		for done := 0; done < len(r.recs); {
 			c := 0
