@@ -151,9 +151,6 @@ func (w *walker) submitBatch(n *Node, ab providers.AsyncBatcher, m *steps.Model,
 			// Not knowing whether the batch was sent, sending it again could pay twice.
 			return job, key, false, err
 		}
-		if err := w.runRecorded(); err != nil {
-			return job, key, false, err
-		}
 		intent := store.Batch{RunID: w.runID, StepID: n.ID, Key: key, Provider: m.ProviderName, Model: m.ID,
 			Items: idxs, ItemKeys: itemKeys, Status: store.BatchSubmitting}
 		if err := w.opts.Store.PutBatch(w.ctx, intent); err != nil {

@@ -334,11 +334,6 @@ func (w *walker) guarded(n *Node, m *steps.Model, item int, calls []*steps.Call,
 // (an asynchronous batch keeps its reservation until its answers are counted). The
 // attempts run in cc (nil: a new one), which reports rate-limiter waits on item.
 func (w *walker) slotted(n *Node, m *steps.Model, item int, cc *callContext, body func(ctx context.Context, pol attemptPolicy, onRetry retryHook) error) error {
-	if !n.Kind.Local {
-		if err := w.runRecorded(); err != nil {
-			return err
-		}
-	}
 	sl := w.acquire(w.ctx, m, n.Kind.Task)
 	defer sl.release()
 	pol, ctx := w.policy(n), w.callCtx(n, item)

@@ -464,6 +464,15 @@ func (w *walker) runNodeIn(n *Node, buf *scopeBuf) {
 			return
 		}
 	}
+	// A step that works outside the process starts once the run is in the store (a new
+	// run is created by the recorder's first write): nothing is paid for, sent or
+	// recorded elsewhere (an agent's turns, a batch's intent) by a run the store refused.
+	if !n.Kind.Local {
+		if err := w.runRecorded(); err != nil {
+			w.fail(n, st, err, start)
+			return
+		}
+	}
 	// The step's start event is dated like its record, unless its when: took a while.
 	at := start
 	if n.When != nil {
